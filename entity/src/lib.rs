@@ -1,0 +1,7 @@
+//! SeaORM entities of Iris: one module per table and nothing else.
+//!
+//! Entities mirror the tables; they carry no business rules and are never exposed on the wire.
+//! Domain repositories (`iris::domain::*::repository`) convert them to domain types, which is
+//! also where storage encodings are undone (money as thousandths in `BIGINT`, weekday bitmasks).
+
+pub mod suppliers;

@@ -1,0 +1,16 @@
+//! Schema migrations of Iris: one migration per feature, backend-neutral (SQLite and Postgres),
+//! Postgres-only extras guarded by the backend check. Applied at start-up (unless
+//! `MIGRATE_ON_START=false`) and by `iris migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_suppliers;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_create_suppliers::Migration)]
+    }
+}

@@ -1,0 +1,275 @@
+//! Composition root: builds every piece from the configuration, wires the axum app, serves it,
+//! and stops it gracefully.
+//!
+//! The listener is bound in [`Application::build`], so callers (tests) can start Iris on port 0
+//! and read the port before serving.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware,
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use tokio::{net::TcpListener, sync::watch};
+use tokio_util::task::TaskTracker;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::{
+    config::Config,
+    error::AppError,
+    domain::Services,
+    graphql::{self, AppSchema},
+    infra::{
+        bus::{EventBus, RedisBus},
+        db,
+        metrics::{self, ApiMetrics},
+        telemetry,
+    },
+    ops, rest, seed,
+};
+
+/// Fires once, when the process is asked to stop; everything long-lived listens to it.
+#[derive(Clone)]
+pub struct Shutdown {
+    sender: Arc<watch::Sender<bool>>,
+    receiver: watch::Receiver<bool>,
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        let (sender, receiver) = watch::channel(false);
+        Self {
+            sender: Arc::new(sender),
+            receiver,
+        }
+    }
+
+    pub fn trigger(&self) {
+        self.sender.send_replace(true);
+    }
+
+    /// Resolves once shutdown has been triggered.
+    pub async fn wait(&mut self) {
+        // The sender lives as long as any clone of `self`, so this only errs when no one can
+        // trigger any more; treat that as shutdown too.
+        let _ = self.receiver.wait_for(|stopped| *stopped).await;
+    }
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub bus: EventBus,
+    pub services: Services,
+    pub schema: AppSchema,
+    pub metrics: Arc<ApiMetrics>,
+    pub shutdown: Shutdown,
+    /// Open websocket connections; shutdown waits for their close frames.
+    pub websockets: TaskTracker,
+}
+
+/// A built, bound, not yet serving Iris.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects the database (migrating and seeding as configured) and the bus, builds the
+    /// services and the schema, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config).await?;
+        if config.migrate_on_start {
+            db::migrate_up(&db).await?;
+        }
+        let bus = match &config.redis_url {
+            Some(url) => EventBus::new(Arc::new(
+                RedisBus::connect(url, &config.redis_prefix).await?,
+            )),
+            None => EventBus::memory(),
+        };
+        let services = Services::new(db.clone(), bus.clone());
+        if config.seed_on_start && !services.suppliers.any_exist().await.map_err(AppError::into_anyhow)? {
+            seed::demo_data(&services).await?;
+            tracing::info!("first start: demo data seeded");
+        }
+        let schema = graphql::build_schema(services.clone(), &config.graphql);
+        let metrics = Arc::new(ApiMetrics::new(config.metrics_max_operations)?);
+        let listener = TcpListener::bind((config.host, config.port))
+            .await
+            .with_context(|| {
+                format!("HOST/PORT: cannot listen on {}:{}", config.host, config.port)
+            })?;
+        Ok(Self {
+            listener,
+            state: AppState {
+                config: Arc::new(config),
+                db,
+                bus,
+                services,
+                schema,
+                metrics,
+                shutdown: Shutdown::new(),
+                websockets: TaskTracker::new(),
+            },
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `signal` resolves, then stops accepting, lets in-flight requests finish
+    /// within `SHUTDOWN_TIMEOUT_SECS`, closes websockets with a close frame (1001), and closes
+    /// the database pool.
+    pub async fn run_until_stopped(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application { listener, state } = self;
+        let grace = state.config.shutdown_timeout;
+        let shutdown = state.shutdown.clone();
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                signal.await;
+                tracing::info!("shutdown requested: no new connections, draining in-flight requests");
+                shutdown.trigger();
+            }
+        });
+
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let mut stopped = shutdown.clone();
+        let server = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopped.wait().await });
+        let mut stopped = shutdown.clone();
+        let deadline = async move {
+            stopped.wait().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server.into_future() => result.context("HTTP server failed")?,
+            () = deadline => tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "in-flight requests did not finish within the grace period; dropping them"
+            ),
+        }
+
+        state.websockets.close();
+        if tokio::time::timeout(Duration::from_secs(5), state.websockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some websockets did not close in time");
+        }
+        if let Err(error) = state.db.close_by_ref().await {
+            tracing::warn!(%error, "closing the database pool failed");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600));
+    if config.cors_origins.iter().any(|o| o == "*") {
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        let origins: Vec<HeaderValue> = config
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(origins))
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    Router::new()
+        .route("/graphql", get(graphql::http::get).post(graphql::http::post))
+        .route("/graphql/ws", get(graphql::ws::upgrade))
+        .route("/graphiql/{version}/{file}", get(graphql::graphiql::asset))
+        .nest("/api/v1", rest::router())
+        .merge(rest::docs())
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(rest::not_found)
+        .method_not_allowed_fallback(rest::method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(cors(&config))
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            telemetry::request_span,
+        ))
+        .with_state(state)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

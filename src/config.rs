@@ -1,0 +1,360 @@
+//! Settings from the environment (and `.env`, loaded by the binary), validated once at start-up.
+//!
+//! Every variable is documented in `.env.example`. Parsing collects *all* problems and reports
+//! each with the variable's name and the rule it broke, so an operator fixes a bad deployment in
+//! one round. Production (`IRIS_ENV=production`) refuses development conveniences it did not
+//! ask for explicitly.
+
+use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, time::Duration};
+
+/// The deployment environment; production refuses unsafe defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured lines (development default).
+    Pretty,
+    /// One JSON object per line, with the request id of the span (production default).
+    Json,
+}
+
+/// Limits and switches of the GraphQL surface.
+#[derive(Clone, Debug)]
+pub struct GraphqlConfig {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub introspection: bool,
+    pub graphiql: bool,
+    /// A websocket client must send `connection_init` within this time or is closed with 4408.
+    pub ws_init_timeout: Duration,
+}
+
+/// The validated configuration of one Iris process.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub env: Environment,
+    pub host: IpAddr,
+    pub port: u16,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub migrate_on_start: bool,
+    pub seed_on_start: bool,
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel Iris uses (lets several deployments share a Redis).
+    pub redis_prefix: String,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub graphql: GraphqlConfig,
+    /// Largest request body accepted on `/graphql` and `/api/v1`, in bytes.
+    pub max_body_bytes: usize,
+    /// A request still running after this long is answered 503.
+    pub request_timeout: Duration,
+    /// After SIGINT/SIGTERM, in-flight requests get this long before connections are dropped.
+    pub shutdown_timeout: Duration,
+    /// Browser origins allowed by CORS; empty means same-origin only, `*` any (development only).
+    pub cors_origins: Vec<String>,
+    /// Distinct GraphQL operation names tracked as metric labels before others share `__other`.
+    pub metrics_max_operations: usize,
+}
+
+/// One problem with one variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// Every problem found in the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration:")?;
+        for p in &self.0 {
+            write!(f, "\n  {}: {}", p.variable, p.problem)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://iris.db?mode=rwc";
+
+impl Config {
+    /// Reads the process environment (the binary loads `.env` into it first).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings from a map; tests build their configuration through the same validation.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut r = Reader {
+            lookup: &lookup,
+            problems: Vec::new(),
+        };
+
+        let env = r.parse_with("IRIS_ENV", Environment::Development, |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "development" | "dev" => Ok(Environment::Development),
+                "production" | "prod" => Ok(Environment::Production),
+                _ => Err("expected `development` or `production`".into()),
+            }
+        });
+        let dev = env == Environment::Development;
+
+        let host = r.parse("HOST", IpAddr::from([127, 0, 0, 1]), "an IP address such as 0.0.0.0");
+        let port = r.parse("PORT", 8080u16, "a port number between 0 and 65535");
+
+        let database_url = match r.get("DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(_) => {
+                r.problem("DATABASE_URL", "expected a `sqlite:` or `postgres://` URL");
+                DEFAULT_DATABASE_URL.to_owned()
+            }
+            None => DEFAULT_DATABASE_URL.to_owned(),
+        };
+        let database_max_connections =
+            r.parse_range("DATABASE_MAX_CONNECTIONS", 10u32, 1, 1000);
+        let migrate_on_start = r.flag("MIGRATE_ON_START", true);
+        let seed_on_start = r.flag("SEED_ON_START", dev);
+
+        let redis_url = match r.get("REDIS_URL") {
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+            Some(_) => {
+                r.problem("REDIS_URL", "expected a `redis://` or `rediss://` URL");
+                None
+            }
+            None => None,
+        };
+        let redis_prefix = r.get("REDIS_PREFIX").unwrap_or_else(|| "iris".into());
+        if redis_prefix.is_empty()
+            || !redis_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            r.problem("REDIS_PREFIX", "expected letters, digits, `-`, `_` or `.`");
+        }
+
+        let log_format = r.parse_with(
+            "LOG_FORMAT",
+            if dev { LogFormat::Pretty } else { LogFormat::Json },
+            |v| match v.to_ascii_lowercase().as_str() {
+                "pretty" | "text" => Ok(LogFormat::Pretty),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("expected `pretty` or `json`".into()),
+            },
+        );
+        let log_filter = r
+            .get("RUST_LOG")
+            .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
+
+        let graphql = GraphqlConfig {
+            max_depth: r.parse_range("GRAPHQL_MAX_DEPTH", 15usize, 1, 1000),
+            max_complexity: r.parse_range("GRAPHQL_MAX_COMPLEXITY", 1000usize, 1, 1_000_000),
+            introspection: r.flag("GRAPHQL_INTROSPECTION", dev),
+            graphiql: r.flag("GRAPHIQL", dev),
+            ws_init_timeout: Duration::from_millis(r.parse_range(
+                "WS_INIT_TIMEOUT_MS",
+                3000u64,
+                100,
+                600_000,
+            )),
+        };
+        let max_body_bytes = r.parse_range("MAX_BODY_BYTES", 1_048_576usize, 1024, 1 << 30);
+        let request_timeout =
+            Duration::from_secs(r.parse_range("REQUEST_TIMEOUT_SECS", 30u64, 1, 3600));
+        let shutdown_timeout =
+            Duration::from_secs(r.parse_range("SHUTDOWN_TIMEOUT_SECS", 20u64, 0, 3600));
+        let cors_origins: Vec<String> = r
+            .get("CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_origins {
+            if origin == "*" {
+                if !dev {
+                    r.problem("CORS_ORIGINS", "`*` is refused in production; list the origins");
+                }
+            } else if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || axum::http::HeaderValue::from_str(origin).is_err()
+            {
+                r.problem(
+                    "CORS_ORIGINS",
+                    format!("`{origin}` is not an origin such as https://app.example.com"),
+                );
+            }
+        }
+        let metrics_max_operations = r.parse_range("METRICS_MAX_OPERATIONS", 200usize, 1, 10_000);
+
+        if !dev && r.get("DATABASE_URL").is_none() {
+            r.problem(
+                "DATABASE_URL",
+                "must be set in production (the embedded SQLite default is for development)",
+            );
+        }
+
+        if !r.problems.is_empty() {
+            return Err(ConfigError(r.problems));
+        }
+        Ok(Config {
+            env,
+            host,
+            port,
+            database_url,
+            database_max_connections,
+            migrate_on_start,
+            seed_on_start,
+            redis_url,
+            redis_prefix,
+            log_format,
+            log_filter,
+            graphql,
+            max_body_bytes,
+            request_timeout,
+            shutdown_timeout,
+            cors_origins,
+            metrics_max_operations,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    pub fn uses_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+struct Reader<'a, L: Fn(&str) -> Option<String>> {
+    lookup: &'a L,
+    problems: Vec<ConfigProblem>,
+}
+
+impl<L: Fn(&str) -> Option<String>> Reader<'_, L> {
+    /// The trimmed value, treating an empty value as unset.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn problem(&mut self, variable: &'static str, problem: impl Into<String>) {
+        self.problems.push(ConfigProblem {
+            variable,
+            problem: problem.into(),
+        });
+    }
+
+    fn parse_with<T>(
+        &mut self,
+        name: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> T {
+        match self.get(name) {
+            None => default,
+            Some(raw) => match parse(&raw) {
+                Ok(v) => v,
+                Err(rule) => {
+                    self.problem(name, format!("{rule}, got `{raw}`"));
+                    default
+                }
+            },
+        }
+    }
+
+    fn parse<T: FromStr>(&mut self, name: &'static str, default: T, expected: &str) -> T {
+        self.parse_with(name, default, |v| {
+            v.parse().map_err(|_| format!("expected {expected}"))
+        })
+    }
+
+    fn parse_range<T>(&mut self, name: &'static str, default: T, min: T, max: T) -> T
+    where
+        T: FromStr + PartialOrd + Copy + fmt::Display,
+    {
+        self.parse_with(name, default, |v| match v.parse::<T>() {
+            Ok(n) if n >= min && n <= max => Ok(n),
+            _ => Err(format!("expected a whole number from {min} to {max}")),
+        })
+    }
+
+    fn flag(&mut self, name: &'static str, default: bool) -> bool {
+        self.parse_with(name, default, |v| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err("expected `true` or `false`".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_map(&map)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_development_setup() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.env, Environment::Development);
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.port, 8080);
+        assert!(c.graphql.graphiql && c.graphql.introspection && c.seed_on_start);
+        assert_eq!(c.graphql.ws_init_timeout, Duration::from_secs(3));
+        assert!(c.redis_url.is_none());
+    }
+
+    #[test]
+    fn every_bad_variable_is_named_with_its_rule() {
+        let err = config(&[
+            ("PORT", "eighty"),
+            ("GRAPHQL_MAX_DEPTH", "0"),
+            ("REDIS_URL", "localhost:6379"),
+            ("LOG_FORMAT", "xml"),
+        ])
+        .unwrap_err();
+        let names: Vec<_> = err.0.iter().map(|p| p.variable).collect();
+        assert_eq!(names, ["PORT", "REDIS_URL", "LOG_FORMAT", "GRAPHQL_MAX_DEPTH"]);
+        let text = err.to_string();
+        assert!(text.contains("PORT: expected a port number between 0 and 65535, got `eighty`"));
+        assert!(text.contains("GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 1000, got `0`"));
+    }
+
+    #[test]
+    fn production_refuses_development_conveniences() {
+        let err = config(&[("IRIS_ENV", "production"), ("CORS_ORIGINS", "*")]).unwrap_err();
+        let names: Vec<_> = err.0.iter().map(|p| p.variable).collect();
+        assert_eq!(names, ["CORS_ORIGINS", "DATABASE_URL"]);
+
+        let c = config(&[
+            ("IRIS_ENV", "production"),
+            ("DATABASE_URL", "postgres://iris@db/iris"),
+        ])
+        .expect("valid production config");
+        assert!(!c.graphql.graphiql && !c.graphql.introspection && !c.seed_on_start);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+}

@@ -1,0 +1,113 @@
+//! Exact money. Amounts are `rust_decimal::Decimal` in code and thousandths of the currency unit
+//! (`i64`) in storage, because SeaORM's decimal column is a float on SQLite. Conversion happens
+//! only at the repository edge, through [`to_milli`] and [`from_milli`].
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Digits after the decimal point that storage keeps (unit prices go down to 0.001).
+pub const SCALE: u32 = 3;
+
+/// ISO 4217 currencies the marketplace trades in.
+pub const SUPPORTED_CURRENCIES: [&str; 9] =
+    ["SEK", "NOK", "DKK", "EUR", "ISK", "GBP", "USD", "CHF", "PLN"];
+
+pub const DEFAULT_CURRENCY: &str = "SEK";
+
+/// Why an amount cannot be stored exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AmountError {
+    TooPrecise,
+    OutOfRange,
+}
+
+impl AmountError {
+    pub fn rule(&self) -> String {
+        match self {
+            AmountError::TooPrecise => format!("must have at most {SCALE} decimal places"),
+            AmountError::OutOfRange => "is too large".into(),
+        }
+    }
+}
+
+/// Decimal → thousandths, refusing anything that would lose a digit.
+pub fn to_milli(amount: Decimal) -> Result<i64, AmountError> {
+    let normalized = amount.normalize();
+    if normalized.scale() > SCALE {
+        return Err(AmountError::TooPrecise);
+    }
+    let milli = normalized
+        .checked_mul(Decimal::from(1000))
+        .ok_or(AmountError::OutOfRange)?;
+    i64::try_from(milli).map_err(|_| AmountError::OutOfRange)
+}
+
+/// Thousandths → Decimal, exact, without trailing zeros (`1500`, `0.001`, `12.5`).
+pub fn from_milli(milli: i64) -> Decimal {
+    Decimal::new(milli, SCALE).normalize()
+}
+
+/// A three-letter ISO 4217 code from [`SUPPORTED_CURRENCIES`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let code = raw.trim().to_ascii_uppercase();
+        if SUPPORTED_CURRENCIES.contains(&code.as_str()) {
+            Ok(Currency(code))
+        } else {
+            Err(format!(
+                "must be one of {}",
+                SUPPORTED_CURRENCIES.join(", ")
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Currency {
+    fn default() -> Self {
+        Currency(DEFAULT_CURRENCY.into())
+    }
+}
+
+/// An exact amount in a currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn thousandths_round_trip_exactly() {
+        for s in ["0", "0.001", "12345678.905", "1500", "0.1", "9223372036854775.807"] {
+            assert_eq!(from_milli(to_milli(d(s)).unwrap()), d(s), "{s}");
+        }
+        assert_eq!(to_milli(d("1.5000")).unwrap(), 1500);
+    }
+
+    #[test]
+    fn amounts_that_would_lose_digits_are_refused() {
+        assert_eq!(to_milli(d("0.0001")), Err(AmountError::TooPrecise));
+        assert_eq!(to_milli(d("9223372036854775.808")), Err(AmountError::OutOfRange));
+    }
+
+    #[test]
+    fn currencies_are_normalised_iso_codes() {
+        assert_eq!(Currency::parse(" sek ").unwrap().as_str(), "SEK");
+        assert!(Currency::parse("KRONOR").unwrap_err().starts_with("must be one of SEK"));
+    }
+}

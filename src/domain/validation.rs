@@ -1,0 +1,150 @@
+//! Field rules shared by the contexts, and a collector that reports every broken rule at once.
+
+use crate::error::{AppError, FieldViolation};
+
+/// Collects violations while an input is checked field by field.
+#[derive(Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Keeps the value when the rule holds, records `field` and the rule otherwise.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.0.push(FieldViolation {
+                    field: field.to_owned(),
+                    message,
+                });
+                None
+            }
+        }
+    }
+
+    /// `Err(AppError::Validation)` naming every violation, if there was one.
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}
+
+/// Trimmed text of 1..=`max` characters without control characters.
+pub fn text(raw: &str, max: usize) -> Result<String, String> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if value.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// A plausible e-mail address, lower-cased: one `@`, a non-empty local part of at most 64
+/// characters, a dotted domain, no spaces, at most 254 characters in all.
+pub fn email(raw: &str) -> Result<String, String> {
+    const RULE: &str = "must be a valid e-mail address";
+    let value = raw.trim().to_lowercase();
+    if value.len() > 254 {
+        return Err("must be at most 254 characters".into());
+    }
+    let Some((local, domain)) = value.split_once('@') else {
+        return Err(RULE.into());
+    };
+    let domain_ok = domain.contains('.')
+        && !domain.starts_with(['.', '-'])
+        && !domain.ends_with(['.', '-'])
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    if domain_ok && local_ok {
+        Ok(value)
+    } else {
+        Err(RULE.into())
+    }
+}
+
+/// A Swedish organisation number (10 digits, Luhn check digit), normalised to `NNNNNN-NNNN`.
+/// Accepts `5567037485`, `556703-7485` and the 12-digit form with the `16` prefix.
+pub fn organisation_number(raw: &str) -> Result<String, String> {
+    const RULE: &str = "must be a Swedish organisation number such as 556703-7485";
+    let digits: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(RULE.into());
+    }
+    let digits = match digits.len() {
+        10 => digits,
+        12 if digits.starts_with("16") => digits[2..].to_owned(),
+        _ => return Err(RULE.into()),
+    };
+    if !luhn_valid(&digits) {
+        return Err("has an invalid check digit".into());
+    }
+    Ok(format!("{}-{}", &digits[..6], &digits[6..]))
+}
+
+fn luhn_valid(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organisation_numbers_are_checked_and_normalised() {
+        assert_eq!(organisation_number("5567037485").unwrap(), "556703-7485");
+        assert_eq!(organisation_number("16556703-7485").unwrap(), "556703-7485");
+        assert_eq!(organisation_number("556703-7484").unwrap_err(), "has an invalid check digit");
+        assert!(organisation_number("55670374").is_err());
+        assert!(organisation_number("55670a7485").is_err());
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(email(" Order@Example.SE ").unwrap(), "order@example.se");
+        for bad in ["", "a", "a@b", "@b.se", "a@.se", "a b@c.se", "a@b..se", "a@@b.se"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(text("  Malmö ", 10).unwrap(), "Malmö");
+        assert_eq!(text("   ", 10).unwrap_err(), "must not be empty");
+        assert!(text("abcdefghijk", 10).is_err());
+        assert!(text("a\u{0}b", 10).is_err());
+    }
+}

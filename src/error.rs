@@ -1,0 +1,302 @@
+//! `AppError`: the one error type of request handling, and its one mapping to the wire.
+//!
+//! Policy:
+//! - Domain services return `AppError` with a stable code; adapters never invent codes.
+//! - Infrastructure failures become `AppError::Internal` (an `anyhow::Error` with context). They
+//!   are logged once, with their cause chain, inside the request's span (so the line carries the
+//!   request id), and the client sees only "Internal server error".
+//! - GraphQL: [`From<AppError> for async_graphql::Error`] sets `extensions { code, status }`;
+//!   `graphql::errors` adds `timestamp` and `requestId` to every error of every response.
+//! - REST: [`IntoResponse`] writes the Iris envelope
+//!   `{"error","message","status","timestamp"}` (plus `fields` for validation errors).
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql converts any `Display`
+//! type into an error *without* extensions, and that conversion must not be reachable by `?`.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use async_graphql::ErrorExtensions as _;
+use serde::Serialize;
+
+/// A rule one input field broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldViolation {
+    /// The field's name as the client spelled it (camelCase), e.g. `contactEmail`.
+    pub field: String,
+    /// The rule, e.g. "must be a valid e-mail address".
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub enum AppError {
+    /// Well-formed input that breaks a rule (422); names every offending field.
+    Validation(Vec<FieldViolation>),
+    /// Malformed request: unparsable JSON, bad query string (400).
+    BadRequest(String),
+    NotFound { entity: &'static str, id: String },
+    /// The request conflicts with current state, e.g. a unique value already taken (409).
+    Conflict(String),
+    Unauthenticated(String),
+    Forbidden(String),
+    RateLimited { retry_after_secs: u64 },
+    MethodNotAllowed,
+    PayloadTooLarge { limit_bytes: Option<usize> },
+    UnsupportedMediaType(String),
+    /// A dependency is down (503); the message names it but shows no internals.
+    Unavailable(String),
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldViolation {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        AppError::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    /// The stable, machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "VALIDATION",
+            AppError::BadRequest(_) => "BAD_REQUEST",
+            AppError::NotFound { .. } => "NOT_FOUND",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            AppError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The envelope's `error` name (`NotFoundError`, …).
+    fn envelope_name(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "ValidationError",
+            AppError::BadRequest(_) => "BadRequestError",
+            AppError::NotFound { .. } => "NotFoundError",
+            AppError::Conflict(_) => "ConflictError",
+            AppError::Unauthenticated(_) => "AuthenticationError",
+            AppError::Forbidden(_) => "ForbiddenError",
+            AppError::RateLimited { .. } => "RateLimitError",
+            AppError::MethodNotAllowed => "MethodNotAllowedError",
+            AppError::PayloadTooLarge { .. } => "PayloadTooLargeError",
+            AppError::UnsupportedMediaType(_) => "UnsupportedMediaTypeError",
+            AppError::Unavailable(_) => "ServiceUnavailableError",
+            AppError::Internal(_) => "InternalServerError",
+        }
+    }
+
+    /// The message shown to clients; never internals.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::Validation(violations) => violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            AppError::BadRequest(m)
+            | AppError::Conflict(m)
+            | AppError::Unauthenticated(m)
+            | AppError::Forbidden(m)
+            | AppError::UnsupportedMediaType(m)
+            | AppError::Unavailable(m) => m.clone(),
+            AppError::NotFound { entity, id } => format!("{entity} {id} not found"),
+            AppError::RateLimited { retry_after_secs } => {
+                format!("Too many requests; retry after {retry_after_secs} s")
+            }
+            AppError::MethodNotAllowed => "Method not allowed on this resource".into(),
+            AppError::PayloadTooLarge {
+                limit_bytes: Some(limit),
+            } => format!("Request body exceeds the limit of {limit} bytes"),
+            AppError::PayloadTooLarge { limit_bytes: None } => "Request body is too large".into(),
+            AppError::Internal(_) => "Internal server error".into(),
+        }
+    }
+
+    /// For callers outside a request (start-up, CLI), where an `anyhow::Error` is wanted.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            AppError::Internal(err) => err,
+            other => anyhow::anyhow!("{}: {}", other.code(), other.message()),
+        }
+    }
+
+    /// Logs server-side failures once, with their cause chain, in the current (request) span.
+    fn log(&self) {
+        if let AppError::Internal(err) = self {
+            tracing::error!(error = ?err, "internal error");
+        }
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        AppError::Internal(err)
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AppError::Internal(anyhow::Error::new(err).context("database operation failed"))
+    }
+}
+
+/// Turns a unique-constraint violation into a client error; other failures stay internal.
+pub trait DbResultExt<T> {
+    fn on_unique_violation(self, err: impl FnOnce() -> AppError) -> Result<T, AppError>;
+}
+
+impl<T> DbResultExt<T> for Result<T, sea_orm::DbErr> {
+    fn on_unique_violation(self, err: impl FnOnce() -> AppError) -> Result<T, AppError> {
+        self.map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => err(),
+            _ => e.into(),
+        })
+    }
+}
+
+pub fn timestamp_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The REST error envelope.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": "NotFoundError", "message": "Supplier 0193… not found", "status": 404, "timestamp": "2026-11-21T10:00:00.000Z"}))]
+pub struct ErrorEnvelope {
+    /// Error class, e.g. `NotFoundError`, `ValidationError`.
+    pub error: &'static str,
+    /// Human-readable message; never internals.
+    pub message: String,
+    /// HTTP status code, repeated.
+    pub status: u16,
+    /// When the error happened (UTC, RFC 3339).
+    pub timestamp: String,
+    /// For `ValidationError`: every offending field and the rule it broke.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub fields: Option<Vec<FieldViolation>>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let body = ErrorEnvelope {
+            error: self.envelope_name(),
+            message: self.message(),
+            status: status.as_u16(),
+            timestamp: timestamp_now(),
+            fields: match &self {
+                AppError::Validation(v) => Some(v.clone()),
+                _ => None,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.log();
+        let status = err.status().as_u16();
+        let code = err.code();
+        let fields = match &err {
+            AppError::Validation(v) => Some(v.clone()),
+            _ => None,
+        };
+        let retry_after = match &err {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
+        async_graphql::Error::new(err.message()).extend_with(move |_, ext| {
+            ext.set("code", code);
+            ext.set("status", status);
+            if let Some(fields) = &fields {
+                let list: Vec<async_graphql::Value> = fields
+                    .iter()
+                    .map(|f| {
+                        let mut m = async_graphql::indexmap::IndexMap::new();
+                        m.insert(async_graphql::Name::new("field"), f.field.clone().into());
+                        m.insert(async_graphql::Name::new("message"), f.message.clone().into());
+                        async_graphql::Value::Object(m)
+                    })
+                    .collect();
+                ext.set("fields", list);
+            }
+            if let Some(secs) = retry_after {
+                ext.set("retryAfter", secs);
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_never_show_their_cause() {
+        let err = AppError::Internal(anyhow::anyhow!("password=hunter2 at db.internal:5432"));
+        assert_eq!(err.message(), "Internal server error");
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let gql: async_graphql::Error = err.into();
+        assert_eq!(gql.message, "Internal server error");
+    }
+
+    #[test]
+    fn validation_names_every_field() {
+        let err = AppError::Validation(vec![
+            FieldViolation {
+                field: "name".into(),
+                message: "must not be empty".into(),
+            },
+            FieldViolation {
+                field: "contactEmail".into(),
+                message: "must be a valid e-mail address".into(),
+            },
+        ]);
+        assert_eq!(
+            err.message(),
+            "name: must not be empty; contactEmail: must be a valid e-mail address"
+        );
+        assert_eq!(err.code(), "VALIDATION");
+    }
+}

@@ -1,0 +1,173 @@
+//! Error metadata on every GraphQL error, whatever produced it.
+//!
+//! Resolver errors come from `AppError` with `code` and `status` already set. This extension
+//! gives the rest a code too — `GRAPHQL_PARSE_FAILED` for syntax errors,
+//! `GRAPHQL_VALIDATION_FAILED` for documents the schema rejects (including the depth and
+//! complexity limits, whose messages it makes name the limit), `VALIDATION` for argument values
+//! that do not parse — and masks anything else as `INTERNAL`, logging the original. Then it adds
+//! `timestamp` and `requestId` to every error, over HTTP and websockets alike.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Response, ServerError, ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
+        NextSubscribe, NextValidation,
+    },
+    futures_util::stream::{BoxStream, StreamExt},
+    parser::types::ExecutableDocument,
+};
+
+use super::RequestContext;
+use crate::error::timestamp_now;
+
+pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+
+pub struct ErrorMetadata {
+    limits: Arc<Limits>,
+}
+
+struct Limits {
+    max_depth: usize,
+    max_complexity: usize,
+}
+
+impl ErrorMetadata {
+    pub fn new(max_depth: usize, max_complexity: usize) -> Self {
+        Self {
+            limits: Arc::new(Limits {
+                max_depth,
+                max_complexity,
+            }),
+        }
+    }
+}
+
+impl ExtensionFactory for ErrorMetadata {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorMetadataExtension {
+            limits: self.limits.clone(),
+        })
+    }
+}
+
+struct ErrorMetadataExtension {
+    limits: Arc<Limits>,
+}
+
+/// An error the transport produced itself (bad body, wrong method, …), with its code.
+pub(crate) fn transport_error(message: impl Into<String>, code: &str, status: u16) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    set_code(&mut error, code, status);
+    error
+}
+
+pub(crate) fn set_code(error: &mut ServerError, code: &str, status: u16) {
+    let ext = error.extensions.get_or_insert_with(Default::default);
+    ext.set("code", code);
+    ext.set("status", status);
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some())
+}
+
+/// Codes the errors no resolver coded, and stamps them all.
+pub(crate) fn finish(errors: &mut [ServerError], request_id: Option<&str>) {
+    let timestamp = timestamp_now();
+    for error in errors {
+        if !has_code(error) {
+            let is_input_error = error.message.starts_with("Failed to parse")
+                || error.message.starts_with("Invalid value");
+            if error.path.is_empty() {
+                set_code(error, VALIDATION_FAILED, 400);
+            } else if is_input_error {
+                set_code(error, "VALIDATION", 422);
+            } else {
+                tracing::error!(message = %error.message, path = ?error.path, "uncoded GraphQL error");
+                error.message = "Internal server error".into();
+                set_code(error, "INTERNAL", 500);
+            }
+        }
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        ext.set("timestamp", timestamp.as_str());
+        if let Some(id) = request_id {
+            ext.set("requestId", id);
+        }
+    }
+}
+
+fn request_id(ctx: &ExtensionContext<'_>) -> Option<String> {
+    ctx.data_opt::<RequestContext>()
+        .map(|c| c.request_id.as_str().to_owned())
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorMetadataExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        finish(&mut response.errors, request_id(ctx).as_deref());
+        response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let request_id = request_id(ctx);
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                finish(&mut response.errors, request_id.as_deref());
+                response
+            })
+            .boxed()
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|mut error| {
+            set_code(&mut error, PARSE_FAILED, 400);
+            error
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|mut errors| {
+            for error in &mut errors {
+                match error.message.as_str() {
+                    "Query is nested too deep." => {
+                        error.message = format!(
+                            "Query is nested too deep: the maximum depth is {}.",
+                            self.limits.max_depth
+                        );
+                    }
+                    "Query is too complex." => {
+                        error.message = format!(
+                            "Query is too complex: the maximum complexity is {}.",
+                            self.limits.max_complexity
+                        );
+                    }
+                    _ => {}
+                }
+                set_code(error, VALIDATION_FAILED, 400);
+            }
+            errors
+        })
+    }
+}

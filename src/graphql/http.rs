@@ -1,0 +1,330 @@
+//! GraphQL over HTTP, per the GraphQL-over-HTTP specification.
+//!
+//! - `POST /graphql` with `Content-Type: application/json` (else 415); `GET /graphql` with the
+//!   request in the query string, for queries only (a mutation over GET is 405, `Allow: POST`).
+//! - A browser's `GET /graphql` (asking for `text/html`) gets GraphiQL when enabled.
+//! - Media type by `Accept`: `application/graphql-response+json` answers request errors (parse,
+//!   validation) with 400 and everything else with 200; `application/json` (also the choice
+//!   when `Accept` is absent) answers 200 whenever a GraphQL response exists. Anything else is
+//!   406.
+//! - Transport errors (bad JSON, body too large) still answer with a GraphQL error body.
+
+use async_graphql::{
+    ServerError, Value,
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+};
+use axum::{
+    Extension,
+    body::Bytes,
+    extract::{State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+
+use super::{
+    RequestContext,
+    errors::{self, PARSE_FAILED, transport_error},
+    graphiql,
+};
+use crate::{
+    app::AppState, auth::Principal, error::AppError, infra::metrics::GraphqlOutcome,
+    infra::telemetry::RequestId,
+};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+            MediaType::Json => JSON,
+        }
+    }
+}
+
+fn accept_entries(headers: &HeaderMap) -> Vec<(String, f32)> {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|entry| {
+            let mut parts = entry.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (media, q)
+        })
+        .filter(|(media, q)| !media.is_empty() && *q > 0.0)
+        .collect()
+}
+
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let entries = accept_entries(headers);
+    if entries.is_empty() {
+        return Some(MediaType::Json);
+    }
+    let q_of = |wanted: &str| {
+        entries
+            .iter()
+            .filter(|(m, _)| m == wanted)
+            .map(|(_, q)| *q)
+            .fold(None, |best: Option<f32>, q| Some(best.map_or(q, |b| b.max(q))))
+    };
+    match (q_of(GRAPHQL_RESPONSE_JSON), q_of(JSON)) {
+        (Some(g), Some(j)) if j > g => Some(MediaType::Json),
+        (Some(_), _) => Some(MediaType::GraphqlResponseJson),
+        (None, Some(_)) => Some(MediaType::Json),
+        (None, None) => entries
+            .iter()
+            .any(|(m, _)| m == "*/*" || m == "application/*")
+            .then_some(MediaType::Json),
+    }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    accept_entries(headers)
+        .iter()
+        .any(|(media, _)| media == "text/html")
+}
+
+fn respond(
+    status: StatusCode,
+    media: MediaType,
+    body: &async_graphql::Response,
+    operation: Option<String>,
+) -> Response {
+    let worst = body
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref()?.get("status"))
+        .filter_map(|v| match v {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+        .map_or(status.as_u16(), |s| (s as u16).max(status.as_u16()));
+    let json = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, json).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.content_type()),
+    );
+    response.extensions_mut().insert(GraphqlOutcome {
+        operation,
+        status: worst,
+    });
+    response
+}
+
+fn error_response(
+    status: StatusCode,
+    media: MediaType,
+    mut error: ServerError,
+    request_id: &RequestId,
+) -> Response {
+    errors::finish(std::slice::from_mut(&mut error), Some(request_id.as_str()));
+    respond(
+        status,
+        media,
+        &async_graphql::Response::from_errors(vec![error]),
+        None,
+    )
+}
+
+fn from_app_error(err: AppError, media: MediaType, request_id: &RequestId) -> Response {
+    let status = err.status();
+    let error = transport_error(err.message(), err.code(), status.as_u16());
+    error_response(status, media, error, request_id)
+}
+
+/// `GET /graphql`: GraphiQL for browsers, otherwise a query in the query string.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if wants_html(&headers) {
+        return if state.config.graphql.graphiql {
+            graphiql::page()
+        } else {
+            AppError::NotFound {
+                entity: "Page",
+                id: "GraphiQL (disabled by GRAPHIQL=false)".into(),
+            }
+            .into_response()
+        };
+    }
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable(&request_id);
+    };
+    match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
+        Ok(request) => execute(&state, request, media, true, request_id).await,
+        Err(err) => from_app_error(
+            AppError::BadRequest(format!("The query string is not a GraphQL request: {err}")),
+            media,
+            &request_id,
+        ),
+    }
+}
+
+/// `POST /graphql`: a JSON-encoded GraphQL request.
+pub async fn post(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable(&request_id);
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if content_type.as_deref() != Some(JSON) {
+        return from_app_error(
+            AppError::UnsupportedMediaType("Content-Type must be application/json".into()),
+            media,
+            &request_id,
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return from_app_error(
+                AppError::PayloadTooLarge {
+                    limit_bytes: Some(state.config.max_body_bytes),
+                },
+                media,
+                &request_id,
+            );
+        }
+        Err(rejection) => {
+            return from_app_error(
+                AppError::BadRequest(format!("The request body could not be read: {rejection}")),
+                media,
+                &request_id,
+            );
+        }
+    };
+    match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) => execute(&state, request, media, false, request_id).await,
+        Err(err) => from_app_error(
+            AppError::BadRequest(format!("The body is not a GraphQL request: {err}")),
+            media,
+            &request_id,
+        ),
+    }
+}
+
+fn not_acceptable(request_id: &RequestId) -> Response {
+    let error = transport_error(
+        "Accept must allow application/graphql-response+json or application/json",
+        "NOT_ACCEPTABLE",
+        406,
+    );
+    error_response(
+        StatusCode::NOT_ACCEPTABLE,
+        MediaType::Json,
+        error,
+        request_id,
+    )
+}
+
+/// The selected operation's type and name, if the document has it.
+fn operation_of(
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+) -> (Option<OperationType>, Option<String>) {
+    match &doc.operations {
+        DocumentOperations::Single(op) => (Some(op.node.ty), name.map(str::to_owned)),
+        DocumentOperations::Multiple(ops) => {
+            let selected = match name {
+                Some(name) => ops.get_key_value(name),
+                None if ops.len() == 1 => ops.iter().next(),
+                None => None,
+            };
+            match selected {
+                Some((name, op)) => (Some(op.node.ty), Some(name.to_string())),
+                None => (None, name.map(str::to_owned)),
+            }
+        }
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    mut request: async_graphql::Request,
+    media: MediaType,
+    is_get: bool,
+    request_id: RequestId,
+) -> Response {
+    let operation_name = request.operation_name.clone();
+    let (operation_type, operation) = match request.parsed_query() {
+        Ok(doc) => operation_of(doc, operation_name.as_deref()),
+        Err(mut error) => {
+            errors::set_code(&mut error, PARSE_FAILED, 400);
+            return error_response(StatusCode::BAD_REQUEST, media, error, &request_id);
+        }
+    };
+    if is_get && operation_type == Some(OperationType::Mutation) {
+        let mut response = from_app_error(
+            AppError::BadRequest("Mutations must be sent with POST".into()),
+            media,
+            &request_id,
+        );
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+
+    let request = request.data(RequestContext {
+        request_id,
+        principal: Principal::Anonymous,
+    });
+    let response = state.schema.execute(request).await;
+    // A request error (nothing executed: the document was rejected) has no data and no paths.
+    let request_error = response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if request_error && media == MediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    respond(status, media, &response, operation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn accept_negotiation_follows_the_specification() {
+        assert!(negotiate(&HeaderMap::new()) == Some(MediaType::Json));
+        assert!(negotiate(&accept("application/graphql-response+json, application/json;q=0.9")) == Some(MediaType::GraphqlResponseJson));
+        assert!(negotiate(&accept("application/json")) == Some(MediaType::Json));
+        assert!(negotiate(&accept("*/*")) == Some(MediaType::Json));
+        assert!(negotiate(&accept("text/plain")).is_none());
+    }
+}

@@ -1,0 +1,75 @@
+//! The GraphQL surface: schema assembly, HTTP and websocket transports, GraphiQL.
+//!
+//! One `XxxQuery` / `XxxMutation` / `XxxSubscription` per context, merged here. Resolvers
+//! parse arguments, call one domain service with the caller's `Principal`, and map the result
+//! to GraphQL types defined in this module tree (never entities). Errors are `AppError`s, mapped
+//! once by `crate::error`; [`errors`] stamps every error with `timestamp` and `requestId`.
+
+pub mod common;
+pub mod connection;
+pub mod errors;
+pub mod graphiql;
+pub mod http;
+pub mod suppliers;
+pub mod ws;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+
+use crate::{
+    auth::Principal, config::GraphqlConfig, domain::Services, error::AppError,
+    infra::telemetry::RequestId,
+};
+
+#[derive(MergedObject, Default)]
+pub struct Query(suppliers::SupplierQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(suppliers::SupplierMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(suppliers::SupplierSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// Per-request (or per-websocket) data every resolver can read.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub request_id: RequestId,
+    pub principal: Principal,
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+}
+
+/// The schema served by a running Iris, with its limits and switches from configuration.
+pub fn build_schema(services: Services, config: &GraphqlConfig) -> AppSchema {
+    let mut builder = builder()
+        .data(services)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .extension(errors::ErrorMetadata::new(config.max_depth, config.max_complexity));
+    if !config.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL, exactly as committed in `schema.graphql` (a test fails when they drift).
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// The domain services, from the schema data.
+pub(crate) fn services<'a>(ctx: &Context<'a>) -> Result<&'a Services, AppError> {
+    ctx.data::<Services>()
+        .map_err(|_| anyhow::anyhow!("domain services missing from the GraphQL schema data").into())
+}
+
+/// The caller; anonymous when the request carried no identity.
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Principal {
+    static ANONYMOUS: Principal = Principal::Anonymous;
+    ctx.data_opt::<RequestContext>()
+        .map(|c| &c.principal)
+        .unwrap_or(&ANONYMOUS)
+}

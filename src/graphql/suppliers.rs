@@ -1,0 +1,357 @@
+//! Suppliers over GraphQL: `suppliers`, `supplier`, `createSupplier`, `updateSupplier`,
+//! `deleteSupplier`, `supplierChanged`.
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, Object, SimpleObject, Subscription,
+    futures_util::{Stream, StreamExt},
+};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::{
+    caller,
+    common::{MoneyObject, SortDirection, Weekday, parse_id},
+    connection::{self, RelayConnection},
+    services,
+};
+use crate::domain::suppliers::{
+    self as domain, NewSupplier, Supplier, SupplierChanges, SupplierFilter as DomainFilter,
+};
+
+/// A wholesale supplier selling to restaurants on the marketplace.
+pub struct SupplierObject(pub Supplier);
+
+/// A wholesale supplier selling to restaurants on the marketplace.
+#[Object(name = "Supplier")]
+impl SupplierObject {
+    /// Unique identifier (UUID).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Trading name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Swedish organisation number, formatted `NNNNNN-NNNN`.
+    async fn organisation_number(&self) -> &str {
+        &self.0.organisation_number
+    }
+    /// Where restaurants and Iris send order mail.
+    async fn contact_email(&self) -> &str {
+        &self.0.contact_email
+    }
+    /// City the supplier delivers from.
+    async fn city(&self) -> &str {
+        &self.0.city
+    }
+    /// ISO 4217 currency of every price and amount this supplier quotes.
+    async fn currency(&self) -> &str {
+        self.0.currency.as_str()
+    }
+    /// Smallest order total the supplier accepts.
+    async fn minimum_order_value(&self) -> MoneyObject {
+        self.0.minimum_order_value.clone().into()
+    }
+    /// Weekdays the supplier delivers on, Monday first.
+    async fn delivery_days(&self) -> Vec<Weekday> {
+        self.0
+            .delivery_days
+            .days()
+            .into_iter()
+            .map(Weekday::from)
+            .collect()
+    }
+    /// Whether the supplier currently takes orders.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// When the supplier was created (UTC).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the supplier last changed (UTC).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Which suppliers to list; all conditions must hold.
+#[derive(InputObject, Default)]
+pub struct SupplierFilter {
+    /// Case-insensitive part of the name.
+    name_contains: Option<String>,
+    /// City, case-insensitive.
+    city: Option<String>,
+    /// Only active (true) or only inactive (false) suppliers.
+    active: Option<bool>,
+}
+
+/// Field a supplier list is sorted by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+#[graphql(remote = "domain::SupplierSortField")]
+pub enum SupplierSortField {
+    /// Name, case-insensitive.
+    #[default]
+    Name,
+    /// City, then name.
+    City,
+    /// Creation time.
+    CreatedAt,
+}
+
+/// How to sort a supplier list.
+#[derive(InputObject, Default)]
+pub struct SupplierSort {
+    /// Field to sort by.
+    #[graphql(default)]
+    field: SupplierSortField,
+    /// Ascending or descending.
+    #[graphql(default)]
+    direction: SortDirection,
+}
+
+#[derive(Default)]
+pub struct SupplierQuery;
+
+#[Object]
+impl SupplierQuery {
+    /// Suppliers, filtered and sorted, as a Relay connection (at most 100 per page).
+    async fn suppliers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n items after `after` (0–100; 20 if neither first nor last is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Cursor of the item to start after.")] after: Option<String>,
+        #[graphql(desc = "Return the last n items before `before` (0–100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor of the item to end before.")] before: Option<String>,
+        #[graphql(desc = "Which suppliers to return.")] filter: Option<SupplierFilter>,
+        #[graphql(desc = "Sort order; by name ascending when absent.")] sort: Option<SupplierSort>,
+    ) -> async_graphql::Result<RelayConnection<SupplierObject>> {
+        let page = connection::page_request(first, after, last, before)?;
+        let filter = filter.unwrap_or_default();
+        let sort = sort.unwrap_or_default();
+        let result = services(ctx)?
+            .suppliers
+            .list(
+                caller(ctx),
+                &DomainFilter {
+                    name_contains: filter.name_contains,
+                    city: filter.city,
+                    active: filter.active,
+                },
+                domain::SupplierSort {
+                    field: sort.field.into(),
+                    direction: sort.direction.into(),
+                },
+                page,
+            )
+            .await?;
+        Ok(connection::connection(result, SupplierObject))
+    }
+
+    /// One supplier by id; a NOT_FOUND error when there is none (or it was deleted).
+    async fn supplier(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SupplierObject> {
+        let id = parse_id("id", &id)?;
+        let supplier = services(ctx)?.suppliers.get(caller(ctx), id).await?;
+        Ok(SupplierObject(supplier))
+    }
+}
+
+/// A new supplier.
+#[derive(InputObject)]
+pub struct CreateSupplierInput {
+    /// Trading name (1–200 characters).
+    name: String,
+    /// Swedish organisation number, with or without the dash; unique among suppliers.
+    organisation_number: String,
+    /// Contact e-mail address.
+    contact_email: String,
+    /// City (1–100 characters).
+    city: String,
+    /// ISO 4217 currency; SEK when absent.
+    currency: Option<String>,
+    /// Minimum order value in `currency`, at most 3 decimals; 0 when absent.
+    minimum_order_value: Option<Decimal>,
+    /// Delivery weekdays; at least one.
+    delivery_days: Vec<Weekday>,
+    /// Whether the supplier takes orders; true when absent.
+    active: Option<bool>,
+}
+
+/// Changes to a supplier: only the fields given change.
+#[derive(InputObject)]
+pub struct UpdateSupplierInput {
+    /// The supplier to change.
+    id: ID,
+    /// New trading name.
+    name: Option<String>,
+    /// New organisation number.
+    organisation_number: Option<String>,
+    /// New contact e-mail address.
+    contact_email: Option<String>,
+    /// New city.
+    city: Option<String>,
+    /// New currency.
+    currency: Option<String>,
+    /// New minimum order value.
+    minimum_order_value: Option<Decimal>,
+    /// New delivery weekdays; at least one.
+    delivery_days: Option<Vec<Weekday>>,
+    /// Take orders (true) or pause (false).
+    active: Option<bool>,
+}
+
+/// The supplier to delete.
+#[derive(InputObject)]
+pub struct DeleteSupplierInput {
+    /// The supplier to delete.
+    id: ID,
+}
+
+/// Result of `createSupplier`.
+#[derive(SimpleObject)]
+pub struct CreateSupplierPayload {
+    /// The new supplier.
+    supplier: SupplierObject,
+}
+
+/// Result of `updateSupplier`.
+#[derive(SimpleObject)]
+pub struct UpdateSupplierPayload {
+    /// The supplier after the change.
+    supplier: SupplierObject,
+}
+
+/// Result of `deleteSupplier`.
+#[derive(SimpleObject)]
+pub struct DeleteSupplierPayload {
+    /// Id of the deleted supplier.
+    deleted_supplier_id: ID,
+    /// When it was deleted (UTC).
+    deleted_at: DateTime<Utc>,
+}
+
+fn days(days: Vec<Weekday>) -> Vec<crate::domain::weekday::Weekday> {
+    days.into_iter().map(Into::into).collect()
+}
+
+#[derive(Default)]
+pub struct SupplierMutation;
+
+#[Object]
+impl SupplierMutation {
+    /// Registers a supplier. VALIDATION names every invalid field; CONFLICT when the
+    /// organisation number is taken.
+    async fn create_supplier(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSupplierInput,
+    ) -> async_graphql::Result<CreateSupplierPayload> {
+        let supplier = services(ctx)?
+            .suppliers
+            .create(
+                caller(ctx),
+                NewSupplier {
+                    name: input.name,
+                    organisation_number: input.organisation_number,
+                    contact_email: input.contact_email,
+                    city: input.city,
+                    currency: input.currency,
+                    minimum_order_value: input.minimum_order_value,
+                    delivery_days: days(input.delivery_days),
+                    active: input.active,
+                },
+            )
+            .await?;
+        Ok(CreateSupplierPayload {
+            supplier: SupplierObject(supplier),
+        })
+    }
+
+    /// Changes the given fields of a supplier.
+    async fn update_supplier(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateSupplierInput,
+    ) -> async_graphql::Result<UpdateSupplierPayload> {
+        let id = parse_id("id", &input.id)?;
+        let supplier = services(ctx)?
+            .suppliers
+            .update(
+                caller(ctx),
+                id,
+                SupplierChanges {
+                    name: input.name,
+                    organisation_number: input.organisation_number,
+                    contact_email: input.contact_email,
+                    city: input.city,
+                    currency: input.currency,
+                    minimum_order_value: input.minimum_order_value,
+                    delivery_days: input.delivery_days.map(days),
+                    active: input.active,
+                },
+            )
+            .await?;
+        Ok(UpdateSupplierPayload {
+            supplier: SupplierObject(supplier),
+        })
+    }
+
+    /// Deletes a supplier (soft: kept for order history, gone from every read).
+    async fn delete_supplier(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteSupplierInput,
+    ) -> async_graphql::Result<DeleteSupplierPayload> {
+        let id = parse_id("id", &input.id)?;
+        let supplier = services(ctx)?.suppliers.delete(caller(ctx), id).await?;
+        Ok(DeleteSupplierPayload {
+            deleted_supplier_id: ID(supplier.id.to_string()),
+            deleted_at: supplier.deleted_at.unwrap_or(supplier.updated_at),
+        })
+    }
+}
+
+/// What happened to a supplier.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "domain::SupplierChangeKind")]
+pub enum SupplierChangeKind {
+    /// It was created.
+    Created,
+    /// Some of its fields changed.
+    Updated,
+    /// It was deleted.
+    Deleted,
+}
+
+/// A committed change to a supplier.
+#[derive(SimpleObject)]
+pub struct SupplierChangedEvent {
+    /// What happened.
+    kind: SupplierChangeKind,
+    /// The supplier after the change.
+    supplier: SupplierObject,
+    /// When it happened (UTC).
+    occurred_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+pub struct SupplierSubscription;
+
+#[Subscription]
+impl SupplierSubscription {
+    /// Every committed change to suppliers, live; pass `id` to watch one supplier.
+    async fn supplier_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only changes to this supplier.")] id: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = SupplierChangedEvent> + use<>> {
+        let only = id.as_ref().map(|id| parse_id("id", id)).transpose()?;
+        let changes = services(ctx)?.suppliers.changes(caller(ctx), only);
+        Ok(changes.map(|event| SupplierChangedEvent {
+            kind: event.kind.into(),
+            supplier: SupplierObject(event.supplier),
+            occurred_at: event.occurred_at,
+        }))
+    }
+}

@@ -1,0 +1,73 @@
+//! Database connection (SQLite or Postgres), migrations, health.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::config::Config;
+
+/// Opens the pool. SQLite runs in WAL mode with a busy timeout so concurrent writers queue
+/// instead of failing; both backends get bounded connect and acquire timeouts.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(&config.database_url);
+    options
+        .max_connections(config.database_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Database::connect(options).await.with_context(|| {
+        format!(
+            "DATABASE_URL: cannot connect to {}",
+            redact_url(&config.database_url)
+        )
+    })
+}
+
+pub async fn migrate_up(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("applying database migrations failed")
+}
+
+/// Cheap liveness probe of the pool (used by `/readyz`).
+pub async fn ping(db: &DatabaseConnection) -> anyhow::Result<()> {
+    tokio::time::timeout(Duration::from_secs(2), db.ping())
+        .await
+        .context("database did not answer within 2 s")?
+        .context("database ping failed")
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://iris:s3cret@db:5432/iris"),
+            "postgres://iris:***@db:5432/iris"
+        );
+        assert_eq!(redact_url("sqlite://iris.db?mode=rwc"), "sqlite://iris.db?mode=rwc");
+    }
+}

@@ -1,0 +1,130 @@
+//! Logging and request correlation.
+//!
+//! Every request gets one span carrying its request id (taken from a well-formed incoming
+//! `x-request-id`, otherwise a new UUID), so every log line written while serving it — including
+//! error chains logged by `AppError` — carries the id. The id is echoed in the response header.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use tracing::Instrument as _;
+use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};
+
+use crate::{config::LogFormat, error::AppError};
+
+pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id correlating a request's logs, errors and response.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub Arc<str>);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Accepts an incoming id only if it is short and printable, so ids cannot forge log lines.
+    fn from_header(value: &HeaderValue) -> Option<Self> {
+        let value = value.to_str().ok()?;
+        let ok = !value.is_empty()
+            && value.len() <= 128
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        ok.then(|| RequestId(value.into()))
+    }
+
+    pub fn generate() -> Self {
+        RequestId(uuid::Uuid::now_v7().to_string().into())
+    }
+}
+
+/// Installs the global subscriber: pretty lines in development, JSON with `LOG_FORMAT=json`.
+pub fn init(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let result = match format {
+        LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
+            .try_init(),
+    };
+    // A subscriber may already be installed (tests); keep it.
+    let _ = result;
+}
+
+/// Outermost middleware: request id, the request's span, the completion log line, and the
+/// request timeout (answered with the error envelope).
+pub async fn request_span(
+    State(timeout): State<Duration>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(RequestId::from_header)
+        .unwrap_or_else(RequestId::generate);
+    request.extensions_mut().insert(request_id.clone());
+
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id.as_str(),
+        method = %request.method(),
+        path = %request.uri().path(),
+    );
+    let started = std::time::Instant::now();
+    let mut response = async move {
+        let response = match tokio::time::timeout(timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(timeout_secs = timeout.as_secs(), "request timed out");
+                AppError::Unavailable("The request took too long and was abandoned".into())
+                    .into_response()
+            }
+        };
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, latency_ms, "request failed");
+        } else {
+            tracing::info!(status, latency_ms, "request completed");
+        }
+        response
+    }
+    .instrument(span)
+    .await;
+
+    if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
+        response
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER.clone(), value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_incoming_ids_are_kept() {
+        let ok = HeaderValue::from_static("abc-123_x.y:z");
+        assert_eq!(RequestId::from_header(&ok).unwrap().as_str(), "abc-123_x.y:z");
+        let injected = HeaderValue::from_static("a\" level=error msg=\"forged");
+        assert!(RequestId::from_header(&injected).is_none());
+        let long = HeaderValue::from_str(&"a".repeat(129)).unwrap();
+        assert!(RequestId::from_header(&long).is_none());
+    }
+}

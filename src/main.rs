@@ -1,0 +1,160 @@
+//! The `iris` command: a thin shell over the library.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use iris::{app::Application, config::Config, infra, seed};
+use migration::{Migrator, MigratorTrait};
+
+/// Iris — the GraphQL-first backend of a B2B food-service marketplace.
+///
+/// Configuration comes from environment variables and `.env` (see `.env.example`).
+#[derive(Parser)]
+#[command(name = "iris", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server: GraphQL, websockets, REST, metrics (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Load the demo marketplace (skips what exists).
+    Seed,
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the latest migrations.
+    Down {
+        /// How many migrations to roll back.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop every table and apply all migrations again (destroys all data).
+    Fresh {
+        /// Confirm that all data may be destroyed (required with IRIS_ENV=production).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        print_stdout(&iris::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    // A missing .env is normal; a malformed one is reported by the variables it breaks.
+    let _ = dotenvy::dotenv();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    infra::telemetry::init(config.log_format, &config.log_filter);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = ?error, "iris failed");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn print_stdout(text: &str) {
+    print!("{text}");
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve | Command::Schema => serve(config).await,
+        Command::Migrate { action } => migrate(action, &config).await,
+        Command::Seed => {
+            let db = infra::db::connect(&config).await?;
+            let services =
+                iris::domain::Services::new(db, infra::bus::EventBus::memory());
+            let created = seed::demo_data(&services).await?;
+            print_stdout(&format!("demo data: {created} supplier(s) created\n"));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    let state = app.state();
+    let addr = app.local_addr();
+    let base = format!("http://{addr}");
+    tracing::info!(
+        env = ?state.config.env,
+        database = %infra::db::redact_url(&state.config.database_url),
+        bus = state.bus.backend(),
+        "Iris is listening on {base}"
+    );
+    if state.config.graphql.graphiql {
+        tracing::info!("GraphiQL:  {base}/graphql");
+    }
+    tracing::info!("GraphQL:   POST {base}/graphql · websocket ws://{addr}/graphql/ws");
+    tracing::info!("REST:      {base}/api/v1 · OpenAPI {base}/openapi.json · docs {base}/docs");
+    tracing::info!("Operators: {base}/healthz · {base}/readyz · {base}/metrics");
+    app.run_until_stopped(iris::app::shutdown_signal()).await
+}
+
+async fn migrate(action: MigrateAction, config: &Config) -> anyhow::Result<()> {
+    let db = infra::db::connect(config).await?;
+    match action {
+        MigrateAction::Up => {
+            Migrator::up(&db, None).await.context("migrate up failed")?;
+            print_stdout("all migrations applied\n");
+        }
+        MigrateAction::Down { steps } => {
+            Migrator::down(&db, Some(steps))
+                .await
+                .context("migrate down failed")?;
+            print_stdout(&format!("rolled back {steps} migration(s)\n"));
+        }
+        MigrateAction::Status => {
+            let migrations = Migrator::get_migration_with_status(&db)
+                .await
+                .context("reading migration status failed")?;
+            let mut out = String::new();
+            for m in migrations {
+                out.push_str(&format!("{:<10} {}\n", format!("{:?}", m.status()), m.name()));
+            }
+            print_stdout(&out);
+        }
+        MigrateAction::Fresh { yes } => {
+            if config.is_production() && !yes {
+                anyhow::bail!("refusing to drop every table in production without --yes");
+            }
+            Migrator::fresh(&db).await.context("migrate fresh failed")?;
+            print_stdout("database recreated with all migrations applied\n");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The REST shim at `/api/v1`: legacy callers' JSON API over the same domain services as
+//! GraphQL, with OpenAPI 3.1 at `/openapi.json` and Swagger UI (vendored) at `/docs`.
+//!
+//! Every error — including unknown routes, wrong methods and malformed JSON — is an Iris
+//! envelope. Lists take `?limit&offset` (plus filters and `sort=-field`) and answer
+//! `{"data": […], "pagination": {"limit", "offset", "total"}}`; single resources answer
+//! `{"data": {…}}`.
+
+pub mod extract;
+pub mod suppliers;
+
+use axum::{Router, extract::OriginalUri, routing::get};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{app::AppState, domain::money::Money, error::AppError};
+
+/// Where a page sits in the whole list.
+#[derive(Serialize, ToSchema)]
+pub struct PaginationDto {
+    /// Page size asked for.
+    pub limit: u64,
+    /// Items skipped.
+    pub offset: u64,
+    /// Items matching the filters, across all pages.
+    pub total: u64,
+}
+
+/// An exact amount of money: a decimal string and its ISO 4217 currency.
+#[derive(Serialize, ToSchema)]
+pub struct MoneyDto {
+    #[schema(value_type = String, example = "1500.5")]
+    pub amount: Decimal,
+    #[schema(example = "SEK")]
+    pub currency: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(m: Money) -> Self {
+        MoneyDto {
+            amount: m.amount,
+            currency: m.currency.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Iris REST API",
+        description = "The legacy REST shim of Iris, the B2B food-service marketplace. GraphQL at /graphql is the primary API; this shim calls the same services. Errors use the Iris envelope {\"error\",\"message\",\"status\",\"timestamp\"}."
+    ),
+    paths(
+        suppliers::list,
+        suppliers::get,
+        suppliers::create,
+        suppliers::update,
+        suppliers::delete,
+    ),
+    tags((name = "suppliers", description = "Wholesale suppliers"))
+)]
+pub struct ApiDoc;
+
+/// The `/api/v1` router (to be nested).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/suppliers", get(suppliers::list).post(suppliers::create))
+        .route(
+            "/suppliers/{id}",
+            get(suppliers::get)
+                .patch(suppliers::update)
+                .delete(suppliers::delete),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// `/openapi.json` and the Swagger UI at `/docs`, served from the binary.
+pub fn docs() -> SwaggerUi {
+    SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi())
+}
+
+pub async fn not_found(OriginalUri(uri): OriginalUri) -> AppError {
+    let path: String = uri.path().chars().take(200).collect();
+    AppError::NotFound {
+        entity: "Route",
+        id: path,
+    }
+}
+
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
