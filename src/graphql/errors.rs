@@ -5,7 +5,9 @@
 //! `GRAPHQL_VALIDATION_FAILED` for documents the schema rejects (including the depth and
 //! complexity limits, whose messages it makes name the limit), `VALIDATION` for argument values
 //! that do not parse — and masks anything else as `INTERNAL`, logging the original. Then it adds
-//! `timestamp` and `requestId` to every error, over HTTP and websockets alike.
+//! `timestamp` and, where the request's data is visible (websockets), `requestId`; the HTTP
+//! handler stamps `requestId` itself, because async-graphql hides per-request data from the
+//! request hook.
 
 use std::sync::Arc;
 
@@ -95,7 +97,9 @@ pub(crate) fn finish(errors: &mut [ServerError], request_id: Option<&str>) {
             }
         }
         let ext = error.extensions.get_or_insert_with(Default::default);
-        ext.set("timestamp", timestamp.as_str());
+        if ext.get("timestamp").is_none() {
+            ext.set("timestamp", timestamp.as_str());
+        }
         if let Some(id) = request_id {
             ext.set("requestId", id);
         }

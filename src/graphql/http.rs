@@ -293,10 +293,12 @@ async fn execute(
     }
 
     let request = request.data(RequestContext {
-        request_id,
+        request_id: request_id.clone(),
         principal: Principal::Anonymous,
     });
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
+    // Extensions cannot see per-request data in the request hook; stamp the id here.
+    errors::finish(&mut response.errors, Some(request_id.as_str()));
     // A request error (nothing executed: the document was rejected) has no data and no paths.
     let request_error = response.data == Value::Null
         && !response.errors.is_empty()

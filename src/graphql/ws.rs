@@ -93,6 +93,8 @@ enum Verdict {
 struct ProtocolState {
     init_received: bool,
     active_ids: HashSet<String>,
+    /// Operations answered with `error`: the protocol sends no `complete` after it.
+    errored_ids: HashSet<String>,
 }
 
 impl ProtocolState {
@@ -130,12 +132,42 @@ impl ProtocolState {
         Verdict::Forward
     }
 
-    fn inspect_server(&mut self, text: &str) {
-        if let Ok(envelope) = serde_json::from_str::<ClientEnvelope>(text)
-            && matches!(envelope.kind.as_str(), "complete" | "error")
-            && let Some(id) = envelope.id
-        {
-            self.active_ids.remove(&id);
+    /// The message to send for one async-graphql produced, or `None` to send nothing.
+    ///
+    /// async-graphql reports a subscription the document rejects as `next` + `complete`;
+    /// graphql-transport-ws specifies a single `error` message carrying the errors.
+    fn inspect_server(&mut self, protocol: WebSocketProtocols, text: String) -> Option<String> {
+        let Ok(envelope) = serde_json::from_str::<ClientEnvelope>(&text) else {
+            return Some(text);
+        };
+        let Some(id) = envelope.id else {
+            return Some(text);
+        };
+        match envelope.kind.as_str() {
+            "complete" => {
+                self.active_ids.remove(&id);
+                (!self.errored_ids.remove(&id)).then_some(text)
+            }
+            "next" if protocol == WebSocketProtocols::GraphQLWS => {
+                let Ok(message) = serde_json::from_str::<serde_json::Value>(&text) else {
+                    return Some(text);
+                };
+                let payload = &message["payload"];
+                let request_error = payload["data"].is_null()
+                    && payload["errors"].as_array().is_some_and(|errors| {
+                        !errors.is_empty() && errors.iter().all(|e| e.get("path").is_none())
+                    });
+                if !request_error {
+                    return Some(text);
+                }
+                self.active_ids.remove(&id);
+                self.errored_ids.insert(id.clone());
+                Some(
+                    serde_json::json!({ "id": id, "type": "error", "payload": payload["errors"] })
+                        .to_string(),
+                )
+            }
+            _ => Some(text),
         }
     }
 }
@@ -185,8 +217,9 @@ async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols,
             },
             outgoing = graphql.next() => match outgoing {
                 Some(WsMessage::Text(text)) => {
-                    protocol_state.inspect_server(&text);
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                    if let Some(text) = protocol_state.inspect_server(protocol, text)
+                        && sink.send(Message::Text(text.into())).await.is_err()
+                    {
                         break None;
                     }
                 }

@@ -1,0 +1,93 @@
+//! The `iris` command: help on every level, configuration errors, migrations, seeding, SDL.
+
+use std::process::{Command, Output};
+
+use crate::helpers::Backend;
+
+fn iris(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_iris"))
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run iris")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec![],
+        vec!["serve"],
+        vec!["migrate"],
+        vec!["migrate", "up"],
+        vec!["migrate", "down"],
+        vec!["migrate", "status"],
+        vec!["migrate", "fresh"],
+        vec!["seed"],
+        vec!["schema"],
+    ] {
+        let mut with_help = args.clone();
+        with_help.push("--help");
+        let output = iris(&with_help, &[]);
+        assert!(output.status.success(), "{with_help:?}");
+        assert!(stdout(&output).contains("Usage: iris"), "{with_help:?}: {}", stdout(&output));
+    }
+}
+
+#[test]
+fn schema_graphql_is_exactly_what_iris_schema_prints() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql at the top level");
+    let output = iris(&["schema"], &[]);
+    assert!(output.status.success());
+    assert_eq!(
+        stdout(&output),
+        committed,
+        "schema.graphql drifted from the code: run `cargo run -- schema > schema.graphql`"
+    );
+    assert_eq!(iris::graphql::sdl(), committed);
+}
+
+#[test]
+fn a_bad_setting_is_named_at_start_up() {
+    let output = iris(&["serve"], &[("PORT", "eighty"), ("GRAPHQL_MAX_DEPTH", "-1")]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PORT: expected a port number"), "{stderr}");
+    assert!(stderr.contains("GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 1000"), "{stderr}");
+}
+
+#[tokio::test]
+async fn migrate_and_seed_manage_the_database() {
+    let backend = Backend::fresh().await;
+    let env = [("DATABASE_URL", backend.database_url.as_str())];
+    let run = |args: &[&str]| {
+        let output = iris(args, &env);
+        assert!(
+            output.status.success(),
+            "iris {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout(&output)
+    };
+    let status = run(&["migrate", "status"]);
+    assert!(status.contains("Pending"), "{status}");
+    run(&["migrate", "up"]);
+    let status = run(&["migrate", "status"]);
+    assert!(status.contains("Applied") && !status.contains("Pending"), "{status}");
+
+    assert_eq!(run(&["seed"]), "demo data: 3 supplier(s) created\n");
+    assert_eq!(run(&["seed"]), "demo data: 0 supplier(s) created\n", "seeding is idempotent");
+
+    run(&["migrate", "down", "--steps", "1"]);
+    assert!(run(&["migrate", "status"]).contains("Pending"));
+    run(&["migrate", "fresh"]);
+    let status = run(&["migrate", "status"]);
+    assert!(!status.contains("Pending"), "{status}");
+}

@@ -1,0 +1,371 @@
+//! The test harness: backends, a spawned Iris, and small HTTP and websocket clients.
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use iris::{
+    app::{AppState, Application},
+    config::Config,
+};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream,
+    tungstenite::{self, client::IntoClientRequest, protocol::frame::coding::CloseCode},
+};
+use uuid::Uuid;
+
+/// Where one test's data lives.
+pub struct Backend {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    sqlite_file: Option<PathBuf>,
+}
+
+impl Backend {
+    /// A fresh, empty database (and Redis prefix) for one test.
+    pub async fn fresh() -> Backend {
+        let id = Uuid::new_v4().simple().to_string();
+        let redis_url = std::env::var("IRIS_TEST_REDIS_URL").ok().filter(|v| !v.is_empty());
+        let redis_prefix = format!("iris-test-{id}");
+        match std::env::var("IRIS_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("iris_test_{id}");
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("IRIS_TEST_DATABASE_URL is set but Postgres is unreachable ({admin_url}): {e}")
+                });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+                let _ = admin.close().await;
+                Backend {
+                    database_url: with_database(&admin_url, &name),
+                    redis_url,
+                    redis_prefix,
+                    sqlite_file: None,
+                }
+            }
+            None => {
+                let file = std::env::temp_dir().join(format!("iris-test-{id}.db"));
+                Backend {
+                    database_url: format!("sqlite://{}?mode=rwc", file.display()),
+                    redis_url,
+                    redis_prefix,
+                    sqlite_file: Some(file),
+                }
+            }
+        }
+    }
+
+    /// Settings of an Iris on this backend, on a free port, without demo data.
+    pub fn settings(&self) -> HashMap<String, String> {
+        let mut vars = HashMap::from([
+            ("HOST".to_owned(), "127.0.0.1".to_owned()),
+            ("PORT".to_owned(), "0".to_owned()),
+            ("DATABASE_URL".to_owned(), self.database_url.clone()),
+            ("SEED_ON_START".to_owned(), "false".to_owned()),
+            ("REDIS_PREFIX".to_owned(), self.redis_prefix.clone()),
+            ("DATABASE_MAX_CONNECTIONS".to_owned(), "5".to_owned()),
+        ]);
+        if let Some(url) = &self.redis_url {
+            vars.insert("REDIS_URL".into(), url.clone());
+        }
+        vars
+    }
+
+    /// Makes the database unreachable for a running Iris: drops it (Postgres) or removes the
+    /// file and closes the pool (SQLite, where open handles would otherwise keep working).
+    pub async fn destroy_database(&self, app: &TestApp) {
+        match &self.sqlite_file {
+            Some(_) => {
+                app.state.db.close_by_ref().await.expect("closing the pool");
+            }
+            None => {
+                let admin_url = std::env::var("IRIS_TEST_DATABASE_URL").expect("postgres backend");
+                let name = self.database_url.rsplit('/').next().unwrap_or_default();
+                let name = name.split('?').next().unwrap_or_default();
+                let admin = Database::connect(&admin_url).await.expect("admin connection");
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                    .await
+                    .expect("dropping the test database");
+            }
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(file) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+/// A running Iris.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> (TestApp, Backend) {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts Iris on a fresh backend with extra settings.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> (TestApp, Backend) {
+        let backend = Backend::fresh().await;
+        let app = Self::spawn_on(&backend, extra).await;
+        (app, backend)
+    }
+
+    /// Starts Iris on an existing backend (several instances may share one).
+    pub async fn spawn_on(backend: &Backend, extra: &[(&str, &str)]) -> TestApp {
+        let mut vars = backend.settings();
+        for (k, v) in extra {
+            vars.insert((*k).into(), (*v).into());
+        }
+        let config = Config::from_map(&vars).expect("valid test configuration");
+        let app = Application::build(config).await.expect("Iris starts");
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            state,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs a GraphQL request and returns the response body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("graphql request");
+        response.json().await.expect("graphql response is JSON")
+    }
+
+    /// Asks Iris to stop and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task").expect("server stops cleanly");
+        }
+    }
+
+    pub fn trigger_stop(&mut self) -> JoinHandle<anyhow::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle.take().expect("running")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub const CREATE_SUPPLIER: &str = r#"
+mutation Create($input: CreateSupplierInput!) {
+  createSupplier(input: $input) {
+    supplier { id name organisationNumber contactEmail city currency
+               minimumOrderValue { amount currency } deliveryDays active createdAt updatedAt }
+  }
+}"#;
+
+/// A valid Swedish organisation number derived from `seed` (Luhn check digit appended).
+pub fn org_number(seed: u32) -> String {
+    let body = format!("55{:07}", seed % 10_000_000);
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{}-{}{}", &body[..6], &body[6..], (10 - sum % 10) % 10)
+}
+
+/// Input for `createSupplier` with distinct, valid values.
+pub fn supplier_input(seed: u32, name: &str, city: &str) -> Value {
+    json!({
+        "name": name,
+        "organisationNumber": org_number(seed),
+        "contactEmail": format!("order{seed}@supplier.example"),
+        "city": city,
+        "minimumOrderValue": "500",
+        "deliveryDays": ["MONDAY", "THURSDAY"],
+    })
+}
+
+/// Creates a supplier over GraphQL and returns it.
+pub async fn create_supplier(app: &TestApp, seed: u32, name: &str, city: &str) -> Value {
+    let body = app
+        .graphql(CREATE_SUPPLIER, json!({ "input": supplier_input(seed, name, city) }))
+        .await;
+    assert!(body.get("errors").is_none(), "createSupplier failed: {body}");
+    body["data"]["createSupplier"]["supplier"].clone()
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens `/graphql/ws` with the given subprotocol.
+pub async fn ws_connect(app: &TestApp, protocol: &str) -> Ws {
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .expect("ws request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        protocol.parse().expect("header value"),
+    );
+    let (ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket upgrade");
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        protocol,
+        "server picked the requested subprotocol"
+    );
+    ws
+}
+
+pub async fn ws_send(ws: &mut Ws, message: Value) {
+    ws.send(tungstenite::Message::Text(message.to_string().into()))
+        .await
+        .expect("websocket send");
+}
+
+/// What the server sent next: a JSON message, or the close frame.
+#[derive(Debug)]
+pub enum WsEvent {
+    Json(Value),
+    Closed(u16, String),
+}
+
+pub async fn ws_next(ws: &mut Ws, within: Duration) -> WsEvent {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let next = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("a websocket message in time");
+        match next {
+            Some(Ok(tungstenite::Message::Text(text))) => {
+                return WsEvent::Json(serde_json::from_str(text.as_str()).expect("JSON message"));
+            }
+            Some(Ok(tungstenite::Message::Close(frame))) => {
+                return match frame {
+                    Some(f) => WsEvent::Closed(u16::from(f.code), f.reason.to_string()),
+                    None => WsEvent::Closed(u16::from(CloseCode::Status), String::new()),
+                };
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("websocket error: {e}"),
+            None => panic!("websocket ended without a close frame"),
+        }
+    }
+}
+
+pub async fn ws_json(ws: &mut Ws) -> Value {
+    match ws_next(ws, Duration::from_secs(10)).await {
+        WsEvent::Json(v) => v,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+/// Subscribes to `supplierChanged` on a fresh connection speaking `protocol`, ready for events.
+pub async fn subscribe_supplier_changes(app: &TestApp, protocol: &str) -> Ws {
+    let mut ws = ws_connect(app, protocol).await;
+    ws_send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    let start = if protocol == "graphql-ws" { "start" } else { "subscribe" };
+    ws_send(
+        &mut ws,
+        json!({
+            "id": "1",
+            "type": start,
+            "payload": { "query": "subscription { supplierChanged { kind occurredAt supplier { id name } } }" }
+        }),
+    )
+    .await;
+    ws
+}
+
+/// Changes a supplier's name through `writer` until `ws` reports an event (the subscription
+/// becomes active asynchronously), and returns the event's payload.
+pub async fn update_until_event(writer: &TestApp, supplier_id: &str, ws: &mut Ws) -> Value {
+    for attempt in 0..50 {
+        let name = format!("Renamed {attempt}");
+        let body = writer
+            .graphql(
+                "mutation($input: UpdateSupplierInput!) { updateSupplier(input: $input) { supplier { name } } }",
+                json!({ "input": { "id": supplier_id, "name": name } }),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        match tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+            Err(_) => continue,
+            Ok(Some(Ok(tungstenite::Message::Text(text)))) => {
+                return serde_json::from_str(text.as_str()).expect("JSON");
+            }
+            Ok(other) => panic!("unexpected websocket message: {other:?}"),
+        }
+    }
+    panic!("no supplierChanged event arrived");
+}

@@ -1,0 +1,15 @@
+//! Black-box tests of Iris over real HTTP and websockets, against a real database.
+//!
+//! Each test starts its own Iris on port 0 with its own database: a fresh SQLite file by
+//! default, a fresh Postgres database when `IRIS_TEST_DATABASE_URL` is set, and the Redis bus
+//! with its own prefix when `IRIS_TEST_REDIS_URL` is set. Unreachable services fail the test.
+
+mod cli;
+mod graphql;
+mod helpers;
+mod money;
+mod multi_process;
+mod ops;
+mod rest;
+mod shutdown;
+mod websocket;

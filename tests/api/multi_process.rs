@@ -1,0 +1,230 @@
+//! Iris as separate processes: SIGTERM, several instances sharing Postgres + Redis, and the
+//! Redis bus healing itself after Redis connections drop.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+    task::JoinHandle,
+};
+
+use crate::helpers::{Backend, TestApp, create_supplier, subscribe_supplier_changes, update_until_event};
+
+/// An `iris serve` child process on a backend, with its address.
+struct Process {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    fn start(backend: &Backend, seed: bool) -> Process {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_iris"));
+        command
+            .arg("serve")
+            .current_dir(std::env::temp_dir())
+            .env_remove("REDIS_URL")
+            .envs(backend.settings())
+            .env("SEED_ON_START", if seed { "true" } else { "false" })
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn iris");
+        let stdout = child.stderr.take().expect("stderr (the log)");
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("Iris is listening on http://") {
+                    let rest = &line[at + "Iris is listening on ".len()..];
+                    let url: String = rest.chars().take_while(|c| *c != '"').collect();
+                    let _ = address_tx.send(url);
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = address_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("iris reports its address");
+        Process { child, base, log }
+    }
+
+    fn terminate(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "iris did not exit in time");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A TestApp-like view of a child process, for the shared helpers.
+async fn view(process: &Process, backend: &Backend) -> TestApp {
+    // The helpers only need the address; an in-process app on the same backend provides the
+    // client plumbing, so point a lightweight wrapper at the child instead.
+    let mut app = TestApp::spawn_on(backend, &[]).await;
+    app.base = process.base.clone();
+    app.addr = process.base.trim_start_matches("http://").parse().expect("address");
+    app
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_process_cleanly() {
+    let backend = Backend::fresh().await;
+    let mut process = Process::start(&backend, true);
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/graphql", process.base))
+        .json(&serde_json::json!({ "query": "{ suppliers(first: 5) { totalCount edges { node { name } } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["suppliers"]["totalCount"], 3, "demo suppliers seeded: {body}");
+    process.terminate();
+    let status = process.wait(Duration::from_secs(15));
+    assert!(status.success(), "exit status {status}");
+    let log = process.log.lock().unwrap().join("\n");
+    assert!(log.contains("shutdown requested") && log.contains("\"stopped\""), "{log}");
+}
+
+fn shared_backends_configured() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    if set("IRIS_TEST_DATABASE_URL") && set("IRIS_TEST_REDIS_URL") {
+        true
+    } else {
+        eprintln!(
+            "NOT RUN on this backend: needs IRIS_TEST_DATABASE_URL and IRIS_TEST_REDIS_URL (the in-process bus cannot span processes); .ci/run runs it"
+        );
+        false
+    }
+}
+
+#[tokio::test]
+async fn a_change_on_one_process_reaches_a_subscriber_on_another() {
+    if !shared_backends_configured() {
+        return;
+    }
+    let backend = Backend::fresh().await;
+    let mut writer = Process::start(&backend, false);
+    let mut reader = Process::start(&backend, false);
+    let writer_view = view(&writer, &backend).await;
+    let reader_view = view(&reader, &backend).await;
+
+    let supplier = create_supplier(&writer_view, 700, "Cluster AB", "Sundsvall").await;
+    let mut ws = subscribe_supplier_changes(&reader_view, "graphql-transport-ws").await;
+    let message = update_until_event(&writer_view, supplier["id"].as_str().unwrap(), &mut ws).await;
+    assert_eq!(message["payload"]["data"]["supplierChanged"]["kind"], "UPDATED");
+    assert_eq!(message["payload"]["data"]["supplierChanged"]["supplier"]["id"], supplier["id"]);
+
+    writer.terminate();
+    reader.terminate();
+    assert!(writer.wait(Duration::from_secs(15)).success());
+    assert!(reader.wait(Duration::from_secs(15)).success());
+}
+
+/// A TCP proxy in front of Redis that can drop every connection, as a Redis restart does.
+struct FlakyProxy {
+    port: u16,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+    _accept: JoinHandle<()>,
+}
+
+impl FlakyProxy {
+    async fn start(target: String) -> FlakyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (conns, is_down) = (connections.clone(), down.clone());
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if is_down.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = inbound.shutdown().await;
+                    continue;
+                }
+                let target = target.clone();
+                conns.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        });
+        FlakyProxy { port, connections, down, _accept: accept }
+    }
+
+    /// Drops every proxied connection and refuses new ones until `restore`.
+    fn cut(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
+    let Some(redis_url) = std::env::var("IRIS_TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+        eprintln!("NOT RUN on this backend: needs IRIS_TEST_REDIS_URL; .ci/run runs it");
+        return;
+    };
+    let authority = redis_url
+        .split_once("://")
+        .map_or(redis_url.as_str(), |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or(authority).to_owned();
+    let proxy = FlakyProxy::start(host_port).await;
+
+    let backend = Backend::fresh().await;
+    let proxied = format!("redis://127.0.0.1:{}", proxy.port);
+    let app = TestApp::spawn_on(&backend, &[("REDIS_URL", proxied.as_str())]).await;
+    let supplier = create_supplier(&app, 710, "Resilient AB", "Falun").await;
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "readiness reports Redis down");
+    proxy.restore();
+
+    let mut ws = subscribe_supplier_changes(&app, "graphql-transport-ws").await;
+    let message = update_until_event(&app, supplier["id"].as_str().unwrap(), &mut ws).await;
+    assert_eq!(message["payload"]["data"]["supplierChanged"]["kind"], "UPDATED");
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "readiness recovers");
+}

@@ -1,0 +1,170 @@
+//! Subscriptions over both websocket subprotocols, and the protocol's close codes.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{
+    TestApp, WsEvent, create_supplier, subscribe_supplier_changes, update_until_event, ws_connect,
+    ws_json, ws_next, ws_send,
+};
+
+#[tokio::test]
+async fn supplier_changed_reaches_graphql_transport_ws_subscribers() {
+    let (app, _backend) = TestApp::spawn().await;
+    let supplier = create_supplier(&app, 300, "Live AB", "Borås").await;
+    let id = supplier["id"].as_str().unwrap();
+    let mut ws = subscribe_supplier_changes(&app, "graphql-transport-ws").await;
+    let message = update_until_event(&app, id, &mut ws).await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["id"], "1");
+    let event = &message["payload"]["data"]["supplierChanged"];
+    assert_eq!(event["kind"], "UPDATED");
+    assert_eq!(event["supplier"]["id"], id);
+    assert!(event["supplier"]["name"].as_str().unwrap().starts_with("Renamed"));
+
+    // A deletion arrives as DELETED.
+    app.graphql(
+        "mutation($id: ID!) { deleteSupplier(input: {id: $id}) { deletedAt } }",
+        json!({ "id": id }),
+    )
+    .await;
+    loop {
+        let message = ws_json(&mut ws).await;
+        if message["payload"]["data"]["supplierChanged"]["kind"] == "DELETED" {
+            break;
+        }
+    }
+
+    // Completing the subscription is acknowledged by silence; a ping still gets a pong.
+    ws_send(&mut ws, json!({ "id": "1", "type": "complete" })).await;
+    ws_send(&mut ws, json!({ "type": "ping" })).await;
+    loop {
+        let message = ws_json(&mut ws).await;
+        if message["type"] == "pong" {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn supplier_changed_reaches_legacy_graphql_ws_subscribers() {
+    let (app, _backend) = TestApp::spawn().await;
+    let supplier = create_supplier(&app, 301, "Legacy AB", "Gävle").await;
+    let id = supplier["id"].as_str().unwrap();
+    let mut ws = subscribe_supplier_changes(&app, "graphql-ws").await;
+    let message = update_until_event(&app, id, &mut ws).await;
+    assert_eq!(message["type"], "data", "legacy protocol says data: {message}");
+    assert_eq!(message["payload"]["data"]["supplierChanged"]["kind"], "UPDATED");
+    assert_eq!(message["payload"]["data"]["supplierChanged"]["supplier"]["id"], id);
+}
+
+#[tokio::test]
+async fn filtered_subscriptions_only_see_their_supplier() {
+    let (app, _backend) = TestApp::spawn().await;
+    let watched = create_supplier(&app, 302, "Watched AB", "Ystad").await;
+    let other = create_supplier(&app, 303, "Other AB", "Ystad").await;
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    ws_send(
+        &mut ws,
+        json!({ "id": "w", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID) { supplierChanged(id: $id) { supplier { id } } }",
+            "variables": { "id": watched["id"] } } }),
+    )
+    .await;
+    // Changes to the other supplier never arrive; the watched one's do.
+    for _ in 0..3 {
+        app.graphql(
+            "mutation($id: ID!) { updateSupplier(input: {id: $id, city: \"Lund\"}) { supplier { id } } }",
+            json!({ "id": other["id"] }),
+        )
+        .await;
+    }
+    let message = update_until_event(&app, watched["id"].as_str().unwrap(), &mut ws).await;
+    assert_eq!(message["payload"]["data"]["supplierChanged"]["supplier"]["id"], watched["id"]);
+}
+
+#[tokio::test]
+async fn a_silent_client_is_closed_with_4408() {
+    let (app, _backend) = TestApp::spawn_with(&[("WS_INIT_TIMEOUT_MS", "300")]).await;
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = ws_connect(&app, protocol).await;
+        match ws_next(&mut ws, Duration::from_secs(5)).await {
+            WsEvent::Closed(code, reason) => {
+                assert_eq!(code, 4408, "{protocol}");
+                assert_eq!(reason, "Connection initialisation timeout");
+            }
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_default_init_timeout_is_three_seconds() {
+    let (app, _backend) = TestApp::spawn().await;
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    let started = std::time::Instant::now();
+    match ws_next(&mut ws, Duration::from_secs(10)).await {
+        WsEvent::Closed(code, _) => assert_eq!(code, 4408),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    assert!(started.elapsed() >= Duration::from_millis(2900), "closed only after 3 s");
+}
+
+#[tokio::test]
+async fn protocol_violations_close_with_the_specified_codes() {
+    let (app, _backend) = TestApp::spawn().await;
+    let query = json!({ "query": "subscription { supplierChanged { kind } }" });
+
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": query })).await;
+    assert!(matches!(ws_next(&mut ws, Duration::from_secs(5)).await, WsEvent::Closed(4401, _)));
+
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    ws_send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": query })).await;
+    ws_send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": query })).await;
+    match ws_next(&mut ws, Duration::from_secs(5)).await {
+        WsEvent::Closed(code, reason) => {
+            assert_eq!(code, 4409);
+            assert_eq!(reason, "Subscriber for 1 already exists");
+        }
+        other => panic!("expected 4409, got {other:?}"),
+    }
+
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert!(matches!(ws_next(&mut ws, Duration::from_secs(5)).await, WsEvent::Closed(4429, _)));
+
+    // An invalid subscription is an error message for that id, stamped like HTTP errors.
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    ws_send(&mut ws, json!({ "id": "bad", "type": "subscribe", "payload": { "query": "subscription { nope }" } })).await;
+    let message = ws_json(&mut ws).await;
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(message["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert!(message["payload"][0]["extensions"]["requestId"].is_string());
+}
+
+#[tokio::test]
+async fn an_unknown_subprotocol_is_refused() {
+    let (app, _backend) = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(app.url("/graphql/ws"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", "mqtt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
