@@ -21,8 +21,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
     config::Config,
-    error::AppError,
     domain::Services,
+    error::AppError,
     graphql::{self, AppSchema},
     infra::{
         bus::{EventBus, RedisBus},
@@ -102,7 +102,13 @@ impl Application {
             None => EventBus::memory(),
         };
         let services = Services::new(db.clone(), bus.clone());
-        if config.seed_on_start && !services.suppliers.any_exist().await.map_err(AppError::into_anyhow)? {
+        if config.seed_on_start
+            && !services
+                .suppliers
+                .any_exist()
+                .await
+                .map_err(AppError::into_anyhow)?
+        {
             seed::demo_data(&services).await?;
             tracing::info!("first start: demo data seeded");
         }
@@ -111,7 +117,10 @@ impl Application {
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| {
-                format!("HOST/PORT: cannot listen on {}:{}", config.host, config.port)
+                format!(
+                    "HOST/PORT: cannot listen on {}:{}",
+                    config.host, config.port
+                )
             })?;
         Ok(Self {
             listener,
@@ -152,15 +161,17 @@ impl Application {
             let shutdown = shutdown.clone();
             async move {
                 signal.await;
-                tracing::info!("shutdown requested: no new connections, draining in-flight requests");
+                tracing::info!(
+                    "shutdown requested: no new connections, draining in-flight requests"
+                );
                 shutdown.trigger();
             }
         });
 
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut stopped = shutdown.clone();
-        let server = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stopped.wait().await });
+        let server =
+            axum::serve(listener, app).with_graceful_shutdown(async move { stopped.wait().await });
         let mut stopped = shutdown.clone();
         let deadline = async move {
             stopped.wait().await;
@@ -223,7 +234,10 @@ fn cors(config: &Config) -> CorsLayer {
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     Router::new()
-        .route("/graphql", get(graphql::http::get).post(graphql::http::post))
+        .route(
+            "/graphql",
+            get(graphql::http::get).post(graphql::http::post),
+        )
         .route("/graphql/ws", get(graphql::ws::upgrade))
         .route("/graphiql/{version}/{file}", get(graphql::graphiql::asset))
         .nest("/api/v1", rest::router())

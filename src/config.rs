@@ -113,19 +113,28 @@ impl Config {
         });
         let dev = env == Environment::Development;
 
-        let host = r.parse("HOST", IpAddr::from([127, 0, 0, 1]), "an IP address such as 0.0.0.0");
+        let host = r.parse(
+            "HOST",
+            IpAddr::from([127, 0, 0, 1]),
+            "an IP address such as 0.0.0.0",
+        );
         let port = r.parse("PORT", 8080u16, "a port number between 0 and 65535");
 
         let database_url = match r.get("DATABASE_URL") {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(url)
+                if url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://") =>
+            {
+                url
+            }
             Some(_) => {
                 r.problem("DATABASE_URL", "expected a `sqlite:` or `postgres://` URL");
                 DEFAULT_DATABASE_URL.to_owned()
             }
             None => DEFAULT_DATABASE_URL.to_owned(),
         };
-        let database_max_connections =
-            r.parse_range("DATABASE_MAX_CONNECTIONS", 10u32, 1, 1000);
+        let database_max_connections = r.parse_range("DATABASE_MAX_CONNECTIONS", 10u32, 1, 1000);
         let migrate_on_start = r.flag("MIGRATE_ON_START", true);
         let seed_on_start = r.flag("SEED_ON_START", dev);
 
@@ -148,7 +157,11 @@ impl Config {
 
         let log_format = r.parse_with(
             "LOG_FORMAT",
-            if dev { LogFormat::Pretty } else { LogFormat::Json },
+            if dev {
+                LogFormat::Pretty
+            } else {
+                LogFormat::Json
+            },
             |v| match v.to_ascii_lowercase().as_str() {
                 "pretty" | "text" => Ok(LogFormat::Pretty),
                 "json" => Ok(LogFormat::Json),
@@ -188,7 +201,10 @@ impl Config {
         for origin in &cors_origins {
             if origin == "*" {
                 if !dev {
-                    r.problem("CORS_ORIGINS", "`*` is refused in production; list the origins");
+                    r.problem(
+                        "CORS_ORIGINS",
+                        "`*` is refused in production; list the origins",
+                    );
                 }
             } else if !(origin.starts_with("http://") || origin.starts_with("https://"))
                 || axum::http::HeaderValue::from_str(origin).is_err()
@@ -337,10 +353,15 @@ mod tests {
         ])
         .unwrap_err();
         let names: Vec<_> = err.0.iter().map(|p| p.variable).collect();
-        assert_eq!(names, ["PORT", "REDIS_URL", "LOG_FORMAT", "GRAPHQL_MAX_DEPTH"]);
+        assert_eq!(
+            names,
+            ["PORT", "REDIS_URL", "LOG_FORMAT", "GRAPHQL_MAX_DEPTH"]
+        );
         let text = err.to_string();
         assert!(text.contains("PORT: expected a port number between 0 and 65535, got `eighty`"));
-        assert!(text.contains("GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 1000, got `0`"));
+        assert!(
+            text.contains("GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 1000, got `0`")
+        );
     }
 
     #[test]

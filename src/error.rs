@@ -13,12 +13,12 @@
 //! `AppError` deliberately does not implement `Display`: async-graphql converts any `Display`
 //! type into an error *without* extensions, and that conversion must not be reachable by `?`.
 
+use async_graphql::ErrorExtensions as _;
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use async_graphql::ErrorExtensions as _;
 use serde::Serialize;
 
 /// A rule one input field broke.
@@ -36,14 +36,21 @@ pub enum AppError {
     Validation(Vec<FieldViolation>),
     /// Malformed request: unparsable JSON, bad query string (400).
     BadRequest(String),
-    NotFound { entity: &'static str, id: String },
+    NotFound {
+        entity: &'static str,
+        id: String,
+    },
     /// The request conflicts with current state, e.g. a unique value already taken (409).
     Conflict(String),
     Unauthenticated(String),
     Forbidden(String),
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     MethodNotAllowed,
-    PayloadTooLarge { limit_bytes: Option<usize> },
+    PayloadTooLarge {
+        limit_bytes: Option<usize>,
+    },
     UnsupportedMediaType(String),
     /// A dependency is down (503); the message names it but shows no internals.
     Unavailable(String),
@@ -255,7 +262,10 @@ impl From<AppError> for async_graphql::Error {
                     .map(|f| {
                         let mut m = async_graphql::indexmap::IndexMap::new();
                         m.insert(async_graphql::Name::new("field"), f.field.clone().into());
-                        m.insert(async_graphql::Name::new("message"), f.message.clone().into());
+                        m.insert(
+                            async_graphql::Name::new("message"),
+                            f.message.clone().into(),
+                        );
                         async_graphql::Value::Object(m)
                     })
                     .collect();

@@ -96,8 +96,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(action, &config).await,
         Command::Seed => {
             let db = infra::db::connect(&config).await?;
-            let services =
-                iris::domain::Services::new(db, infra::bus::EventBus::memory());
+            let services = iris::domain::Services::new(db, infra::bus::EventBus::memory());
             let created = seed::demo_data(&services).await?;
             print_stdout(&format!("demo data: {created} supplier(s) created\n"));
             Ok(())
@@ -144,7 +143,11 @@ async fn migrate(action: MigrateAction, config: &Config) -> anyhow::Result<()> {
                 .context("reading migration status failed")?;
             let mut out = String::new();
             for m in migrations {
-                out.push_str(&format!("{:<10} {}\n", format!("{:?}", m.status()), m.name()));
+                out.push_str(&format!(
+                    "{:<10} {}\n",
+                    format!("{:?}", m.status()),
+                    m.name()
+                ));
             }
             print_stdout(&out);
         }

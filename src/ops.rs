@@ -37,7 +37,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         record("redis", bus);
     }
     if failing.is_empty() {
-        (StatusCode::OK, Json(json!({ "status": "ready", "checks": checks }))).into_response()
+        (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "checks": checks })),
+        )
+            .into_response()
     } else {
         let body = json!({
             "status": "unavailable",

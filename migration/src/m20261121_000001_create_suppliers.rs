@@ -31,13 +31,34 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Suppliers::Table)
-                    .col(ColumnDef::new(Suppliers::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Suppliers::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Suppliers::Name).string_len(200).not_null())
-                    .col(ColumnDef::new(Suppliers::NameFolded).string_len(200).not_null())
-                    .col(ColumnDef::new(Suppliers::OrganisationNumber).string_len(11).not_null())
-                    .col(ColumnDef::new(Suppliers::ContactEmail).string_len(254).not_null())
+                    .col(
+                        ColumnDef::new(Suppliers::NameFolded)
+                            .string_len(200)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Suppliers::OrganisationNumber)
+                            .string_len(11)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Suppliers::ContactEmail)
+                            .string_len(254)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Suppliers::City).string_len(100).not_null())
-                    .col(ColumnDef::new(Suppliers::CityFolded).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(Suppliers::CityFolded)
+                            .string_len(100)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Suppliers::Currency).string_len(3).not_null())
                     .col(
                         ColumnDef::new(Suppliers::MinimumOrderValueMilli)
@@ -45,8 +66,17 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .default(0),
                     )
-                    .col(ColumnDef::new(Suppliers::DeliveryDays).small_integer().not_null())
-                    .col(ColumnDef::new(Suppliers::Active).boolean().not_null().default(true))
+                    .col(
+                        ColumnDef::new(Suppliers::DeliveryDays)
+                            .small_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Suppliers::Active)
+                            .boolean()
+                            .not_null()
+                            .default(true),
+                    )
                     .col(
                         ColumnDef::new(Suppliers::CreatedAt)
                             .timestamp_with_time_zone()
@@ -57,7 +87,11 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(Suppliers::DeletedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(Suppliers::DeletedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;

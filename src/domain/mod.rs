@@ -5,8 +5,8 @@
 
 pub mod money;
 pub mod pagination;
-pub mod validation;
 pub mod suppliers;
+pub mod validation;
 pub mod weekday;
 
 use sea_orm::DatabaseConnection;

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 pub const SCALE: u32 = 3;
 
 /// ISO 4217 currencies the marketplace trades in.
-pub const SUPPORTED_CURRENCIES: [&str; 9] =
-    ["SEK", "NOK", "DKK", "EUR", "ISK", "GBP", "USD", "CHF", "PLN"];
+pub const SUPPORTED_CURRENCIES: [&str; 9] = [
+    "SEK", "NOK", "DKK", "EUR", "ISK", "GBP", "USD", "CHF", "PLN",
+];
 
 pub const DEFAULT_CURRENCY: &str = "SEK";
 
@@ -93,7 +94,14 @@ mod tests {
 
     #[test]
     fn thousandths_round_trip_exactly() {
-        for s in ["0", "0.001", "12345678.905", "1500", "0.1", "9223372036854775.807"] {
+        for s in [
+            "0",
+            "0.001",
+            "12345678.905",
+            "1500",
+            "0.1",
+            "9223372036854775.807",
+        ] {
             assert_eq!(from_milli(to_milli(d(s)).unwrap()), d(s), "{s}");
         }
         assert_eq!(to_milli(d("1.5000")).unwrap(), 1500);
@@ -102,12 +110,19 @@ mod tests {
     #[test]
     fn amounts_that_would_lose_digits_are_refused() {
         assert_eq!(to_milli(d("0.0001")), Err(AmountError::TooPrecise));
-        assert_eq!(to_milli(d("9223372036854775.808")), Err(AmountError::OutOfRange));
+        assert_eq!(
+            to_milli(d("9223372036854775.808")),
+            Err(AmountError::OutOfRange)
+        );
     }
 
     #[test]
     fn currencies_are_normalised_iso_codes() {
         assert_eq!(Currency::parse(" sek ").unwrap().as_str(), "SEK");
-        assert!(Currency::parse("KRONOR").unwrap_err().starts_with("must be one of SEK"));
+        assert!(
+            Currency::parse("KRONOR")
+                .unwrap_err()
+                .starts_with("must be one of SEK")
+        );
     }
 }

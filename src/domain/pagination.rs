@@ -141,20 +141,75 @@ pub enum Direction {
 mod tests {
     use super::*;
 
-    fn relay(first: Option<i64>, after: Option<u64>, last: Option<i64>, before: Option<u64>) -> Window {
-        PageRequest::relay(first, after, last, before).unwrap().window(10)
+    fn relay(
+        first: Option<i64>,
+        after: Option<u64>,
+        last: Option<i64>,
+        before: Option<u64>,
+    ) -> Window {
+        PageRequest::relay(first, after, last, before)
+            .unwrap()
+            .window(10)
     }
 
     #[test]
     fn relay_windows_follow_the_specification() {
-        assert_eq!(relay(Some(3), None, None, None), Window { offset: 0, limit: 3 });
-        assert_eq!(relay(Some(3), Some(2), None, None), Window { offset: 3, limit: 3 });
-        assert_eq!(relay(Some(5), Some(7), None, None), Window { offset: 8, limit: 2 });
-        assert_eq!(relay(None, None, Some(3), None), Window { offset: 7, limit: 3 });
-        assert_eq!(relay(None, None, Some(3), Some(5)), Window { offset: 2, limit: 3 });
-        assert_eq!(relay(Some(2), Some(1), None, Some(3)), Window { offset: 2, limit: 1 });
-        assert_eq!(relay(Some(3), Some(20), None, None), Window { offset: 10, limit: 0 });
-        assert_eq!(relay(None, None, None, None), Window { offset: 0, limit: 10 });
+        assert_eq!(
+            relay(Some(3), None, None, None),
+            Window {
+                offset: 0,
+                limit: 3
+            }
+        );
+        assert_eq!(
+            relay(Some(3), Some(2), None, None),
+            Window {
+                offset: 3,
+                limit: 3
+            }
+        );
+        assert_eq!(
+            relay(Some(5), Some(7), None, None),
+            Window {
+                offset: 8,
+                limit: 2
+            }
+        );
+        assert_eq!(
+            relay(None, None, Some(3), None),
+            Window {
+                offset: 7,
+                limit: 3
+            }
+        );
+        assert_eq!(
+            relay(None, None, Some(3), Some(5)),
+            Window {
+                offset: 2,
+                limit: 3
+            }
+        );
+        assert_eq!(
+            relay(Some(2), Some(1), None, Some(3)),
+            Window {
+                offset: 2,
+                limit: 1
+            }
+        );
+        assert_eq!(
+            relay(Some(3), Some(20), None, None),
+            Window {
+                offset: 10,
+                limit: 0
+            }
+        );
+        assert_eq!(
+            relay(None, None, None, None),
+            Window {
+                offset: 0,
+                limit: 10
+            }
+        );
     }
 
     #[test]

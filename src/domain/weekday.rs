@@ -78,7 +78,10 @@ mod tests {
     fn sets_round_trip_through_the_mask_in_week_order() {
         let set = WeekdaySet::from_days(&[Weekday::Friday, Weekday::Monday, Weekday::Friday]);
         assert_eq!(set.mask(), 0b1_0001);
-        assert_eq!(WeekdaySet::from_mask(set.mask()).days(), [Weekday::Monday, Weekday::Friday]);
+        assert_eq!(
+            WeekdaySet::from_mask(set.mask()).days(),
+            [Weekday::Monday, Weekday::Friday]
+        );
         assert!(set.contains(chrono::Weekday::Fri.into()));
     }
 }

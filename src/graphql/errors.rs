@@ -14,8 +14,8 @@ use std::sync::Arc;
 use async_graphql::{
     Response, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
-        NextSubscribe, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
+        NextValidation,
     },
     futures_util::stream::{BoxStream, StreamExt},
     parser::types::ExecutableDocument,

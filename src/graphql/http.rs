@@ -78,7 +78,9 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
             .iter()
             .filter(|(m, _)| m == wanted)
             .map(|(_, q)| *q)
-            .fold(None, |best: Option<f32>, q| Some(best.map_or(q, |b| b.max(q))))
+            .fold(None, |best: Option<f32>, q| {
+                Some(best.map_or(q, |b| b.max(q)))
+            })
     };
     match (q_of(GRAPHQL_RESPONSE_JSON), q_of(JSON)) {
         (Some(g), Some(j)) if j > g => Some(MediaType::Json),
@@ -324,7 +326,11 @@ mod tests {
     #[test]
     fn accept_negotiation_follows_the_specification() {
         assert!(negotiate(&HeaderMap::new()) == Some(MediaType::Json));
-        assert!(negotiate(&accept("application/graphql-response+json, application/json;q=0.9")) == Some(MediaType::GraphqlResponseJson));
+        assert!(
+            negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )) == Some(MediaType::GraphqlResponseJson)
+        );
         assert!(negotiate(&accept("application/json")) == Some(MediaType::Json));
         assert!(negotiate(&accept("*/*")) == Some(MediaType::Json));
         assert!(negotiate(&accept("text/plain")).is_none());

@@ -39,7 +39,11 @@ pub struct RequestContext {
 }
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 /// The schema served by a running Iris, with its limits and switches from configuration.
@@ -48,7 +52,10 @@ pub fn build_schema(services: Services, config: &GraphqlConfig) -> AppSchema {
         .data(services)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
-        .extension(errors::ErrorMetadata::new(config.max_depth, config.max_complexity));
+        .extension(errors::ErrorMetadata::new(
+            config.max_depth,
+            config.max_complexity,
+        ));
     if !config.introspection {
         builder = builder.disable_introspection();
     }

@@ -116,10 +116,13 @@ pub struct SupplierQuery;
 #[Object]
 impl SupplierQuery {
     /// Suppliers, filtered and sorted, as a Relay connection (at most 100 per page).
+    #[allow(clippy::too_many_arguments)] // Relay's four arguments plus filter and sort.
     async fn suppliers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n items after `after` (0–100; 20 if neither first nor last is given).")]
+        #[graphql(
+            desc = "Return the first n items after `after` (0–100; 20 if neither first nor last is given)."
+        )]
         first: Option<i32>,
         #[graphql(desc = "Cursor of the item to start after.")] after: Option<String>,
         #[graphql(desc = "Return the last n items before `before` (0–100).")] last: Option<i32>,

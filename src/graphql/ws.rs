@@ -67,7 +67,10 @@ pub async fn upgrade(
         .max_message_size(state.config.max_body_bytes)
         .on_upgrade(move |socket| {
             async move {
-                tracing::debug!(protocol = protocol.sec_websocket_protocol(), "websocket opened");
+                tracing::debug!(
+                    protocol = protocol.sec_websocket_protocol(),
+                    "websocket opened"
+                );
                 serve(socket, state, protocol, request_id).await;
                 tracing::debug!("websocket closed");
                 drop(token);
@@ -110,16 +113,14 @@ impl ProtocolState {
         };
         match envelope.kind.as_str() {
             "connection_init" => self.init_received = true,
-            "subscribe" | "start" => {
-                if protocol == WebSocketProtocols::GraphQLWS {
-                    if !self.init_received {
-                        return Verdict::Close(4401, "Unauthorized".into());
-                    }
-                    if let Some(id) = envelope.id
-                        && !self.active_ids.insert(id.clone())
-                    {
-                        return Verdict::Close(4409, format!("Subscriber for {id} already exists"));
-                    }
+            "subscribe" | "start" if protocol == WebSocketProtocols::GraphQLWS => {
+                if !self.init_received {
+                    return Verdict::Close(4401, "Unauthorized".into());
+                }
+                if let Some(id) = envelope.id
+                    && !self.active_ids.insert(id.clone())
+                {
+                    return Verdict::Close(4409, format!("Subscriber for {id} already exists"));
                 }
             }
             "complete" | "stop" => {
@@ -172,7 +173,12 @@ impl ProtocolState {
     }
 }
 
-async fn serve(socket: WebSocket, state: AppState, protocol: WebSocketProtocols, request_id: RequestId) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    protocol: WebSocketProtocols,
+    request_id: RequestId,
+) {
     let (mut sink, mut stream) = socket.split();
     let (to_graphql, from_client) = mpsc::channel::<String>(32);
     let connection_data = {

@@ -68,6 +68,9 @@ mod tests {
             redact_url("postgres://iris:s3cret@db:5432/iris"),
             "postgres://iris:***@db:5432/iris"
         );
-        assert_eq!(redact_url("sqlite://iris.db?mode=rwc"), "sqlite://iris.db?mode=rwc");
+        assert_eq!(
+            redact_url("sqlite://iris.db?mode=rwc"),
+            "sqlite://iris.db?mode=rwc"
+        );
     }
 }

@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn only_well_formed_incoming_ids_are_kept() {
         let ok = HeaderValue::from_static("abc-123_x.y:z");
-        assert_eq!(RequestId::from_header(&ok).unwrap().as_str(), "abc-123_x.y:z");
+        assert_eq!(
+            RequestId::from_header(&ok).unwrap().as_str(),
+            "abc-123_x.y:z"
+        );
         let injected = HeaderValue::from_static("a\" level=error msg=\"forged");
         assert!(RequestId::from_header(&injected).is_none());
         let long = HeaderValue::from_str(&"a".repeat(129)).unwrap();

@@ -33,7 +33,9 @@ impl From<JsonRejection> for AppError {
             JsonRejection::JsonDataError(err) => {
                 // "Failed to deserialize …: <path>: <rule> at line …" → field <path>.
                 let text = err.body_text();
-                let detail = text.split_once("target type: ").map_or(text.as_str(), |(_, d)| d);
+                let detail = text
+                    .split_once("target type: ")
+                    .map_or(text.as_str(), |(_, d)| d);
                 let (field, message) = match detail.split_once(": ") {
                     Some((path, rule)) if !path.contains(' ') && path != "." => (path, rule),
                     _ => ("body", detail),

@@ -22,8 +22,7 @@ use crate::{
     domain::{
         pagination::{Direction, PageRequest},
         suppliers::{
-            NewSupplier, Supplier, SupplierChanges, SupplierFilter, SupplierSort,
-            SupplierSortField,
+            NewSupplier, Supplier, SupplierChanges, SupplierFilter, SupplierSort, SupplierSortField,
         },
         weekday::Weekday,
     },
@@ -214,7 +213,11 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<SupplierResponse>, AppError> {
-    let supplier = state.services.suppliers.get(&Principal::Anonymous, id).await?;
+    let supplier = state
+        .services
+        .suppliers
+        .get(&Principal::Anonymous, id)
+        .await?;
     Ok(Json(SupplierResponse {
         data: supplier.into(),
     }))

@@ -36,7 +36,11 @@ fn every_command_has_help() {
         with_help.push("--help");
         let output = iris(&with_help, &[]);
         assert!(output.status.success(), "{with_help:?}");
-        assert!(stdout(&output).contains("Usage: iris"), "{with_help:?}: {}", stdout(&output));
+        assert!(
+            stdout(&output).contains("Usage: iris"),
+            "{with_help:?}: {}",
+            stdout(&output)
+        );
     }
 }
 
@@ -56,11 +60,17 @@ fn schema_graphql_is_exactly_what_iris_schema_prints() {
 
 #[test]
 fn a_bad_setting_is_named_at_start_up() {
-    let output = iris(&["serve"], &[("PORT", "eighty"), ("GRAPHQL_MAX_DEPTH", "-1")]);
+    let output = iris(
+        &["serve"],
+        &[("PORT", "eighty"), ("GRAPHQL_MAX_DEPTH", "-1")],
+    );
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PORT: expected a port number"), "{stderr}");
-    assert!(stderr.contains("GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 1000"), "{stderr}");
+    assert!(
+        stderr.contains("GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 1000"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -80,10 +90,17 @@ async fn migrate_and_seed_manage_the_database() {
     assert!(status.contains("Pending"), "{status}");
     run(&["migrate", "up"]);
     let status = run(&["migrate", "status"]);
-    assert!(status.contains("Applied") && !status.contains("Pending"), "{status}");
+    assert!(
+        status.contains("Applied") && !status.contains("Pending"),
+        "{status}"
+    );
 
     assert_eq!(run(&["seed"]), "demo data: 3 supplier(s) created\n");
-    assert_eq!(run(&["seed"]), "demo data: 0 supplier(s) created\n", "seeding is idempotent");
+    assert_eq!(
+        run(&["seed"]),
+        "demo data: 0 supplier(s) created\n",
+        "seeding is idempotent"
+    );
 
     run(&["migrate", "down", "--steps", "1"]);
     assert!(run(&["migrate", "status"]).contains("Pending"));

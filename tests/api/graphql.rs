@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use crate::helpers::{CREATE_SUPPLIER, TestApp, create_supplier, supplier_input};
 
 fn error_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -17,7 +19,10 @@ async fn supplier_lifecycle_through_queries_and_mutations() {
     let id = created["id"].as_str().expect("id").to_owned();
     assert_eq!(created["city"], "Göteborg");
     assert_eq!(created["currency"], "SEK");
-    assert_eq!(created["minimumOrderValue"], json!({ "amount": "500", "currency": "SEK" }));
+    assert_eq!(
+        created["minimumOrderValue"],
+        json!({ "amount": "500", "currency": "SEK" })
+    );
     assert_eq!(created["deliveryDays"], json!(["MONDAY", "THURSDAY"]));
     assert_eq!(created["active"], true);
 
@@ -39,7 +44,10 @@ async fn supplier_lifecycle_through_queries_and_mutations() {
         )
         .await;
     let updated = &body["data"]["updateSupplier"]["supplier"];
-    assert_eq!(updated["name"], "Nordhav Fisk AB", "untouched fields stay: {body}");
+    assert_eq!(
+        updated["name"], "Nordhav Fisk AB",
+        "untouched fields stay: {body}"
+    );
     assert_eq!(updated["city"], "Malmö");
     assert_eq!(updated["active"], false);
     assert_eq!(updated["minimumOrderValue"]["amount"], "1250.505");
@@ -51,22 +59,40 @@ async fn supplier_lifecycle_through_queries_and_mutations() {
             json!({ "id": id }),
         )
         .await;
-    assert_eq!(body["data"]["deleteSupplier"]["deletedSupplierId"], id.as_str());
+    assert_eq!(
+        body["data"]["deleteSupplier"]["deletedSupplierId"],
+        id.as_str()
+    );
 
     let body = app
-        .graphql("query($id: ID!) { supplier(id: $id) { name } }", json!({ "id": id }))
+        .graphql(
+            "query($id: ID!) { supplier(id: $id) { name } }",
+            json!({ "id": id }),
+        )
         .await;
     assert_eq!(error_code(&body), "NOT_FOUND");
     let ext = &body["errors"][0]["extensions"];
     assert_eq!(ext["status"], 404);
-    assert!(ext["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{ext}");
-    assert!(ext["requestId"].as_str().is_some_and(|r| !r.is_empty()), "{ext}");
+    assert!(
+        ext["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{ext}"
+    );
+    assert!(
+        ext["requestId"].as_str().is_some_and(|r| !r.is_empty()),
+        "{ext}"
+    );
     let body = app.graphql("{ suppliers { totalCount } }", json!({})).await;
-    assert_eq!(body["data"]["suppliers"]["totalCount"], 0, "deleted suppliers are hidden");
+    assert_eq!(
+        body["data"]["suppliers"]["totalCount"], 0,
+        "deleted suppliers are hidden"
+    );
 
     // A deleted supplier's organisation number can be registered again.
     let again = app
-        .graphql(CREATE_SUPPLIER, json!({ "input": supplier_input(1, "Nordhav II", "Göteborg") }))
+        .graphql(
+            CREATE_SUPPLIER,
+            json!({ "input": supplier_input(1, "Nordhav II", "Göteborg") }),
+        )
         .await;
     assert!(again.get("errors").is_none(), "{again}");
 }
@@ -80,7 +106,9 @@ async fn invalid_input_names_every_field_and_writes_nothing() {
     input["minimumOrderValue"] = json!("0.0001");
     input["deliveryDays"] = json!([]);
     input["currency"] = json!("XYZ");
-    let body = app.graphql(CREATE_SUPPLIER, json!({ "input": input })).await;
+    let body = app
+        .graphql(CREATE_SUPPLIER, json!({ "input": input }))
+        .await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["status"], 422);
     let fields: Vec<&str> = body["errors"][0]["extensions"]["fields"]
@@ -91,10 +119,20 @@ async fn invalid_input_names_every_field_and_writes_nothing() {
         .collect();
     assert_eq!(
         fields,
-        ["name", "organisationNumber", "contactEmail", "currency", "minimumOrderValue", "deliveryDays"]
+        [
+            "name",
+            "organisationNumber",
+            "contactEmail",
+            "currency",
+            "minimumOrderValue",
+            "deliveryDays"
+        ]
     );
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("contactEmail: must be a valid e-mail address"), "{message}");
+    assert!(
+        message.contains("contactEmail: must be a valid e-mail address"),
+        "{message}"
+    );
     let body = app.graphql("{ suppliers { totalCount } }", json!({})).await;
     assert_eq!(body["data"]["suppliers"]["totalCount"], 0);
 
@@ -110,11 +148,19 @@ async fn a_taken_organisation_number_is_a_conflict() {
     let (app, _backend) = TestApp::spawn().await;
     create_supplier(&app, 3, "First AB", "Umeå").await;
     let body = app
-        .graphql(CREATE_SUPPLIER, json!({ "input": supplier_input(3, "Second AB", "Luleå") }))
+        .graphql(
+            CREATE_SUPPLIER,
+            json!({ "input": supplier_input(3, "Second AB", "Luleå") }),
+        )
         .await;
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["status"], 409);
-    assert!(body["errors"][0]["message"].as_str().unwrap_or_default().starts_with("organisationNumber:"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("organisationNumber:")
+    );
 }
 
 #[tokio::test]
@@ -141,55 +187,91 @@ async fn suppliers_filter_sort_and_page_as_relay_connections() {
     };
 
     let first = app.graphql(PAGE, json!({ "first": 2 })).await;
-    assert_eq!(names_of(&first), ["alfa", "Bravo"], "case-insensitive name order");
+    assert_eq!(
+        names_of(&first),
+        ["alfa", "Bravo"],
+        "case-insensitive name order"
+    );
     let conn = &first["data"]["suppliers"];
     assert_eq!(conn["totalCount"], 5);
     assert_eq!(conn["pageInfo"]["hasNextPage"], true);
     assert_eq!(conn["pageInfo"]["hasPreviousPage"], false);
 
     let after = conn["pageInfo"]["endCursor"].clone();
-    let second = app.graphql(PAGE, json!({ "first": 2, "after": after })).await;
+    let second = app
+        .graphql(PAGE, json!({ "first": 2, "after": after }))
+        .await;
     assert_eq!(names_of(&second), ["Charlie", "Delta"]);
-    assert_eq!(second["data"]["suppliers"]["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(
+        second["data"]["suppliers"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
 
     let last = app.graphql(PAGE, json!({ "last": 2 })).await;
     assert_eq!(names_of(&last), ["Delta", "Echo"]);
     let before = last["data"]["suppliers"]["pageInfo"]["startCursor"].clone();
-    let prev = app.graphql(PAGE, json!({ "last": 2, "before": before })).await;
+    let prev = app
+        .graphql(PAGE, json!({ "last": 2, "before": before }))
+        .await;
     assert_eq!(names_of(&prev), ["Bravo", "Charlie"]);
 
     let desc = app
-        .graphql(PAGE, json!({ "first": 10, "sort": { "field": "NAME", "direction": "DESC" } }))
+        .graphql(
+            PAGE,
+            json!({ "first": 10, "sort": { "field": "NAME", "direction": "DESC" } }),
+        )
         .await;
-    assert_eq!(names_of(&desc), ["Echo", "Delta", "Charlie", "Bravo", "alfa"]);
+    assert_eq!(
+        names_of(&desc),
+        ["Echo", "Delta", "Charlie", "Bravo", "alfa"]
+    );
 
     let malmo = app
         .graphql(PAGE, json!({ "first": 10, "filter": { "city": "MALMÖ" } }))
         .await;
-    assert_eq!(names_of(&malmo), ["Charlie", "Delta", "Echo"], "city filter folds case: {malmo}");
+    assert_eq!(
+        names_of(&malmo),
+        ["Charlie", "Delta", "Echo"],
+        "city filter folds case: {malmo}"
+    );
     let named = app
-        .graphql(PAGE, json!({ "first": 10, "filter": { "nameContains": "HARL" } }))
+        .graphql(
+            PAGE,
+            json!({ "first": 10, "filter": { "nameContains": "HARL" } }),
+        )
         .await;
     assert_eq!(names_of(&named), ["Charlie"]);
     let wildcard = app
-        .graphql(PAGE, json!({ "first": 10, "filter": { "nameContains": "%" } }))
+        .graphql(
+            PAGE,
+            json!({ "first": 10, "filter": { "nameContains": "%" } }),
+        )
         .await;
-    assert_eq!(names_of(&wildcard), Vec::<String>::new(), "% is not a wildcard");
+    assert_eq!(
+        names_of(&wildcard),
+        Vec::<String>::new(),
+        "% is not a wildcard"
+    );
 
     let too_many = app.graphql(PAGE, json!({ "first": 101 })).await;
     assert_eq!(error_code(&too_many), "VALIDATION");
-    assert_eq!(too_many["errors"][0]["message"], "first: must be between 0 and 100");
-    let forged = app.graphql(PAGE, json!({ "first": 1, "after": "b2Zmc2V0OjE" })).await;
-    assert_eq!(forged["errors"][0]["message"], "after: is not a cursor this API issued");
+    assert_eq!(
+        too_many["errors"][0]["message"],
+        "first: must be between 0 and 100"
+    );
+    let forged = app
+        .graphql(PAGE, json!({ "first": 1, "after": "b2Zmc2V0OjE" }))
+        .await;
+    assert_eq!(
+        forged["errors"][0]["message"],
+        "after: is not a cursor this API issued"
+    );
 }
 
 #[tokio::test]
 async fn depth_and_complexity_limits_reject_with_clear_errors() {
-    let (app, _backend) = TestApp::spawn_with(&[
-        ("GRAPHQL_MAX_DEPTH", "4"),
-        ("GRAPHQL_MAX_COMPLEXITY", "8"),
-    ])
-    .await;
+    let (app, _backend) =
+        TestApp::spawn_with(&[("GRAPHQL_MAX_DEPTH", "4"), ("GRAPHQL_MAX_COMPLEXITY", "8")]).await;
     let deep = "{ suppliers { edges { node { minimumOrderValue { amount } } } } }";
     let response = app
         .client
@@ -205,13 +287,20 @@ async fn depth_and_complexity_limits_reject_with_clear_errors() {
         "application/graphql-response+json"
     );
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["message"], "Query is nested too deep: the maximum depth is 4.");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Query is nested too deep: the maximum depth is 4."
+    );
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
     assert!(body.get("data").is_none() || body["data"].is_null());
 
-    let wide = "{ suppliers { totalCount edges { cursor node { id name city currency active } } } }";
+    let wide =
+        "{ suppliers { totalCount edges { cursor node { id name city currency active } } } }";
     let body = app.graphql(wide, json!({})).await;
-    assert_eq!(body["errors"][0]["message"], "Query is too complex: the maximum complexity is 8.");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Query is too complex: the maximum complexity is 8."
+    );
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
 
     let fine = app.graphql("{ suppliers { totalCount } }", json!({})).await;
@@ -321,7 +410,10 @@ async fn request_ids_are_echoed_and_stamped_on_errors() {
         .unwrap();
     assert_eq!(response.headers()["x-request-id"], "trace-abc-123");
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["requestId"], "trace-abc-123");
+    assert_eq!(
+        body["errors"][0]["extensions"]["requestId"],
+        "trace-abc-123"
+    );
 
     let response = app
         .client
@@ -332,7 +424,10 @@ async fn request_ids_are_echoed_and_stamped_on_errors() {
         .unwrap();
     let id = response.headers()["x-request-id"].to_str().unwrap();
     assert_ne!(id, "bad id with spaces");
-    assert!(uuid::Uuid::parse_str(id).is_ok(), "a fresh id replaces a malformed one");
+    assert!(
+        uuid::Uuid::parse_str(id).is_ok(),
+        "a fresh id replaces a malformed one"
+    );
 }
 
 #[tokio::test]
@@ -361,7 +456,8 @@ async fn graphiql_is_served_from_the_binary_and_switchable() {
     assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
     app.stop().await;
 
-    let (app, _backend) = TestApp::spawn_with(&[("GRAPHIQL", "false"), ("GRAPHQL_INTROSPECTION", "false")]).await;
+    let (app, _backend) =
+        TestApp::spawn_with(&[("GRAPHIQL", "false"), ("GRAPHQL_INTROSPECTION", "false")]).await;
     let response = app
         .client
         .get(app.url("/graphql"))
@@ -370,6 +466,11 @@ async fn graphiql_is_served_from_the_binary_and_switchable() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
-    let body = app.graphql("{ __schema { queryType { name } } }", json!({})).await;
-    assert!(body["data"]["__schema"].is_null(), "introspection is off: {body}");
+    let body = app
+        .graphql("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(
+        body["data"]["__schema"].is_null(),
+        "introspection is off: {body}"
+    );
 }

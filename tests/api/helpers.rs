@@ -28,9 +28,14 @@ impl Backend {
     /// A fresh, empty database (and Redis prefix) for one test.
     pub async fn fresh() -> Backend {
         let id = Uuid::new_v4().simple().to_string();
-        let redis_url = std::env::var("IRIS_TEST_REDIS_URL").ok().filter(|v| !v.is_empty());
+        let redis_url = std::env::var("IRIS_TEST_REDIS_URL")
+            .ok()
+            .filter(|v| !v.is_empty());
         let redis_prefix = format!("iris-test-{id}");
-        match std::env::var("IRIS_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+        match std::env::var("IRIS_TEST_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
             Some(admin_url) => {
                 let name = format!("iris_test_{id}");
                 let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
@@ -87,7 +92,9 @@ impl Backend {
                 let admin_url = std::env::var("IRIS_TEST_DATABASE_URL").expect("postgres backend");
                 let name = self.database_url.rsplit('/').next().unwrap_or_default();
                 let name = name.split('?').next().unwrap_or_default();
-                let admin = Database::connect(&admin_url).await.expect("admin connection");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("admin connection");
                 admin
                     .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
                     .await
@@ -103,7 +110,34 @@ impl Drop for Backend {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
+            return;
         }
+        // Drop the test's Postgres database (on a thread of its own: Drop cannot await).
+        let Ok(admin_url) = std::env::var("IRIS_TEST_DATABASE_URL") else {
+            return;
+        };
+        let Some(name) = self
+            .database_url
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.split('?').next())
+        else {
+            return;
+        };
+        let statement = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                let _ = admin.execute_unprepared(&statement).await;
+                let _ = admin.close().await;
+                Some(())
+            })
+        })
+        .join();
     }
 }
 
@@ -195,7 +229,10 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(handle) = self.handle.take() {
-            handle.await.expect("server task").expect("server stops cleanly");
+            handle
+                .await
+                .expect("server task")
+                .expect("server stops cleanly");
         }
     }
 
@@ -258,9 +295,15 @@ pub fn supplier_input(seed: u32, name: &str, city: &str) -> Value {
 /// Creates a supplier over GraphQL and returns it.
 pub async fn create_supplier(app: &TestApp, seed: u32, name: &str, city: &str) -> Value {
     let body = app
-        .graphql(CREATE_SUPPLIER, json!({ "input": supplier_input(seed, name, city) }))
+        .graphql(
+            CREATE_SUPPLIER,
+            json!({ "input": supplier_input(seed, name, city) }),
+        )
         .await;
-    assert!(body.get("errors").is_none(), "createSupplier failed: {body}");
+    assert!(
+        body.get("errors").is_none(),
+        "createSupplier failed: {body}"
+    );
     body["data"]["createSupplier"]["supplier"].clone()
 }
 
@@ -334,7 +377,11 @@ pub async fn subscribe_supplier_changes(app: &TestApp, protocol: &str) -> Ws {
     let mut ws = ws_connect(app, protocol).await;
     ws_send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
     assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
-    let start = if protocol == "graphql-ws" { "start" } else { "subscribe" };
+    let start = if protocol == "graphql-ws" {
+        "start"
+    } else {
+        "subscribe"
+    };
     ws_send(
         &mut ws,
         json!({
@@ -359,12 +406,17 @@ pub async fn update_until_event(writer: &TestApp, supplier_id: &str, ws: &mut Ws
             )
             .await;
         assert!(body.get("errors").is_none(), "{body}");
-        match tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
-            Err(_) => continue,
-            Ok(Some(Ok(tungstenite::Message::Text(text)))) => {
-                return serde_json::from_str(text.as_str()).expect("JSON");
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+        while let Ok(next) = tokio::time::timeout_at(deadline, ws.next()).await {
+            let Some(Ok(tungstenite::Message::Text(text))) = next else {
+                panic!("unexpected websocket message: {next:?}");
+            };
+            let message: Value = serde_json::from_str(text.as_str()).expect("JSON");
+            // The supplier's creation may still be on its way through Redis; it is not the
+            // event this waits for.
+            if message["payload"]["data"]["supplierChanged"]["kind"] != "CREATED" {
+                return message;
             }
-            Ok(other) => panic!("unexpected websocket message: {other:?}"),
         }
     }
     panic!("no supplierChanged event arrived");

@@ -1,10 +1,6 @@
 //! Money is exact on every backend: stored as thousandths, read back to the last digit.
 
-use iris::{
-    auth::Principal,
-    domain::suppliers::NewSupplier,
-    domain::weekday::Weekday,
-};
+use iris::{auth::Principal, domain::suppliers::NewSupplier, domain::weekday::Weekday};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -14,10 +10,17 @@ use crate::helpers::{CREATE_SUPPLIER, TestApp, org_number, supplier_input};
 #[tokio::test]
 async fn amounts_round_trip_exactly_through_the_api() {
     let (app, _backend) = TestApp::spawn().await;
-    for (seed, amount) in [(400, "0.001"), (401, "12345678.905"), (402, "0.1"), (403, "9999999999.999")] {
+    for (seed, amount) in [
+        (400, "0.001"),
+        (401, "12345678.905"),
+        (402, "0.1"),
+        (403, "9999999999.999"),
+    ] {
         let mut input = supplier_input(seed, "Exact AB", "Lund");
         input["minimumOrderValue"] = json!(amount);
-        let body = app.graphql(CREATE_SUPPLIER, json!({ "input": input })).await;
+        let body = app
+            .graphql(CREATE_SUPPLIER, json!({ "input": input }))
+            .await;
         let created = &body["data"]["createSupplier"]["supplier"];
         assert_eq!(created["minimumOrderValue"]["amount"], amount, "{body}");
 

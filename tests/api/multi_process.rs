@@ -14,7 +14,9 @@ use tokio::{
     task::JoinHandle,
 };
 
-use crate::helpers::{Backend, TestApp, create_supplier, subscribe_supplier_changes, update_until_event};
+use crate::helpers::{
+    Backend, TestApp, create_supplier, subscribe_supplier_changes, update_until_event,
+};
 
 /// An `iris serve` child process on a backend, with its address.
 struct Process {
@@ -71,7 +73,10 @@ impl Process {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(std::time::Instant::now() < deadline, "iris did not exit in time");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "iris did not exit in time"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -90,7 +95,11 @@ async fn view(process: &Process, backend: &Backend) -> TestApp {
     // client plumbing, so point a lightweight wrapper at the child instead.
     let mut app = TestApp::spawn_on(backend, &[]).await;
     app.base = process.base.clone();
-    app.addr = process.base.trim_start_matches("http://").parse().expect("address");
+    app.addr = process
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
     app
 }
 
@@ -107,12 +116,18 @@ async fn sigterm_stops_the_process_cleanly() {
         .json()
         .await
         .unwrap();
-    assert_eq!(body["data"]["suppliers"]["totalCount"], 3, "demo suppliers seeded: {body}");
+    assert_eq!(
+        body["data"]["suppliers"]["totalCount"], 3,
+        "demo suppliers seeded: {body}"
+    );
     process.terminate();
     let status = process.wait(Duration::from_secs(15));
     assert!(status.success(), "exit status {status}");
     let log = process.log.lock().unwrap().join("\n");
-    assert!(log.contains("shutdown requested") && log.contains("\"stopped\""), "{log}");
+    assert!(
+        log.contains("shutdown requested") && log.contains("\"stopped\""),
+        "{log}"
+    );
 }
 
 fn shared_backends_configured() -> bool {
@@ -141,8 +156,14 @@ async fn a_change_on_one_process_reaches_a_subscriber_on_another() {
     let supplier = create_supplier(&writer_view, 700, "Cluster AB", "Sundsvall").await;
     let mut ws = subscribe_supplier_changes(&reader_view, "graphql-transport-ws").await;
     let message = update_until_event(&writer_view, supplier["id"].as_str().unwrap(), &mut ws).await;
-    assert_eq!(message["payload"]["data"]["supplierChanged"]["kind"], "UPDATED");
-    assert_eq!(message["payload"]["data"]["supplierChanged"]["supplier"]["id"], supplier["id"]);
+    assert_eq!(
+        message["payload"]["data"]["supplierChanged"]["kind"],
+        "UPDATED"
+    );
+    assert_eq!(
+        message["payload"]["data"]["supplierChanged"]["supplier"]["id"],
+        supplier["id"]
+    );
 
     writer.terminate();
     reader.terminate();
@@ -167,7 +188,9 @@ impl FlakyProxy {
         let (conns, is_down) = (connections.clone(), down.clone());
         let accept = tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if is_down.load(std::sync::atomic::Ordering::SeqCst) {
                     let _ = inbound.shutdown().await;
                     continue;
@@ -180,7 +203,12 @@ impl FlakyProxy {
                 }));
             }
         });
-        FlakyProxy { port, connections, down, _accept: accept }
+        FlakyProxy {
+            port,
+            connections,
+            down,
+            _accept: accept,
+        }
     }
 
     /// Drops every proxied connection and refuses new ones until `restore`.
@@ -198,7 +226,10 @@ impl FlakyProxy {
 
 #[tokio::test]
 async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
-    let Some(redis_url) = std::env::var("IRIS_TEST_REDIS_URL").ok().filter(|v| !v.is_empty()) else {
+    let Some(redis_url) = std::env::var("IRIS_TEST_REDIS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
         eprintln!("NOT RUN on this backend: needs IRIS_TEST_REDIS_URL; .ci/run runs it");
         return;
     };
@@ -224,7 +255,10 @@ async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
 
     let mut ws = subscribe_supplier_changes(&app, "graphql-transport-ws").await;
     let message = update_until_event(&app, supplier["id"].as_str().unwrap(), &mut ws).await;
-    assert_eq!(message["payload"]["data"]["supplierChanged"]["kind"], "UPDATED");
+    assert_eq!(
+        message["payload"]["data"]["supplierChanged"]["kind"],
+        "UPDATED"
+    );
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200, "readiness recovers");
 }

@@ -26,7 +26,15 @@ async fn healthz_and_readyz_answer_while_dependencies_do() {
     assert_eq!(body["failing"], json!(["database"]), "{body}");
     assert_eq!(body["checks"]["database"], "unavailable");
     // The process itself is still alive.
-    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -54,35 +62,94 @@ async fn metrics_count_requests_errors_and_latency_with_bounded_labels() {
             .await
             .unwrap();
     }
-    app.graphql("query Broken { supplier(id: \"x\") { name } }", json!({})).await;
+    app.graphql("query Broken { supplier(id: \"x\") { name } }", json!({}))
+        .await;
     let id = uuid::Uuid::new_v4();
-    app.client.get(app.url(&format!("/api/v1/suppliers/{id}"))).send().await.unwrap();
-    app.client.get(app.url("/api/v1/suppliers")).send().await.unwrap();
-    app.client.get(app.url(&format!("/no/such/{id}"))).send().await.unwrap();
+    app.client
+        .get(app.url(&format!("/api/v1/suppliers/{id}")))
+        .send()
+        .await
+        .unwrap();
+    app.client
+        .get(app.url("/api/v1/suppliers"))
+        .send()
+        .await
+        .unwrap();
+    app.client
+        .get(app.url(&format!("/no/such/{id}")))
+        .send()
+        .await
+        .unwrap();
 
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = response.text().await.unwrap();
 
-    for name in ["iris_api_requests_total", "iris_api_errors_total", "iris_api_latency_seconds"] {
-        assert!(text.contains(&format!("# HELP {name} ")), "{name} has help text");
+    for name in [
+        "iris_api_requests_total",
+        "iris_api_errors_total",
+        "iris_api_latency_seconds",
+    ] {
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has help text"
+        );
     }
-    let gql_ok = [("surface", "graphql"), ("operation", "ListSuppliers"), ("method", "POST"), ("status_class", "2xx")];
+    let gql_ok = [
+        ("surface", "graphql"),
+        ("operation", "ListSuppliers"),
+        ("method", "POST"),
+        ("status_class", "2xx"),
+    ];
     assert_eq!(sample(&text, "iris_api_requests_total", &gql_ok), Some(3.0));
-    assert_eq!(sample(&text, "iris_api_latency_seconds_count", &gql_ok), Some(3.0));
+    assert_eq!(
+        sample(&text, "iris_api_latency_seconds_count", &gql_ok),
+        Some(3.0)
+    );
     assert_eq!(sample(&text, "iris_api_errors_total", &gql_ok), None);
 
     // A GraphQL error on HTTP 200 counts as an error of its class.
-    let gql_err = [("surface", "graphql"), ("operation", "Broken"), ("status_class", "4xx")];
+    let gql_err = [
+        ("surface", "graphql"),
+        ("operation", "Broken"),
+        ("status_class", "4xx"),
+    ];
     assert_eq!(sample(&text, "iris_api_errors_total", &gql_err), Some(1.0));
 
     // REST is labelled by route template, never by raw path or id.
-    let rest_404 = [("surface", "rest"), ("operation", "/api/v1/suppliers/{id}"), ("status_class", "4xx")];
+    let rest_404 = [
+        ("surface", "rest"),
+        ("operation", "/api/v1/suppliers/{id}"),
+        ("status_class", "4xx"),
+    ];
     assert_eq!(sample(&text, "iris_api_errors_total", &rest_404), Some(1.0));
-    let rest_ok = [("surface", "rest"), ("operation", "/api/v1/suppliers"), ("method", "GET"), ("status_class", "2xx")];
-    assert_eq!(sample(&text, "iris_api_requests_total", &rest_ok), Some(1.0));
-    let unmatched = [("surface", "ops"), ("operation", "unmatched"), ("status_class", "4xx")];
-    assert_eq!(sample(&text, "iris_api_requests_total", &unmatched), Some(1.0));
-    assert!(!text.contains(&id.to_string()), "ids never become label values");
+    let rest_ok = [
+        ("surface", "rest"),
+        ("operation", "/api/v1/suppliers"),
+        ("method", "GET"),
+        ("status_class", "2xx"),
+    ];
+    assert_eq!(
+        sample(&text, "iris_api_requests_total", &rest_ok),
+        Some(1.0)
+    );
+    let unmatched = [
+        ("surface", "ops"),
+        ("operation", "unmatched"),
+        ("status_class", "4xx"),
+    ];
+    assert_eq!(
+        sample(&text, "iris_api_requests_total", &unmatched),
+        Some(1.0)
+    );
+    assert!(
+        !text.contains(&id.to_string()),
+        "ids never become label values"
+    );
 }

@@ -19,7 +19,10 @@ async fn create(app: &TestApp, seed: u32, name: &str, city: &str) -> Value {
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
-    assert_eq!(location, format!("/api/v1/suppliers/{}", body["data"]["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/api/v1/suppliers/{}", body["data"]["id"].as_str().unwrap())
+    );
     body["data"].clone()
 }
 
@@ -44,7 +47,10 @@ async fn suppliers_list_get_create_update_delete() {
     let a = create(&app, 100, "Alfa Grossist", "Lund").await;
     create(&app, 101, "Bravo Grossist", "Luleå").await;
     create(&app, 102, "Charlie Grossist", "Lund").await;
-    assert_eq!(a["minimumOrderValue"], json!({ "amount": "500", "currency": "SEK" }));
+    assert_eq!(
+        a["minimumOrderValue"],
+        json!({ "amount": "500", "currency": "SEK" })
+    );
     assert_eq!(a["organisationNumber"].as_str().unwrap().len(), 11);
 
     let page: Value = app
@@ -56,8 +62,16 @@ async fn suppliers_list_get_create_update_delete() {
         .json()
         .await
         .unwrap();
-    assert_eq!(page["pagination"], json!({ "limit": 2, "offset": 1, "total": 3 }));
-    let names: Vec<&str> = page["data"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        page["pagination"],
+        json!({ "limit": 2, "offset": 1, "total": 3 })
+    );
+    let names: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Bravo Grossist", "Alfa Grossist"]);
 
     let lund: Value = app
@@ -130,9 +144,23 @@ async fn every_error_is_an_envelope() {
     let url = app.url("/api/v1/suppliers");
 
     // 404: unknown route, and unknown top-level path.
-    let body = envelope(app.client.get(app.url("/api/v1/nothing-here")).send().await.unwrap(), 404, "NotFoundError").await;
+    let body = envelope(
+        app.client
+            .get(app.url("/api/v1/nothing-here"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "NotFoundError",
+    )
+    .await;
     assert_eq!(body["message"], "Route /api/v1/nothing-here not found");
-    envelope(app.client.get(app.url("/nothing")).send().await.unwrap(), 404, "NotFoundError").await;
+    envelope(
+        app.client.get(app.url("/nothing")).send().await.unwrap(),
+        404,
+        "NotFoundError",
+    )
+    .await;
 
     // 405: wrong method on a known route.
     let response = app.client.request(Method::PUT, &url).send().await.unwrap();
@@ -140,11 +168,24 @@ async fn every_error_is_an_envelope() {
     envelope(response, 405, "MethodNotAllowedError").await;
 
     // 400: malformed JSON.
-    let response = app.client.post(&url).header(CONTENT_TYPE, "application/json").body("{\"name\": ").send().await.unwrap();
+    let response = app
+        .client
+        .post(&url)
+        .header(CONTENT_TYPE, "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
     envelope(response, 400, "BadRequestError").await;
 
     // 422: well-formed JSON of the wrong shape names the field.
-    let response = app.client.post(&url).json(&json!({ "name": 42 })).send().await.unwrap();
+    let response = app
+        .client
+        .post(&url)
+        .json(&json!({ "name": 42 }))
+        .send()
+        .await
+        .unwrap();
     let body = envelope(response, 422, "ValidationError").await;
     assert_eq!(body["fields"][0]["field"], "name", "{body}");
 
@@ -153,24 +194,76 @@ async fn every_error_is_an_envelope() {
     input["contactEmail"] = json!("nope");
     let response = app.client.post(&url).json(&input).send().await.unwrap();
     let body = envelope(response, 422, "ValidationError").await;
-    assert_eq!(body["message"], "contactEmail: must be a valid e-mail address");
+    assert_eq!(
+        body["message"],
+        "contactEmail: must be a valid e-mail address"
+    );
 
     // 415: not JSON.
-    let response = app.client.post(&url).header(CONTENT_TYPE, "text/plain").body("hi").send().await.unwrap();
+    let response = app
+        .client
+        .post(&url)
+        .header(CONTENT_TYPE, "text/plain")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
     envelope(response, 415, "UnsupportedMediaTypeError").await;
 
     // 409: duplicate organisation number.
     create(&app, 201, "Unique AB", "Visby").await;
-    let response = app.client.post(&url).json(&supplier_input(201, "Copy AB", "Visby")).send().await.unwrap();
+    let response = app
+        .client
+        .post(&url)
+        .json(&supplier_input(201, "Copy AB", "Visby"))
+        .send()
+        .await
+        .unwrap();
     envelope(response, 409, "ConflictError").await;
 
     // 400: bad query parameter and bad path parameter; 422 for an out-of-range page size.
-    envelope(app.client.get(app.url("/api/v1/suppliers?limit=many")).send().await.unwrap(), 400, "BadRequestError").await;
-    let body = envelope(app.client.get(app.url("/api/v1/suppliers?limit=500")).send().await.unwrap(), 422, "ValidationError").await;
+    envelope(
+        app.client
+            .get(app.url("/api/v1/suppliers?limit=many"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "BadRequestError",
+    )
+    .await;
+    let body = envelope(
+        app.client
+            .get(app.url("/api/v1/suppliers?limit=500"))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "ValidationError",
+    )
+    .await;
     assert_eq!(body["message"], "limit: must be between 1 and 100");
-    let body = envelope(app.client.get(app.url("/api/v1/suppliers?sort=price")).send().await.unwrap(), 422, "ValidationError").await;
+    let body = envelope(
+        app.client
+            .get(app.url("/api/v1/suppliers?sort=price"))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "ValidationError",
+    )
+    .await;
     assert_eq!(body["fields"][0]["field"], "sort");
-    envelope(app.client.get(app.url("/api/v1/suppliers/not-a-uuid")).send().await.unwrap(), 400, "BadRequestError").await;
+    envelope(
+        app.client
+            .get(app.url("/api/v1/suppliers/not-a-uuid"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "BadRequestError",
+    )
+    .await;
 
     // 413: body over MAX_BODY_BYTES (1 MiB by default).
     let big = json!({ "name": "x".repeat(2 * 1024 * 1024) });
@@ -181,8 +274,20 @@ async fn every_error_is_an_envelope() {
 #[tokio::test]
 async fn openapi_and_docs_are_served_offline() {
     let (app, _backend) = TestApp::spawn().await;
-    let spec: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
-    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"), "{}", spec["openapi"]);
+    let spec: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        spec["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        spec["openapi"]
+    );
     for path in ["/api/v1/suppliers", "/api/v1/suppliers/{id}"] {
         assert!(spec["paths"].get(path).is_some(), "{path} documented");
     }
@@ -192,7 +297,15 @@ async fn openapi_and_docs_are_served_offline() {
     assert_eq!(docs.status(), 200);
     let html = docs.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "Swagger UI page");
-    assert!(!html.contains("unpkg.com") && !html.contains("cdn."), "no CDN assets");
-    let bundle = app.client.get(app.url("/docs/swagger-ui-bundle.js")).send().await.unwrap();
+    assert!(
+        !html.contains("unpkg.com") && !html.contains("cdn."),
+        "no CDN assets"
+    );
+    let bundle = app
+        .client
+        .get(app.url("/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bundle.status(), 200, "vendored Swagger UI assets");
 }

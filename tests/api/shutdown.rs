@@ -34,12 +34,18 @@ async fn an_in_flight_request_completes_after_shutdown_begins() {
 
     stream.write_all(tail.as_bytes()).await.unwrap();
     let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut response))
-        .await
-        .expect("response in time")
-        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("response in time")
+    .unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.contains(r#"{"data":{"suppliers":{"totalCount":0}}}"#), "{response}");
+    assert!(
+        response.contains(r#"{"data":{"suppliers":{"totalCount":0}}}"#),
+        "{response}"
+    );
 
     tokio::time::timeout(Duration::from_secs(10), server)
         .await

@@ -21,7 +21,12 @@ async fn supplier_changed_reaches_graphql_transport_ws_subscribers() {
     let event = &message["payload"]["data"]["supplierChanged"];
     assert_eq!(event["kind"], "UPDATED");
     assert_eq!(event["supplier"]["id"], id);
-    assert!(event["supplier"]["name"].as_str().unwrap().starts_with("Renamed"));
+    assert!(
+        event["supplier"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Renamed")
+    );
 
     // A deletion arrives as DELETED.
     app.graphql(
@@ -54,9 +59,18 @@ async fn supplier_changed_reaches_legacy_graphql_ws_subscribers() {
     let id = supplier["id"].as_str().unwrap();
     let mut ws = subscribe_supplier_changes(&app, "graphql-ws").await;
     let message = update_until_event(&app, id, &mut ws).await;
-    assert_eq!(message["type"], "data", "legacy protocol says data: {message}");
-    assert_eq!(message["payload"]["data"]["supplierChanged"]["kind"], "UPDATED");
-    assert_eq!(message["payload"]["data"]["supplierChanged"]["supplier"]["id"], id);
+    assert_eq!(
+        message["type"], "data",
+        "legacy protocol says data: {message}"
+    );
+    assert_eq!(
+        message["payload"]["data"]["supplierChanged"]["kind"],
+        "UPDATED"
+    );
+    assert_eq!(
+        message["payload"]["data"]["supplierChanged"]["supplier"]["id"],
+        id
+    );
 }
 
 #[tokio::test]
@@ -83,7 +97,10 @@ async fn filtered_subscriptions_only_see_their_supplier() {
         .await;
     }
     let message = update_until_event(&app, watched["id"].as_str().unwrap(), &mut ws).await;
-    assert_eq!(message["payload"]["data"]["supplierChanged"]["supplier"]["id"], watched["id"]);
+    assert_eq!(
+        message["payload"]["data"]["supplierChanged"]["supplier"]["id"],
+        watched["id"]
+    );
 }
 
 #[tokio::test]
@@ -110,7 +127,10 @@ async fn the_default_init_timeout_is_three_seconds() {
         WsEvent::Closed(code, _) => assert_eq!(code, 4408),
         other => panic!("expected a close frame, got {other:?}"),
     }
-    assert!(started.elapsed() >= Duration::from_millis(2900), "closed only after 3 s");
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "closed only after 3 s"
+    );
 }
 
 #[tokio::test]
@@ -119,14 +139,29 @@ async fn protocol_violations_close_with_the_specified_codes() {
     let query = json!({ "query": "subscription { supplierChanged { kind } }" });
 
     let mut ws = ws_connect(&app, "graphql-transport-ws").await;
-    ws_send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": query })).await;
-    assert!(matches!(ws_next(&mut ws, Duration::from_secs(5)).await, WsEvent::Closed(4401, _)));
+    ws_send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": query }),
+    )
+    .await;
+    assert!(matches!(
+        ws_next(&mut ws, Duration::from_secs(5)).await,
+        WsEvent::Closed(4401, _)
+    ));
 
     let mut ws = ws_connect(&app, "graphql-transport-ws").await;
     ws_send(&mut ws, json!({ "type": "connection_init" })).await;
     assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
-    ws_send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": query })).await;
-    ws_send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": query })).await;
+    ws_send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": query }),
+    )
+    .await;
+    ws_send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": query }),
+    )
+    .await;
     match ws_next(&mut ws, Duration::from_secs(5)).await {
         WsEvent::Closed(code, reason) => {
             assert_eq!(code, 4409);
@@ -139,7 +174,10 @@ async fn protocol_violations_close_with_the_specified_codes() {
     ws_send(&mut ws, json!({ "type": "connection_init" })).await;
     assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
     ws_send(&mut ws, json!({ "type": "connection_init" })).await;
-    assert!(matches!(ws_next(&mut ws, Duration::from_secs(5)).await, WsEvent::Closed(4429, _)));
+    assert!(matches!(
+        ws_next(&mut ws, Duration::from_secs(5)).await,
+        WsEvent::Closed(4429, _)
+    ));
 
     // An invalid subscription is an error message for that id, stamped like HTTP errors.
     let mut ws = ws_connect(&app, "graphql-transport-ws").await;
@@ -148,7 +186,10 @@ async fn protocol_violations_close_with_the_specified_codes() {
     ws_send(&mut ws, json!({ "id": "bad", "type": "subscribe", "payload": { "query": "subscription { nope }" } })).await;
     let message = ws_json(&mut ws).await;
     assert_eq!(message["type"], "error", "{message}");
-    assert_eq!(message["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(
+        message["payload"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
     assert!(message["payload"][0]["extensions"]["requestId"].is_string());
 }
 

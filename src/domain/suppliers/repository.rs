@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use entity::suppliers::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, LikeExpr, Order},
 };
 use uuid::Uuid;
@@ -194,7 +195,11 @@ pub(super) async fn list(
     page: PageRequest,
 ) -> Result<Page<Supplier>, AppError> {
     let mut query = Entity::find().filter(Column::DeletedAt.is_null());
-    if let Some(name) = filter.name_contains.as_deref().filter(|n| !n.trim().is_empty()) {
+    if let Some(name) = filter
+        .name_contains
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
         query = query.filter(Column::NameFolded.like(contains_pattern(name.trim())));
     }
     if let Some(city) = filter.city.as_deref().filter(|c| !c.trim().is_empty()) {

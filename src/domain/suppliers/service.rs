@@ -31,7 +31,11 @@ impl SupplierService {
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller))]
-    pub async fn create(&self, caller: &Principal, input: NewSupplier) -> Result<Supplier, AppError> {
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        input: NewSupplier,
+    ) -> Result<Supplier, AppError> {
         let fields = input.validate()?;
         let supplier = repository::insert(&self.db, Uuid::now_v7(), fields, Utc::now()).await?;
         tracing::info!(supplier_id = %supplier.id, "supplier created");

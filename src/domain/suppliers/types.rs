@@ -112,9 +112,9 @@ impl SupplierChanges {
             name: self
                 .name
                 .and_then(|s| v.check("name", validation::text(&s, 200))),
-            organisation_number: self.organisation_number.and_then(|s| {
-                v.check("organisationNumber", validation::organisation_number(&s))
-            }),
+            organisation_number: self
+                .organisation_number
+                .and_then(|s| v.check("organisationNumber", validation::organisation_number(&s))),
             contact_email: self
                 .contact_email
                 .and_then(|s| v.check("contactEmail", validation::email(&s))),
@@ -145,7 +145,10 @@ impl NewSupplier {
             organisation_number: Some(self.organisation_number),
             contact_email: Some(self.contact_email),
             city: Some(self.city),
-            currency: Some(self.currency.unwrap_or_else(|| money::DEFAULT_CURRENCY.into())),
+            currency: Some(
+                self.currency
+                    .unwrap_or_else(|| money::DEFAULT_CURRENCY.into()),
+            ),
             minimum_order_value: Some(self.minimum_order_value.unwrap_or_default()),
             delivery_days: Some(self.delivery_days),
             active: Some(self.active.unwrap_or(true)),
