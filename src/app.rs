@@ -7,6 +7,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use axum::response::IntoResponse as _;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
@@ -17,7 +18,10 @@ use axum::{
 use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_util::task::TaskTracker;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+};
 
 use crate::{
     config::Config,
@@ -170,21 +174,24 @@ impl Application {
 
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut stopped = shutdown.clone();
-        let server =
-            axum::serve(listener, app).with_graceful_shutdown(async move { stopped.wait().await });
+        let server = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopped.wait().await })
+            .into_future();
         let mut stopped = shutdown.clone();
-        let deadline = async move {
+        let grace_over = async move {
             stopped.wait().await;
             tokio::time::sleep(grace).await;
         };
+        // The drain is bounded: grace for in-flight requests, then at most 5 s for websocket
+        // close frames (sent since the signal) and 2 s for the pool. Whatever still runs is
+        // abandoned: the caller returns, and the process exit (or runtime drop) ends it.
         tokio::select! {
-            result = server.into_future() => result.context("HTTP server failed")?,
-            () = deadline => tracing::warn!(
+            result = server => result.context("HTTP server failed")?,
+            () = grace_over => tracing::warn!(
                 grace_secs = grace.as_secs(),
-                "in-flight requests did not finish within the grace period; dropping them"
+                "in-flight requests did not finish within the grace period; abandoning them"
             ),
         }
-
         state.websockets.close();
         if tokio::time::timeout(Duration::from_secs(5), state.websockets.wait())
             .await
@@ -192,8 +199,10 @@ impl Application {
         {
             tracing::warn!("some websockets did not close in time");
         }
-        if let Err(error) = state.db.close_by_ref().await {
-            tracing::warn!(%error, "closing the database pool failed");
+        match tokio::time::timeout(Duration::from_secs(2), state.db.close_by_ref()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "closing the database pool failed"),
+            Err(_) => tracing::warn!("database connections still busy; abandoning them"),
         }
         tracing::info!("stopped");
         Ok(())
@@ -248,16 +257,28 @@ pub fn router(state: AppState) -> Router {
         .fallback(rest::not_found)
         .method_not_allowed_fallback(rest::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
         ))
-        .layer(cors(&config))
         .layer(middleware::from_fn_with_state(
             config.request_timeout,
             telemetry::request_span,
         ))
+        // Outermost, so every answer (timeouts included) carries the CORS headers.
+        .layer(cors(&config))
         .with_state(state)
+}
+
+/// A panic in a handler is a bug: log it and answer the 500 envelope, never drop the connection.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    AppError::Internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

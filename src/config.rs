@@ -255,6 +255,22 @@ impl Config {
     pub fn uses_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+
+    /// Whether a browser page from `origin` may use the API: the same site as `host`, or an
+    /// origin `CORS_ORIGINS` lists (or `*`).
+    pub fn allows_origin(&self, origin: &str, host: Option<&str>) -> bool {
+        let origin = origin.trim_end_matches('/');
+        let same_site = host.is_some_and(|host| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        });
+        same_site
+            || self
+                .cors_origins
+                .iter()
+                .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
+    }
 }
 
 struct Reader<'a, L: Fn(&str) -> Option<String>> {
@@ -362,6 +378,15 @@ mod tests {
         assert!(
             text.contains("GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 1000, got `0`")
         );
+    }
+
+    #[test]
+    fn origins_are_same_site_or_listed() {
+        let c = config(&[("CORS_ORIGINS", "https://app.iris.example")]).unwrap();
+        assert!(c.allows_origin("http://localhost:8080", Some("localhost:8080")));
+        assert!(c.allows_origin("https://app.iris.example", Some("api.iris.example")));
+        assert!(!c.allows_origin("https://evil.example", Some("api.iris.example")));
+        assert!(!c.allows_origin("null", Some("api.iris.example")));
     }
 
     #[test]

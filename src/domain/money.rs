@@ -31,6 +31,20 @@ impl AmountError {
     }
 }
 
+/// Parses a decimal written plainly: optional sign, digits, at most one point ("1250.50",
+/// "0.001", "-3"). Exponents, separators and other spellings are refused.
+pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.strip_prefix(['-', '+']).unwrap_or(trimmed);
+    let plain = digits.chars().any(|c| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1;
+    plain
+        .then(|| trimmed.parse::<Decimal>().ok())
+        .flatten()
+        .ok_or_else(|| format!("\"{text}\" is not a decimal number"))
+}
+
 /// Decimal → thousandths, refusing anything that would lose a digit.
 pub fn to_milli(amount: Decimal) -> Result<i64, AmountError> {
     let normalized = amount.normalize();
@@ -63,6 +77,11 @@ impl Currency {
                 SUPPORTED_CURRENCIES.join(", ")
             ))
         }
+    }
+
+    /// A code read back from storage, kept as stored (it was validated on the way in).
+    pub fn from_stored(code: &str) -> Self {
+        Currency(code.to_owned())
     }
 
     pub fn as_str(&self) -> &str {
@@ -105,6 +124,15 @@ mod tests {
             assert_eq!(from_milli(to_milli(d(s)).unwrap()), d(s), "{s}");
         }
         assert_eq!(to_milli(d("1.5000")).unwrap(), 1500);
+    }
+
+    #[test]
+    fn only_plain_decimals_parse() {
+        assert_eq!(parse_decimal(" 1250.50 ").unwrap(), d("1250.50"));
+        assert_eq!(parse_decimal("-3").unwrap(), d("-3"));
+        for bad in ["", ".", "1_000", "1e3", "1.2.3", "abc", "0x10"] {
+            assert!(parse_decimal(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@ use crate::error::AppError;
 pub const MAX_PAGE_SIZE: u64 = 100;
 /// The page size when the caller does not say.
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// The largest `offset` accepted (far beyond any list; keeps SQL parameters in range).
+pub const MAX_OFFSET: u64 = 1_000_000_000;
 
 /// What part of a list the caller wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,10 +40,14 @@ impl PageRequest {
                 format!("must be between 1 and {MAX_PAGE_SIZE}"),
             ));
         }
-        Ok(PageRequest::Offset {
-            offset: offset.unwrap_or(0),
-            limit,
-        })
+        let offset = offset.unwrap_or(0);
+        if offset > MAX_OFFSET {
+            return Err(AppError::validation(
+                "offset",
+                format!("must be between 0 and {MAX_OFFSET}"),
+            ));
+        }
+        Ok(PageRequest::Offset { offset, limit })
     }
 
     pub fn relay(

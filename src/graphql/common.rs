@@ -1,6 +1,8 @@
 //! GraphQL types shared by every context: money, weekdays, sort direction, ids.
 
-use async_graphql::{Enum, ID, SimpleObject};
+use async_graphql::{
+    Enum, ID, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
+};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -9,12 +11,42 @@ use crate::{
     error::AppError,
 };
 
+/// An exact decimal number, written as a string such as "1250.50". Integers are accepted as
+/// numbers too; fractional numbers must be strings, because a JSON float is inexact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExactDecimal(pub Decimal);
+
+/// An exact decimal number, written as a string such as "1250.50". Integers are accepted as
+/// numbers too; fractional numbers must be strings, because a JSON float is inexact.
+#[Scalar(name = "Decimal")]
+impl ScalarType for ExactDecimal {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => money::parse_decimal(s)
+                .map(ExactDecimal)
+                .map_err(InputValueError::custom),
+            Value::Number(n) if n.is_i64() || n.is_u64() => n
+                .as_i64()
+                .map(|i| ExactDecimal(Decimal::from(i)))
+                .ok_or_else(|| InputValueError::custom("the number is too large")),
+            Value::Number(n) => Err(InputValueError::custom(format!(
+                "send fractional amounts as strings, e.g. \"{n}\": a JSON float is inexact"
+            ))),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_string())
+    }
+}
+
 /// An exact amount of money in a currency. `amount` is a decimal string (never a float).
 #[derive(SimpleObject, Clone)]
 #[graphql(name = "Money")]
 pub struct MoneyObject {
     /// The amount, e.g. "1250.50", exact to the thousandth.
-    pub amount: Decimal,
+    pub amount: ExactDecimal,
     /// ISO 4217 currency code, e.g. "SEK".
     pub currency: String,
 }
@@ -22,7 +54,7 @@ pub struct MoneyObject {
 impl From<money::Money> for MoneyObject {
     fn from(m: money::Money) -> Self {
         MoneyObject {
-            amount: m.amount,
+            amount: ExactDecimal(m.amount),
             currency: m.currency.as_str().to_owned(),
         }
     }
@@ -32,12 +64,19 @@ impl From<money::Money> for MoneyObject {
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "weekday::Weekday")]
 pub enum Weekday {
+    /// Monday.
     Monday,
+    /// Tuesday.
     Tuesday,
+    /// Wednesday.
     Wednesday,
+    /// Thursday.
     Thursday,
+    /// Friday.
     Friday,
+    /// Saturday.
     Saturday,
+    /// Sunday.
     Sunday,
 }
 

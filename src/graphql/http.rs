@@ -156,7 +156,8 @@ pub async fn get(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    if wants_html(&headers) {
+    // A browser opening /graphql gets GraphiQL; a link with `?query=` gets the result.
+    if wants_html(&headers) && !uri.query().unwrap_or_default().contains("query=") {
         return if state.config.graphql.graphiql {
             graphiql::page()
         } else {
@@ -251,7 +252,8 @@ fn operation_of(
     name: Option<&str>,
 ) -> (Option<OperationType>, Option<String>) {
     match &doc.operations {
-        DocumentOperations::Single(op) => (Some(op.node.ty), name.map(str::to_owned)),
+        // `Single` is the one anonymous operation: a client-sent name would be fiction.
+        DocumentOperations::Single(op) => (Some(op.node.ty), None),
         DocumentOperations::Multiple(ops) => {
             let selected = match name {
                 Some(name) => ops.get_key_value(name),
@@ -278,16 +280,17 @@ async fn execute(
         Ok(doc) => operation_of(doc, operation_name.as_deref()),
         Err(mut error) => {
             errors::set_code(&mut error, PARSE_FAILED, 400);
-            return error_response(StatusCode::BAD_REQUEST, media, error, &request_id);
+            return error_response(request_error_status(media), media, error, &request_id);
         }
     };
     if is_get && operation_type == Some(OperationType::Mutation) {
-        let mut response = from_app_error(
-            AppError::BadRequest("Mutations must be sent with POST".into()),
-            media,
-            &request_id,
+        let error = transport_error(
+            "Mutations must be sent with POST",
+            "METHOD_NOT_ALLOWED",
+            405,
         );
-        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        let mut response =
+            error_response(StatusCode::METHOD_NOT_ALLOWED, media, error, &request_id);
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -305,12 +308,21 @@ async fn execute(
     let request_error = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if request_error && media == MediaType::GraphqlResponseJson {
-        StatusCode::BAD_REQUEST
+    let status = if request_error {
+        request_error_status(media)
     } else {
         StatusCode::OK
     };
     respond(status, media, &response, operation)
+}
+
+/// A document that cannot execute: 400 with `application/graphql-response+json`; 200 with the
+/// legacy `application/json`, whose clients read errors from the body.
+fn request_error_status(media: MediaType) -> StatusCode {
+    match media {
+        MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        MediaType::Json => StatusCode::OK,
+    }
 }
 
 #[cfg(test)]

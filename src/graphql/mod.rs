@@ -20,12 +20,16 @@ use crate::{
     infra::telemetry::RequestId,
 };
 
+/// Everything Iris answers: the marketplace's lists and objects.
 #[derive(MergedObject, Default)]
 pub struct Query(suppliers::SupplierQuery);
 
+/// Every change Iris accepts. Each mutation takes one `input` object and returns a payload;
+/// a failed mutation changes nothing.
 #[derive(MergedObject, Default)]
 pub struct Mutation(suppliers::SupplierMutation);
 
+/// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(suppliers::SupplierSubscription);
 

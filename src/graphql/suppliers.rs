@@ -6,11 +6,10 @@ use async_graphql::{
     futures_util::{Stream, StreamExt},
 };
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 
 use super::{
     caller,
-    common::{MoneyObject, SortDirection, Weekday, parse_id},
+    common::{ExactDecimal, MoneyObject, SortDirection, Weekday, parse_id},
     connection::{self, RelayConnection},
     services,
 };
@@ -152,11 +151,15 @@ impl SupplierQuery {
         Ok(connection::connection(result, SupplierObject))
     }
 
-    /// One supplier by id; a NOT_FOUND error when there is none (or it was deleted).
-    async fn supplier(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<SupplierObject> {
+    /// One supplier by id; null with a NOT_FOUND error when there is none (or it was deleted).
+    async fn supplier(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The supplier's id (UUID).")] id: ID,
+    ) -> async_graphql::Result<Option<SupplierObject>> {
         let id = parse_id("id", &id)?;
         let supplier = services(ctx)?.suppliers.get(caller(ctx), id).await?;
-        Ok(SupplierObject(supplier))
+        Ok(Some(SupplierObject(supplier)))
     }
 }
 
@@ -174,7 +177,7 @@ pub struct CreateSupplierInput {
     /// ISO 4217 currency; SEK when absent.
     currency: Option<String>,
     /// Minimum order value in `currency`, at most 3 decimals; 0 when absent.
-    minimum_order_value: Option<Decimal>,
+    minimum_order_value: Option<ExactDecimal>,
     /// Delivery weekdays; at least one.
     delivery_days: Vec<Weekday>,
     /// Whether the supplier takes orders; true when absent.
@@ -197,7 +200,7 @@ pub struct UpdateSupplierInput {
     /// New currency.
     currency: Option<String>,
     /// New minimum order value.
-    minimum_order_value: Option<Decimal>,
+    minimum_order_value: Option<ExactDecimal>,
     /// New delivery weekdays; at least one.
     delivery_days: Option<Vec<Weekday>>,
     /// Take orders (true) or pause (false).
@@ -260,7 +263,7 @@ impl SupplierMutation {
                     contact_email: input.contact_email,
                     city: input.city,
                     currency: input.currency,
-                    minimum_order_value: input.minimum_order_value,
+                    minimum_order_value: input.minimum_order_value.map(|d| d.0),
                     delivery_days: days(input.delivery_days),
                     active: input.active,
                 },
@@ -289,7 +292,7 @@ impl SupplierMutation {
                     contact_email: input.contact_email,
                     city: input.city,
                     currency: input.currency,
-                    minimum_order_value: input.minimum_order_value,
+                    minimum_order_value: input.minimum_order_value.map(|d| d.0),
                     delivery_days: input.delivery_days.map(days),
                     active: input.active,
                 },

@@ -5,10 +5,13 @@
 //! protocol; this driver adds what the protocol demands around it:
 //! - no `connection_init` within `WS_INIT_TIMEOUT_MS` → close 4408;
 //! - (graphql-transport-ws) `subscribe` before `connection_init` → close 4401, a second
-//!   `subscribe` with an id in use → close 4409, a non-text/non-JSON message → close 4400;
+//!   `subscribe` with an id in use → close 4409, a message that is not one of the protocol's
+//!   → close 4400; a rejected document → one `error` message (no `complete`);
+//! - at most 100 subscriptions per connection; a client that does not read its messages is
+//!   dropped; a browser page from an origin `CORS_ORIGINS` does not allow is refused (403);
 //! - server shutdown → close 1001 with a close frame, then the task ends (shutdown waits for it).
 
-use std::collections::HashSet;
+use std::{collections::HashSet, time::Duration};
 
 use async_graphql::{
     Data,
@@ -32,12 +35,18 @@ use tracing::Instrument as _;
 use super::RequestContext;
 use crate::{app::AppState, auth::Principal, error::AppError, infra::telemetry::RequestId};
 
-/// Type and id of a client message: all the driver needs to enforce the protocol's rules.
+/// Subscriptions one connection may hold open at once.
+const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
+/// A client that does not take a message within this long is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The fields of a client message the driver checks before async-graphql sees it.
 #[derive(Deserialize)]
 struct ClientEnvelope {
     #[serde(rename = "type")]
     kind: String,
     id: Option<String>,
+    payload: Option<serde_json::Value>,
 }
 
 /// `GET /graphql/ws`: upgrades to a websocket speaking the requested subprotocol.
@@ -60,11 +69,22 @@ pub async fn upgrade(
         )
         .into_response();
     };
+    // Browsers send Origin on websockets and CORS does not apply to them: check it here, so a
+    // page from another site cannot open a socket with the user's credentials.
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if let Some(origin) = origin
+        && !state.config.allows_origin(origin, host)
+    {
+        return AppError::Forbidden(format!("Origin {origin} may not open websockets here"))
+            .into_response();
+    }
     let span = tracing::Span::current();
     let token = state.websockets.token();
     upgrade
         .protocols([protocol.sec_websocket_protocol()])
         .max_message_size(state.config.max_body_bytes)
+        .max_frame_size(state.config.max_body_bytes)
         .on_upgrade(move |socket| {
             async move {
                 tracing::debug!(
@@ -79,10 +99,15 @@ pub async fn upgrade(
         })
 }
 
+/// A close frame; the reason is cut to the 123 bytes a control frame can carry.
 fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     Message::Close(Some(CloseFrame {
         code,
-        reason: Utf8Bytes::from(reason),
+        reason: Utf8Bytes::from(&reason[..end]),
     }))
 }
 
@@ -96,39 +121,61 @@ enum Verdict {
 struct ProtocolState {
     init_received: bool,
     active_ids: HashSet<String>,
-    /// Operations answered with `error`: the protocol sends no `complete` after it.
-    errored_ids: HashSet<String>,
+    /// Operations answered with `error`, or completed by the client: the protocol sends no
+    /// further `complete` for them.
+    silenced_ids: HashSet<String>,
 }
 
 impl ProtocolState {
     fn inspect_client(&mut self, protocol: WebSocketProtocols, text: &str) -> Verdict {
+        let transport_ws = protocol == WebSocketProtocols::GraphQLWS;
         let Ok(envelope) = serde_json::from_str::<ClientEnvelope>(text) else {
-            return match protocol {
-                WebSocketProtocols::GraphQLWS => {
-                    Verdict::Close(4400, "Invalid message received".into())
-                }
-                // The legacy protocol answers with its own error message.
-                WebSocketProtocols::SubscriptionsTransportWS => Verdict::Forward,
-            };
+            return Verdict::Close(4400, "Invalid message received".into());
         };
         match envelope.kind.as_str() {
             "connection_init" => self.init_received = true,
-            "subscribe" | "start" if protocol == WebSocketProtocols::GraphQLWS => {
-                if !self.init_received {
+            "subscribe" | "start" => {
+                let has_query = envelope
+                    .payload
+                    .as_ref()
+                    .is_some_and(|p| p.get("query").is_some_and(serde_json::Value::is_string));
+                let Some(id) = envelope.id.filter(|id| !id.is_empty()) else {
+                    return Verdict::Close(4400, "Invalid message received".into());
+                };
+                if !has_query {
+                    return Verdict::Close(4400, "Invalid message received".into());
+                }
+                if transport_ws && !self.init_received {
                     return Verdict::Close(4401, "Unauthorized".into());
                 }
-                if let Some(id) = envelope.id
-                    && !self.active_ids.insert(id.clone())
-                {
-                    return Verdict::Close(4409, format!("Subscriber for {id} already exists"));
+                if self.active_ids.contains(&id) {
+                    return if transport_ws {
+                        Verdict::Close(4409, format!("Subscriber for {id} already exists"))
+                    } else {
+                        Verdict::Close(4400, "Operation id already in use".into())
+                    };
                 }
+                if self.active_ids.len() >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+                    return Verdict::Close(
+                        4400,
+                        format!(
+                            "Too many subscriptions: at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} per connection"
+                        ),
+                    );
+                }
+                self.silenced_ids.remove(&id);
+                self.active_ids.insert(id);
             }
             "complete" | "stop" => {
-                if let Some(id) = envelope.id {
-                    self.active_ids.remove(&id);
+                if let Some(id) = envelope.id
+                    && self.active_ids.remove(&id)
+                {
+                    self.silenced_ids.insert(id);
                 }
             }
-            _ => {}
+            "ping" | "pong" if transport_ws => {}
+            "connection_terminate" if !transport_ws => {}
+            _ => return Verdict::Close(4400, "Invalid message received".into()),
         }
         Verdict::Forward
     }
@@ -147,13 +194,10 @@ impl ProtocolState {
         match envelope.kind.as_str() {
             "complete" => {
                 self.active_ids.remove(&id);
-                (!self.errored_ids.remove(&id)).then_some(text)
+                (!self.silenced_ids.remove(&id)).then_some(text)
             }
             "next" if protocol == WebSocketProtocols::GraphQLWS => {
-                let Ok(message) = serde_json::from_str::<serde_json::Value>(&text) else {
-                    return Some(text);
-                };
-                let payload = &message["payload"];
+                let payload = envelope.payload.unwrap_or_default();
                 let request_error = payload["data"].is_null()
                     && payload["errors"].as_array().is_some_and(|errors| {
                         !errors.is_empty() && errors.iter().all(|e| e.get("path").is_none())
@@ -162,7 +206,7 @@ impl ProtocolState {
                     return Some(text);
                 }
                 self.active_ids.remove(&id);
-                self.errored_ids.insert(id.clone());
+                self.silenced_ids.insert(id.clone());
                 Some(
                     serde_json::json!({ "id": id, "type": "error", "payload": payload["errors"] })
                         .to_string(),
@@ -202,16 +246,19 @@ async fn serve(
     let mut shutdown = state.shutdown.clone();
     let mut protocol_state = ProtocolState::default();
 
+    // A client message waiting for room in the channel. While one waits, the socket is not
+    // read (backpressure) but async-graphql keeps being polled, so it drains the channel.
+    let mut pending: Option<String> = None;
     let closing: Option<Message> = loop {
         tokio::select! {
-            incoming = stream.next() => match incoming {
+            permit = to_graphql.reserve(), if pending.is_some() => match permit {
+                Ok(permit) => permit.send(pending.take().unwrap_or_default()),
+                Err(_) => break None,
+            },
+            incoming = stream.next(), if pending.is_none() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     match protocol_state.inspect_client(protocol, text.as_str()) {
-                        Verdict::Forward => {
-                            if to_graphql.send(text.as_str().to_owned()).await.is_err() {
-                                break None;
-                            }
-                        }
+                        Verdict::Forward => pending = Some(text.as_str().to_owned()),
                         Verdict::Close(code, reason) => break Some(close(code, &reason)),
                     }
                 }
@@ -223,10 +270,11 @@ async fn serve(
             },
             outgoing = graphql.next() => match outgoing {
                 Some(WsMessage::Text(text)) => {
-                    if let Some(text) = protocol_state.inspect_server(protocol, text)
-                        && sink.send(Message::Text(text.into())).await.is_err()
-                    {
-                        break None;
+                    if let Some(text) = protocol_state.inspect_server(protocol, text) {
+                        let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await;
+                        if !matches!(sent, Ok(Ok(()))) {
+                            break None;
+                        }
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => break Some(close(code, &reason)),
@@ -241,7 +289,10 @@ async fn serve(
         }
     };
     if let Some(frame) = closing {
-        let _ = sink.send(frame).await;
-        let _ = sink.close().await;
+        let _ = tokio::time::timeout(SEND_TIMEOUT, async {
+            let _ = sink.send(frame).await;
+            let _ = sink.close().await;
+        })
+        .await;
     }
 }

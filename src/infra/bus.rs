@@ -187,24 +187,27 @@ async fn run_subscriber(
     local: broadcast::Sender<BusMessage>,
 ) {
     const PING_EVERY: Duration = Duration::from_secs(5);
+    const FIRST_RETRY: Duration = Duration::from_millis(100);
     let mut connection = Some(first);
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = FIRST_RETRY;
     loop {
         let pubsub = match connection.take() {
             Some(pubsub) => pubsub,
-            None => match subscribe_pattern(&client, &pattern).await {
-                Ok(pubsub) => {
-                    tracing::info!("redis pub/sub connection re-established");
-                    backoff = Duration::from_millis(100);
-                    pubsub
+            None => {
+                // Always wait before reconnecting, so a flapping Redis is not hammered.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                match subscribe_pattern(&client, &pattern).await {
+                    Ok(pubsub) => {
+                        tracing::info!("redis pub/sub connection re-established");
+                        pubsub
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "redis pub/sub reconnect failed");
+                        continue;
+                    }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "redis pub/sub reconnect failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    continue;
-                }
-            },
+            }
         };
         let (mut sink, mut stream) = pubsub.split();
         let mut ping = tokio::time::interval(PING_EVERY);
@@ -216,6 +219,7 @@ async fn run_subscriber(
                         tracing::warn!("redis pub/sub connection lost; reconnecting");
                         break;
                     };
+                    backoff = FIRST_RETRY; // the connection works
                     let channel = message.get_channel_name();
                     let Some(topic) = channel.get(strip..) else { continue };
                     match message.get_payload::<String>() {
@@ -226,11 +230,14 @@ async fn run_subscriber(
                     }
                 }
                 _ = ping.tick() => {
-                    let alive = tokio::time::timeout(Duration::from_secs(3), sink.ping::<String>()).await;
+                    // In subscribed mode RESP2 answers PING with ["pong", ""], RESP3 with PONG:
+                    // any answer proves the connection alive.
+                    let alive = tokio::time::timeout(Duration::from_secs(3), sink.ping::<redis::Value>()).await;
                     if !matches!(alive, Ok(Ok(_))) {
                         tracing::warn!("redis pub/sub connection stopped answering; reconnecting");
                         break;
                     }
+                    backoff = FIRST_RETRY;
                 }
             }
         }

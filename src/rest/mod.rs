@@ -11,7 +11,7 @@ pub mod suppliers;
 
 use axum::{Router, extract::OriginalUri, routing::get};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserializer, Serialize, de};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -44,6 +44,46 @@ impl From<Money> for MoneyDto {
             currency: m.currency.as_str().to_owned(),
         }
     }
+}
+
+/// Deserializes an optional exact amount from a decimal string or an integer. JSON floats are
+/// refused: `0.1` as a float is not 0.1.
+pub fn exact_decimal<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Decimal>, D::Error> {
+    struct Exact;
+    impl<'de> de::Visitor<'de> for Exact {
+        type Value = Option<Decimal>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a decimal string such as \"12.50\"")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            crate::domain::money::parse_decimal(v)
+                .map(Some)
+                .map_err(E::custom)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(Decimal::from(v)))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(Decimal::from(v)))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Err(E::custom(format!(
+                "send fractional amounts as strings, e.g. \"{v}\": a JSON float is inexact"
+            )))
+        }
+    }
+    deserializer.deserialize_option(Exact)
 }
 
 #[derive(OpenApi)]

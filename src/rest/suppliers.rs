@@ -95,6 +95,7 @@ pub struct CreateSupplierRequest {
     currency: Option<String>,
     /// Decimal string, at most 3 decimals; 0 when absent.
     #[schema(value_type = Option<String>, example = "1500.00")]
+    #[serde(default, deserialize_with = "super::exact_decimal")]
     minimum_order_value: Option<Decimal>,
     /// At least one weekday.
     #[schema(value_type = Vec<String>, example = json!(["MONDAY", "THURSDAY"]))]
@@ -113,6 +114,7 @@ pub struct UpdateSupplierRequest {
     city: Option<String>,
     currency: Option<String>,
     #[schema(value_type = Option<String>, example = "2000")]
+    #[serde(default, deserialize_with = "super::exact_decimal")]
     minimum_order_value: Option<Decimal>,
     #[schema(value_type = Option<Vec<String>>, example = json!(["TUESDAY"]))]
     delivery_days: Option<Vec<Weekday>>,

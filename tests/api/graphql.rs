@@ -136,6 +136,23 @@ async fn invalid_input_names_every_field_and_writes_nothing() {
     let body = app.graphql("{ suppliers { totalCount } }", json!({})).await;
     assert_eq!(body["data"]["suppliers"]["totalCount"], 0);
 
+    // Fractional amounts as JSON floats are refused: they are inexact.
+    let mut input = supplier_input(4, "Float AB", "Lund");
+    input["minimumOrderValue"] = json!(0.1);
+    let body = app
+        .graphql(CREATE_SUPPLIER, json!({ "input": input }))
+        .await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("send fractional amounts as strings"),
+        "{body}"
+    );
+    assert!(
+        error_code(&body).starts_with("GRAPHQL_VALIDATION_FAILED")
+            || error_code(&body) == "VALIDATION",
+        "{body}"
+    );
+
     let body = app
         .graphql("query { supplier(id: \"nope\") { name } }", json!({}))
         .await;
@@ -335,6 +352,8 @@ async fn the_transport_follows_graphql_over_http() {
         .unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers()["allow"], "POST");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "METHOD_NOT_ALLOWED");
 
     // Syntax errors are request errors.
     let response = app
@@ -350,6 +369,17 @@ async fn the_transport_follows_graphql_over_http() {
     assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED");
 
     // With application/json, a rejected document still answers 200.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header(ACCEPT, "application/json")
+        .json(&json!({ "query": "{ suppliers { " }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED");
     let response = app
         .client
         .post(app.url("/graphql"))

@@ -23,6 +23,7 @@ struct Process {
     child: Child,
     base: String,
     log: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Process {
@@ -43,7 +44,7 @@ impl Process {
         let (address_tx, address_rx) = std::sync::mpsc::channel();
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(at) = line.find("Iris is listening on http://") {
                     let rest = &line[at + "Iris is listening on ".len()..];
@@ -56,7 +57,12 @@ impl Process {
         let base = address_rx
             .recv_timeout(Duration::from_secs(60))
             .expect("iris reports its address");
-        Process { child, base, log }
+        Process {
+            child,
+            base,
+            log,
+            reader: Some(reader),
+        }
     }
 
     fn terminate(&mut self) {
@@ -71,6 +77,10 @@ impl Process {
         let deadline = std::time::Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
+                // The log pipe closes with the process: read it to the end.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(

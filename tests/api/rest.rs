@@ -199,6 +199,13 @@ async fn every_error_is_an_envelope() {
         "contactEmail: must be a valid e-mail address"
     );
 
+    // 422: a fractional amount as a JSON float is inexact and refused.
+    let mut input = supplier_input(202, "Float AB", "Visby");
+    input["minimumOrderValue"] = json!(12345678901234.567);
+    let response = app.client.post(&url).json(&input).send().await.unwrap();
+    let body = envelope(response, 422, "ValidationError").await;
+    assert_eq!(body["fields"][0]["field"], "minimumOrderValue", "{body}");
+
     // 415: not JSON.
     let response = app
         .client
@@ -243,6 +250,17 @@ async fn every_error_is_an_envelope() {
     )
     .await;
     assert_eq!(body["message"], "limit: must be between 1 and 100");
+    let body = envelope(
+        app.client
+            .get(app.url("/api/v1/suppliers?offset=9223372036854775808"))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "ValidationError",
+    )
+    .await;
+    assert_eq!(body["fields"][0]["field"], "offset");
     let body = envelope(
         app.client
             .get(app.url("/api/v1/suppliers?sort=price"))

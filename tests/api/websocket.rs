@@ -179,6 +179,35 @@ async fn protocol_violations_close_with_the_specified_codes() {
         WsEvent::Closed(4429, _)
     ));
 
+    // A message that is not one of the protocol's closes with 4400.
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    ws_send(&mut ws, json!({ "type": "next", "id": "1", "payload": {} })).await;
+    assert!(matches!(
+        ws_next(&mut ws, Duration::from_secs(5)).await,
+        WsEvent::Closed(4400, _)
+    ));
+
+    // At most 100 subscriptions per connection.
+    let mut ws = ws_connect(&app, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    for id in 0..=100 {
+        ws_send(
+            &mut ws,
+            json!({ "id": id.to_string(), "type": "subscribe", "payload": query }),
+        )
+        .await;
+    }
+    match ws_next(&mut ws, Duration::from_secs(5)).await {
+        WsEvent::Closed(code, reason) => {
+            assert_eq!(code, 4400);
+            assert!(reason.starts_with("Too many subscriptions"), "{reason}");
+        }
+        other => panic!("expected 4400, got {other:?}"),
+    }
+
     // An invalid subscription is an error message for that id, stamped like HTTP errors.
     let mut ws = ws_connect(&app, "graphql-transport-ws").await;
     ws_send(&mut ws, json!({ "type": "connection_init" })).await;
@@ -191,6 +220,33 @@ async fn protocol_violations_close_with_the_specified_codes() {
         "GRAPHQL_VALIDATION_FAILED"
     );
     assert!(message["payload"][0]["extensions"]["requestId"].is_string());
+}
+
+#[tokio::test]
+async fn pages_from_foreign_origins_cannot_open_websockets() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (app, _backend) =
+        TestApp::spawn_with(&[("CORS_ORIGINS", "https://app.iris.example")]).await;
+    let open = |origin: &'static str| {
+        let mut request = format!("ws://{}/graphql/ws", app.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    match open("https://evil.example").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("expected 403, got {:?}", other.map(|(_, r)| r.status())),
+    }
+    assert!(open("https://app.iris.example").await.is_ok());
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ use crate::{
 fn to_domain(model: suppliers::Model) -> Supplier {
     // Stored values were validated on the way in; an unknown currency can only come from a
     // manual edit and is shown as stored rather than failing the read.
-    let currency = Currency::parse(&model.currency).unwrap_or_default();
+    let currency = Currency::from_stored(&model.currency);
     Supplier {
         id: model.id,
         name: model.name,
