@@ -1,7 +1,7 @@
 //! GraphiQL, served entirely from the binary: the page and its vendored assets (GraphiQL
 //! 3.8.3 and React 18.3.1 UMD bundles, stored gzip-compressed in `assets/graphiql`), so it works
-//! in an air-gapped deployment. The header editor carries `Authorization`; subscriptions run over
-//! `/graphql/ws` (graphql-transport-ws).
+//! in an air-gapped deployment. Subscriptions run over `/graphql/ws` (graphql-transport-ws);
+//! GraphiQL sends the header editor's headers as the `connection_init` payload.
 
 use axum::{
     extract::Path,
@@ -38,7 +38,8 @@ const ASSETS: [(&str, &str, &[u8]); 4] = [
 
 const DEFAULT_QUERY: &str = r#"# Welcome to Iris. Press the play button (or Ctrl-Enter) to run.
 #
-# Subscriptions work too: try `subscription { supplierChanged { kind supplier { name } } }`
+# Subscriptions work too: run
+#   subscription Watch { supplierChanged { kind supplier { name } } }
 # in one tab and `updateSupplier` in another.
 {
   suppliers(first: 5) {
@@ -60,6 +61,7 @@ pub fn page() -> Response {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Iris · GraphiQL</title>
+  <link rel="icon" href="data:,">
   <style>html, body, #graphiql {{ height: 100%; margin: 0; }}</style>
   <link rel="stylesheet" href="/graphiql/{VERSION}/graphiql.min.css">
 </head>
@@ -70,24 +72,14 @@ pub fn page() -> Response {
   <script src="/graphiql/{VERSION}/graphiql.min.js"></script>
   <script>
     const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/graphql/ws";
-    function authorization() {{
-      try {{
-        const tab = JSON.parse(localStorage.getItem("graphiql:tabState") || "{{}}");
-        const headers = JSON.parse((tab.tabs || [])[tab.activeTabIndex || 0]?.headers || "{{}}");
-        return headers.Authorization || headers.authorization;
-      }} catch (_) {{ return undefined; }}
-    }}
-    const fetcher = GraphiQL.createFetcher({{
-      url: "/graphql",
-      subscriptionUrl: wsUrl,
-      wsConnectionParams: () => {{ const a = authorization(); return a ? {{ authorization: a }} : {{}}; }},
-    }});
+    // GraphiQL sends the header editor's headers (e.g. Authorization) as the websocket's
+    // connection_init payload.
+    const fetcher = GraphiQL.createFetcher({{ url: "/graphql", subscriptionUrl: wsUrl }});
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
       React.createElement(GraphiQL, {{
         fetcher,
         defaultQuery: {default_query},
         defaultEditorToolsVisibility: true,
-        shouldPersistHeaders: true,
       }}),
     );
   </script>

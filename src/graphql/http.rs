@@ -297,6 +297,15 @@ async fn execute(
         return response;
     }
 
+    if operation_type == Some(OperationType::Subscription) {
+        let error = transport_error(
+            "Subscriptions are served over the websocket at /graphql/ws",
+            "BAD_REQUEST",
+            400,
+        );
+        return error_response(request_error_status(media), media, error, &request_id);
+    }
+
     let request = request.data(RequestContext {
         request_id: request_id.clone(),
         principal: Principal::Anonymous,

@@ -355,6 +355,16 @@ async fn the_transport_follows_graphql_over_http() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "METHOD_NOT_ALLOWED");
 
+    // Subscriptions belong on the websocket.
+    let body = app
+        .graphql("subscription { supplierChanged { kind } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Subscriptions are served over the websocket at /graphql/ws"
+    );
+
     // Syntax errors are request errors.
     let response = app
         .client
