@@ -211,6 +211,19 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+    }
+
+    /// GETs `path` and returns its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.expect("JSON body")
+    }
+
     /// POSTs a GraphQL request and returns the response body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let response = self

@@ -25,15 +25,7 @@ async fn amounts_round_trip_exactly_through_the_api() {
         assert_eq!(created["minimumOrderValue"]["amount"], amount, "{body}");
 
         let id = created["id"].as_str().unwrap();
-        let rest: serde_json::Value = app
-            .client
-            .get(app.url(&format!("/api/v1/suppliers/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let rest: serde_json::Value = app.get_json(&format!("/api/v1/suppliers/{id}")).await;
         assert_eq!(rest["data"]["minimumOrderValue"]["amount"], amount);
     }
 }

@@ -259,7 +259,7 @@ async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
 
     proxy.cut();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503, "readiness reports Redis down");
     proxy.restore();
 
@@ -269,6 +269,6 @@ async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
         message["payload"]["data"]["supplierChanged"]["kind"],
         "UPDATED"
     );
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200, "readiness recovers");
 }

@@ -7,10 +7,10 @@ use crate::helpers::TestApp;
 #[tokio::test]
 async fn healthz_and_readyz_answer_while_dependencies_do() {
     let (app, backend) = TestApp::spawn().await;
-    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
 
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["database"], "ok");
@@ -20,21 +20,13 @@ async fn healthz_and_readyz_answer_while_dependencies_do() {
 
     backend.destroy_database(&app).await;
 
-    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["failing"], json!(["database"]), "{body}");
     assert_eq!(body["checks"]["database"], "unavailable");
     // The process itself is still alive.
-    assert_eq!(
-        app.client
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
 fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -65,23 +57,11 @@ async fn metrics_count_requests_errors_and_latency_with_bounded_labels() {
     app.graphql("query Broken { supplier(id: \"x\") { name } }", json!({}))
         .await;
     let id = uuid::Uuid::new_v4();
-    app.client
-        .get(app.url(&format!("/api/v1/suppliers/{id}")))
-        .send()
-        .await
-        .unwrap();
-    app.client
-        .get(app.url("/api/v1/suppliers"))
-        .send()
-        .await
-        .unwrap();
-    app.client
-        .get(app.url(&format!("/no/such/{id}")))
-        .send()
-        .await
-        .unwrap();
+    app.get(&format!("/api/v1/suppliers/{id}")).await;
+    app.get("/api/v1/suppliers").await;
+    app.get(&format!("/no/such/{id}")).await;
 
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]

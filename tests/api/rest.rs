@@ -54,14 +54,8 @@ async fn suppliers_list_get_create_update_delete() {
     assert_eq!(a["organisationNumber"].as_str().unwrap().len(), 11);
 
     let page: Value = app
-        .client
-        .get(app.url("/api/v1/suppliers?limit=2&offset=1&sort=-name"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/suppliers?limit=2&offset=1&sort=-name")
+        .await;
     assert_eq!(
         page["pagination"],
         json!({ "limit": 2, "offset": 1, "total": 3 })
@@ -75,26 +69,12 @@ async fn suppliers_list_get_create_update_delete() {
     assert_eq!(names, ["Bravo Grossist", "Alfa Grossist"]);
 
     let lund: Value = app
-        .client
-        .get(app.url("/api/v1/suppliers?city=lund&name=grossist"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/suppliers?city=lund&name=grossist")
+        .await;
     assert_eq!(lund["pagination"]["total"], 2);
 
     let id = a["id"].as_str().unwrap();
-    let got: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/suppliers/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = app.get_json(&format!("/api/v1/suppliers/{id}")).await;
     assert_eq!(got["data"], a);
 
     let response = app
@@ -110,15 +90,7 @@ async fn suppliers_list_get_create_update_delete() {
     assert_eq!(updated["data"]["active"], false);
     assert_eq!(updated["data"]["name"], "Alfa Grossist");
 
-    let inactive: Value = app
-        .client
-        .get(app.url("/api/v1/suppliers?active=false"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let inactive: Value = app.get_json("/api/v1/suppliers?active=false").await;
     assert_eq!(inactive["pagination"]["total"], 1);
 
     let response = app
@@ -128,12 +100,7 @@ async fn suppliers_list_get_create_update_delete() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let response = app
-        .client
-        .get(app.url(&format!("/api/v1/suppliers/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(&format!("/api/v1/suppliers/{id}")).await;
     let body = envelope(response, 404, "NotFoundError").await;
     assert_eq!(body["message"], format!("Supplier {id} not found"));
 }
@@ -144,23 +111,9 @@ async fn every_error_is_an_envelope() {
     let url = app.url("/api/v1/suppliers");
 
     // 404: unknown route, and unknown top-level path.
-    let body = envelope(
-        app.client
-            .get(app.url("/api/v1/nothing-here"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "NotFoundError",
-    )
-    .await;
+    let body = envelope(app.get("/api/v1/nothing-here").await, 404, "NotFoundError").await;
     assert_eq!(body["message"], "Route /api/v1/nothing-here not found");
-    envelope(
-        app.client.get(app.url("/nothing")).send().await.unwrap(),
-        404,
-        "NotFoundError",
-    )
-    .await;
+    envelope(app.get("/nothing").await, 404, "NotFoundError").await;
 
     // 405: wrong method on a known route.
     let response = app.client.request(Method::PUT, &url).send().await.unwrap();
@@ -230,54 +183,35 @@ async fn every_error_is_an_envelope() {
 
     // 400: bad query parameter and bad path parameter; 422 for an out-of-range page size.
     envelope(
-        app.client
-            .get(app.url("/api/v1/suppliers?limit=many"))
-            .send()
-            .await
-            .unwrap(),
+        app.get("/api/v1/suppliers?limit=many").await,
         400,
         "BadRequestError",
     )
     .await;
     let body = envelope(
-        app.client
-            .get(app.url("/api/v1/suppliers?limit=500"))
-            .send()
-            .await
-            .unwrap(),
+        app.get("/api/v1/suppliers?limit=500").await,
         422,
         "ValidationError",
     )
     .await;
     assert_eq!(body["message"], "limit: must be between 1 and 100");
     let body = envelope(
-        app.client
-            .get(app.url("/api/v1/suppliers?offset=9223372036854775808"))
-            .send()
-            .await
-            .unwrap(),
+        app.get("/api/v1/suppliers?offset=9223372036854775808")
+            .await,
         422,
         "ValidationError",
     )
     .await;
     assert_eq!(body["fields"][0]["field"], "offset");
     let body = envelope(
-        app.client
-            .get(app.url("/api/v1/suppliers?sort=price"))
-            .send()
-            .await
-            .unwrap(),
+        app.get("/api/v1/suppliers?sort=price").await,
         422,
         "ValidationError",
     )
     .await;
     assert_eq!(body["fields"][0]["field"], "sort");
     envelope(
-        app.client
-            .get(app.url("/api/v1/suppliers/not-a-uuid"))
-            .send()
-            .await
-            .unwrap(),
+        app.get("/api/v1/suppliers/not-a-uuid").await,
         400,
         "BadRequestError",
     )
@@ -292,15 +226,7 @@ async fn every_error_is_an_envelope() {
 #[tokio::test]
 async fn openapi_and_docs_are_served_offline() {
     let (app, _backend) = TestApp::spawn().await;
-    let spec: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec: Value = app.get_json("/openapi.json").await;
     assert!(
         spec["openapi"].as_str().unwrap().starts_with("3.1"),
         "{}",
@@ -311,7 +237,7 @@ async fn openapi_and_docs_are_served_offline() {
     }
     assert!(spec["components"]["schemas"].get("ErrorEnvelope").is_some());
 
-    let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
+    let docs = app.get("/docs/").await;
     assert_eq!(docs.status(), 200);
     let html = docs.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "Swagger UI page");
@@ -319,11 +245,6 @@ async fn openapi_and_docs_are_served_offline() {
         !html.contains("unpkg.com") && !html.contains("cdn."),
         "no CDN assets"
     );
-    let bundle = app
-        .client
-        .get(app.url("/docs/swagger-ui-bundle.js"))
-        .send()
-        .await
-        .unwrap();
+    let bundle = app.get("/docs/swagger-ui-bundle.js").await;
     assert_eq!(bundle.status(), 200, "vendored Swagger UI assets");
 }
