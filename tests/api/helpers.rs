@@ -157,43 +157,16 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// A running Iris.
-pub struct TestApp {
+/// A client of one Iris, in this process or another.
+pub struct Api {
     pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
-    pub state: AppState,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
-impl TestApp {
-    pub async fn spawn() -> (TestApp, Backend) {
-        Self::spawn_with(&[]).await
-    }
-
-    /// Starts Iris on a fresh backend with extra settings.
-    pub async fn spawn_with(extra: &[(&str, &str)]) -> (TestApp, Backend) {
-        let backend = Backend::fresh().await;
-        let app = Self::spawn_on(&backend, extra).await;
-        (app, backend)
-    }
-
-    /// Starts Iris on an existing backend (several instances may share one).
-    pub async fn spawn_on(backend: &Backend, extra: &[(&str, &str)]) -> TestApp {
-        let mut vars = backend.settings();
-        for (k, v) in extra {
-            vars.insert((*k).into(), (*v).into());
-        }
-        let config = Config::from_map(&vars).expect("valid test configuration");
-        let app = Application::build(config).await.expect("Iris starts");
-        let addr = app.local_addr();
-        let state = app.state().clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(app.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
-        TestApp {
+impl Api {
+    pub fn at(addr: SocketAddr) -> Api {
+        Api {
             addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
@@ -201,9 +174,6 @@ impl TestApp {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("http client"),
-            state,
-            stop: Some(stop),
-            handle: Some(handle),
         }
     }
 
@@ -234,6 +204,56 @@ impl TestApp {
             .await
             .expect("graphql request");
         response.json().await.expect("graphql response is JSON")
+    }
+}
+
+/// A running Iris in this process.
+pub struct TestApp {
+    pub api: Api,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> (TestApp, Backend) {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts Iris on a fresh backend with extra settings.
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> (TestApp, Backend) {
+        let backend = Backend::fresh().await;
+        let app = Self::spawn_on(&backend, extra).await;
+        (app, backend)
+    }
+
+    /// Starts Iris on an existing backend (several instances may share one).
+    pub async fn spawn_on(backend: &Backend, extra: &[(&str, &str)]) -> TestApp {
+        let mut vars = backend.settings();
+        for (k, v) in extra {
+            vars.insert((*k).into(), (*v).into());
+        }
+        let config = Config::from_map(&vars).expect("valid test configuration");
+        let app = Application::build(config).await.expect("Iris starts");
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            api: Api::at(addr),
+            state,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
     }
 
     /// Asks Iris to stop and waits until it has.
@@ -306,7 +326,7 @@ pub fn supplier_input(seed: u32, name: &str, city: &str) -> Value {
 }
 
 /// Creates a supplier over GraphQL and returns it.
-pub async fn create_supplier(app: &TestApp, seed: u32, name: &str, city: &str) -> Value {
+pub async fn create_supplier(app: &Api, seed: u32, name: &str, city: &str) -> Value {
     let body = app
         .graphql(
             CREATE_SUPPLIER,
@@ -323,7 +343,7 @@ pub async fn create_supplier(app: &TestApp, seed: u32, name: &str, city: &str) -
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens `/graphql/ws` with the given subprotocol.
-pub async fn ws_connect(app: &TestApp, protocol: &str) -> Ws {
+pub async fn ws_connect(app: &Api, protocol: &str) -> Ws {
     let mut request = format!("ws://{}/graphql/ws", app.addr)
         .into_client_request()
         .expect("ws request");
@@ -386,7 +406,7 @@ pub async fn ws_json(ws: &mut Ws) -> Value {
 }
 
 /// Subscribes to `supplierChanged` on a fresh connection speaking `protocol`, ready for events.
-pub async fn subscribe_supplier_changes(app: &TestApp, protocol: &str) -> Ws {
+pub async fn subscribe_supplier_changes(app: &Api, protocol: &str) -> Ws {
     let mut ws = ws_connect(app, protocol).await;
     ws_send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
     assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
@@ -409,7 +429,7 @@ pub async fn subscribe_supplier_changes(app: &TestApp, protocol: &str) -> Ws {
 
 /// Changes a supplier's name through `writer` until `ws` reports an event (the subscription
 /// becomes active asynchronously), and returns the event's payload.
-pub async fn update_until_event(writer: &TestApp, supplier_id: &str, ws: &mut Ws) -> Value {
+pub async fn update_until_event(writer: &Api, supplier_id: &str, ws: &mut Ws) -> Value {
     for attempt in 0..50 {
         let name = format!("Renamed {attempt}");
         let body = writer

@@ -15,7 +15,7 @@ use tokio::{
 };
 
 use crate::helpers::{
-    Backend, TestApp, create_supplier, subscribe_supplier_changes, update_until_event,
+    Api, Backend, TestApp, create_supplier, subscribe_supplier_changes, update_until_event,
 };
 
 /// An `iris serve` child process on a backend, with its address.
@@ -99,18 +99,11 @@ impl Drop for Process {
     }
 }
 
-/// A TestApp-like view of a child process, for the shared helpers.
-async fn view(process: &Process, backend: &Backend) -> TestApp {
-    // The helpers only need the address; an in-process app on the same backend provides the
-    // client plumbing, so point a lightweight wrapper at the child instead.
-    let mut app = TestApp::spawn_on(backend, &[]).await;
-    app.base = process.base.clone();
-    app.addr = process
-        .base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("address");
-    app
+impl Process {
+    fn api(&self) -> Api {
+        let addr = self.base.trim_start_matches("http://");
+        Api::at(addr.parse().expect("address"))
+    }
 }
 
 #[tokio::test]
@@ -160,8 +153,8 @@ async fn a_change_on_one_process_reaches_a_subscriber_on_another() {
     let backend = Backend::fresh().await;
     let mut writer = Process::start(&backend, false);
     let mut reader = Process::start(&backend, false);
-    let writer_view = view(&writer, &backend).await;
-    let reader_view = view(&reader, &backend).await;
+    let writer_view = writer.api();
+    let reader_view = reader.api();
 
     let supplier = create_supplier(&writer_view, 700, "Cluster AB", "Sundsvall").await;
     let mut ws = subscribe_supplier_changes(&reader_view, "graphql-transport-ws").await;
