@@ -105,7 +105,7 @@ impl Application {
             )),
             None => EventBus::memory(),
         };
-        let services = Services::new(db.clone(), bus.clone());
+        let services = Services::new(db.clone(), bus.clone(), &config.auth);
         if config.seed_on_start
             && !services
                 .suppliers
@@ -113,7 +113,7 @@ impl Application {
                 .await
                 .map_err(AppError::into_anyhow)?
         {
-            seed::demo_data(&services).await?;
+            seed::demo_data(&services, config.auth.demo_users).await?;
             tracing::info!("first start: demo data seeded");
         }
         let schema = graphql::build_schema(services.clone(), &config.graphql);

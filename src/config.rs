@@ -7,6 +7,8 @@
 
 use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, time::Duration};
 
+use crate::auth::Role;
+
 /// The deployment environment; production refuses unsafe defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
@@ -32,6 +34,85 @@ pub struct GraphqlConfig {
     pub graphiql: bool,
     /// A websocket client must send `connection_init` within this time or is closed with 4408.
     pub ws_init_timeout: Duration,
+}
+
+/// How callers prove who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthProvider {
+    /// Development: `DEV_USERS` with password hashes; Iris issues HS256 tokens.
+    Local,
+}
+
+/// One `DEV_USERS` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevUser {
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// Authentication settings.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    pub provider: AuthProvider,
+    /// Signs access tokens (HS256); at least 32 characters.
+    pub app_secret: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub dev_users: Vec<DevUser>,
+    /// True when `dev_users` are the built-in demo users (development without `DEV_USERS`).
+    pub demo_users: bool,
+}
+
+/// The password of the built-in demo users (development only).
+pub const DEMO_PASSWORD: &str = "iris-demo";
+/// bcrypt of [`DEMO_PASSWORD`].
+const DEMO_HASH: &str = "$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW";
+/// The demo users: an admin, a supplier owner, a restaurant owner.
+pub const DEMO_USERS: [(&str, Role); 3] = [
+    ("admin@iris.local", Role::Admin),
+    ("supplier@iris.local", Role::Supplier),
+    ("chef@iris.local", Role::Restaurant),
+];
+const DEVELOPMENT_SECRET: &str = "iris-development-secret-not-for-production-use";
+
+fn parse_dev_users(raw: &str) -> Result<Vec<DevUser>, String> {
+    let mut users = Vec::new();
+    for (i, entry) in raw
+        .split([';', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
+        let n = i + 1;
+        let mut parts = entry.splitn(3, ':');
+        let (Some(email), Some(role), Some(hash)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("entry {n} is not `email:role:hash`"));
+        };
+        if crate::domain::validation::email(email).is_err() {
+            return Err(format!("entry {n}: `{email}` is not an e-mail address"));
+        }
+        let Some(role) = Role::parse(role) else {
+            return Err(format!(
+                "entry {n}: role must be ADMIN, SUPPLIER or RESTAURANT"
+            ));
+        };
+        if !crate::auth::passwords::is_supported_hash(hash.trim()) {
+            return Err(format!(
+                "entry {n}: the hash must be bcrypt ($2b$…) or argon2 (PHC $argon2id$…)"
+            ));
+        }
+        users.push(DevUser {
+            email: email.trim().to_lowercase(),
+            role,
+            password_hash: hash.trim().to_owned(),
+        });
+    }
+    if users.is_empty() {
+        return Err("lists no user".into());
+    }
+    Ok(users)
 }
 
 /// The validated configuration of one Iris process.
@@ -60,6 +141,7 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Distinct GraphQL operation names tracked as metric labels before others share `__other`.
     pub metrics_max_operations: usize,
+    pub auth: AuthConfig,
 }
 
 /// One problem with one variable.
@@ -217,6 +299,91 @@ impl Config {
         }
         let metrics_max_operations = r.parse_range("METRICS_MAX_OPERATIONS", 200usize, 1, 10_000);
 
+        let provider = match r.get("AUTH_PROVIDER").map(|v| v.to_ascii_lowercase()) {
+            None if !dev => {
+                r.problem("AUTH_PROVIDER", "must be set in production");
+                AuthProvider::Local
+            }
+            None => AuthProvider::Local,
+            Some(v) if v == "local" => AuthProvider::Local,
+            Some(v) if v == "oidc" => {
+                r.problem(
+                    "AUTH_PROVIDER",
+                    "`oidc` is not available in this version yet; use `local` with DEV_USERS",
+                );
+                AuthProvider::Local
+            }
+            Some(v) => {
+                r.problem(
+                    "AUTH_PROVIDER",
+                    format!("expected `local` or `oidc`, got `{v}`"),
+                );
+                AuthProvider::Local
+            }
+        };
+        let app_secret = match r.get("APP_SECRET") {
+            Some(secret) if secret.chars().count() >= 32 => secret,
+            Some(_) => {
+                r.problem("APP_SECRET", "must be at least 32 characters");
+                DEVELOPMENT_SECRET.into()
+            }
+            None if dev => DEVELOPMENT_SECRET.into(),
+            None => {
+                r.problem(
+                    "APP_SECRET",
+                    "must be set in production (at least 32 random characters)",
+                );
+                DEVELOPMENT_SECRET.into()
+            }
+        };
+        let (dev_users, demo_users) = match r.get("DEV_USERS") {
+            Some(raw) => match parse_dev_users(&raw) {
+                Ok(users) => (users, false),
+                Err(problem) => {
+                    r.problem("DEV_USERS", problem);
+                    (Vec::new(), false)
+                }
+            },
+            None if dev => (
+                DEMO_USERS
+                    .iter()
+                    .map(|(email, role)| DevUser {
+                        email: (*email).into(),
+                        role: *role,
+                        password_hash: DEMO_HASH.into(),
+                    })
+                    .collect(),
+                true,
+            ),
+            None => {
+                if provider == AuthProvider::Local {
+                    r.problem(
+                        "DEV_USERS",
+                        "must list the users of AUTH_PROVIDER=local in production",
+                    );
+                }
+                (Vec::new(), false)
+            }
+        };
+        let auth = AuthConfig {
+            provider,
+            app_secret,
+            access_ttl: Duration::from_secs(r.parse_range(
+                "ACCESS_TOKEN_TTL_SECS",
+                900u64,
+                1,
+                86_400,
+            )),
+            refresh_ttl: Duration::from_secs(r.parse_range(
+                "REFRESH_TOKEN_TTL_SECS",
+                604_800u64,
+                60,
+                90 * 86_400,
+            )),
+            dev_users,
+            demo_users,
+        };
+
         if !dev && r.get("DATABASE_URL").is_none() {
             r.problem(
                 "DATABASE_URL",
@@ -245,6 +412,7 @@ impl Config {
             shutdown_timeout,
             cors_origins,
             metrics_max_operations,
+            auth,
         })
     }
 
@@ -381,6 +549,26 @@ mod tests {
     }
 
     #[test]
+    fn dev_users_are_parsed_and_checked() {
+        let argon = "$argon2id$v=19$m=65536,t=3,p=4$2U0kOvBI+hWYMZM1eujnLw$DgTIc6PqkAVL0hvjdIksKSWp2uiQTsQXSNVkIW/51yg";
+        let c = config(&[(
+            "DEV_USERS",
+            &format!("A@X.se:admin:{argon}; b@x.se:RESTAURANT:{DEMO_HASH}"),
+        )])
+        .unwrap();
+        assert_eq!(c.auth.dev_users.len(), 2);
+        assert_eq!(c.auth.dev_users[0].email, "a@x.se");
+        let err = config(&[("DEV_USERS", "a@x.se:CHEF:$2b$10$x")]).unwrap_err();
+        assert!(
+            err.to_string().contains("DEV_USERS: entry 1: role must be"),
+            "{err}"
+        );
+        let err = config(&[("DEV_USERS", "a@x.se:ADMIN:plaintext")]).unwrap_err();
+        assert!(err.to_string().contains("the hash must be bcrypt"), "{err}");
+        assert!(config(&[]).unwrap().auth.demo_users);
+    }
+
+    #[test]
     fn origins_are_same_site_or_listed() {
         let c = config(&[("CORS_ORIGINS", "https://app.iris.example")]).unwrap();
         assert!(c.allows_origin("http://localhost:8080", Some("localhost:8080")));
@@ -393,13 +581,27 @@ mod tests {
     fn production_refuses_development_conveniences() {
         let err = config(&[("IRIS_ENV", "production"), ("CORS_ORIGINS", "*")]).unwrap_err();
         let names: Vec<_> = err.0.iter().map(|p| p.variable).collect();
-        assert_eq!(names, ["CORS_ORIGINS", "DATABASE_URL"]);
+        assert_eq!(
+            names,
+            [
+                "CORS_ORIGINS",
+                "AUTH_PROVIDER",
+                "APP_SECRET",
+                "DEV_USERS",
+                "DATABASE_URL"
+            ]
+        );
 
         let c = config(&[
             ("IRIS_ENV", "production"),
             ("DATABASE_URL", "postgres://iris@db/iris"),
+            ("AUTH_PROVIDER", "local"),
+            ("APP_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("DEV_USERS", "ops@iris.example:ADMIN:$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW"),
         ])
         .expect("valid production config");
+        assert!(!c.auth.demo_users);
+        assert_eq!(c.auth.dev_users[0].role, Role::Admin);
         assert!(!c.graphql.graphiql && !c.graphql.introspection && !c.seed_on_start);
         assert_eq!(c.log_format, LogFormat::Json);
     }

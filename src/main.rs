@@ -96,9 +96,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(action, &config).await,
         Command::Seed => {
             let db = infra::db::connect(&config).await?;
-            let services = iris::domain::Services::new(db, infra::bus::EventBus::memory());
-            let created = seed::demo_data(&services).await?;
-            print_stdout(&format!("demo data: {created} supplier(s) created\n"));
+            let services =
+                iris::domain::Services::new(db, infra::bus::EventBus::memory(), &config.auth);
+            let report = seed::demo_data(&services, config.auth.demo_users).await?;
+            print_stdout(&format!(
+                "demo data: {} supplier(s), {} restaurant(s) created\n",
+                report.suppliers, report.restaurants
+            ));
             Ok(())
         }
     }

@@ -1,7 +1,13 @@
 //! SeaORM entities of Iris: one module per table and nothing else.
 //!
 //! Entities mirror the tables; they carry no business rules and are never exposed on the wire.
-//! Domain repositories (`iris::domain::*::repository`) convert them to domain types, which is
-//! also where storage encodings are undone (money as thousandths in `BIGINT`, weekday bitmasks).
+//! Domain repositories (`iris::domain::*`) convert them to domain types, which is also where
+//! storage encodings are undone (money as thousandths in `BIGINT`, weekday bitmasks, JSON).
 
+pub mod accounts;
+pub mod audit_log;
+pub mod refresh_tokens;
+pub mod restaurant_members;
+pub mod restaurants;
+pub mod supplier_members;
 pub mod suppliers;

@@ -5,12 +5,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_suppliers;
+mod m20261122_000002_identity;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_create_suppliers::Migration)]
+        vec![
+            Box::new(m20261121_000001_create_suppliers::Migration),
+            Box::new(m20261122_000002_identity::Migration),
+        ]
     }
 }

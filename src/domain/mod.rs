@@ -3,26 +3,42 @@
 //!
 //! Must not import `graphql`, `rest`, axum or async-graphql: adapters call in, never the reverse.
 
+pub mod audit;
+pub mod identity;
 pub mod money;
 pub mod pagination;
+pub mod restaurants;
 pub mod suppliers;
 pub mod validation;
 pub mod weekday;
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 
-use crate::infra::bus::EventBus;
+use crate::{auth::tokens::TokenIssuer, config::AuthConfig, infra::bus::EventBus};
 
 /// Every domain service, built once per process and shared by all adapters.
 #[derive(Clone)]
 pub struct Services {
+    pub identity: identity::IdentityService,
+    pub audit: audit::AuditService,
     pub suppliers: suppliers::SupplierService,
+    pub restaurants: restaurants::RestaurantService,
 }
 
 impl Services {
-    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
+    pub fn new(db: DatabaseConnection, bus: EventBus, auth: &AuthConfig) -> Self {
+        let tokens = Arc::new(TokenIssuer::new(
+            &auth.app_secret,
+            auth.access_ttl,
+            auth.refresh_ttl,
+        ));
         Self {
-            suppliers: suppliers::SupplierService::new(db, bus),
+            identity: identity::IdentityService::new(db.clone(), tokens, auth.dev_users.clone()),
+            audit: audit::AuditService::new(db.clone()),
+            suppliers: suppliers::SupplierService::new(db.clone(), bus),
+            restaurants: restaurants::RestaurantService::new(db),
         }
     }
 }

@@ -27,8 +27,10 @@ use super::{
     graphiql,
 };
 use crate::{
-    app::AppState, auth::Principal, error::AppError, infra::metrics::GraphqlOutcome,
-    infra::telemetry::RequestId,
+    app::AppState,
+    auth::{Caller, extract::Authenticated},
+    error::AppError,
+    infra::{metrics::GraphqlOutcome, telemetry::RequestId},
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -153,6 +155,7 @@ fn from_app_error(err: AppError, media: MediaType, request_id: &RequestId) -> Re
 pub async fn get(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    auth: Result<Authenticated, AppError>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -171,8 +174,12 @@ pub async fn get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable(&request_id);
     };
+    let caller = match auth {
+        Ok(Authenticated(caller)) => caller,
+        Err(err) => return from_app_error(err, media, &request_id),
+    };
     match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
-        Ok(request) => execute(&state, request, media, true, request_id).await,
+        Ok(request) => execute(&state, request, media, true, request_id, caller).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The query string is not a GraphQL request: {err}")),
             media,
@@ -185,6 +192,7 @@ pub async fn get(
 pub async fn post(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    auth: Result<Authenticated, AppError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -222,8 +230,12 @@ pub async fn post(
             );
         }
     };
+    let caller = match auth {
+        Ok(Authenticated(caller)) => caller,
+        Err(err) => return from_app_error(err, media, &request_id),
+    };
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&state, request, media, false, request_id).await,
+        Ok(request) => execute(&state, request, media, false, request_id, caller).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The body is not a GraphQL request: {err}")),
             media,
@@ -274,6 +286,7 @@ async fn execute(
     media: MediaType,
     is_get: bool,
     request_id: RequestId,
+    caller: Caller,
 ) -> Response {
     let operation_name = request.operation_name.clone();
     let (operation_type, operation) = match request.parsed_query() {
@@ -308,7 +321,7 @@ async fn execute(
 
     let request = request.data(RequestContext {
         request_id: request_id.clone(),
-        principal: Principal::Anonymous,
+        caller,
     });
     let mut response = state.schema.execute(request).await;
     // Extensions cannot see per-request data in the request hook; stamp the id here.

@@ -10,24 +10,37 @@ pub mod connection;
 pub mod errors;
 pub mod graphiql;
 pub mod http;
+pub mod identity;
+pub mod restaurants;
 pub mod suppliers;
 pub mod ws;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::{
-    auth::Principal, config::GraphqlConfig, domain::Services, error::AppError,
+    auth::{Caller, RequestMeta},
+    config::GraphqlConfig,
+    domain::Services,
+    error::AppError,
     infra::telemetry::RequestId,
 };
 
 /// Everything Iris answers: the marketplace's lists and objects.
 #[derive(MergedObject, Default)]
-pub struct Query(suppliers::SupplierQuery);
+pub struct Query(
+    identity::IdentityQuery,
+    suppliers::SupplierQuery,
+    restaurants::RestaurantQuery,
+);
 
 /// Every change Iris accepts. Each mutation takes one `input` object and returns a payload;
 /// a failed mutation changes nothing.
 #[derive(MergedObject, Default)]
-pub struct Mutation(suppliers::SupplierMutation);
+pub struct Mutation(
+    identity::IdentityMutation,
+    suppliers::SupplierMutation,
+    restaurants::RestaurantMutation,
+);
 
 /// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
@@ -39,7 +52,7 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     pub request_id: RequestId,
-    pub principal: Principal,
+    pub caller: Caller,
 }
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
@@ -78,9 +91,10 @@ pub(crate) fn services<'a>(ctx: &Context<'a>) -> Result<&'a Services, AppError> 
 }
 
 /// The caller; anonymous when the request carried no identity.
-pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Principal {
-    static ANONYMOUS: Principal = Principal::Anonymous;
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    static ANONYMOUS: std::sync::LazyLock<Caller> =
+        std::sync::LazyLock::new(|| Caller::anonymous(RequestMeta::default()));
     ctx.data_opt::<RequestContext>()
-        .map(|c| &c.principal)
+        .map(|c| &c.caller)
         .unwrap_or(&ANONYMOUS)
 }

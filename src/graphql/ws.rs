@@ -11,7 +11,13 @@
 //!   dropped; a browser page from an origin `CORS_ORIGINS` does not allow is refused (403);
 //! - server shutdown → close 1001 with a close frame, then the task ends (shutdown waits for it).
 
-use std::{collections::HashSet, time::Duration};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
 
 use async_graphql::{
     Data,
@@ -23,7 +29,7 @@ use axum::{
         State, WebSocketUpgrade,
         ws::{CloseFrame, Message, Utf8Bytes, WebSocket},
     },
-    http::{HeaderMap, header},
+    http::{header, request::Parts},
     response::{IntoResponse, Response},
 };
 use futures_util::{SinkExt, StreamExt};
@@ -32,8 +38,16 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument as _;
 
-use super::RequestContext;
-use crate::{app::AppState, auth::Principal, error::AppError, infra::telemetry::RequestId};
+use super::{
+    RequestContext,
+    errors::{self, transport_error},
+};
+use crate::{
+    app::AppState,
+    auth::{Caller, RequestMeta, extract::request_meta},
+    error::AppError,
+    infra::telemetry::RequestId,
+};
 
 /// Subscriptions one connection may hold open at once.
 const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
@@ -53,9 +67,11 @@ struct ClientEnvelope {
 pub async fn upgrade(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    headers: HeaderMap,
+    parts: Parts,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let meta = request_meta(&parts.headers, &parts.extensions);
+    let headers = parts.headers;
     let protocol = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
@@ -91,7 +107,7 @@ pub async fn upgrade(
                     protocol = protocol.sec_websocket_protocol(),
                     "websocket opened"
                 );
-                serve(socket, state, protocol, request_id).await;
+                serve(socket, state, protocol, request_id, meta).await;
                 tracing::debug!("websocket closed");
                 drop(token);
             }
@@ -222,24 +238,48 @@ async fn serve(
     state: AppState,
     protocol: WebSocketProtocols,
     request_id: RequestId,
+    meta: RequestMeta,
 ) {
     let (mut sink, mut stream) = socket.split();
     let (to_graphql, from_client) = mpsc::channel::<String>(32);
-    let connection_data = {
-        let mut data = Data::default();
-        data.insert(RequestContext {
-            request_id,
-            principal: Principal::Anonymous,
-        });
-        data
-    };
+    // `connection_init` carries the token (`{"authorization": "Bearer …"}`, any case).
+    let identity = state.services.identity.clone();
+    let token_expiry: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
+    let expiry_slot = token_expiry.clone();
     let graphql = GraphqlWebSocket::new(
         state.schema.clone(),
         ReceiverStream::new(from_client),
         protocol,
     )
-    .connection_data(connection_data);
+    .on_connection_init(move |payload: serde_json::Value| async move {
+        let authorization = payload.as_object().and_then(|fields| {
+            fields
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+                .and_then(|(_, value)| value.as_str().map(str::to_owned))
+        });
+        let principal = identity
+            .authenticate(authorization.as_deref())
+            .await
+            .map_err(|err| async_graphql::Error::new(err.message()))?;
+        if let Some(account) = principal.account()
+            && let Ok(mut slot) = expiry_slot.lock()
+        {
+            *slot = Some(account.expires_at);
+        }
+        let mut data = Data::default();
+        data.insert(RequestContext {
+            request_id: request_id.clone(),
+            caller: Caller { principal, meta },
+        });
+        Ok(data)
+    });
     tokio::pin!(graphql);
+    let mut acknowledged = false;
+    // Fires when the connection's access token expires (set once the connection is acked).
+    let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+    tokio::pin!(expiry);
+    let mut expiry_armed = false;
 
     let init_deadline = tokio::time::sleep(state.config.graphql.ws_init_timeout);
     tokio::pin!(init_deadline);
@@ -270,6 +310,15 @@ async fn serve(
             },
             outgoing = graphql.next() => match outgoing {
                 Some(WsMessage::Text(text)) => {
+                    if !acknowledged && text.contains("\"connection_ack\"") {
+                        acknowledged = true;
+                        let expires_at = token_expiry.lock().ok().and_then(|slot| *slot);
+                        if let Some(expires_at) = expires_at {
+                            let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+                            expiry.as_mut().reset(tokio::time::Instant::now() + left);
+                            expiry_armed = true;
+                        }
+                    }
                     if let Some(text) = protocol_state.inspect_server(protocol, text) {
                         let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await;
                         if !matches!(sent, Ok(Ok(()))) {
@@ -277,8 +326,32 @@ async fn serve(
                         }
                     }
                 }
+                // A rejected connection_init: graphql-transport-ws says 4403 Forbidden.
+                Some(WsMessage::Close(1002, reason))
+                    if !acknowledged && protocol == WebSocketProtocols::GraphQLWS =>
+                {
+                    break Some(close(4403, &format!("Forbidden: {reason}")));
+                }
                 Some(WsMessage::Close(code, reason)) => break Some(close(code, &reason)),
                 None => break Some(close(1000, "Normal closure")),
+            },
+            () = &mut expiry, if expiry_armed => {
+                // End every subscription with UNAUTHENTICATED, then the connection.
+                let mut error = transport_error(
+                    "The access token has expired; sign in again",
+                    "UNAUTHENTICATED",
+                    401,
+                );
+                errors::finish(std::slice::from_mut(&mut error), None);
+                for id in protocol_state.active_ids.drain() {
+                    let message = serde_json::json!({ "id": id, "type": "error", "payload": [error] });
+                    let _ = tokio::time::timeout(
+                        SEND_TIMEOUT,
+                        sink.send(Message::Text(message.to_string().into())),
+                    )
+                    .await;
+                }
+                break Some(close(4401, "Unauthorized: the access token has expired"));
             },
             () = &mut init_deadline, if !protocol_state.init_received => {
                 break Some(close(4408, "Connection initialisation timeout"));

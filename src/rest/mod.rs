@@ -6,10 +6,16 @@
 //! `{"data": […], "pagination": {"limit", "offset", "total"}}`; single resources answer
 //! `{"data": {…}}`.
 
+pub mod admin;
+pub mod auth;
 pub mod extract;
 pub mod suppliers;
 
-use axum::{Router, extract::OriginalUri, routing::get};
+use axum::{
+    Router,
+    extract::OriginalUri,
+    routing::{get, post},
+};
 use rust_decimal::Decimal;
 use serde::{Deserializer, Serialize, de};
 use utoipa::{OpenApi, ToSchema};
@@ -93,19 +99,53 @@ pub fn exact_decimal<'de, D: Deserializer<'de>>(
         description = "The legacy REST shim of Iris, the B2B food-service marketplace. GraphQL at /graphql is the primary API; this shim calls the same services. Errors use the Iris envelope {\"error\",\"message\",\"status\",\"timestamp\"}."
     ),
     paths(
+        auth::dev_login,
+        auth::refresh,
+        auth::logout,
+        auth::me,
+        admin::audit,
         suppliers::list,
         suppliers::get,
         suppliers::create,
         suppliers::update,
         suppliers::delete,
     ),
-    tags((name = "suppliers", description = "Wholesale suppliers"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-in and the current account"),
+        (name = "suppliers", description = "Wholesale suppliers"),
+        (name = "admin", description = "Operator reads (admins only)"),
+    )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme (`Authorization: Bearer <access token>`).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The `/api/v1` router (to be nested).
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/auth/dev/login", post(auth::dev_login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/admin/audit", get(admin::audit))
         .route("/suppliers", get(suppliers::list).post(suppliers::create))
         .route(
             "/suppliers/{id}",

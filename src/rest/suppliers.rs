@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::Principal,
+    auth::extract::Authenticated,
     domain::{
         pagination::{Direction, PageRequest},
         suppliers::{
@@ -174,6 +174,7 @@ fn parse_sort(raw: Option<&str>) -> Result<SupplierSort, AppError> {
 )]
 pub async fn list(
     State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListSuppliersParams>,
 ) -> Result<Json<SupplierListResponse>, AppError> {
     let page = PageRequest::offset(params.offset, params.limit)?;
@@ -186,10 +187,10 @@ pub async fn list(
     let result = state
         .services
         .suppliers
-        .list(&Principal::Anonymous, &filter, sort, page)
+        .list(&caller, &filter, sort, page)
         .await?;
     let PageRequest::Offset { offset, limit } = page else {
-        unreachable!("built as an offset request above")
+        return Err(anyhow::anyhow!("built as an offset request").into());
     };
     Ok(Json(SupplierListResponse {
         pagination: PaginationDto {
@@ -213,13 +214,10 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<SupplierResponse>, AppError> {
-    let supplier = state
-        .services
-        .suppliers
-        .get(&Principal::Anonymous, id)
-        .await?;
+    let supplier = state.services.suppliers.get(&caller, id).await?;
     Ok(Json(SupplierResponse {
         data: supplier.into(),
     }))
@@ -239,13 +237,14 @@ pub async fn get(
 )]
 pub async fn create(
     State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
     ApiJson(body): ApiJson<CreateSupplierRequest>,
 ) -> Result<Response, AppError> {
     let supplier = state
         .services
         .suppliers
         .create(
-            &Principal::Anonymous,
+            &caller,
             NewSupplier {
                 name: body.name,
                 organisation_number: body.organisation_number,
@@ -287,6 +286,7 @@ pub async fn create(
 )]
 pub async fn update(
     State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpdateSupplierRequest>,
 ) -> Result<Json<SupplierResponse>, AppError> {
@@ -294,7 +294,7 @@ pub async fn update(
         .services
         .suppliers
         .update(
-            &Principal::Anonymous,
+            &caller,
             id,
             SupplierChanges {
                 name: body.name,
@@ -325,12 +325,9 @@ pub async fn update(
 )]
 pub async fn delete(
     State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AppError> {
-    state
-        .services
-        .suppliers
-        .delete(&Principal::Anonymous, id)
-        .await?;
+    state.services.suppliers.delete(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -50,10 +50,22 @@ fn schema_graphql_is_exactly_what_iris_schema_prints() {
         .expect("schema.graphql at the top level");
     let output = iris(&["schema"], &[]);
     assert!(output.status.success());
+    let printed = stdout(&output);
+    if let Some((n, (code, file))) = printed
+        .lines()
+        .zip(committed.lines())
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+    {
+        panic!(
+            "schema.graphql drifted from the code at line {}: code has `{code}`, file has `{file}`; run `cargo run -q -- schema > schema.graphql`",
+            n + 1
+        );
+    }
     assert_eq!(
-        stdout(&output),
-        committed,
-        "schema.graphql drifted from the code: run `cargo run -- schema > schema.graphql`"
+        printed.len(),
+        committed.len(),
+        "schema.graphql drifted (length); regenerate it"
     );
     assert_eq!(iris::graphql::sdl(), committed);
 }
@@ -95,10 +107,13 @@ async fn migrate_and_seed_manage_the_database() {
         "{status}"
     );
 
-    assert_eq!(run(&["seed"]), "demo data: 3 supplier(s) created\n");
     assert_eq!(
         run(&["seed"]),
-        "demo data: 0 supplier(s) created\n",
+        "demo data: 3 supplier(s), 4 restaurant(s) created\n"
+    );
+    assert_eq!(
+        run(&["seed"]),
+        "demo data: 0 supplier(s), 0 restaurant(s) created\n",
         "seeding is idempotent"
     );
 

@@ -157,24 +157,72 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// A client of one Iris, in this process or another.
+/// The password of the built-in demo users.
+pub const DEMO_PASSWORD: &str = "iris-demo";
+pub const ADMIN: &str = "admin@iris.local";
+
+/// A client of one Iris, in this process or another; with a token, every request carries it.
 pub struct Api {
     pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
+    pub token: Option<String>,
 }
 
 impl Api {
+    /// An anonymous client.
     pub fn at(addr: SocketAddr) -> Api {
+        Self::with_token(addr, None)
+    }
+
+    pub fn with_token(addr: SocketAddr, token: Option<String>) -> Api {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = &token {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().expect("header"),
+            );
+        }
         Api {
             addr,
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .no_proxy()
                 .timeout(Duration::from_secs(30))
+                .default_headers(headers)
                 .build()
                 .expect("http client"),
+            token,
         }
+    }
+
+    /// The same server without credentials.
+    pub fn anonymous(&self) -> Api {
+        Api::at(self.addr)
+    }
+
+    /// Signs in as a `DEV_USERS` (or demo) user and returns a client carrying the token.
+    pub async fn login(&self, email: &str, password: &str) -> Api {
+        let response = self
+            .anonymous()
+            .client
+            .post(self.url("/api/v1/auth/dev/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login of {email}");
+        let body: Value = response.json().await.expect("login JSON");
+        let token = body["accessToken"]
+            .as_str()
+            .expect("accessToken")
+            .to_owned();
+        Api::with_token(self.addr, Some(token))
+    }
+
+    /// Signs in as the demo admin.
+    pub async fn admin(&self) -> Api {
+        self.login(ADMIN, DEMO_PASSWORD).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -248,8 +296,9 @@ impl TestApp {
         let handle = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
+        let api = Api::at(addr).admin().await;
         TestApp {
-            api: Api::at(addr),
+            api,
             state,
             stop: Some(stop),
             handle: Some(handle),
@@ -405,10 +454,20 @@ pub async fn ws_json(ws: &mut Ws) -> Value {
     }
 }
 
+/// The `connection_init` message carrying the client's token, if it has one.
+pub fn connection_init(api: &Api) -> Value {
+    match &api.token {
+        Some(token) => {
+            json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })
+        }
+        None => json!({ "type": "connection_init", "payload": {} }),
+    }
+}
+
 /// Subscribes to `supplierChanged` on a fresh connection speaking `protocol`, ready for events.
 pub async fn subscribe_supplier_changes(app: &Api, protocol: &str) -> Ws {
     let mut ws = ws_connect(app, protocol).await;
-    ws_send(&mut ws, json!({ "type": "connection_init", "payload": {} })).await;
+    ws_send(&mut ws, connection_init(app)).await;
     assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
     let start = if protocol == "graphql-ws" {
         "start"

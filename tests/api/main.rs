@@ -7,6 +7,7 @@
 mod cli;
 mod graphql;
 mod helpers;
+mod identity;
 mod money;
 mod multi_process;
 mod ops;

@@ -1,6 +1,6 @@
 //! Money is exact on every backend: stored as thousandths, read back to the last digit.
 
-use iris::{auth::Principal, domain::suppliers::NewSupplier, domain::weekday::Weekday};
+use iris::{auth::Caller, domain::suppliers::NewSupplier, domain::weekday::Weekday};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -39,7 +39,7 @@ async fn sums_of_many_small_amounts_are_exact_in_the_database() {
         let amount = if i % 2 == 0 { "0.1" } else { "0.001" };
         suppliers
             .create(
-                &Principal::System,
+                &Caller::system(),
                 NewSupplier {
                     name: format!("Small {i}"),
                     organisation_number: org_number(500_000 + i),

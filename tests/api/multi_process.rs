@@ -100,9 +100,10 @@ impl Drop for Process {
 }
 
 impl Process {
-    fn api(&self) -> Api {
+    /// A client signed in as the demo admin.
+    async fn api(&self) -> Api {
         let addr = self.base.trim_start_matches("http://");
-        Api::at(addr.parse().expect("address"))
+        Api::at(addr.parse().expect("address")).admin().await
     }
 }
 
@@ -153,8 +154,8 @@ async fn a_change_on_one_process_reaches_a_subscriber_on_another() {
     let backend = Backend::fresh().await;
     let mut writer = Process::start(&backend, false);
     let mut reader = Process::start(&backend, false);
-    let writer_view = writer.api();
-    let reader_view = reader.api();
+    let writer_view = writer.api().await;
+    let reader_view = reader.api().await;
 
     let supplier = create_supplier(&writer_view, 700, "Cluster AB", "Sundsvall").await;
     let mut ws = subscribe_supplier_changes(&reader_view, "graphql-transport-ws").await;

@@ -251,3 +251,17 @@ pub(super) async fn list(
 pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppError> {
     Ok(Entity::find().limit(1).one(db).await?.is_some())
 }
+
+pub(super) async fn find_many_live(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Supplier>, AppError> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}

@@ -13,11 +13,30 @@ use super::{
     },
 };
 use crate::{
-    auth::Principal,
+    auth::{Caller, MemberRole, Principal, Role},
     domain::pagination::{Page, PageRequest},
+    domain::{
+        audit::{self, AuditEntry},
+        identity::{Organisation, put_membership},
+    },
     error::AppError,
     infra::bus::EventBus,
 };
+
+/// Changing or deleting a supplier is for its OWNERs and admins. Suppliers are public, so a
+/// refusal reveals nothing: FORBIDDEN.
+fn authorize_owner(caller: &Caller, supplier: Uuid) -> Result<(), AppError> {
+    match &caller.principal {
+        Principal::Anonymous => Err(AppError::Unauthenticated(
+            "sign in to change suppliers".into(),
+        )),
+        p if p.is_admin() => Ok(()),
+        p if p.supplier_role(supplier) == Some(MemberRole::Owner) => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "only the supplier's owners and admins change it".into(),
+        )),
+    }
+}
 
 #[derive(Clone)]
 pub struct SupplierService {
@@ -31,26 +50,62 @@ impl SupplierService {
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller))]
-    pub async fn create(
-        &self,
-        caller: &Principal,
-        input: NewSupplier,
-    ) -> Result<Supplier, AppError> {
+    pub async fn create(&self, caller: &Caller, input: NewSupplier) -> Result<Supplier, AppError> {
+        let owner = match &caller.principal {
+            Principal::Anonymous => {
+                return Err(AppError::Unauthenticated(
+                    "sign in to register a supplier".into(),
+                ));
+            }
+            p if p.is_admin() => None,
+            p if p.has_role(Role::Supplier) => p.account_id(),
+            _ => {
+                return Err(AppError::Forbidden(
+                    "only admins and supplier accounts register suppliers".into(),
+                ));
+            }
+        };
         let fields = input.validate()?;
-        let supplier = repository::insert(&self.db, Uuid::now_v7(), fields, Utc::now()).await?;
+        let txn = self.db.begin().await?;
+        let supplier = repository::insert(&txn, Uuid::now_v7(), fields, Utc::now()).await?;
+        if let Some(owner) = owner {
+            put_membership(
+                &txn,
+                Organisation::Supplier(supplier.id),
+                owner,
+                MemberRole::Owner,
+                false,
+            )
+            .await?;
+        }
+        audit::record(
+            &txn,
+            caller,
+            None,
+            AuditEntry {
+                action: "supplier.create",
+                entity: "supplier",
+                entity_id: Some(supplier.id.to_string()),
+                before: None,
+                after: Some(serde_json::to_value(&supplier).unwrap_or_default()),
+            },
+        )
+        .await?;
+        txn.commit().await?;
         tracing::info!(supplier_id = %supplier.id, "supplier created");
         self.publish(SupplierChangeKind::Created, &supplier).await;
         Ok(supplier)
     }
 
-    /// Changes the given fields; an update that changes nothing returns the supplier as it is.
+    /// Changes the given fields (OWNERs and admins); an update that changes nothing returns the supplier as it is.
     #[tracing::instrument(skip_all, fields(caller = %caller, supplier_id = %id))]
     pub async fn update(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         id: Uuid,
         changes: SupplierChanges,
     ) -> Result<Supplier, AppError> {
+        authorize_owner(caller, id)?;
         let fields = changes.validate()?;
         if fields.is_empty() {
             return self.get(caller, id).await;
@@ -64,6 +119,19 @@ impl SupplierService {
         let supplier = repository::find_live(&txn, id)
             .await?
             .ok_or_else(|| AppError::not_found("Supplier", id))?;
+        audit::record(
+            &txn,
+            caller,
+            None,
+            AuditEntry {
+                action: "supplier.update",
+                entity: "supplier",
+                entity_id: Some(id.to_string()),
+                before: None,
+                after: Some(serde_json::to_value(&supplier).unwrap_or_default()),
+            },
+        )
+        .await?;
         txn.commit().await?;
         tracing::info!("supplier updated");
         self.publish(SupplierChangeKind::Updated, &supplier).await;
@@ -72,7 +140,8 @@ impl SupplierService {
 
     /// Soft-deletes: the supplier disappears from every read but stays for history.
     #[tracing::instrument(skip_all, fields(caller = %caller, supplier_id = %id))]
-    pub async fn delete(&self, caller: &Principal, id: Uuid) -> Result<Supplier, AppError> {
+    pub async fn delete(&self, caller: &Caller, id: Uuid) -> Result<Supplier, AppError> {
+        authorize_owner(caller, id)?;
         let txn = self.db.begin().await?;
         if !repository::soft_delete(&txn, id, Utc::now()).await? {
             return Err(AppError::not_found("Supplier", id));
@@ -80,6 +149,19 @@ impl SupplierService {
         let supplier = repository::find_deleted(&txn, id)
             .await?
             .ok_or_else(|| AppError::not_found("Supplier", id))?;
+        audit::record(
+            &txn,
+            caller,
+            None,
+            AuditEntry {
+                action: "supplier.delete",
+                entity: "supplier",
+                entity_id: Some(id.to_string()),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
         txn.commit().await?;
         tracing::info!("supplier deleted");
         self.publish(SupplierChangeKind::Deleted, &supplier).await;
@@ -87,7 +169,7 @@ impl SupplierService {
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller, supplier_id = %id))]
-    pub async fn get(&self, caller: &Principal, id: Uuid) -> Result<Supplier, AppError> {
+    pub async fn get(&self, caller: &Caller, id: Uuid) -> Result<Supplier, AppError> {
         repository::find_live(&self.db, id)
             .await?
             .ok_or_else(|| AppError::not_found("Supplier", id))
@@ -96,7 +178,7 @@ impl SupplierService {
     #[tracing::instrument(skip_all, fields(caller = %caller))]
     pub async fn list(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         filter: &SupplierFilter,
         sort: SupplierSort,
         page: PageRequest,
@@ -107,13 +189,18 @@ impl SupplierService {
     /// Changes committed from now on, optionally of one supplier only.
     pub fn changes(
         &self,
-        caller: &Principal,
+        caller: &Caller,
         only: Option<Uuid>,
     ) -> impl futures_util::Stream<Item = SupplierChanged> + Send + 'static + use<> {
         tracing::debug!(caller = %caller, ?only, "watching supplier changes");
         self.bus
             .subscribe::<SupplierChanged>()
             .filter(move |event| std::future::ready(only.is_none_or(|id| event.supplier.id == id)))
+    }
+
+    /// Live suppliers by id (for memberships and relations).
+    pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Supplier>, AppError> {
+        repository::find_many_live(&self.db, ids).await
     }
 
     /// Whether any supplier row exists, deleted or not (first-start seeding checks this).

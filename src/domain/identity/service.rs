@@ -1,0 +1,413 @@
+//! Sign-in, token rotation, and resolving a bearer token into a [`Principal`].
+
+use std::{collections::HashMap, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use entity::{accounts, refresh_tokens, restaurant_members, supplier_members};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        AccountIdentity, Caller, MemberRole, Principal, Role, passwords,
+        tokens::{self, TokenIssuer},
+    },
+    config::DevUser,
+    domain::audit::{self, AuditEntry},
+    error::AppError,
+};
+
+/// What a successful sign-in or refresh returns.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// When the access token expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An account with its memberships, as `me` shows it.
+#[derive(Clone, Debug)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    pub suppliers: Vec<(Uuid, MemberRole)>,
+    pub restaurants: Vec<(Uuid, MemberRole)>,
+}
+
+const INVALID_LOGIN: &str = "Invalid e-mail or password";
+
+#[derive(Clone)]
+pub struct IdentityService {
+    db: DatabaseConnection,
+    tokens: Arc<TokenIssuer>,
+    dev_users: Arc<Vec<DevUser>>,
+}
+
+pub(super) fn role_of(model: &accounts::Model) -> Role {
+    // Written only through `Role::as_str`; an unknown value (manual edit) gets least power.
+    Role::parse(&model.role).unwrap_or(Role::Restaurant)
+}
+
+pub(super) async fn find_account_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<accounts::Model>, AppError> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::EmailFolded.eq(email.to_lowercase()))
+        .filter(accounts::Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+/// The live account with `email`, created with `role` when there is none.
+pub(super) async fn find_or_provision(
+    db: &impl ConnectionTrait,
+    email: &str,
+    role: Role,
+) -> Result<(accounts::Model, bool), AppError> {
+    if let Some(account) = find_account_by_email(db, email).await? {
+        return Ok((account, false));
+    }
+    let now = Utc::now();
+    let display_name = email.split('@').next().unwrap_or(email).to_owned();
+    let model = accounts::Model {
+        id: Uuid::now_v7(),
+        email: email.to_owned(),
+        email_folded: email.to_lowercase(),
+        external_id: None,
+        role: role.as_str().to_owned(),
+        display_name,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    accounts::Entity::insert(accounts::ActiveModel::from(model.clone()))
+        .exec_without_returning(db)
+        .await?;
+    Ok((model, true))
+}
+
+impl IdentityService {
+    pub fn new(db: DatabaseConnection, tokens: Arc<TokenIssuer>, dev_users: Vec<DevUser>) -> Self {
+        Self {
+            db,
+            tokens,
+            dev_users: Arc::new(dev_users),
+        }
+    }
+
+    pub(super) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Resolves an `Authorization` header value into the caller's principal: anonymous without
+    /// one, UNAUTHENTICATED for a bad, expired or foreign token or a deleted account.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AppError> {
+        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(Principal::Anonymous);
+        };
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => {
+                return Err(AppError::Unauthenticated(
+                    "Authorization must be `Bearer <access token>`".into(),
+                ));
+            }
+        };
+        let claims = self.tokens.verify_access(token)?;
+        let account_id = Uuid::parse_str(&claims.sub)
+            .map_err(|_| AppError::Unauthenticated("the access token is invalid".into()))?;
+        let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+        self.load_identity(account_id, expires_at)
+            .await?
+            .map(|identity| Principal::Account(Arc::new(identity)))
+            .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))
+    }
+
+    async fn load_identity(
+        &self,
+        account_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<AccountIdentity>, AppError> {
+        let Some(account) = accounts::Entity::find_by_id(account_id)
+            .filter(accounts::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let view = self.view_of(account).await?;
+        Ok(Some(AccountIdentity {
+            account_id,
+            email: view.email,
+            role: view.role,
+            suppliers: view.suppliers.into_iter().collect::<HashMap<_, _>>(),
+            restaurants: view.restaurants.into_iter().collect::<HashMap<_, _>>(),
+            expires_at,
+        }))
+    }
+
+    async fn view_of(&self, account: accounts::Model) -> Result<AccountView, AppError> {
+        let suppliers = supplier_members::Entity::find()
+            .filter(supplier_members::Column::AccountId.eq(account.id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|m| Some((m.supplier_id, MemberRole::parse(&m.role)?)))
+            .collect();
+        let restaurants = restaurant_members::Entity::find()
+            .filter(restaurant_members::Column::AccountId.eq(account.id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|m| Some((m.restaurant_id, MemberRole::parse(&m.role)?)))
+            .collect();
+        Ok(AccountView {
+            id: account.id,
+            role: role_of(&account),
+            email: account.email,
+            display_name: account.display_name,
+            created_at: account.created_at,
+            suppliers,
+            restaurants,
+        })
+    }
+
+    /// The signed-in account with its memberships.
+    pub async fn me(&self, caller: &Caller) -> Result<AccountView, AppError> {
+        let Some(id) = caller.principal.account_id() else {
+            return Err(AppError::Unauthenticated(
+                "sign in to see your account".into(),
+            ));
+        };
+        let account = accounts::Entity::find_by_id(id)
+            .filter(accounts::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))?;
+        self.view_of(account).await
+    }
+
+    /// Signs in with a `DEV_USERS` e-mail and password (local provider).
+    #[tracing::instrument(skip_all, fields(caller = %caller))]
+    pub async fn login(
+        &self,
+        caller: &Caller,
+        email: &str,
+        password: String,
+    ) -> Result<TokenPair, AppError> {
+        let email = email.trim().to_lowercase();
+        let user = self.dev_users.iter().find(|u| u.email == email);
+        // Verify against a dummy hash for unknown e-mails, so timing does not tell them apart.
+        let hash = user.map_or(passwords::DUMMY_HASH, |u| u.password_hash.as_str());
+        let verified = passwords::verify(password, hash.to_owned()).await && user.is_some();
+        let Some(user) = user.filter(|_| verified) else {
+            audit::record(
+                &self.db,
+                caller,
+                None,
+                AuditEntry {
+                    action: "auth.login_failed",
+                    entity: "account",
+                    entity_id: None,
+                    before: None,
+                    after: Some(json!({ "email": email })),
+                },
+            )
+            .await?;
+            tracing::info!("login failed");
+            return Err(AppError::Unauthenticated(INVALID_LOGIN.into()));
+        };
+
+        let txn = self.db.begin().await?;
+        let (mut account, _) = find_or_provision(&txn, &email, user.role).await?;
+        if role_of(&account) != user.role {
+            // DEV_USERS is the source of truth for local accounts' roles.
+            accounts::Entity::update_many()
+                .col_expr(accounts::Column::Role, Expr::value(user.role.as_str()))
+                .col_expr(accounts::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(accounts::Column::Id.eq(account.id))
+                .exec(&txn)
+                .await?;
+            account.role = user.role.as_str().to_owned();
+        }
+        let pair = self
+            .issue(&txn, account.id, user.role, Uuid::now_v7())
+            .await?;
+        audit::record(
+            &txn,
+            caller,
+            Some(account.id),
+            AuditEntry {
+                action: "auth.login",
+                entity: "account",
+                entity_id: Some(account.id.to_string()),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(account_id = %account.id, "login succeeded");
+        Ok(pair)
+    }
+
+    async fn issue(
+        &self,
+        db: &impl ConnectionTrait,
+        account_id: Uuid,
+        role: Role,
+        family_id: Uuid,
+    ) -> Result<TokenPair, AppError> {
+        let access = self.tokens.issue_access(account_id, role)?;
+        let refresh = tokens::new_refresh_token();
+        let now = Utc::now();
+        let ttl = chrono::Duration::from_std(self.tokens.refresh_ttl())
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("refresh TTL: {e}")))?;
+        refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            account_id: Set(account_id),
+            family_id: Set(family_id),
+            token_hash: Set(tokens::hash_refresh_token(&refresh)),
+            expires_at: Set(now + ttl),
+            used_at: Set(None),
+            revoked_at: Set(None),
+            created_at: Set(now),
+        })
+        .exec_without_returning(db)
+        .await?;
+        Ok(TokenPair {
+            access_token: access.token,
+            refresh_token: refresh,
+            expires_at: access.expires_at,
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair. A token already used (or revoked) is a sign of
+    /// theft: its whole family is revoked.
+    #[tracing::instrument(skip_all, fields(caller = %caller))]
+    pub async fn refresh(
+        &self,
+        caller: &Caller,
+        refresh_token: &str,
+    ) -> Result<TokenPair, AppError> {
+        let hash = tokens::hash_refresh_token(refresh_token.trim());
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        // Claim first (a write): concurrent refreshes of one token cannot both succeed, and on
+        // SQLite the transaction holds the write lock from the start.
+        let claimed = refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
+            .filter(refresh_tokens::Column::TokenHash.eq(hash.as_str()))
+            .filter(refresh_tokens::Column::UsedAt.is_null())
+            .filter(refresh_tokens::Column::RevokedAt.is_null())
+            .filter(refresh_tokens::Column::ExpiresAt.gt(now))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        let Some(row) = refresh_tokens::Entity::find()
+            .filter(refresh_tokens::Column::TokenHash.eq(hash.as_str()))
+            .one(&txn)
+            .await?
+        else {
+            return Err(AppError::Unauthenticated(
+                "the refresh token is invalid".into(),
+            ));
+        };
+        if !claimed {
+            if row.used_at.is_some() || row.revoked_at.is_some() {
+                let revoked = refresh_tokens::Entity::update_many()
+                    .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
+                    .filter(refresh_tokens::Column::FamilyId.eq(row.family_id))
+                    .filter(refresh_tokens::Column::RevokedAt.is_null())
+                    .exec(&txn)
+                    .await?
+                    .rows_affected;
+                if row.used_at.is_some() {
+                    audit::record(
+                        &txn,
+                        caller,
+                        Some(row.account_id),
+                        AuditEntry {
+                            action: "auth.refresh_reuse",
+                            entity: "refresh_token_family",
+                            entity_id: Some(row.family_id.to_string()),
+                            before: None,
+                            after: Some(json!({ "revokedTokens": revoked })),
+                        },
+                    )
+                    .await?;
+                    tracing::warn!(account_id = %row.account_id, "refresh token reuse: family revoked");
+                }
+                txn.commit().await?;
+                return Err(AppError::Unauthenticated(
+                    "the refresh token was already used or revoked; sign in again".into(),
+                ));
+            }
+            return Err(AppError::Unauthenticated(
+                "the refresh token has expired".into(),
+            ));
+        }
+        let account = accounts::Entity::find_by_id(row.account_id)
+            .filter(accounts::Column::DeletedAt.is_null())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))?;
+        let pair = self
+            .issue(&txn, account.id, role_of(&account), row.family_id)
+            .await?;
+        txn.commit().await?;
+        Ok(pair)
+    }
+
+    /// Revokes the refresh token's family (this login on every device it was refreshed on).
+    #[tracing::instrument(skip_all, fields(caller = %caller))]
+    pub async fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), AppError> {
+        let hash = tokens::hash_refresh_token(refresh_token.trim());
+        let txn = self.db.begin().await?;
+        let Some(row) = refresh_tokens::Entity::find()
+            .filter(refresh_tokens::Column::TokenHash.eq(hash.as_str()))
+            .one(&txn)
+            .await?
+        else {
+            return Ok(());
+        };
+        if let Some(me) = caller.principal.account_id()
+            && me != row.account_id
+        {
+            return Err(AppError::Forbidden(
+                "that refresh token is not yours".into(),
+            ));
+        }
+        refresh_tokens::Entity::update_many()
+            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(refresh_tokens::Column::FamilyId.eq(row.family_id))
+            .filter(refresh_tokens::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        audit::record(
+            &txn,
+            caller,
+            Some(row.account_id),
+            AuditEntry {
+                action: "auth.logout",
+                entity: "refresh_token_family",
+                entity_id: Some(row.family_id.to_string()),
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}
