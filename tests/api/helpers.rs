@@ -296,7 +296,12 @@ impl TestApp {
         let handle = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
-        let api = Api::at(addr).admin().await;
+        // Sign in as the demo admin, unless the test brings its own users.
+        let api = if extra.iter().any(|(k, _)| *k == "DEV_USERS") {
+            Api::at(addr)
+        } else {
+            Api::at(addr).admin().await
+        };
         TestApp {
             api,
             state,

@@ -4,6 +4,7 @@
 //! default, a fresh Postgres database when `IRIS_TEST_DATABASE_URL` is set, and the Redis bus
 //! with its own prefix when `IRIS_TEST_REDIS_URL` is set. Unreachable services fail the test.
 
+mod access;
 mod cli;
 mod graphql;
 mod helpers;

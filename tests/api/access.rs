@@ -1,0 +1,415 @@
+//! The access matrix: every role × every protected query, field, mutation, subscription and
+//! REST route. Each row lists the expected outcome per role, in the order of [`WHO`]:
+//! `o` allowed, `U` UNAUTHENTICATED, `F` FORBIDDEN, `N` NOT_FOUND.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Api, TestApp, connection_init, supplier_input, ws_connect, ws_json, ws_send};
+
+const HASH: &str = "$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW";
+const PASSWORD: &str = "iris-demo";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    Admin,
+    SupplierOwner,
+    SupplierStaff,
+    OtherSupplier,
+    RestaurantOwner,
+    RestaurantStaff,
+    OtherRestaurant,
+}
+
+const WHO: [Who; 8] = [
+    Who::Anonymous,
+    Who::Admin,
+    Who::SupplierOwner,
+    Who::SupplierStaff,
+    Who::OtherSupplier,
+    Who::RestaurantOwner,
+    Who::RestaurantStaff,
+    Who::OtherRestaurant,
+];
+
+fn email(who: Who) -> &'static str {
+    match who {
+        Who::Anonymous => "",
+        Who::Admin => "admin@t.se",
+        Who::SupplierOwner => "sowner@t.se",
+        Who::SupplierStaff => "sstaff@t.se",
+        Who::OtherSupplier => "sother@t.se",
+        Who::RestaurantOwner => "rowner@t.se",
+        Who::RestaurantStaff => "rstaff@t.se",
+        Who::OtherRestaurant => "rother@t.se",
+    }
+}
+
+struct World {
+    apis: Vec<(Who, Api)>,
+    supplier: String,
+    disposable: Vec<String>,
+    restaurant: String,
+    other_restaurant: String,
+}
+
+impl World {
+    fn api(&self, who: Who) -> &Api {
+        &self.apis.iter().find(|(w, _)| *w == who).expect("role").1
+    }
+}
+
+fn ok(body: &Value) -> &Value {
+    assert!(body.get("errors").is_none(), "setup step failed: {body}");
+    &body["data"]
+}
+
+async fn world(app: &TestApp) -> World {
+    let mut apis = Vec::new();
+    for who in WHO {
+        let api = match who {
+            Who::Anonymous => app.anonymous(),
+            _ => app.login(email(who), PASSWORD).await,
+        };
+        apis.push((who, api));
+    }
+    let api = |who: Who| {
+        apis.iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, a)| a)
+            .expect("role")
+    };
+    let create = |seed: u32| json!({ "input": supplier_input(seed, "Matrix AB", "Lund") });
+    const CREATE: &str = "mutation($input: CreateSupplierInput!) { createSupplier(input: $input) { supplier { id } } }";
+
+    // A supplier account registers its supplier and becomes its OWNER.
+    let supplier = ok(&api(Who::SupplierOwner).graphql(CREATE, create(1)).await)["createSupplier"]
+        ["supplier"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&api(Who::OtherSupplier).graphql(CREATE, create(2)).await);
+    let disposable = vec![
+        ok(&api(Who::SupplierOwner).graphql(CREATE, create(3)).await)["createSupplier"]["supplier"]
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        ok(&api(Who::Admin).graphql(CREATE, create(4)).await)["createSupplier"]["supplier"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ];
+    const ADD: &str =
+        "mutation($input: AddMemberInput!) { addMember(input: $input) { membership { role } } }";
+    ok(&api(Who::SupplierOwner)
+        .graphql(ADD, json!({ "input": { "organisationType": "SUPPLIER", "organisationId": supplier, "email": email(Who::SupplierStaff), "role": "STAFF" } }))
+        .await);
+
+    const CREATE_R: &str = "mutation($name: String!) { createRestaurant(input: {name: $name, contactEmail: \"private@r.se\", city: \"Lund\", deliveryPrefs: {days: [MONDAY], earliest: \"06:00\", latest: \"09:00\"}}) { restaurant { id } } }";
+    let restaurant = ok(&api(Who::RestaurantOwner)
+        .graphql(CREATE_R, json!({ "name": "Matrix Bistro" }))
+        .await)["createRestaurant"]["restaurant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_restaurant = ok(&api(Who::OtherRestaurant)
+        .graphql(CREATE_R, json!({ "name": "Other Bistro" }))
+        .await)["createRestaurant"]["restaurant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(&api(Who::RestaurantOwner)
+        .graphql(ADD, json!({ "input": { "organisationType": "RESTAURANT", "organisationId": restaurant, "email": email(Who::RestaurantStaff), "role": "STAFF" } }))
+        .await);
+    World {
+        apis,
+        supplier,
+        disposable,
+        restaurant,
+        other_restaurant,
+    }
+}
+
+fn outcome_of_code(code: &str) -> char {
+    match code {
+        "UNAUTHENTICATED" => 'U',
+        "FORBIDDEN" => 'F',
+        "NOT_FOUND" => 'N',
+        other => panic!("unexpected error code {other}"),
+    }
+}
+
+fn graphql_outcome(body: &Value) -> char {
+    match body["errors"].as_array() {
+        None => 'o',
+        Some(errors) => outcome_of_code(errors[0]["extensions"]["code"].as_str().unwrap_or("?")),
+    }
+}
+
+fn rest_outcome(status: u16) -> char {
+    match status {
+        200..=299 => 'o',
+        401 => 'U',
+        403 => 'F',
+        404 => 'N',
+        other => panic!("unexpected status {other}"),
+    }
+}
+
+enum Op {
+    Graphql(&'static str, fn(Who, &World, u32) -> Value),
+    Rest(&'static str, fn(&World) -> String, fn(u32) -> Option<Value>),
+    Subscribe(&'static str),
+}
+
+async fn run(op: &Op, who: Who, world: &World, n: u32) -> char {
+    let api = world.api(who);
+    match op {
+        Op::Graphql(query, vars) => graphql_outcome(&api.graphql(query, vars(who, world, n)).await),
+        Op::Rest(method, path, body) => {
+            let url = api.url(&path(world));
+            let request = match *method {
+                "GET" => api.client.get(url),
+                "POST" => api.client.post(url),
+                "PATCH" => api.client.patch(url),
+                other => panic!("method {other}"),
+            };
+            let request = match body(n) {
+                Some(body) => request.json(&body),
+                None => request,
+            };
+            rest_outcome(request.send().await.unwrap().status().as_u16())
+        }
+        Op::Subscribe(query) => {
+            let mut ws = ws_connect(api, "graphql-transport-ws").await;
+            ws_send(&mut ws, connection_init(api)).await;
+            assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+            ws_send(
+                &mut ws,
+                json!({ "id": "m", "type": "subscribe", "payload": { "query": query } }),
+            )
+            .await;
+            use futures_util::StreamExt as _;
+            match tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+                Err(_) => 'o', // subscribed, waiting for events
+                Ok(Some(Ok(message))) => {
+                    let message: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+                    outcome_of_code(
+                        message["payload"][0]["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or("?"),
+                    )
+                }
+                Ok(other) => panic!("websocket: {other:?}"),
+            }
+        }
+    }
+}
+
+fn none(_: Who, _: &World, _: u32) -> Value {
+    json!({})
+}
+
+#[tokio::test]
+async fn every_role_reaches_exactly_what_it_may() {
+    let dev_users = WHO[1..]
+        .iter()
+        .map(|who| {
+            let role = match who {
+                Who::Admin => "ADMIN",
+                Who::SupplierOwner | Who::SupplierStaff | Who::OtherSupplier => "SUPPLIER",
+                _ => "RESTAURANT",
+            };
+            format!("{}:{role}:{HASH}", email(*who))
+        })
+        .collect::<Vec<_>>()
+        .join(";");
+    let (app, _backend) = TestApp::spawn_with(&[("DEV_USERS", dev_users.as_str())]).await;
+    let world = world(&app).await;
+
+    let rows: Vec<(&str, &str, Op)> = vec![
+        (
+            "query me",
+            "Uooooooo",
+            Op::Graphql("{ me { id role } }", none),
+        ),
+        (
+            "query auditLog",
+            "UoFFFFFF",
+            Op::Graphql("{ auditLog { totalCount } }", none),
+        ),
+        (
+            "query suppliers (public)",
+            "oooooooo",
+            Op::Graphql("{ suppliers { totalCount } }", none),
+        ),
+        (
+            "query restaurant",
+            "Uooooooo",
+            Op::Graphql(
+                "query($id: ID!) { restaurant(id: $id) { name city } }",
+                |_, w, _| json!({ "id": w.restaurant }),
+            ),
+        ),
+        (
+            "field Restaurant.contactEmail",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($id: ID!) { restaurant(id: $id) { contactEmail } }",
+                |_, w, _| json!({ "id": w.restaurant }),
+            ),
+        ),
+        (
+            "field Restaurant.deliveryPrefs",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($id: ID!) { restaurant(id: $id) { deliveryPrefs { days earliest } } }",
+                |_, w, _| json!({ "id": w.restaurant }),
+            ),
+        ),
+        (
+            "nested me.restaurantMemberships.restaurant.contactEmail",
+            "Uooooooo",
+            Op::Graphql(
+                "{ me { restaurantMemberships { restaurant { contactEmail } } } }",
+                none,
+            ),
+        ),
+        (
+            "nested me.supplierMemberships.supplier",
+            "Uooooooo",
+            Op::Graphql(
+                "{ me { supplierMemberships { role supplier { name } } } }",
+                none,
+            ),
+        ),
+        (
+            "mutation createSupplier",
+            "UooooFFF",
+            Op::Graphql(
+                "mutation($input: CreateSupplierInput!) { createSupplier(input: $input) { supplier { id } } }",
+                |_, _, n| json!({ "input": supplier_input(1000 + n, "Row AB", "Lund") }),
+            ),
+        ),
+        (
+            "mutation updateSupplier",
+            "UooFFFFF",
+            Op::Graphql(
+                "mutation($id: ID!) { updateSupplier(input: {id: $id, city: \"Umeå\"}) { supplier { id } } }",
+                |_, w, _| json!({ "id": w.supplier }),
+            ),
+        ),
+        (
+            "mutation deleteSupplier",
+            "UooFFFFF",
+            Op::Graphql(
+                "mutation($id: ID!) { deleteSupplier(input: {id: $id}) { deletedAt } }",
+                |who, w, _| json!({ "id": if who == Who::Admin { &w.disposable[1] } else { &w.disposable[0] } }),
+            ),
+        ),
+        (
+            "mutation createRestaurant",
+            "UoFFFooo",
+            Op::Graphql(
+                "mutation { createRestaurant(input: {name: \"Row Bistro\", contactEmail: \"r@r.se\", city: \"Lund\"}) { restaurant { id } } }",
+                none,
+            ),
+        ),
+        (
+            "mutation addMember (supplier)",
+            "UooFNNNN",
+            Op::Graphql(
+                "mutation($input: AddMemberInput!) { addMember(input: $input) { membership { role } } }",
+                |_, w, n| json!({ "input": { "organisationType": "SUPPLIER", "organisationId": w.supplier, "email": format!("new{n}@s.se"), "role": "STAFF" } }),
+            ),
+        ),
+        (
+            "mutation addMember (restaurant)",
+            "UoNNNoFN",
+            Op::Graphql(
+                "mutation($input: AddMemberInput!) { addMember(input: $input) { membership { role } } }",
+                |_, w, n| json!({ "input": { "organisationType": "RESTAURANT", "organisationId": w.restaurant, "email": format!("new{n}@r.se"), "role": "STAFF" } }),
+            ),
+        ),
+        (
+            "subscription supplierChanged (public)",
+            "oooooooo",
+            Op::Subscribe("subscription { supplierChanged { kind } }"),
+        ),
+        (
+            "REST GET /api/v1/me",
+            "Uooooooo",
+            Op::Rest("GET", |_| "/api/v1/me".into(), |_| None),
+        ),
+        (
+            "REST GET /api/v1/admin/audit",
+            "UoFFFFFF",
+            Op::Rest("GET", |_| "/api/v1/admin/audit".into(), |_| None),
+        ),
+        (
+            "REST GET /api/v1/suppliers (public)",
+            "oooooooo",
+            Op::Rest("GET", |_| "/api/v1/suppliers".into(), |_| None),
+        ),
+        (
+            "REST POST /api/v1/suppliers",
+            "UooooFFF",
+            Op::Rest(
+                "POST",
+                |_| "/api/v1/suppliers".into(),
+                |n| Some(supplier_input(2000 + n, "Rest AB", "Lund")),
+            ),
+        ),
+        (
+            "REST PATCH /api/v1/suppliers/{id}",
+            "UooFFFFF",
+            Op::Rest(
+                "PATCH",
+                |w| format!("/api/v1/suppliers/{}", w.supplier),
+                |_| Some(json!({ "city": "Visby" })),
+            ),
+        ),
+    ];
+
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for (name, expected, op) in &rows {
+        // Denied roles first, so a destructive row still has its target for the allowed ones.
+        for (i, who) in WHO.iter().enumerate().rev() {
+            n += 1;
+            let want = expected.as_bytes()[i] as char;
+            let got = run(op, *who, &world, n).await;
+            if got != want {
+                failures.push(format!("{name}: {who:?} expected {want}, got {got}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "access matrix violations:\n{}",
+        failures.join("\n")
+    );
+
+    // Nested paths lead only to the caller's own tenants.
+    let mine = world
+        .api(Who::OtherRestaurant)
+        .graphql(
+            "{ me { restaurantMemberships { role restaurant { id contactEmail } } } }",
+            json!({}),
+        )
+        .await;
+    let reached: Vec<&str> = mine["data"]["me"]["restaurantMemberships"]
+        .as_array()
+        .expect("memberships")
+        .iter()
+        .map(|m| m["restaurant"]["id"].as_str().unwrap_or_default())
+        .collect();
+    assert!(reached.contains(&world.other_restaurant.as_str()), "{mine}");
+    assert!(
+        !reached.contains(&world.restaurant.as_str()),
+        "another tenant's restaurant: {mine}"
+    );
+}
