@@ -32,6 +32,7 @@ use crate::{
         bus::{EventBus, RedisBus},
         db,
         metrics::{self, ApiMetrics},
+        ratelimit::{RateLimiter, RedisCounters},
         telemetry,
     },
     ops, rest, seed,
@@ -105,7 +106,13 @@ impl Application {
             )),
             None => EventBus::memory(),
         };
-        let services = Services::new(db.clone(), bus.clone(), &config.auth);
+        let limiter = match &config.redis_url {
+            Some(url) => RateLimiter::new(Arc::new(
+                RedisCounters::connect(url, &config.redis_prefix).await?,
+            )),
+            None => RateLimiter::in_memory(),
+        };
+        let services = Services::new(db.clone(), bus.clone(), &config.auth, limiter);
         if config.seed_on_start
             && !services
                 .suppliers

@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, time::Duration};
 
-use crate::auth::Role;
+use crate::{auth::Role, infra::ratelimit::Limit};
 
 /// The deployment environment; production refuses unsafe defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +62,12 @@ pub struct AuthConfig {
     pub dev_users: Vec<DevUser>,
     /// True when `dev_users` are the built-in demo users (development without `DEV_USERS`).
     pub demo_users: bool,
+    /// Sign-in attempts per e-mail address per window.
+    pub login_limit_per_email: Limit,
+    /// Sign-in attempts per IP address per window.
+    pub login_limit_per_ip: Limit,
+    /// API requests per account (or, when anonymous, per IP address) per window.
+    pub api_limit: Limit,
 }
 
 /// The password of the built-in demo users (development only).
@@ -365,6 +371,8 @@ impl Config {
                 (Vec::new(), false)
             }
         };
+        let rate_window =
+            Duration::from_secs(r.parse_range("RATE_LIMIT_WINDOW_SECS", 60u64, 1, 86_400));
         let auth = AuthConfig {
             provider,
             app_secret,
@@ -382,6 +390,18 @@ impl Config {
             )),
             dev_users,
             demo_users,
+            login_limit_per_email: Limit {
+                max: r.parse_range("LOGIN_RATE_LIMIT", 5u64, 1, 1_000_000),
+                window: rate_window,
+            },
+            login_limit_per_ip: Limit {
+                max: r.parse_range("LOGIN_RATE_LIMIT_PER_IP", 20u64, 1, 1_000_000),
+                window: rate_window,
+            },
+            api_limit: Limit {
+                max: r.parse_range("API_RATE_LIMIT", 600u64, 1, 100_000_000),
+                window: rate_window,
+            },
         };
 
         if !dev && r.get("DATABASE_URL").is_none() {

@@ -96,8 +96,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(action, &config).await,
         Command::Seed => {
             let db = infra::db::connect(&config).await?;
-            let services =
-                iris::domain::Services::new(db, infra::bus::EventBus::memory(), &config.auth);
+            let services = iris::domain::Services::new(
+                db,
+                infra::bus::EventBus::memory(),
+                &config.auth,
+                infra::ratelimit::RateLimiter::in_memory(),
+            );
             let report = seed::demo_data(&services, config.auth.demo_users).await?;
             print_stdout(&format!(
                 "demo data: {} supplier(s), {} restaurant(s) created\n",

@@ -41,6 +41,8 @@ impl FromRequestParts<AppState> for Authenticated {
             .get(header::AUTHORIZATION)
             .map(|v| v.to_str().unwrap_or("invalid"));
         let principal = state.services.identity.authenticate(authorization).await?;
-        Ok(Authenticated(Caller { principal, meta }))
+        let caller = Caller { principal, meta };
+        state.services.identity.check_api_rate(&caller).await?;
+        Ok(Authenticated(caller))
     }
 }

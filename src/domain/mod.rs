@@ -16,7 +16,11 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::tokens::TokenIssuer, config::AuthConfig, infra::bus::EventBus};
+use crate::{
+    auth::tokens::TokenIssuer,
+    config::AuthConfig,
+    infra::{bus::EventBus, ratelimit::RateLimiter},
+};
 
 /// Every domain service, built once per process and shared by all adapters.
 #[derive(Clone)]
@@ -28,14 +32,19 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(db: DatabaseConnection, bus: EventBus, auth: &AuthConfig) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        bus: EventBus,
+        auth: &AuthConfig,
+        limiter: RateLimiter,
+    ) -> Self {
         let tokens = Arc::new(TokenIssuer::new(
             &auth.app_secret,
             auth.access_ttl,
             auth.refresh_ttl,
         ));
         Self {
-            identity: identity::IdentityService::new(db.clone(), tokens, auth.dev_users.clone()),
+            identity: identity::IdentityService::new(db.clone(), tokens, auth, limiter),
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers::SupplierService::new(db.clone(), bus),
             restaurants: restaurants::RestaurantService::new(db),

@@ -3,4 +3,5 @@
 pub mod bus;
 pub mod db;
 pub mod metrics;
+pub mod ratelimit;
 pub mod telemetry;

@@ -487,3 +487,80 @@ async fn sensitive_actions_are_audited_and_reads_are_not() {
         401
     );
 }
+
+async fn login_code(api: &Api, email: &str, password: &str) -> String {
+    code(&login_raw(api, email, password).await).to_owned()
+}
+
+#[tokio::test]
+async fn the_login_attempt_after_the_budget_is_refused_on_every_process() {
+    let backend = crate::helpers::Backend::fresh().await;
+    let limits = [("LOGIN_RATE_LIMIT", "3")];
+    let a = TestApp::spawn_on(&backend, &limits).await;
+    let b = TestApp::spawn_on(&backend, &limits).await;
+
+    // One process: three attempts, then even the right password is refused for a while.
+    for _ in 0..3 {
+        assert_eq!(
+            login_code(&a, "supplier@iris.local", "wrong").await,
+            "UNAUTHENTICATED"
+        );
+    }
+    let refused = login_raw(&a, "supplier@iris.local", DEMO_PASSWORD).await;
+    assert_eq!(code(&refused), "RATE_LIMITED", "{refused}");
+    let ext = &refused["errors"][0]["extensions"];
+    assert_eq!(ext["status"], 429);
+    assert!(
+        ext["retryAfter"]
+            .as_u64()
+            .is_some_and(|s| (1..=60).contains(&s)),
+        "{ext}"
+    );
+    let response = a
+        .anonymous()
+        .client
+        .post(a.url("/api/v1/auth/dev/login"))
+        .json(&json!({ "email": "supplier@iris.local", "password": DEMO_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+
+    // Two processes on one Redis share the budget.
+    if backend.redis_url.is_none() {
+        eprintln!(
+            "NOT RUN on this backend: the shared budget needs IRIS_TEST_REDIS_URL; .ci/run runs it"
+        );
+        return;
+    }
+    assert_eq!(
+        login_code(&a, "chef@iris.local", "wrong").await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        login_code(&a, "chef@iris.local", "wrong").await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        login_code(&b, "chef@iris.local", "wrong").await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        login_code(&b, "chef@iris.local", DEMO_PASSWORD).await,
+        "RATE_LIMITED"
+    );
+}
+
+#[tokio::test]
+async fn api_requests_beyond_the_budget_get_429() {
+    let (app, _backend) = TestApp::spawn_with(&[("API_RATE_LIMIT", "5")]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(app.get("/api/v1/me").await.status().as_u16());
+    }
+    // The harness's own sign-in does not count: it is not an authenticated API request.
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    let body: Value = app.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(body["error"], "RateLimitError");
+}

@@ -16,9 +16,10 @@ use crate::{
         AccountIdentity, Caller, MemberRole, Principal, Role, passwords,
         tokens::{self, TokenIssuer},
     },
-    config::DevUser,
+    config::{AuthConfig, DevUser},
     domain::audit::{self, AuditEntry},
     error::AppError,
+    infra::ratelimit::{Limit, RateLimiter},
 };
 
 /// What a successful sign-in or refresh returns.
@@ -49,6 +50,10 @@ pub struct IdentityService {
     db: DatabaseConnection,
     tokens: Arc<TokenIssuer>,
     dev_users: Arc<Vec<DevUser>>,
+    limiter: RateLimiter,
+    login_per_email: Limit,
+    login_per_ip: Limit,
+    api_limit: Limit,
 }
 
 pub(super) fn role_of(model: &accounts::Model) -> Role {
@@ -96,12 +101,33 @@ pub(super) async fn find_or_provision(
 }
 
 impl IdentityService {
-    pub fn new(db: DatabaseConnection, tokens: Arc<TokenIssuer>, dev_users: Vec<DevUser>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        tokens: Arc<TokenIssuer>,
+        auth: &AuthConfig,
+        limiter: RateLimiter,
+    ) -> Self {
         Self {
             db,
             tokens,
-            dev_users: Arc::new(dev_users),
+            dev_users: Arc::new(auth.dev_users.clone()),
+            limiter,
+            login_per_email: auth.login_limit_per_email,
+            login_per_ip: auth.login_limit_per_ip,
+            api_limit: auth.api_limit,
         }
+    }
+
+    /// Counts one API request against the caller's budget: per account when signed in, per IP
+    /// address otherwise. Iris itself is not limited.
+    pub async fn check_api_rate(&self, caller: &Caller) -> Result<(), AppError> {
+        let key = match (&caller.principal, &caller.meta.ip) {
+            (Principal::System, _) => return Ok(()),
+            (Principal::Account(account), _) => format!("api:account:{}", account.account_id),
+            (Principal::Anonymous, Some(ip)) => format!("api:ip:{ip}"),
+            (Principal::Anonymous, None) => return Ok(()),
+        };
+        self.limiter.check(&key, self.api_limit).await
     }
 
     pub(super) fn db(&self) -> &DatabaseConnection {
@@ -205,6 +231,15 @@ impl IdentityService {
         password: String,
     ) -> Result<TokenPair, AppError> {
         let email = email.trim().to_lowercase();
+        // Attempts count whatever their outcome: guessing is slowed per address and per IP.
+        self.limiter
+            .check(&format!("login:email:{email}"), self.login_per_email)
+            .await?;
+        if let Some(ip) = &caller.meta.ip {
+            self.limiter
+                .check(&format!("login:ip:{ip}"), self.login_per_ip)
+                .await?;
+        }
         let user = self.dev_users.iter().find(|u| u.email == email);
         // Verify against a dummy hash for unknown e-mails, so timing does not tell them apart.
         let hash = user.map_or(passwords::DUMMY_HASH, |u| u.password_hash.as_str());

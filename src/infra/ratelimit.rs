@@ -1,0 +1,159 @@
+//! Fixed-window rate limiting: in-process by default, shared through Redis when `REDIS_URL` is
+//! set (so every Iris process counts against the same budget).
+//!
+//! A limiter failure (Redis unreachable) lets the request through and logs a warning: an outage
+//! of the counter must not take the API down.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+
+use crate::error::AppError;
+
+/// At most `max` hits per `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u64,
+    pub window: Duration,
+}
+
+/// Where hits are counted.
+#[async_trait]
+pub trait CounterStore: Send + Sync + 'static {
+    /// Counts one hit on `key` in window number `window_index`; returns the count so far.
+    async fn hit(&self, key: &str, window_index: u64, window: Duration) -> anyhow::Result<u64>;
+}
+
+/// Counts in this process.
+#[derive(Default)]
+pub struct MemoryCounters {
+    counts: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+#[async_trait]
+impl CounterStore for MemoryCounters {
+    async fn hit(&self, key: &str, window_index: u64, _window: Duration) -> anyhow::Result<u64> {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if counts.len() > 100_000 {
+            // Forget finished windows rather than grow without bound.
+            counts.retain(|_, (index, _)| *index >= window_index);
+        }
+        let entry = counts.entry(key.to_owned()).or_insert((window_index, 0));
+        if entry.0 != window_index {
+            *entry = (window_index, 0);
+        }
+        entry.1 += 1;
+        Ok(entry.1)
+    }
+}
+
+/// Counts in Redis: `INCR <prefix>:rl:<key>:<window>` with an expiry of one window.
+pub struct RedisCounters {
+    prefix: String,
+    connection: redis::aio::ConnectionManager,
+}
+
+impl RedisCounters {
+    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url).context("REDIS_URL: not a valid Redis URL")?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2);
+        let connection = tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get_connection_manager_with_config(config),
+        )
+        .await
+        .context("REDIS_URL: Redis did not answer within 5 s")?
+        .context("REDIS_URL: cannot connect to Redis")?;
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            connection,
+        })
+    }
+}
+
+#[async_trait]
+impl CounterStore for RedisCounters {
+    async fn hit(&self, key: &str, window_index: u64, window: Duration) -> anyhow::Result<u64> {
+        let key = format!("{}:rl:{key}:{window_index}", self.prefix);
+        let mut connection = self.connection.clone();
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .incr(&key, 1u64)
+            .expire(&key, window.as_secs() as i64 + 1)
+            .ignore()
+            .query_async(&mut connection)
+            .await
+            .context("counting a rate-limited hit in Redis")?;
+        Ok(count)
+    }
+}
+
+/// Checks hits against limits.
+#[derive(Clone)]
+pub struct RateLimiter {
+    store: Arc<dyn CounterStore>,
+}
+
+impl RateLimiter {
+    pub fn new(store: Arc<dyn CounterStore>) -> Self {
+        Self { store }
+    }
+
+    pub fn in_memory() -> Self {
+        Self::new(Arc::new(MemoryCounters::default()))
+    }
+
+    /// Counts a hit on `key`; RATE_LIMITED (with the seconds until the window resets) once
+    /// the window's budget is spent.
+    pub async fn check(&self, key: &str, limit: Limit) -> Result<(), AppError> {
+        let window = limit.window.as_secs().max(1);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let index = now / window;
+        match self.store.hit(key, index, limit.window).await {
+            Ok(count) if count > limit.max => Err(AppError::RateLimited {
+                retry_after_secs: (index + 1) * window - now,
+            }),
+            Ok(_) => Ok(()),
+            Err(error) => {
+                tracing::warn!(error = ?error, "rate limiter unavailable; letting the request through");
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_hit_after_the_budget_is_refused_with_retry_after() {
+        let limiter = RateLimiter::in_memory();
+        let limit = Limit {
+            max: 2,
+            window: Duration::from_secs(60),
+        };
+        limiter.check("k", limit).await.unwrap();
+        limiter.check("k", limit).await.unwrap();
+        match limiter.check("k", limit).await {
+            Err(AppError::RateLimited { retry_after_secs }) => {
+                assert!((1..=60).contains(&retry_after_secs));
+            }
+            other => panic!("expected RATE_LIMITED, got {other:?}"),
+        }
+        limiter.check("other", limit).await.unwrap();
+    }
+}
