@@ -41,6 +41,30 @@ pub struct GraphqlConfig {
 pub enum AuthProvider {
     /// Development: `DEV_USERS` with password hashes; Iris issues HS256 tokens.
     Local,
+    /// Production: an OpenID Connect issuer (Clerk or any other) signs the tokens.
+    Oidc,
+}
+
+/// The OpenID Connect issuer whose tokens Iris accepts (`AUTH_PROVIDER=oidc`).
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+    /// The one algorithm accepted (asymmetric only).
+    pub algorithm: jsonwebtoken::Algorithm,
+    /// Dot path of the e-mail claim, e.g. `email`.
+    pub email_claim: String,
+    /// Dot path of the role claim, e.g. `public_metadata.role`.
+    pub role_claim: String,
+    /// Role of accounts whose token has no role claim; none means such tokens are refused.
+    pub default_role: Option<Role>,
+    /// Base URL of the provider's user API (Clerk Backend API) used by `register`.
+    pub users_api_url: String,
+    /// Server key of that API; without it `register` is unavailable.
+    pub users_api_key: Option<String>,
+    /// An unknown key id refetches the JWKS at most this often.
+    pub jwks_min_refetch: Duration,
 }
 
 /// One `DEV_USERS` entry.
@@ -62,6 +86,8 @@ pub struct AuthConfig {
     pub dev_users: Vec<DevUser>,
     /// True when `dev_users` are the built-in demo users (development without `DEV_USERS`).
     pub demo_users: bool,
+    /// Set when `provider` is `Oidc`.
+    pub oidc: Option<OidcConfig>,
     /// Sign-in attempts per e-mail address per window.
     pub login_limit_per_email: Limit,
     /// Sign-in attempts per IP address per window.
@@ -312,13 +338,7 @@ impl Config {
             }
             None => AuthProvider::Local,
             Some(v) if v == "local" => AuthProvider::Local,
-            Some(v) if v == "oidc" => {
-                r.problem(
-                    "AUTH_PROVIDER",
-                    "`oidc` is not available in this version yet; use `local` with DEV_USERS",
-                );
-                AuthProvider::Local
-            }
+            Some(v) if v == "oidc" => AuthProvider::Oidc,
             Some(v) => {
                 r.problem(
                     "AUTH_PROVIDER",
@@ -342,6 +362,7 @@ impl Config {
                 DEVELOPMENT_SECRET.into()
             }
         };
+        let oidc = (provider == AuthProvider::Oidc).then(|| read_oidc(&mut r, dev));
         let (dev_users, demo_users) = match r.get("DEV_USERS") {
             Some(raw) => match parse_dev_users(&raw) {
                 Ok(users) => (users, false),
@@ -350,7 +371,7 @@ impl Config {
                     (Vec::new(), false)
                 }
             },
-            None if dev => (
+            None if dev && provider == AuthProvider::Local => (
                 DEMO_USERS
                     .iter()
                     .map(|(email, role)| DevUser {
@@ -390,6 +411,7 @@ impl Config {
             )),
             dev_users,
             demo_users,
+            oidc,
             login_limit_per_email: Limit {
                 max: r.parse_range("LOGIN_RATE_LIMIT", 5u64, 1, 1_000_000),
                 window: rate_window,
@@ -458,6 +480,90 @@ impl Config {
                 .cors_origins
                 .iter()
                 .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
+    }
+}
+
+fn http_url(raw: &str, dev: bool) -> Result<String, String> {
+    let url = raw.trim_end_matches('/').to_owned();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    if url.starts_with("https://") || (url.starts_with("http://") && (dev || loopback)) {
+        Ok(url)
+    } else {
+        Err("expected an https:// URL".into())
+    }
+}
+
+fn read_oidc<L: Fn(&str) -> Option<String>>(r: &mut Reader<'_, L>, dev: bool) -> OidcConfig {
+    let issuer = match r.get("OIDC_ISSUER").map(|v| http_url(&v, dev)) {
+        Some(Ok(url)) => url,
+        Some(Err(rule)) => {
+            r.problem("OIDC_ISSUER", rule);
+            String::new()
+        }
+        None => {
+            r.problem("OIDC_ISSUER", "must be set when AUTH_PROVIDER=oidc");
+            String::new()
+        }
+    };
+    let audience = r.get("OIDC_AUDIENCE").unwrap_or_else(|| {
+        r.problem(
+            "OIDC_AUDIENCE",
+            "must be set when AUTH_PROVIDER=oidc (the `aud` tokens carry)",
+        );
+        String::new()
+    });
+    let jwks_url = match r.get("OIDC_JWKS_URL").map(|v| http_url(&v, dev)) {
+        Some(Ok(url)) => url,
+        Some(Err(rule)) => {
+            r.problem("OIDC_JWKS_URL", rule);
+            String::new()
+        }
+        None => format!("{issuer}/.well-known/jwks.json"),
+    };
+    let algorithm = r.parse_with("OIDC_ALGORITHM", jsonwebtoken::Algorithm::RS256, |v| {
+        use jsonwebtoken::Algorithm::*;
+        match v.to_ascii_uppercase().as_str() {
+            "RS256" => Ok(RS256),
+            "RS384" => Ok(RS384),
+            "RS512" => Ok(RS512),
+            "PS256" => Ok(PS256),
+            "ES256" => Ok(ES256),
+            "ES384" => Ok(ES384),
+            "EDDSA" => Ok(EdDSA),
+            _ => Err("expected an asymmetric algorithm: RS256, RS384, RS512, PS256, ES256, ES384 or EdDSA".into()),
+        }
+    });
+    let default_role = r.parse_with("OIDC_DEFAULT_ROLE", None, |v| match Role::parse(v) {
+        Some(Role::Admin) => Err("admins cannot be the default role".into()),
+        Some(role) => Ok(Some(role)),
+        None => Err("expected SUPPLIER or RESTAURANT".into()),
+    });
+    let users_api_url = match r.get("CLERK_API_URL").map(|v| http_url(&v, dev)) {
+        Some(Ok(url)) => url,
+        Some(Err(rule)) => {
+            r.problem("CLERK_API_URL", rule);
+            String::new()
+        }
+        None => "https://api.clerk.com/v1".into(),
+    };
+    OidcConfig {
+        issuer,
+        audience,
+        jwks_url,
+        algorithm,
+        email_claim: r.get("OIDC_EMAIL_CLAIM").unwrap_or_else(|| "email".into()),
+        role_claim: r.get("OIDC_ROLE_CLAIM").unwrap_or_else(|| "role".into()),
+        default_role,
+        users_api_url,
+        users_api_key: r.get("CLERK_SECRET_KEY"),
+        jwks_min_refetch: Duration::from_secs(r.parse_range(
+            "OIDC_JWKS_MIN_REFETCH_SECS",
+            30u64,
+            0,
+            3600,
+        )),
     }
 }
 
@@ -586,6 +692,25 @@ mod tests {
         let err = config(&[("DEV_USERS", "a@x.se:ADMIN:plaintext")]).unwrap_err();
         assert!(err.to_string().contains("the hash must be bcrypt"), "{err}");
         assert!(config(&[]).unwrap().auth.demo_users);
+    }
+
+    #[test]
+    fn oidc_needs_an_issuer_and_an_audience_and_pins_an_asymmetric_algorithm() {
+        let err = config(&[("AUTH_PROVIDER", "oidc"), ("OIDC_ALGORITHM", "HS256")]).unwrap_err();
+        let names: Vec<_> = err.0.iter().map(|p| p.variable).collect();
+        assert_eq!(names, ["OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_ALGORITHM"]);
+        let c = config(&[
+            ("AUTH_PROVIDER", "oidc"),
+            ("OIDC_ISSUER", "https://clerk.iris.example/"),
+            ("OIDC_AUDIENCE", "iris"),
+        ])
+        .unwrap();
+        let oidc = c.auth.oidc.unwrap();
+        assert_eq!(
+            oidc.jwks_url,
+            "https://clerk.iris.example/.well-known/jwks.json"
+        );
+        assert!(c.auth.dev_users.is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! Decisions about what a principal may do live in the domain services, not here.
 
 pub mod extract;
+pub mod oidc;
 pub mod passwords;
 pub mod tokens;
 

@@ -222,6 +222,27 @@ pub struct RefreshTokenInput {
     refresh_token: String,
 }
 
+/// A new user, created at the identity provider (AUTH_PROVIDER=oidc).
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// E-mail address (the sign-in name).
+    email: String,
+    /// Password, forwarded to the identity provider; Iris never stores it.
+    #[graphql(secret)]
+    password: String,
+    /// SUPPLIER or RESTAURANT.
+    role: AccountRole,
+    /// Name shown to others.
+    display_name: Option<String>,
+}
+
+/// Result of `register`.
+#[derive(SimpleObject)]
+pub struct RegisterPayload {
+    /// The new account; sign in at the identity provider to get tokens.
+    account: AccountObject,
+}
+
 /// The session to end.
 #[derive(InputObject)]
 pub struct LogoutInput {
@@ -418,6 +439,28 @@ impl IdentityMutation {
             .login(caller(ctx), &input.email, input.password)
             .await?;
         Ok(pair.into())
+    }
+
+    /// Creates a user at the identity provider and its Iris account (AUTH_PROVIDER=oidc). The
+    /// password goes to the provider only.
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> async_graphql::Result<RegisterPayload> {
+        let account = services(ctx)?
+            .identity
+            .register(
+                caller(ctx),
+                &input.email,
+                input.password,
+                input.role.into(),
+                input.display_name,
+            )
+            .await?;
+        Ok(RegisterPayload {
+            account: AccountObject(account),
+        })
     }
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once: presenting a

@@ -10,7 +10,7 @@ use super::extract::ApiJson;
 use crate::{
     app::AppState,
     auth::extract::Authenticated,
-    domain::identity::TokenPair,
+    domain::identity::{AccountView, TokenPair},
     error::{AppError, ErrorEnvelope},
 };
 
@@ -49,6 +49,49 @@ impl From<TokenPair> for TokenResponse {
             expires_at: p.expires_at,
         }
     }
+}
+
+/// A new user.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterRequest {
+    email: String,
+    /// Forwarded to the identity provider; never stored.
+    password: String,
+    /// SUPPLIER or RESTAURANT.
+    #[schema(value_type = String, example = "RESTAURANT")]
+    role: crate::auth::Role,
+    display_name: Option<String>,
+}
+
+/// Create a user at the identity provider and its Iris account (AUTH_PROVIDER=oidc).
+#[utoipa::path(
+    post, path = "/api/v1/auth/register", tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered; sign in at the identity provider", body = MeResponse),
+        (status = 400, description = "Registration is not available with AUTH_PROVIDER=local", body = ErrorEnvelope),
+        (status = 409, description = "The e-mail has an account", body = ErrorEnvelope),
+        (status = 422, description = "A field breaks a rule (the provider's rules included)", body = ErrorEnvelope),
+    )
+)]
+pub async fn register(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<MeResponse>), AppError> {
+    let account = state
+        .services
+        .identity
+        .register(
+            &caller,
+            &body.email,
+            body.password,
+            body.role,
+            body.display_name,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(me_response(account))))
 }
 
 /// Sign in with e-mail and password (AUTH_PROVIDER=local).
@@ -157,6 +200,10 @@ pub async fn me(
     Authenticated(caller): Authenticated,
 ) -> Result<Json<MeResponse>, AppError> {
     let me = state.services.identity.me(&caller).await?;
+    Ok(Json(me_response(me)))
+}
+
+fn me_response(me: AccountView) -> MeResponse {
     let memberships = |list: Vec<(Uuid, crate::auth::MemberRole)>| {
         list.into_iter()
             .map(|(organisation_id, role)| MembershipDto {
@@ -165,7 +212,7 @@ pub async fn me(
             })
             .collect()
     };
-    Ok(Json(MeResponse {
+    MeResponse {
         data: MeDto {
             id: me.id,
             email: me.email,
@@ -174,5 +221,5 @@ pub async fn me(
             suppliers: memberships(me.suppliers),
             restaurants: memberships(me.restaurants),
         },
-    }))
+    }
 }

@@ -100,6 +100,7 @@ pub fn exact_decimal<'de, D: Deserializer<'de>>(
     ),
     paths(
         auth::dev_login,
+        auth::register,
         auth::refresh,
         auth::logout,
         auth::me,
@@ -142,6 +143,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/dev/login", post(auth::dev_login))
+        .route("/auth/register", post(auth::register))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))

@@ -297,7 +297,10 @@ impl TestApp {
             let _ = stopped.await;
         }));
         // Sign in as the demo admin, unless the test brings its own users.
-        let api = if extra.iter().any(|(k, _)| *k == "DEV_USERS") {
+        let api = if extra
+            .iter()
+            .any(|(k, _)| *k == "DEV_USERS" || *k == "AUTH_PROVIDER")
+        {
             Api::at(addr)
         } else {
             Api::at(addr).admin().await

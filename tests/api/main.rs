@@ -11,6 +11,7 @@ mod helpers;
 mod identity;
 mod money;
 mod multi_process;
+mod oidc;
 mod ops;
 mod rest;
 mod shutdown;

@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{
-        AccountIdentity, Caller, MemberRole, Principal, Role, passwords,
+        AccountIdentity, Caller, MemberRole, Principal, Role,
+        oidc::{OidcIdentity, OidcVerifier, ProviderUsers},
+        passwords,
         tokens::{self, TokenIssuer},
     },
     config::{AuthConfig, DevUser},
@@ -54,6 +56,9 @@ pub struct IdentityService {
     login_per_email: Limit,
     login_per_ip: Limit,
     api_limit: Limit,
+    /// Set with AUTH_PROVIDER=oidc: tokens come from the issuer, users from its API.
+    oidc: Option<Arc<OidcVerifier>>,
+    provider_users: Option<Arc<ProviderUsers>>,
 }
 
 pub(super) fn role_of(model: &accounts::Model) -> Role {
@@ -115,7 +120,176 @@ impl IdentityService {
             login_per_email: auth.login_limit_per_email,
             login_per_ip: auth.login_limit_per_ip,
             api_limit: auth.api_limit,
+            oidc: auth
+                .oidc
+                .clone()
+                .map(|config| Arc::new(OidcVerifier::new(config))),
+            provider_users: auth
+                .oidc
+                .as_ref()
+                .map(|config| Arc::new(ProviderUsers::new(config))),
         }
+    }
+
+    fn require_local(&self) -> Result<(), AppError> {
+        if self.oidc.is_some() {
+            Err(AppError::BadRequest(
+                "sign-in happens at the identity provider (AUTH_PROVIDER=oidc); send its token as Bearer".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The account of an issuer's subject, created from the token's claims on first sight (or
+    /// linked, when an owner added its e-mail as a member before it first signed in).
+    async fn account_for_subject(&self, identity: &OidcIdentity) -> Result<Uuid, AppError> {
+        let by_subject = || {
+            accounts::Entity::find()
+                .filter(accounts::Column::ExternalId.eq(identity.subject.as_str()))
+                .filter(accounts::Column::DeletedAt.is_null())
+        };
+        if let Some(account) = by_subject().one(&self.db).await? {
+            return Ok(account.id);
+        }
+        let email = identity
+            .email
+            .as_deref()
+            .and_then(|e| crate::domain::validation::email(e).ok())
+            .ok_or_else(|| {
+                AppError::Unauthenticated("the token carries no usable e-mail claim".into())
+            })?;
+        let role = identity
+            .role
+            .ok_or_else(|| AppError::Unauthenticated("the token carries no role claim".into()))?;
+        let txn = self.db.begin().await?;
+        let account_id = match find_account_by_email(&txn, &email).await? {
+            Some(existing) if existing.external_id.is_none() => {
+                accounts::Entity::update_many()
+                    .col_expr(
+                        accounts::Column::ExternalId,
+                        Expr::value(identity.subject.as_str()),
+                    )
+                    .col_expr(accounts::Column::UpdatedAt, Expr::value(Utc::now()))
+                    .filter(accounts::Column::Id.eq(existing.id))
+                    .exec(&txn)
+                    .await?;
+                existing.id
+            }
+            Some(_) => {
+                return Err(AppError::Unauthenticated(
+                    "this e-mail belongs to another identity".into(),
+                ));
+            }
+            None => {
+                let (account, _) = find_or_provision(&txn, &email, role).await?;
+                accounts::Entity::update_many()
+                    .col_expr(
+                        accounts::Column::ExternalId,
+                        Expr::value(identity.subject.as_str()),
+                    )
+                    .filter(accounts::Column::Id.eq(account.id))
+                    .exec(&txn)
+                    .await?;
+                account.id
+            }
+        };
+        let system = Caller::system();
+        audit::record(
+            &txn,
+            &system,
+            Some(account_id),
+            AuditEntry {
+                action: "account.provision",
+                entity: "account",
+                entity_id: Some(account_id.to_string()),
+                before: None,
+                after: Some(json!({ "email": email, "role": role.as_str(), "externalId": identity.subject })),
+            },
+        )
+        .await?;
+        match txn.commit().await {
+            Ok(()) => Ok(account_id),
+            // A concurrent first request provisioned it: use that one.
+            Err(_) => by_subject()
+                .one(&self.db)
+                .await?
+                .map(|a| a.id)
+                .ok_or_else(|| {
+                    AppError::Unauthenticated("the account could not be provisioned".into())
+                }),
+        }
+    }
+
+    /// Creates a user at the identity provider (AUTH_PROVIDER=oidc) and its account here. The
+    /// password is forwarded to the provider, never stored or logged.
+    #[tracing::instrument(skip_all, fields(caller = %caller))]
+    pub async fn register(
+        &self,
+        caller: &Caller,
+        email: &str,
+        password: String,
+        role: Role,
+        display_name: Option<String>,
+    ) -> Result<AccountView, AppError> {
+        let Some(provider) = &self.provider_users else {
+            return Err(AppError::BadRequest(
+                "registration needs AUTH_PROVIDER=oidc; local users are listed in DEV_USERS".into(),
+            ));
+        };
+        let mut v = crate::domain::validation::Violations::default();
+        let email = v.check("email", crate::domain::validation::email(email));
+        if role == Role::Admin {
+            v.check::<()>("role", Err("must be SUPPLIER or RESTAURANT".into()));
+        }
+        if password.chars().count() < 8 {
+            v.check::<()>("password", Err("must be at least 8 characters".into()));
+        }
+        let display_name = match display_name {
+            Some(name) => v.check("displayName", crate::domain::validation::text(&name, 200)),
+            None => None,
+        };
+        v.finish()?;
+        let Some(email) = email else {
+            return Err(anyhow::anyhow!("validated e-mail missing").into());
+        };
+        if find_account_by_email(&self.db, &email).await?.is_some() {
+            return Err(AppError::Conflict(
+                "email: an account with this e-mail exists".into(),
+            ));
+        }
+        let subject = provider
+            .create_user(&email, &password, role, display_name.as_deref())
+            .await?;
+        drop(password);
+        let txn = self.db.begin().await?;
+        let (account, _) = find_or_provision(&txn, &email, role).await?;
+        let mut update = accounts::Entity::update_many()
+            .col_expr(accounts::Column::ExternalId, Expr::value(subject.as_str()))
+            .filter(accounts::Column::Id.eq(account.id));
+        if let Some(name) = &display_name {
+            update = update.col_expr(accounts::Column::DisplayName, Expr::value(name.as_str()));
+        }
+        update.exec(&txn).await?;
+        audit::record(
+            &txn,
+            caller,
+            Some(account.id),
+            AuditEntry {
+                action: "account.register",
+                entity: "account",
+                entity_id: Some(account.id.to_string()),
+                before: None,
+                after: Some(json!({ "email": email, "role": role.as_str() })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        let account = accounts::Entity::find_by_id(account.id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("registered account vanished")))?;
+        self.view_of(account).await
     }
 
     /// Counts one API request against the caller's budget: per account when signed in, per IP
@@ -148,10 +322,22 @@ impl IdentityService {
                 ));
             }
         };
-        let claims = self.tokens.verify_access(token)?;
-        let account_id = Uuid::parse_str(&claims.sub)
-            .map_err(|_| AppError::Unauthenticated("the access token is invalid".into()))?;
-        let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+        let (account_id, expires_at) = match &self.oidc {
+            Some(verifier) => {
+                let identity = verifier.verify(token).await?;
+                (
+                    self.account_for_subject(&identity).await?,
+                    identity.expires_at,
+                )
+            }
+            None => {
+                let claims = self.tokens.verify_access(token)?;
+                let account_id = Uuid::parse_str(&claims.sub)
+                    .map_err(|_| AppError::Unauthenticated("the access token is invalid".into()))?;
+                let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+                (account_id, expires_at)
+            }
+        };
         self.load_identity(account_id, expires_at)
             .await?
             .map(|identity| Principal::Account(Arc::new(identity)))
@@ -230,6 +416,7 @@ impl IdentityService {
         email: &str,
         password: String,
     ) -> Result<TokenPair, AppError> {
+        self.require_local()?;
         let email = email.trim().to_lowercase();
         // Attempts count whatever their outcome: guessing is slowed per address and per IP.
         self.limiter
@@ -334,6 +521,7 @@ impl IdentityService {
         caller: &Caller,
         refresh_token: &str,
     ) -> Result<TokenPair, AppError> {
+        self.require_local()?;
         let hash = tokens::hash_refresh_token(refresh_token.trim());
         let now = Utc::now();
         let txn = self.db.begin().await?;
