@@ -88,6 +88,8 @@ pub struct AuthConfig {
     pub demo_users: bool,
     /// Set when `provider` is `Oidc`.
     pub oidc: Option<OidcConfig>,
+    /// Internal workers' tokens: name and hex SHA-256 of the token (never the token itself).
+    pub service_tokens: Vec<(String, String)>,
     /// Sign-in attempts per e-mail address per window.
     pub login_limit_per_email: Limit,
     /// Sign-in attempts per IP address per window.
@@ -392,6 +394,33 @@ impl Config {
                 (Vec::new(), false)
             }
         };
+        let service_tokens = match r.get("SERVICE_TOKENS") {
+            None => Vec::new(),
+            Some(raw) => {
+                let mut tokens = Vec::new();
+                for (i, entry) in raw
+                    .split([';', ','])
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .enumerate()
+                {
+                    match entry.split_once(':') {
+                        Some((name, hash))
+                            if !name.is_empty()
+                                && hash.len() == 64
+                                && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+                        {
+                            tokens.push((name.to_owned(), hash.to_ascii_lowercase()));
+                        }
+                        _ => r.problem(
+                            "SERVICE_TOKENS",
+                            format!("entry {} is not `name:<sha256 hex of the token>` (see `iris service-token`)", i + 1),
+                        ),
+                    }
+                }
+                tokens
+            }
+        };
         let rate_window =
             Duration::from_secs(r.parse_range("RATE_LIMIT_WINDOW_SECS", 60u64, 1, 86_400));
         let auth = AuthConfig {
@@ -412,6 +441,7 @@ impl Config {
             dev_users,
             demo_users,
             oidc,
+            service_tokens,
             login_limit_per_email: Limit {
                 max: r.parse_range("LOGIN_RATE_LIMIT", 5u64, 1, 1_000_000),
                 window: rate_window,

@@ -30,6 +30,12 @@ enum Command {
     Seed,
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Create a token for an internal worker (exempt from rate limits) and print it with the
+    /// SERVICE_TOKENS entry that admits it.
+    ServiceToken {
+        /// The worker's name, e.g. `connector-menigo`.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -54,9 +60,20 @@ enum MigrateAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Schema) = cli.command {
-        print_stdout(&iris::graphql::sdl());
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Some(Command::Schema) => {
+            print_stdout(&iris::graphql::sdl());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::ServiceToken { name }) => {
+            let token = iris::auth::tokens::new_service_token();
+            let hash = iris::auth::tokens::hash_refresh_token(&token);
+            print_stdout(&format!(
+                "token (give it to the worker; it is not stored anywhere):\n  {token}\nadd to SERVICE_TOKENS:\n  {name}:{hash}\n"
+            ));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     // A missing .env is normal; a malformed one is reported by the variables it breaks.
     let _ = dotenvy::dotenv();
@@ -92,7 +109,9 @@ fn print_stdout(text: &str) {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve | Command::Schema => serve(config).await,
+        Command::Serve => serve(config).await,
+        // Answered in `main`, before any configuration is read.
+        Command::Schema | Command::ServiceToken { .. } => Ok(()),
         Command::Migrate { action } => migrate(action, &config).await,
         Command::Seed => {
             let db = infra::db::connect(&config).await?;

@@ -94,6 +94,9 @@ pub enum Principal {
     System,
     /// A signed-in account.
     Account(Arc<AccountIdentity>),
+    /// An internal worker (e.g. a supplier connector) holding a `SERVICE_TOKENS` token:
+    /// exempt from rate limits, with no account and no admin rights.
+    Service(Arc<str>),
 }
 
 impl Principal {
@@ -129,6 +132,7 @@ impl Principal {
         match self {
             Principal::Anonymous => "ANONYMOUS",
             Principal::System => "SYSTEM",
+            Principal::Service(_) => "SERVICE",
             Principal::Account(a) => a.role.as_str(),
         }
     }
@@ -140,6 +144,7 @@ impl fmt::Display for Principal {
             Principal::Anonymous => f.write_str("anonymous"),
             Principal::System => f.write_str("system"),
             Principal::Account(a) => write!(f, "account:{}", a.account_id),
+            Principal::Service(name) => write!(f, "service:{name}"),
         }
     }
 }

@@ -124,6 +124,13 @@ pub fn new_refresh_token() -> String {
     format!("rt_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A new service token for `SERVICE_TOKENS`: `svc_` and 256 random bits.
+pub fn new_service_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("svc_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// What is stored of a refresh token: its SHA-256, hex.
 pub fn hash_refresh_token(token: &str) -> String {
     Sha256::digest(token.as_bytes())

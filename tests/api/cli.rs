@@ -31,6 +31,7 @@ fn every_command_has_help() {
         vec!["migrate", "fresh"],
         vec!["seed"],
         vec!["schema"],
+        vec!["service-token"],
     ] {
         let mut with_help = args.clone();
         with_help.push("--help");

@@ -564,3 +564,30 @@ async fn api_requests_beyond_the_budget_get_429() {
     let body: Value = app.get("/api/v1/me").await.json().await.unwrap();
     assert_eq!(body["error"], "RateLimitError");
 }
+
+#[tokio::test]
+async fn service_tokens_are_exempt_from_rate_limits() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iris"))
+        .args(["service-token", "connector-test"])
+        .output()
+        .expect("iris service-token");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let token = lines[1].to_owned();
+    let entry = lines[3].to_owned();
+    assert!(
+        token.starts_with("svc_") && entry.starts_with("connector-test:"),
+        "{text}"
+    );
+
+    let (app, _backend) =
+        TestApp::spawn_with(&[("API_RATE_LIMIT", "2"), ("SERVICE_TOKENS", entry.as_str())]).await;
+    let worker = Api::with_token(app.addr, Some(token));
+    for _ in 0..5 {
+        assert_eq!(worker.get("/api/v1/suppliers").await.status(), 200);
+    }
+    let stranger = Api::with_token(app.addr, Some("svc_not-a-known-token".into()));
+    assert_eq!(stranger.get("/api/v1/suppliers").await.status(), 401);
+    // A worker is no admin.
+    assert_eq!(worker.get("/api/v1/admin/audit").await.status(), 403);
+}

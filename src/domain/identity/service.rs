@@ -56,6 +56,8 @@ pub struct IdentityService {
     login_per_email: Limit,
     login_per_ip: Limit,
     api_limit: Limit,
+    /// `SERVICE_TOKENS`: token hash → worker name.
+    service_tokens: Arc<HashMap<String, Arc<str>>>,
     /// Set with AUTH_PROVIDER=oidc: tokens come from the issuer, users from its API.
     oidc: Option<Arc<OidcVerifier>>,
     provider_users: Option<Arc<ProviderUsers>>,
@@ -120,6 +122,12 @@ impl IdentityService {
             login_per_email: auth.login_limit_per_email,
             login_per_ip: auth.login_limit_per_ip,
             api_limit: auth.api_limit,
+            service_tokens: Arc::new(
+                auth.service_tokens
+                    .iter()
+                    .map(|(name, hash)| (hash.clone(), Arc::from(name.as_str())))
+                    .collect(),
+            ),
             oidc: auth
                 .oidc
                 .clone()
@@ -296,7 +304,7 @@ impl IdentityService {
     /// address otherwise. Iris itself is not limited.
     pub async fn check_api_rate(&self, caller: &Caller) -> Result<(), AppError> {
         let key = match (&caller.principal, &caller.meta.ip) {
-            (Principal::System, _) => return Ok(()),
+            (Principal::System | Principal::Service(_), _) => return Ok(()),
             (Principal::Account(account), _) => format!("api:account:{}", account.account_id),
             (Principal::Anonymous, Some(ip)) => format!("api:ip:{ip}"),
             (Principal::Anonymous, None) => return Ok(()),
@@ -322,6 +330,13 @@ impl IdentityService {
                 ));
             }
         };
+        if token.starts_with("svc_") {
+            return self
+                .service_tokens
+                .get(&tokens::hash_refresh_token(token))
+                .map(|name| Principal::Service(name.clone()))
+                .ok_or_else(|| AppError::Unauthenticated("the service token is unknown".into()));
+        }
         let (account_id, expires_at) = match &self.oidc {
             Some(verifier) => {
                 let identity = verifier.verify(token).await?;
