@@ -744,6 +744,29 @@ mod tests {
     }
 
     #[test]
+    fn env_example_documents_every_variable() {
+        let example = include_str!("../.env.example");
+        let names: Vec<&str> = include_str!("config.rs")
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|s| {
+                // Variable names: upper-case with an underscore, or the three without one.
+                (s.contains('_') || matches!(*s, "HOST" | "PORT" | "GRAPHIQL"))
+                    && s.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .collect();
+        assert!(names.contains(&"DATABASE_URL") && names.contains(&"SERVICE_TOKENS"));
+        for name in names {
+            assert!(
+                example.contains(&format!("{name}=")),
+                "{name} is read but not documented in .env.example"
+            );
+        }
+    }
+
+    #[test]
     fn origins_are_same_site_or_listed() {
         let c = config(&[("CORS_ORIGINS", "https://app.iris.example")]).unwrap();
         assert!(c.allows_origin("http://localhost:8080", Some("localhost:8080")));

@@ -148,6 +148,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("GraphQL:   POST {base}/graphql · websocket ws://{addr}/graphql/ws");
     tracing::info!("REST:      {base}/api/v1 · OpenAPI {base}/openapi.json · docs {base}/docs");
     tracing::info!("Operators: {base}/healthz · {base}/readyz · {base}/metrics");
+    if state.config.auth.demo_users {
+        for (email, role) in iris::config::DEMO_USERS {
+            tracing::info!(
+                "Demo login: {email} / {} ({})",
+                iris::config::DEMO_PASSWORD,
+                role.as_str()
+            );
+        }
+        tracing::info!(
+            "Sign in with the `login` mutation or POST {base}/api/v1/auth/dev/login, then send `Authorization: Bearer <accessToken>`"
+        );
+    }
     app.run_until_stopped(iris::app::shutdown_signal()).await
 }
 
