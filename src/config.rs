@@ -65,6 +65,10 @@ pub struct OidcConfig {
     pub users_api_key: Option<String>,
     /// An unknown key id refetches the JWKS at most this often.
     pub jwks_min_refetch: Duration,
+    /// Accounts are created or linked by e-mail only when the token says `email_verified`.
+    pub require_verified_email: bool,
+    /// Verified e-mails that become ADMIN accounts; a role claim never grants ADMIN.
+    pub admin_emails: Vec<String>,
 }
 
 /// One `DEV_USERS` entry.
@@ -138,7 +142,7 @@ fn parse_dev_users(raw: &str) -> Result<Vec<DevUser>, String> {
             ));
         }
         users.push(DevUser {
-            email: email.trim().to_lowercase(),
+            email: email.trim().to_ascii_lowercase(),
             role,
             password_hash: hash.trim().to_owned(),
         });
@@ -175,6 +179,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Distinct GraphQL operation names tracked as metric labels before others share `__other`.
     pub metrics_max_operations: usize,
+    /// Reverse proxies in front of Iris that append to `X-Forwarded-For` (0: clients connect
+    /// directly, the TCP peer is the client).
+    pub trusted_proxy_hops: usize,
     pub auth: AuthConfig,
 }
 
@@ -332,6 +339,7 @@ impl Config {
             }
         }
         let metrics_max_operations = r.parse_range("METRICS_MAX_OPERATIONS", 200usize, 1, 10_000);
+        let trusted_proxy_hops = r.parse_range("TRUSTED_PROXY_HOPS", 0usize, 0, 10);
 
         let provider = match r.get("AUTH_PROVIDER").map(|v| v.to_ascii_lowercase()) {
             None if !dev => {
@@ -484,6 +492,7 @@ impl Config {
             shutdown_timeout,
             cors_origins,
             metrics_max_operations,
+            trusted_proxy_hops,
             auth,
         })
     }
@@ -588,6 +597,16 @@ fn read_oidc<L: Fn(&str) -> Option<String>>(r: &mut Reader<'_, L>, dev: bool) ->
         default_role,
         users_api_url,
         users_api_key: r.get("CLERK_SECRET_KEY"),
+        require_verified_email: r.flag("OIDC_REQUIRE_VERIFIED_EMAIL", true),
+        admin_emails: r
+            .get("OIDC_ADMIN_EMAILS")
+            .map(|v| {
+                v.split([',', ';'])
+                    .map(|e| e.trim().to_ascii_lowercase())
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
         jwks_min_refetch: Duration::from_secs(r.parse_range(
             "OIDC_JWKS_MIN_REFETCH_SECS",
             30u64,

@@ -26,6 +26,8 @@ const KEYS_FRESH_FOR: Duration = Duration::from_secs(600);
 pub struct OidcIdentity {
     pub subject: String,
     pub email: Option<String>,
+    /// Whether the issuer vouches for the e-mail (`email_verified`).
+    pub email_verified: bool,
     pub role: Option<Role>,
     pub expires_at: DateTime<Utc>,
 }
@@ -106,7 +108,9 @@ impl OidcVerifier {
                     ));
                 }
                 Err(error) => {
-                    tracing::warn!(error = ?error, "JWKS refresh failed; using cached keys")
+                    // Back off: the next attempt waits like a successful fetch would have.
+                    cache.fetched_at = Some(Instant::now());
+                    tracing::warn!(error = ?error, "JWKS refresh failed; using cached keys");
                 }
             }
         }
@@ -153,15 +157,28 @@ impl OidcVerifier {
             .as_i64()
             .and_then(|exp| DateTime::from_timestamp(exp, 0))
             .ok_or_else(invalid)?;
+        let email = claim(&claims, &self.config.email_claim)
+            .and_then(Value::as_str)
+            .map(|e| e.trim().to_ascii_lowercase());
+        let email_verified = claims["email_verified"].as_bool() == Some(true);
+        let admin = email_verified
+            && email
+                .as_ref()
+                .is_some_and(|e| self.config.admin_emails.contains(e));
+        // A claim never grants ADMIN: claims may come from user-editable metadata.
+        let claimed = claim(&claims, &self.config.role_claim)
+            .and_then(Value::as_str)
+            .and_then(Role::parse)
+            .filter(|role| *role != Role::Admin);
         Ok(OidcIdentity {
             subject,
-            email: claim(&claims, &self.config.email_claim)
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            role: claim(&claims, &self.config.role_claim)
-                .and_then(Value::as_str)
-                .and_then(Role::parse)
-                .or(self.config.default_role),
+            email,
+            email_verified: email_verified || !self.config.require_verified_email,
+            role: if admin {
+                Some(Role::Admin)
+            } else {
+                claimed.or(self.config.default_role)
+            },
             expires_at,
         })
     }

@@ -50,7 +50,8 @@ pub fn text(raw: &str, max: usize) -> Result<String, String> {
 /// characters, a dotted domain, no spaces, at most 254 characters in all.
 pub fn email(raw: &str) -> Result<String, String> {
     const RULE: &str = "must be a valid e-mail address";
-    let value = raw.trim().to_lowercase();
+    // ASCII folding only: Unicode lower-casing merges distinct addresses (K → k).
+    let value = raw.trim().to_ascii_lowercase();
     if value.len() > 254 {
         return Err("must be at most 254 characters".into());
     }

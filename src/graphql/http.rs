@@ -11,7 +11,7 @@
 
 use async_graphql::{
     ServerError, Value,
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection},
 };
 use axum::{
     Extension,
@@ -28,7 +28,7 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::{Caller, extract::Authenticated},
+    auth::{Caller, extract::Authentication},
     error::AppError,
     infra::{metrics::GraphqlOutcome, telemetry::RequestId},
 };
@@ -155,7 +155,7 @@ fn from_app_error(err: AppError, media: MediaType, request_id: &RequestId) -> Re
 pub async fn get(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    auth: Result<Authenticated, AppError>,
+    authentication: Authentication,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -174,12 +174,8 @@ pub async fn get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable(&request_id);
     };
-    let caller = match auth {
-        Ok(Authenticated(caller)) => caller,
-        Err(err) => return from_app_error(err, media, &request_id),
-    };
     match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
-        Ok(request) => execute(&state, request, media, true, request_id, caller).await,
+        Ok(request) => execute(&state, request, media, true, request_id, authentication).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The query string is not a GraphQL request: {err}")),
             media,
@@ -192,7 +188,7 @@ pub async fn get(
 pub async fn post(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
-    auth: Result<Authenticated, AppError>,
+    authentication: Authentication,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -230,12 +226,8 @@ pub async fn post(
             );
         }
     };
-    let caller = match auth {
-        Ok(Authenticated(caller)) => caller,
-        Err(err) => return from_app_error(err, media, &request_id),
-    };
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&state, request, media, false, request_id, caller).await,
+        Ok(request) => execute(&state, request, media, false, request_id, authentication).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The body is not a GraphQL request: {err}")),
             media,
@@ -256,6 +248,36 @@ fn not_acceptable(request_id: &RequestId) -> Response {
         error,
         request_id,
     )
+}
+
+/// Mutations a client without a valid token must still reach.
+const SESSION_FIELDS: [&str; 4] = ["login", "refreshToken", "logout", "register"];
+
+/// Whether the selected operation is a mutation selecting only [`SESSION_FIELDS`].
+fn only_session_fields(doc: &ExecutableDocument, name: Option<&str>) -> bool {
+    let operation = match &doc.operations {
+        DocumentOperations::Single(op) => Some(op),
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops.get(name),
+            None if ops.len() == 1 => ops.values().next(),
+            None => None,
+        },
+    };
+    operation.is_some_and(|op| {
+        op.node.ty == OperationType::Mutation
+            && op
+                .node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .all(|item| match &item.node {
+                    Selection::Field(field) => {
+                        SESSION_FIELDS.contains(&field.node.name.node.as_str())
+                    }
+                    _ => false,
+                })
+    })
 }
 
 /// The selected operation's type and name, if the document has it.
@@ -286,11 +308,18 @@ async fn execute(
     media: MediaType,
     is_get: bool,
     request_id: RequestId,
-    caller: Caller,
+    authentication: Authentication,
 ) -> Response {
     let operation_name = request.operation_name.clone();
-    let (operation_type, operation) = match request.parsed_query() {
-        Ok(doc) => operation_of(doc, operation_name.as_deref()),
+    let (operation_type, operation, session_only) = match request.parsed_query() {
+        Ok(doc) => {
+            let (kind, name) = operation_of(doc, operation_name.as_deref());
+            (
+                kind,
+                name,
+                only_session_fields(doc, operation_name.as_deref()),
+            )
+        }
         Err(mut error) => {
             errors::set_code(&mut error, PARSE_FAILED, 400);
             return error_response(request_error_status(media), media, error, &request_id);
@@ -319,6 +348,13 @@ async fn execute(
         return error_response(request_error_status(media), media, error, &request_id);
     }
 
+    // A bad or expired token is refused (401), except for sign-in, refresh and sign-out, which
+    // a client reaches exactly when its token has expired.
+    let caller = match authentication.result {
+        Ok(caller) => caller,
+        Err(AppError::Unauthenticated(_)) if session_only => Caller::anonymous(authentication.meta),
+        Err(err) => return from_app_error(err, media, &request_id),
+    };
     let request = request.data(RequestContext {
         request_id: request_id.clone(),
         caller,

@@ -70,7 +70,11 @@ pub async fn upgrade(
     parts: Parts,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let meta = request_meta(&parts.headers, &parts.extensions);
+    let meta = request_meta(
+        &parts.headers,
+        &parts.extensions,
+        state.config.trusted_proxy_hops,
+    );
     let headers = parts.headers;
     let protocol = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)

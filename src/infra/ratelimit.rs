@@ -29,29 +29,36 @@ pub trait CounterStore: Send + Sync + 'static {
     async fn hit(&self, key: &str, window_index: u64, window: Duration) -> anyhow::Result<u64>;
 }
 
-/// Counts in this process.
+/// Keys counted per window before further new keys pass uncounted (memory bound).
+const MAX_KEYS_PER_WINDOW: usize = 200_000;
+
+/// Counts in this process: one map per window, dropped whole when the window is over, so
+/// memory stays bounded and no hit scans old entries.
 #[derive(Default)]
 pub struct MemoryCounters {
-    counts: Mutex<HashMap<String, (u64, u64)>>,
+    windows: Mutex<HashMap<(u64, u64), HashMap<String, u64>>>,
 }
 
 #[async_trait]
 impl CounterStore for MemoryCounters {
-    async fn hit(&self, key: &str, window_index: u64, _window: Duration) -> anyhow::Result<u64> {
-        let mut counts = self
-            .counts
+    async fn hit(&self, key: &str, window_index: u64, window: Duration) -> anyhow::Result<u64> {
+        let size = window.as_secs().max(1);
+        let mut windows = self
+            .windows
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if counts.len() > 100_000 {
-            // Forget finished windows rather than grow without bound.
-            counts.retain(|_, (index, _)| *index >= window_index);
+        // A handful of windows at most (one per limit length): cheap to prune.
+        windows.retain(|(s, index), _| *s != size || *index >= window_index);
+        let counts = windows.entry((size, window_index)).or_default();
+        if let Some(count) = counts.get_mut(key) {
+            *count += 1;
+            return Ok(*count);
         }
-        let entry = counts.entry(key.to_owned()).or_insert((window_index, 0));
-        if entry.0 != window_index {
-            *entry = (window_index, 0);
+        if counts.len() >= MAX_KEYS_PER_WINDOW {
+            anyhow::bail!("in-process rate limiter is full for this window");
         }
-        entry.1 += 1;
-        Ok(entry.1)
+        counts.insert(key.to_owned(), 1);
+        Ok(1)
     }
 }
 

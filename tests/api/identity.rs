@@ -591,3 +591,65 @@ async fn service_tokens_are_exempt_from_rate_limits() {
     // A worker is no admin.
     assert_eq!(worker.get("/api/v1/admin/audit").await.status(), 403);
 }
+
+#[tokio::test]
+async fn an_expired_token_does_not_lock_a_client_out_of_sign_in_and_refresh() {
+    let (app, _backend) =
+        TestApp::spawn_with(&[("APP_SECRET", SECRET), ("TRUSTED_PROXY_HOPS", "1")]).await;
+    let now = chrono::Utc::now().timestamp();
+    let expired = hs256(
+        SECRET,
+        &claims(json!({ "exp": now - 120, "iat": now - 1000, "nbf": now - 1000 })),
+    );
+    let stale = Api::with_token(app.addr, Some(expired));
+    assert_eq!(me_status(&stale).await, 401);
+
+    let login = stale
+        .graphql(
+            "mutation { login(input: {email: \"admin@iris.local\", password: \"iris-demo\"}) { refreshToken } }",
+            json!({}),
+        )
+        .await;
+    let refresh_token = login["data"]["login"]["refreshToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{login}"))
+        .to_owned();
+    let response = stale
+        .client
+        .post(stale.url("/api/v1/auth/refresh"))
+        .json(&json!({ "refreshToken": refresh_token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // Behind one trusted proxy, the audit log records the address the proxy saw.
+    let response = app
+        .anonymous()
+        .client
+        .post(app.url("/api/v1/auth/dev/login"))
+        .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
+        .json(&json!({ "email": "admin@iris.local", "password": "wrong" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let entry = app
+        .graphql("{ auditLog(first: 1, filter: {action: \"auth.login_failed\"}) { edges { node { ip } } } }", json!({}))
+        .await;
+    assert_eq!(
+        entry["data"]["auditLog"]["edges"][0]["node"]["ip"], "203.0.113.9",
+        "{entry}"
+    );
+}
+
+async fn me_status(api: &Api) -> u16 {
+    api.client
+        .post(api.url("/graphql"))
+        .json(&json!({ "query": "{ me { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}

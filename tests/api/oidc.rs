@@ -109,7 +109,7 @@ fn rs256(kid: &str, claims: &Value) -> String {
 
 fn claims(issuer: &str, sub: &str, email: &str, role: Option<&str>) -> Value {
     let now = chrono::Utc::now().timestamp();
-    let mut claims = json!({ "sub": sub, "email": email, "iss": issuer, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + 600 });
+    let mut claims = json!({ "sub": sub, "email": email, "email_verified": true, "iss": issuer, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + 600 });
     if let Some(role) = role {
         claims["public_metadata"] = json!({ "role": role });
     }

@@ -73,7 +73,7 @@ pub(super) async fn find_account_by_email(
     email: &str,
 ) -> Result<Option<accounts::Model>, AppError> {
     Ok(accounts::Entity::find()
-        .filter(accounts::Column::EmailFolded.eq(email.to_lowercase()))
+        .filter(accounts::Column::EmailFolded.eq(email.to_ascii_lowercase()))
         .filter(accounts::Column::DeletedAt.is_null())
         .one(db)
         .await?)
@@ -93,7 +93,7 @@ pub(super) async fn find_or_provision(
     let model = accounts::Model {
         id: Uuid::now_v7(),
         email: email.to_owned(),
-        email_folded: email.to_lowercase(),
+        email_folded: email.to_ascii_lowercase(),
         external_id: None,
         role: role.as_str().to_owned(),
         display_name,
@@ -101,10 +101,27 @@ pub(super) async fn find_or_provision(
         updated_at: now,
         deleted_at: None,
     };
-    accounts::Entity::insert(accounts::ActiveModel::from(model.clone()))
+    let inserted = accounts::Entity::insert(accounts::ActiveModel::from(model.clone()))
         .exec_without_returning(db)
-        .await?;
-    Ok((model, true))
+        .await;
+    match inserted {
+        Ok(_) => Ok((model, true)),
+        // Provisioned concurrently by another request: use that account.
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            find_account_by_email(db, email)
+                .await?
+                .map(|account| (account, false))
+                .ok_or_else(|| {
+                    AppError::Conflict("email: the account is being created; retry".into())
+                })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl IdentityService {
@@ -167,6 +184,13 @@ impl IdentityService {
             .ok_or_else(|| {
                 AppError::Unauthenticated("the token carries no usable e-mail claim".into())
             })?;
+        // An e-mail the issuer has not verified must not create or claim an account: whoever
+        // typed it would inherit invitations (memberships) sent to that address.
+        if !identity.email_verified {
+            return Err(AppError::Unauthenticated(
+                "the token's e-mail is not verified (email_verified)".into(),
+            ));
+        }
         let role = identity
             .role
             .ok_or_else(|| AppError::Unauthenticated("the token carries no role claim".into()))?;
@@ -432,17 +456,25 @@ impl IdentityService {
         password: String,
     ) -> Result<TokenPair, AppError> {
         self.require_local()?;
-        let email = email.trim().to_lowercase();
-        // Attempts count whatever their outcome: guessing is slowed per address and per IP.
-        self.limiter
-            .check(&format!("login:email:{email}"), self.login_per_email)
-            .await?;
+        // Attempts count whatever their outcome: guessing is slowed per IP, then per address.
         if let Some(ip) = &caller.meta.ip {
             self.limiter
                 .check(&format!("login:ip:{ip}"), self.login_per_ip)
                 .await?;
         }
-        let user = self.dev_users.iter().find(|u| u.email == email);
+        // Only plausible addresses become counter keys (and audit data): no unbounded keys, and
+        // a password typed into the e-mail field is not kept.
+        let email = crate::domain::validation::email(email).ok();
+        if let Some(email) = &email {
+            self.limiter
+                .check(&format!("login:email:{email}"), self.login_per_email)
+                .await?;
+        }
+        let email = email.unwrap_or_default();
+        let user = self
+            .dev_users
+            .iter()
+            .find(|u| !email.is_empty() && u.email == email);
         // Verify against a dummy hash for unknown e-mails, so timing does not tell them apart.
         let hash = user.map_or(passwords::DUMMY_HASH, |u| u.password_hash.as_str());
         let verified = passwords::verify(password, hash.to_owned()).await && user.is_some();
@@ -548,6 +580,13 @@ impl IdentityService {
             .filter(refresh_tokens::Column::UsedAt.is_null())
             .filter(refresh_tokens::Column::RevokedAt.is_null())
             .filter(refresh_tokens::Column::ExpiresAt.gt(now))
+            // A family revoked by a concurrent reuse detection is dead even for the token that
+            // detection could not see yet.
+            .filter(Expr::cust(
+                "NOT EXISTS (SELECT 1 FROM refresh_tokens AS sibling \
+                 WHERE sibling.family_id = refresh_tokens.family_id \
+                 AND sibling.revoked_at IS NOT NULL)",
+            ))
             .exec(&txn)
             .await?
             .rows_affected
