@@ -447,6 +447,17 @@ async fn sensitive_actions_are_audited_and_reads_are_not() {
         );
     }
 
+    // Changes carry their before and after states.
+    let update = app
+        .graphql(
+            "{ auditLog(first: 1, filter: {action: \"supplier.update\"}) { edges { node { before after } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &update["data"]["auditLog"]["edges"][0]["node"];
+    assert_eq!(node["before"]["city"], "Luleå", "{update}");
+    assert_eq!(node["after"]["city"], "Kiruna");
+
     // The audit entry carries who, how and from where.
     let entry = app
         .graphql(

@@ -269,6 +269,12 @@ impl IdentityService {
                 "registration needs AUTH_PROVIDER=oidc; local users are listed in DEV_USERS".into(),
             ));
         };
+        // Registrations spend the sign-in budget of the caller's address.
+        if let Some(ip) = &caller.meta.ip {
+            self.limiter
+                .check(&format!("register:ip:{ip}"), self.login_per_ip)
+                .await?;
+        }
         let mut v = crate::domain::validation::Violations::default();
         let email = v.check("email", crate::domain::validation::email(email));
         if role == Role::Admin {

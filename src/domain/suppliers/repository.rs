@@ -265,3 +265,16 @@ pub(super) async fn find_many_live(
         .map(to_domain)
         .collect())
 }
+
+/// Takes the row's write lock (a no-op update) so it can be read and changed without a
+/// concurrent writer in between — on SQLite the transaction's write lock, on Postgres the row
+/// lock. `false` when there is no live supplier.
+pub(super) async fn lock_live(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, AppError> {
+    let result = Entity::update_many()
+        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt).into())
+        .filter(Column::Id.eq(id))
+        .filter(Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}

@@ -110,9 +110,15 @@ impl SupplierService {
         if fields.is_empty() {
             return self.get(caller, id).await;
         }
-        // Write first, then read, in one transaction: on SQLite the write takes the lock up
-        // front, so concurrent updates queue instead of failing to upgrade a read lock.
+        // Lock first, then read and write, in one transaction: on SQLite the lock is the write
+        // lock, so concurrent updates queue instead of failing to upgrade a read lock.
         let txn = self.db.begin().await?;
+        if !repository::lock_live(&txn, id).await? {
+            return Err(AppError::not_found("Supplier", id));
+        }
+        let before = repository::find_live(&txn, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("Supplier", id))?;
         if !repository::update(&txn, id, fields, Utc::now()).await? {
             return Err(AppError::not_found("Supplier", id));
         }
@@ -127,7 +133,7 @@ impl SupplierService {
                 action: "supplier.update",
                 entity: "supplier",
                 entity_id: Some(id.to_string()),
-                before: None,
+                before: Some(serde_json::to_value(&before).unwrap_or_default()),
                 after: Some(serde_json::to_value(&supplier).unwrap_or_default()),
             },
         )
