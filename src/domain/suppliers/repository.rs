@@ -271,7 +271,7 @@ pub(super) async fn find_many_live(
 /// lock. `false` when there is no live supplier.
 pub(super) async fn lock_live(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, AppError> {
     let result = Entity::update_many()
-        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt).into())
+        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))
         .filter(Column::Id.eq(id))
         .filter(Column::DeletedAt.is_null())
         .exec(db)
