@@ -28,12 +28,17 @@ struct Process {
 
 impl Process {
     fn start(backend: &Backend, seed: bool) -> Process {
+        Self::start_with(backend, seed, &[])
+    }
+
+    fn start_with(backend: &Backend, seed: bool, extra: &[(&str, &str)]) -> Process {
         let mut command = Command::new(env!("CARGO_BIN_EXE_iris"));
         command
             .arg("serve")
             .current_dir(std::env::temp_dir())
             .env_remove("REDIS_URL")
             .envs(backend.settings())
+            .envs(extra.iter().copied())
             .env("SEED_ON_START", if seed { "true" } else { "false" })
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
@@ -265,4 +270,41 @@ async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
     );
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200, "readiness recovers");
+}
+
+#[tokio::test]
+async fn two_processes_on_one_redis_share_the_sign_in_budget() {
+    if !shared_backends_configured() {
+        return;
+    }
+    let backend = Backend::fresh().await;
+    let limits = [("LOGIN_RATE_LIMIT", "3")];
+    let mut a = Process::start_with(&backend, false, &limits);
+    let mut b = Process::start_with(&backend, false, &limits);
+    let client = reqwest::Client::new();
+    let attempt = |base: String, password: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("{base}/api/v1/auth/dev/login"))
+                .json(&serde_json::json!({ "email": "chef@iris.local", "password": password }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(attempt(a.base.clone(), "wrong").await, 401);
+    assert_eq!(attempt(a.base.clone(), "wrong").await, 401);
+    assert_eq!(attempt(b.base.clone(), "wrong").await, 401);
+    assert_eq!(
+        attempt(b.base.clone(), "iris-demo").await,
+        429,
+        "the fourth attempt is refused, whichever process it reaches"
+    );
+    a.terminate();
+    b.terminate();
+    assert!(a.wait(Duration::from_secs(15)).success());
+    assert!(b.wait(Duration::from_secs(15)).success());
 }
