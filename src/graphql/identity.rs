@@ -63,6 +63,24 @@ fn organisation(kind: OrganisationType, id: &ID) -> Result<Organisation, AppErro
 /// A person using Iris.
 pub struct AccountObject(pub AccountView);
 
+/// Guard of an account's e-mail: the account itself, people sharing an organisation with it,
+/// and admins (the rule is the domain's).
+struct EmailVisible(uuid::Uuid);
+
+impl Guard for EmailVisible {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let visible = services(ctx)?
+            .identity
+            .may_see_email(&caller(ctx).principal, self.0)
+            .await?;
+        if visible {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("this e-mail address is not yours to see".into()).into())
+        }
+    }
+}
+
 /// A person using Iris.
 #[Object(name = "Account")]
 impl AccountObject {
@@ -72,16 +90,9 @@ impl AccountObject {
     }
     /// E-mail address: visible to the account itself, people sharing an organisation with it,
     /// and admins (FORBIDDEN for anyone else).
-    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        let visible = services(ctx)?
-            .identity
-            .may_see_email(&caller(ctx).principal, self.0.id)
-            .await?;
-        if visible {
-            Ok(Some(self.0.email.clone()))
-        } else {
-            Err(AppError::Forbidden("this e-mail address is not yours to see".into()).into())
-        }
+    #[graphql(guard = "EmailVisible(self.0.id)")]
+    async fn email(&self) -> Option<String> {
+        Some(self.0.email.clone())
     }
     /// What kind of user this is.
     async fn role(&self) -> AccountRole {

@@ -1,6 +1,6 @@
 //! Restaurants over GraphQL: `restaurant`, `createRestaurant`.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Guard, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{
@@ -16,13 +16,19 @@ use crate::{
 /// A restaurant buying on the marketplace.
 pub struct RestaurantObject(pub Restaurant);
 
-fn private_field_check(ctx: &Context<'_>, restaurant: &Restaurant) -> Result<(), AppError> {
-    if domain::may_see_private(&caller(ctx).principal, restaurant.id) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only the restaurant's members and admins see this".into(),
-        ))
+/// Guard of a restaurant's private fields: its members and admins (the rule is the domain's).
+struct RestaurantPrivate(uuid::Uuid);
+
+impl Guard for RestaurantPrivate {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        if domain::may_see_private(&caller(ctx).principal, self.0) {
+            Ok(())
+        } else {
+            Err(
+                AppError::Forbidden("only the restaurant's members and admins see this".into())
+                    .into(),
+            )
+        }
     }
 }
 
@@ -50,19 +56,14 @@ impl RestaurantObject {
         self.0.created_at
     }
     /// Contact e-mail: members and admins only (FORBIDDEN for others).
-    async fn contact_email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        private_field_check(ctx, &self.0)?;
-        Ok(Some(self.0.contact_email.clone()))
+    #[graphql(guard = "RestaurantPrivate(self.0.id)")]
+    async fn contact_email(&self) -> Option<String> {
+        Some(self.0.contact_email.clone())
     }
     /// When and how it wants deliveries: members and admins only (FORBIDDEN for others).
-    async fn delivery_prefs(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<DeliveryPrefsObject>> {
-        private_field_check(ctx, &self.0)?;
-        Ok(Some(DeliveryPrefsObject::from(
-            self.0.delivery_prefs.clone(),
-        )))
+    #[graphql(guard = "RestaurantPrivate(self.0.id)")]
+    async fn delivery_prefs(&self) -> Option<DeliveryPrefsObject> {
+        Some(DeliveryPrefsObject::from(self.0.delivery_prefs.clone()))
     }
 }
 
