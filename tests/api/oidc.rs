@@ -310,3 +310,30 @@ async fn register_needs_the_oidc_provider() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_first_requests_provisions_one_account() {
+    let fake = Fake::default();
+    fake.jwks.lock().unwrap().push(test_jwk("k1"));
+    let issuer = serve_fake(fake).await;
+    let (app, _backend) = spawn_oidc(&issuer, &[]).await;
+    let token = rs256(
+        "k1",
+        &claims(
+            &issuer,
+            "user_burst",
+            "burst@bistro.example",
+            Some("RESTAURANT"),
+        ),
+    );
+    let requests = (0..8).map(|_| me(&app, token.clone()));
+    let answers = futures_util::future::join_all(requests).await;
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            body["data"]["me"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one subject, one account");
+}

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{accounts, refresh_tokens, restaurant_members, supplier_members};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    TransactionSession as _, TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -81,7 +81,7 @@ pub(super) async fn find_account_by_email(
 
 /// The live account with `email`, created with `role` when there is none.
 pub(super) async fn find_or_provision(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     email: &str,
     role: Role,
 ) -> Result<(accounts::Model, bool), AppError> {
@@ -101,9 +101,17 @@ pub(super) async fn find_or_provision(
         updated_at: now,
         deleted_at: None,
     };
+    // In a savepoint: if a concurrent request created the account first, the failed insert
+    // rolls back alone and the surrounding transaction (on Postgres) stays usable.
+    let savepoint = db.begin().await?;
     let inserted = accounts::Entity::insert(accounts::ActiveModel::from(model.clone()))
-        .exec_without_returning(db)
+        .exec_without_returning(&savepoint)
         .await;
+    if inserted.is_ok() {
+        savepoint.commit().await?;
+    } else {
+        savepoint.rollback().await?;
+    }
     match inserted {
         Ok(_) => Ok((model, true)),
         // Provisioned concurrently by another request: use that account.
@@ -207,6 +215,12 @@ impl IdentityService {
                     .exec(&txn)
                     .await?;
                 existing.id
+            }
+            // A concurrent first request of the same subject got here first.
+            Some(existing)
+                if existing.external_id.as_deref() == Some(identity.subject.as_str()) =>
+            {
+                return Ok(existing.id);
             }
             Some(_) => {
                 return Err(AppError::Unauthenticated(
