@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::Config;
 
@@ -36,6 +39,17 @@ pub async fn migrate_up(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("applying database migrations failed")
+}
+
+/// Begins a transaction that is going to write. On SQLite it is `BEGIN IMMEDIATE`: the write
+/// lock is taken up front, so concurrent writers wait (busy timeout) instead of failing when a
+/// read lock cannot be upgraded. On Postgres it is a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Cheap liveness probe of the pool (used by `/readyz`).

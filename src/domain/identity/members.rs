@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::{accounts, restaurant_members, restaurants, supplier_members, suppliers};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -228,7 +228,7 @@ impl IdentityService {
     ) -> Result<Membership, AppError> {
         authorize_management(caller, organisation)?;
         let email = validation::email(email).map_err(|rule| AppError::validation("email", rule))?;
-        let txn = self.db().begin().await?;
+        let txn = crate::infra::db::begin_write(self.db()).await?;
         if !organisation_exists(&txn, organisation).await? {
             return Err(AppError::not_found(organisation.label(), organisation.id()));
         }
@@ -290,7 +290,7 @@ impl IdentityService {
         account: Uuid,
     ) -> Result<(), AppError> {
         authorize_management(caller, organisation)?;
-        let txn = self.db().begin().await?;
+        let txn = crate::infra::db::begin_write(self.db()).await?;
         let Some(before) = current_role(&txn, organisation, account).await? else {
             return Err(AppError::not_found("Membership", account));
         };

@@ -202,7 +202,7 @@ impl IdentityService {
         let role = identity
             .role
             .ok_or_else(|| AppError::Unauthenticated("the token carries no role claim".into()))?;
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         let account_id = match find_account_by_email(&txn, &email).await? {
             Some(existing) if existing.external_id.is_none() => {
                 accounts::Entity::update_many()
@@ -314,7 +314,7 @@ impl IdentityService {
             .create_user(&email, &password, role, display_name.as_deref())
             .await?;
         drop(password);
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         let (account, _) = find_or_provision(&txn, &email, role).await?;
         let mut update = accounts::Entity::update_many()
             .col_expr(accounts::Column::ExternalId, Expr::value(subject.as_str()))
@@ -516,7 +516,7 @@ impl IdentityService {
             return Err(AppError::Unauthenticated(INVALID_LOGIN.into()));
         };
 
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         let (mut account, _) = find_or_provision(&txn, &email, user.role).await?;
         if role_of(&account) != user.role {
             // DEV_USERS is the source of truth for local accounts' roles.
@@ -591,7 +591,7 @@ impl IdentityService {
         self.require_local()?;
         let hash = tokens::hash_refresh_token(refresh_token.trim());
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         // Claim first (a write): concurrent refreshes of one token cannot both succeed, and on
         // SQLite the transaction holds the write lock from the start.
         let claimed = refresh_tokens::Entity::update_many()
@@ -670,7 +670,7 @@ impl IdentityService {
     #[tracing::instrument(skip_all, fields(caller = %caller))]
     pub async fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), AppError> {
         let hash = tokens::hash_refresh_token(refresh_token.trim());
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         let Some(row) = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(hash.as_str()))
             .one(&txn)

@@ -7,9 +7,7 @@
 
 use chrono::{DateTime, NaiveTime, Utc};
 use entity::restaurants::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -148,7 +146,7 @@ impl RestaurantService {
         };
         let now = Utc::now();
         let id = Uuid::now_v7();
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         Entity::insert(restaurants::ActiveModel {
             id: Set(id),
             name_folded: Set(name.to_lowercase()),

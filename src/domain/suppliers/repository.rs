@@ -267,8 +267,7 @@ pub(super) async fn find_many_live(
 }
 
 /// Takes the row's write lock (a no-op update) so it can be read and changed without a
-/// concurrent writer in between — on SQLite the transaction's write lock, on Postgres the row
-/// lock. `false` when there is no live supplier.
+/// concurrent writer in between. `false` when there is no live supplier.
 pub(super) async fn lock_live(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, AppError> {
     let result = Entity::update_many()
         .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use futures_util::StreamExt as _;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
@@ -66,7 +66,7 @@ impl SupplierService {
             }
         };
         let fields = input.validate()?;
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         let supplier = repository::insert(&txn, Uuid::now_v7(), fields, Utc::now()).await?;
         if let Some(owner) = owner {
             put_membership(
@@ -110,9 +110,9 @@ impl SupplierService {
         if fields.is_empty() {
             return self.get(caller, id).await;
         }
-        // Lock first, then read and write, in one transaction: on SQLite the lock is the write
-        // lock, so concurrent updates queue instead of failing to upgrade a read lock.
-        let txn = self.db.begin().await?;
+        // Lock the row first, so the "before" the audit log records is the state this update
+        // replaces, not one a concurrent update already changed.
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         if !repository::lock_live(&txn, id).await? {
             return Err(AppError::not_found("Supplier", id));
         }
@@ -148,7 +148,7 @@ impl SupplierService {
     #[tracing::instrument(skip_all, fields(caller = %caller, supplier_id = %id))]
     pub async fn delete(&self, caller: &Caller, id: Uuid) -> Result<Supplier, AppError> {
         authorize_owner(caller, id)?;
-        let txn = self.db.begin().await?;
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         if !repository::soft_delete(&txn, id, Utc::now()).await? {
             return Err(AppError::not_found("Supplier", id));
         }
