@@ -271,10 +271,16 @@ async fn serve(
         {
             *slot = Some(account.expires_at);
         }
+        let caller = Caller { principal, meta };
+        // Opening a subscription connection spends the caller's API budget like a request.
+        identity
+            .check_api_rate(&caller)
+            .await
+            .map_err(|err| async_graphql::Error::new(err.message()))?;
         let mut data = Data::default();
         data.insert(RequestContext {
             request_id: request_id.clone(),
-            caller: Caller { principal, meta },
+            caller,
         });
         Ok(data)
     });
