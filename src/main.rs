@@ -194,6 +194,8 @@ async fn migrate(action: MigrateAction, config: &Config) -> anyhow::Result<()> {
             if config.is_production() && !yes {
                 anyhow::bail!("refusing to drop every table in production without --yes");
             }
+            drop(db);
+            let db = infra::db::connect_for_rebuild(config).await?;
             Migrator::fresh(&db).await.context("migrate fresh failed")?;
             print_stdout("database recreated with all migrations applied\n");
         }

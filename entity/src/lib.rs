@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit_log;
+pub mod products;
 pub mod refresh_tokens;
 pub mod restaurant_members;
 pub mod restaurants;

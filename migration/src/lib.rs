@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_suppliers;
 mod m20261122_000002_identity;
+mod m20261122_000003_products;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_create_suppliers::Migration),
             Box::new(m20261122_000002_identity::Migration),
+            Box::new(m20261122_000003_products::Migration),
         ]
     }
 }

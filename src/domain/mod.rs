@@ -7,6 +7,7 @@ pub mod audit;
 pub mod identity;
 pub mod money;
 pub mod pagination;
+pub mod products;
 pub mod restaurants;
 pub mod suppliers;
 pub mod validation;
@@ -29,6 +30,7 @@ pub struct Services {
     pub audit: audit::AuditService,
     pub suppliers: suppliers::SupplierService,
     pub restaurants: restaurants::RestaurantService,
+    pub products: products::ProductService,
 }
 
 impl Services {
@@ -47,7 +49,8 @@ impl Services {
             identity: identity::IdentityService::new(db.clone(), tokens, auth, limiter),
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers::SupplierService::new(db.clone(), bus),
-            restaurants: restaurants::RestaurantService::new(db),
+            restaurants: restaurants::RestaurantService::new(db.clone()),
+            products: products::ProductService::new(db),
         }
     }
 }

@@ -25,6 +25,7 @@ use super::{
     RequestContext,
     errors::{self, PARSE_FAILED, transport_error},
     graphiql,
+    loaders::Loaders,
 };
 use crate::{
     app::AppState,
@@ -355,10 +356,12 @@ async fn execute(
         Err(AppError::Unauthenticated(_)) if session_only => Caller::anonymous(authentication.meta),
         Err(err) => return from_app_error(err, media, &request_id),
     };
-    let request = request.data(RequestContext {
-        request_id: request_id.clone(),
-        caller,
-    });
+    let request = request
+        .data(RequestContext {
+            request_id: request_id.clone(),
+            caller,
+        })
+        .data(Loaders::new(&state.services));
     let mut response = state.schema.execute(request).await;
     // Extensions cannot see per-request data in the request hook; stamp the id here.
     errors::finish(&mut response.errors, Some(request_id.as_str()));

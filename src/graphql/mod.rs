@@ -11,6 +11,8 @@ pub mod errors;
 pub mod graphiql;
 pub mod http;
 pub mod identity;
+pub mod loaders;
+pub mod products;
 pub mod restaurants;
 pub mod suppliers;
 pub mod ws;
@@ -31,6 +33,7 @@ pub struct Query(
     identity::IdentityQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
+    products::ProductQuery,
 );
 
 /// Every change Iris accepts. Each mutation takes one `input` object and returns a payload;
@@ -40,6 +43,7 @@ pub struct Mutation(
     identity::IdentityMutation,
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
+    products::ProductMutation,
 );
 
 /// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).

@@ -41,6 +41,7 @@ use tracing::Instrument as _;
 use super::{
     RequestContext,
     errors::{self, transport_error},
+    loaders::Loaders,
 };
 use crate::{
     app::AppState,
@@ -248,6 +249,7 @@ async fn serve(
     let (to_graphql, from_client) = mpsc::channel::<String>(32);
     // `connection_init` carries the token (`{"authorization": "Bearer …"}`, any case).
     let identity = state.services.identity.clone();
+    let services = state.services.clone();
     let token_expiry: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
     let expiry_slot = token_expiry.clone();
     let graphql = GraphqlWebSocket::new(
@@ -282,6 +284,7 @@ async fn serve(
             request_id: request_id.clone(),
             caller,
         });
+        data.insert(Loaders::new(&services));
         Ok(data)
     });
     tokio::pin!(graphql);

@@ -14,18 +14,32 @@ use crate::config::Config;
 /// Opens the pool. SQLite runs in WAL mode with a busy timeout so concurrent writers queue
 /// instead of failing; both backends get bounded connect and acquire timeouts.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    open(config, true).await
+}
+
+/// A single connection without foreign-key enforcement on SQLite, for `migrate fresh`, which
+/// drops tables in an order foreign keys would refuse.
+pub async fn connect_for_rebuild(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    open(config, false).await
+}
+
+async fn open(config: &Config, foreign_keys: bool) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(&config.database_url);
     options
-        .max_connections(config.database_max_connections)
+        .max_connections(if foreign_keys {
+            config.database_max_connections
+        } else {
+            1
+        })
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
+        .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
+                .foreign_keys(foreign_keys)
         });
     Database::connect(options).await.with_context(|| {
         format!(
@@ -50,6 +64,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..TransactionOptions::default()
     })
     .await
+}
+
+/// An ORDER BY expression for a text column that sorts alike on both backends: by code point
+/// (SQLite's BINARY; Postgres would otherwise use the server's locale collation).
+pub fn text_order(
+    backend: sea_orm::DatabaseBackend,
+    column: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            sea_orm::sea_query::Expr::cust(format!("\"{column}\" COLLATE \"C\""))
+        }
+        _ => sea_orm::sea_query::Expr::cust(format!("\"{column}\"")),
+    }
 }
 
 /// Cheap liveness probe of the pool (used by `/readyz`).

@@ -13,6 +13,7 @@ mod money;
 mod multi_process;
 mod oidc;
 mod ops;
+mod products;
 mod rest;
 mod shutdown;
 mod websocket;

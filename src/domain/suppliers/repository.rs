@@ -19,6 +19,7 @@ use crate::{
         weekday::WeekdaySet,
     },
     error::{AppError, DbResultExt},
+    infra::db::text_order,
 };
 
 fn to_domain(model: suppliers::Model) -> Supplier {
@@ -223,14 +224,16 @@ pub(super) async fn list(
         Direction::Asc => Order::Asc,
         Direction::Desc => Order::Desc,
     };
-    let columns: &[Column] = match sort.field {
-        SupplierSortField::Name => &[Column::NameFolded],
-        SupplierSortField::City => &[Column::CityFolded, Column::NameFolded],
-        SupplierSortField::CreatedAt => &[Column::CreatedAt],
+    let backend = db.get_database_backend();
+    query = match sort.field {
+        SupplierSortField::Name => {
+            query.order_by(text_order(backend, "name_folded"), order.clone())
+        }
+        SupplierSortField::City => query
+            .order_by(text_order(backend, "city_folded"), order.clone())
+            .order_by(text_order(backend, "name_folded"), order.clone()),
+        SupplierSortField::CreatedAt => query.order_by(Column::CreatedAt, order.clone()),
     };
-    for column in columns {
-        query = query.order_by(*column, order.clone());
-    }
     // The id breaks ties, so pages never overlap or skip.
     let items = query
         .order_by(Column::Id, order)

@@ -1,0 +1,265 @@
+//! Storage of products, and the search that ranks them.
+
+use chrono::{DateTime, Utc};
+use entity::products::{self, Column, Entity};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+    sea_query::{Expr, ExprTrait as _, Order},
+};
+use uuid::Uuid;
+
+use super::{
+    Allergen, DietaryTag, Product, ProductFilter, ProductSort, ProductSortField, Unit, trigram,
+};
+use crate::{
+    domain::{
+        money::{self, Currency, Money},
+        pagination::{Direction, Page, PageRequest},
+    },
+    error::AppError,
+    infra::db::text_order,
+};
+
+/// Most candidates a search ranks (beyond them, the search must be narrowed by filters).
+const MAX_CANDIDATES: u64 = 5000;
+
+pub(super) fn to_domain(m: products::Model) -> Product {
+    let currency = Currency::from_stored(&m.currency);
+    Product {
+        id: m.id,
+        supplier_id: m.supplier_id,
+        sku: m.sku,
+        name: m.name,
+        description: m.description,
+        category: m.category,
+        unit: Unit::parse(&m.unit).unwrap_or(Unit::Piece),
+        unit_price: Money {
+            amount: money::from_milli(m.unit_price_milli),
+            currency,
+        },
+        stock_on_hand: m.stock_on_hand,
+        allergens: Allergen::from_mask(m.allergens),
+        dietary_tags: DietaryTag::from_mask(m.dietary_tags),
+        active: m.active,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+pub(super) fn fold(text: &str) -> String {
+    text.trim().to_lowercase()
+}
+
+pub(super) async fn find_live(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<products::Model>, AppError> {
+    Ok(Entity::find_by_id(id)
+        .filter(Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+pub(super) async fn find_by_skus(
+    db: &impl ConnectionTrait,
+    supplier: Uuid,
+    skus_folded: Vec<String>,
+) -> Result<Vec<products::Model>, AppError> {
+    Ok(Entity::find()
+        .filter(Column::SupplierId.eq(supplier))
+        .filter(Column::SkuFolded.is_in(skus_folded))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?)
+}
+
+pub(super) async fn soft_delete(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let result = Entity::update_many()
+        .col_expr(Column::DeletedAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+fn milli(field: &str, amount: rust_decimal::Decimal) -> Result<i64, AppError> {
+    money::to_milli(amount).map_err(|e| AppError::validation(field, e.rule()))
+}
+
+/// Every condition but the search text.
+fn filtered(filter: &ProductFilter) -> Result<Select<Entity>, AppError> {
+    let mut query = Entity::find().filter(Column::DeletedAt.is_null());
+    if !filter.include_inactive {
+        query = query.filter(Column::Active.eq(true));
+    }
+    if let Some(supplier) = filter.supplier_id {
+        query = query.filter(Column::SupplierId.eq(supplier));
+    }
+    if let Some(category) = filter.category.as_deref().filter(|c| !c.trim().is_empty()) {
+        query = query.filter(Column::CategoryFolded.eq(fold(category)));
+    }
+    if let Some(min) = filter.min_price {
+        query = query.filter(Column::UnitPriceMilli.gte(milli("minPrice", min)?));
+    }
+    if let Some(max) = filter.max_price {
+        query = query.filter(Column::UnitPriceMilli.lte(milli("maxPrice", max)?));
+    }
+    match filter.in_stock {
+        Some(true) => query = query.filter(Column::StockOnHand.gt(0)),
+        Some(false) => query = query.filter(Column::StockOnHand.lte(0)),
+        None => {}
+    }
+    let excluded = Allergen::mask(&filter.excludes_allergens);
+    if excluded != 0 {
+        query = query.filter(Expr::col(Column::Allergens).bit_and(excluded).eq(0));
+    }
+    let required = DietaryTag::mask(&filter.dietary_tags);
+    if required != 0 {
+        query = query.filter(
+            Expr::col(Column::DietaryTags)
+                .bit_and(required)
+                .eq(required),
+        );
+    }
+    Ok(query)
+}
+
+/// How well a product matches the search text; `None` when it does not match.
+fn score(query: &str, product: &products::Model) -> Option<f64> {
+    if product.sku_folded == query {
+        return Some(3.0);
+    }
+    if product.sku_folded.starts_with(query) {
+        return Some(2.0);
+    }
+    let similarity = trigram::similarity(query, &product.name_folded);
+    if product.name_folded.contains(query) {
+        Some(1.0 + similarity)
+    } else if similarity >= trigram::THRESHOLD {
+        Some(similarity)
+    } else {
+        None
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+pub(super) async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ProductFilter,
+    sort: ProductSort,
+    page: PageRequest,
+) -> Result<Page<Product>, AppError> {
+    let query_text = filter.query.as_deref().map(fold).filter(|q| !q.is_empty());
+    let mut select = filtered(filter)?;
+    let Some(text) = query_text else {
+        return list_sorted(db, select, sort, page).await;
+    };
+
+    // Search: the trigram index finds candidates on Postgres (`$N` are Postgres placeholders,
+    // renumbered by sea-query); SQLite scans the filtered rows.
+    // Either way Iris scores and orders them, so both backends rank alike.
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        select = select.filter(Expr::cust_with_values(
+            "(name_folded % $1 OR name_folded LIKE $2 ESCAPE '\\' OR sku_folded LIKE $3 ESCAPE '\\')",
+            [
+                text.clone(),
+                format!("%{}%", escape_like(&text)),
+                format!("{}%", escape_like(&text)),
+            ],
+        ));
+    }
+    let candidates = select
+        .order_by_asc(Column::Id)
+        .limit(MAX_CANDIDATES)
+        .all(db)
+        .await?;
+    let mut ranked: Vec<(f64, products::Model)> = candidates
+        .into_iter()
+        .filter_map(|p| score(&text, &p).map(|s| (s, p)))
+        .collect();
+    let descending = sort.direction == Direction::Desc;
+    ranked.sort_by(|(sa, a), (sb, b)| {
+        let by_field = match sort.field {
+            ProductSortField::Relevance => sb.total_cmp(sa),
+            ProductSortField::Name => a.name_folded.cmp(&b.name_folded),
+            ProductSortField::Price => a.unit_price_milli.cmp(&b.unit_price_milli),
+            ProductSortField::CreatedAt => a.created_at.cmp(&b.created_at),
+        };
+        let by_field = if descending && sort.field != ProductSortField::Relevance {
+            by_field.reverse()
+        } else {
+            by_field
+        };
+        by_field
+            .then_with(|| a.name_folded.cmp(&b.name_folded))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let total = ranked.len() as u64;
+    let window = page.window(total);
+    let items = ranked
+        .into_iter()
+        .skip(window.offset as usize)
+        .take(window.limit as usize)
+        .map(|(_, p)| to_domain(p))
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        offset: window.offset,
+    })
+}
+
+async fn list_sorted(
+    db: &impl ConnectionTrait,
+    select: Select<Entity>,
+    sort: ProductSort,
+    page: PageRequest,
+) -> Result<Page<Product>, AppError> {
+    let total = select.clone().count(db).await?;
+    let window = page.window(total);
+    if window.limit == 0 {
+        return Ok(Page {
+            items: Vec::new(),
+            total,
+            offset: window.offset,
+        });
+    }
+    let order = match sort.direction {
+        Direction::Asc => Order::Asc,
+        Direction::Desc => Order::Desc,
+    };
+    let backend = db.get_database_backend();
+    let sorted = match sort.field {
+        ProductSortField::Relevance | ProductSortField::Name => {
+            select.order_by(text_order(backend, "name_folded"), order.clone())
+        }
+        ProductSortField::Price => select.order_by(Column::UnitPriceMilli, order.clone()),
+        ProductSortField::CreatedAt => select.order_by(Column::CreatedAt, order.clone()),
+    };
+    let items = sorted
+        .order_by(Column::Id, order)
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        offset: window.offset,
+    })
+}
