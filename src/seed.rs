@@ -9,6 +9,7 @@ use crate::{
     domain::{
         Services,
         identity::Organisation,
+        products::{Allergen, DietaryTag, ProductInput, Unit},
         restaurants::{DeliveryPrefs, NewRestaurant},
         suppliers::NewSupplier,
         weekday::Weekday,
@@ -107,11 +108,554 @@ const RESTAURANTS: [DemoRestaurant; 4] = [
     },
 ];
 
+/// A demo article: name, category, unit, price per unit, allergens, dietary tags.
+type DemoArticle = (
+    &'static str,
+    &'static str,
+    Unit,
+    &'static str,
+    &'static [Allergen],
+    &'static [DietaryTag],
+);
+
+use Allergen as A;
+use DietaryTag as D;
+
+const FISH: &[DemoArticle] = &[
+    (
+        "Laxfilé",
+        "Fisk",
+        Unit::Kg,
+        "189.00",
+        &[A::Fish],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Torskrygg",
+        "Fisk",
+        Unit::Kg,
+        "249.00",
+        &[A::Fish],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Sejfilé",
+        "Fisk",
+        Unit::Kg,
+        "129.00",
+        &[A::Fish],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Rödingfilé",
+        "Fisk",
+        Unit::Kg,
+        "265.00",
+        &[A::Fish],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Gösfilé",
+        "Fisk",
+        Unit::Kg,
+        "329.00",
+        &[A::Fish],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Hälleflundra",
+        "Fisk",
+        Unit::Kg,
+        "389.00",
+        &[A::Fish],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Sill, inlagd",
+        "Fisk",
+        Unit::Kg,
+        "89.50",
+        &[A::Fish, A::Mustard],
+        &[D::GlutenFree],
+    ),
+    (
+        "Kallrökt lax",
+        "Fisk",
+        Unit::Kg,
+        "319.00",
+        &[A::Fish],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Räkor i lag",
+        "Skaldjur",
+        Unit::Kg,
+        "219.00",
+        &[A::Crustaceans],
+        &[D::GlutenFree],
+    ),
+    (
+        "Handskalade räkor",
+        "Skaldjur",
+        Unit::Kg,
+        "459.00",
+        &[A::Crustaceans],
+        &[D::GlutenFree],
+    ),
+    (
+        "Blåmusslor",
+        "Skaldjur",
+        Unit::Kg,
+        "79.00",
+        &[A::Molluscs],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Havskräftor",
+        "Skaldjur",
+        Unit::Kg,
+        "595.00",
+        &[A::Crustaceans],
+        &[D::GlutenFree],
+    ),
+    (
+        "Kräftstjärtar",
+        "Skaldjur",
+        Unit::Kg,
+        "349.00",
+        &[A::Crustaceans],
+        &[D::GlutenFree],
+    ),
+    (
+        "Löjrom",
+        "Skaldjur",
+        Unit::Kg,
+        "1890.00",
+        &[A::Fish],
+        &[D::GlutenFree],
+    ),
+    (
+        "Fiskbuljong",
+        "Buljong",
+        Unit::L,
+        "64.90",
+        &[A::Fish, A::Celery],
+        &[D::LactoseFree],
+    ),
+];
+
+const GREENS: &[DemoArticle] = &[
+    (
+        "Tomat kvist",
+        "Grönsaker",
+        Unit::Kg,
+        "32.50",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Körsbärstomat",
+        "Grönsaker",
+        Unit::Kg,
+        "45.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Gurka",
+        "Grönsaker",
+        Unit::Piece,
+        "12.90",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Rödlök",
+        "Grönsaker",
+        Unit::Kg,
+        "16.50",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Gul lök",
+        "Grönsaker",
+        Unit::Kg,
+        "9.90",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Vitlök",
+        "Grönsaker",
+        Unit::Kg,
+        "79.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Potatis, fast",
+        "Rotfrukter",
+        Unit::Kg,
+        "8.90",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Morötter",
+        "Rotfrukter",
+        Unit::Kg,
+        "9.50",
+        &[],
+        &[D::Vegan, D::GlutenFree, D::Organic],
+    ),
+    (
+        "Palsternacka",
+        "Rotfrukter",
+        Unit::Kg,
+        "29.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Rotselleri",
+        "Rotfrukter",
+        Unit::Kg,
+        "24.00",
+        &[A::Celery],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Rödbetor",
+        "Rotfrukter",
+        Unit::Kg,
+        "14.90",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Sparris, grön",
+        "Grönsaker",
+        Unit::Kg,
+        "149.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Spenat, baby",
+        "Sallad",
+        Unit::Kg,
+        "89.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Ruccola",
+        "Sallad",
+        Unit::Kg,
+        "119.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Romansallad",
+        "Sallad",
+        Unit::Piece,
+        "14.50",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Dill",
+        "Örter",
+        Unit::Pack,
+        "12.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Persilja, slät",
+        "Örter",
+        Unit::Pack,
+        "12.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Basilika",
+        "Örter",
+        Unit::Pack,
+        "18.00",
+        &[],
+        &[D::Vegan, D::GlutenFree, D::Organic],
+    ),
+    (
+        "Citron",
+        "Frukt",
+        Unit::Kg,
+        "34.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Äpple Ingrid Marie",
+        "Frukt",
+        Unit::Kg,
+        "29.90",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Jordgubbar",
+        "Bär",
+        Unit::Kg,
+        "89.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Lingon, frysta",
+        "Bär",
+        Unit::Kg,
+        "69.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Kantareller",
+        "Svamp",
+        Unit::Kg,
+        "249.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Champinjoner",
+        "Svamp",
+        Unit::Kg,
+        "49.00",
+        &[],
+        &[D::Vegan, D::GlutenFree],
+    ),
+    (
+        "Surdegsbröd",
+        "Bröd",
+        Unit::Piece,
+        "42.00",
+        &[A::Gluten],
+        &[D::Vegan],
+    ),
+];
+
+const DAIRY: &[DemoArticle] = &[
+    (
+        "Standardmjölk 3%",
+        "Mejeri",
+        Unit::L,
+        "13.90",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Vispgrädde 40%",
+        "Mejeri",
+        Unit::L,
+        "52.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Matlagningsgrädde 15%",
+        "Mejeri",
+        Unit::L,
+        "34.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Crème fraiche",
+        "Mejeri",
+        Unit::L,
+        "48.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Smör, normalsaltat",
+        "Mejeri",
+        Unit::Kg,
+        "109.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Västerbottensost",
+        "Ost",
+        Unit::Kg,
+        "289.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Präst 31%",
+        "Ost",
+        Unit::Kg,
+        "139.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Getost, chèvre",
+        "Ost",
+        Unit::Kg,
+        "219.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Halloumi",
+        "Ost",
+        Unit::Kg,
+        "159.00",
+        &[A::Milk],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Ägg, frigående",
+        "Ägg",
+        Unit::Case,
+        "189.00",
+        &[A::Eggs],
+        &[D::Vegetarian, D::GlutenFree],
+    ),
+    (
+        "Havredryck barista",
+        "Växtbaserat",
+        Unit::L,
+        "24.90",
+        &[A::Gluten],
+        &[D::Vegan, D::LactoseFree],
+    ),
+    (
+        "Kycklingfilé",
+        "Fågel",
+        Unit::Kg,
+        "119.00",
+        &[],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Fläskfilé",
+        "Kött",
+        Unit::Kg,
+        "139.00",
+        &[],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Högrevsfärs",
+        "Kött",
+        Unit::Kg,
+        "129.00",
+        &[],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Oxfilé",
+        "Kött",
+        Unit::Kg,
+        "549.00",
+        &[],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Bacon, skivat",
+        "Chark",
+        Unit::Kg,
+        "119.00",
+        &[],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Falukorv",
+        "Chark",
+        Unit::Kg,
+        "69.00",
+        &[A::Mustard],
+        &[D::LactoseFree],
+    ),
+    (
+        "Prinskorv",
+        "Chark",
+        Unit::Kg,
+        "89.00",
+        &[],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Rökt skinka",
+        "Chark",
+        Unit::Kg,
+        "179.00",
+        &[],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+    (
+        "Salami",
+        "Chark",
+        Unit::Kg,
+        "229.00",
+        &[A::Mustard],
+        &[D::GlutenFree, D::LactoseFree],
+    ),
+];
+
+/// Pack variants multiply every article into a believable catalog (~200 products).
+const PACKS: [(&str, &str); 3] = [
+    ("", "1.000"),
+    (" (storpack)", "0.920"),
+    (" (ekologisk)", "1.350"),
+];
+
 /// What seeding created.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {
     pub suppliers: usize,
     pub restaurants: usize,
+    pub products: usize,
+}
+
+fn demo_catalog(prefix: &str, articles: &[DemoArticle]) -> Vec<ProductInput> {
+    let mut items = Vec::new();
+    for (i, (name, category, unit, price, allergens, tags)) in articles.iter().enumerate() {
+        for (v, (suffix, factor)) in PACKS.iter().enumerate() {
+            let base: Decimal = price.parse().unwrap_or_default();
+            let factor: Decimal = factor.parse().unwrap_or(Decimal::ONE);
+            let mut dietary = tags.to_vec();
+            if v == 2 && !dietary.contains(&DietaryTag::Organic) {
+                dietary.push(DietaryTag::Organic);
+            }
+            items.push(ProductInput {
+                sku: format!("{prefix}-{:03}-{}", i + 1, v + 1),
+                name: format!("{name}{suffix}"),
+                description: None,
+                category: (*category).into(),
+                unit: unit.as_str().into(),
+                unit_price: (base * factor).round_dp(2),
+                currency: None,
+                // Some out of stock, so the stock filter has something to do.
+                stock_on_hand: Some(if (i + v) % 7 == 0 {
+                    0
+                } else {
+                    20 + ((i * 13 + v * 7) % 180) as i64
+                }),
+                allergens: allergens.to_vec(),
+                dietary_tags: dietary,
+                active: Some(true),
+            });
+        }
+    }
+    items
 }
 
 /// Creates the demo marketplace where it does not exist yet: suppliers (skipped by
@@ -122,7 +666,8 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     let system = Caller::system();
     let mut report = SeedReport::default();
     let mut first_supplier = None;
-    for demo in &SUPPLIERS {
+    let catalogs: [(&str, &[DemoArticle]); 3] = [("NFS", FISH), ("SGP", GREENS), ("MMC", DAIRY)];
+    for (demo, (prefix, articles)) in SUPPLIERS.iter().zip(catalogs) {
         let result = services
             .suppliers
             .create(
@@ -143,6 +688,12 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
             Ok(supplier) => {
                 report.suppliers += 1;
                 first_supplier.get_or_insert(supplier.id);
+                let products = services
+                    .products
+                    .upsert(&system, supplier.id, demo_catalog(prefix, articles))
+                    .await
+                    .map_err(AppError::into_anyhow)?;
+                report.products += products.len();
             }
             Err(AppError::Conflict(_)) => {}
             Err(other) => return Err(other.into_anyhow()),

@@ -9,12 +9,13 @@
 pub mod admin;
 pub mod auth;
 pub mod extract;
+pub mod products;
 pub mod suppliers;
 
 use axum::{
     Router,
     extract::OriginalUri,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use rust_decimal::Decimal;
 use serde::{Deserializer, Serialize, de};
@@ -92,6 +93,13 @@ pub fn exact_decimal<'de, D: Deserializer<'de>>(
     deserializer.deserialize_option(Exact)
 }
 
+/// Deserializes a required exact amount (see [`exact_decimal`]).
+pub fn exact_decimal_required<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Decimal, D::Error> {
+    exact_decimal(deserializer)?.ok_or_else(|| de::Error::custom("a decimal string is required"))
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -110,11 +118,15 @@ pub fn exact_decimal<'de, D: Deserializer<'de>>(
         suppliers::create,
         suppliers::update,
         suppliers::delete,
+        products::list,
+        products::get,
+        products::upsert,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in and the current account"),
         (name = "suppliers", description = "Wholesale suppliers"),
+        (name = "catalog", description = "Products: browse, search, and upkeep by suppliers"),
         (name = "admin", description = "Operator reads (admins only)"),
     )
 )]
@@ -148,6 +160,9 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route("/admin/audit", get(admin::audit))
+        .route("/products", get(products::list))
+        .route("/products/{id}", get(products::get))
+        .route("/suppliers/{id}/products", put(products::upsert))
         .route("/suppliers", get(suppliers::list).post(suppliers::create))
         .route(
             "/suppliers/{id}",

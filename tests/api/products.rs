@@ -224,3 +224,50 @@ async fn only_the_suppliers_members_and_admins_change_its_catalog() {
     let browse = app.anonymous().graphql(LIST, json!({ "first": 1 })).await;
     assert_eq!(browse["data"]["products"]["totalCount"], 5);
 }
+
+#[tokio::test]
+async fn the_catalog_over_rest() {
+    let (app, _backend) = TestApp::spawn().await;
+    let supplier = catalog(&app).await;
+    let url = app.url(&format!("/api/v1/suppliers/{supplier}/products"));
+    let response = app
+        .client
+        .put(&url)
+        .json(&json!({ "products": [{ "sku": "OST-1", "name": "Västerbottensost", "category": "Mejeri", "unit": "KG", "unitPrice": 0.5 }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422, "a float price is refused");
+    let response = app
+        .client
+        .put(&url)
+        .json(&json!({ "products": [{ "sku": "OST-1", "name": "Västerbottensost", "category": "Mejeri", "unit": "KG", "unitPrice": "289.00", "allergens": ["MILK"], "stockOnHand": 4 }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let id = body["data"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body["data"][0]["unitPrice"],
+        json!({ "amount": "289", "currency": "SEK" })
+    );
+
+    let found: Value = app
+        .get_json("/api/v1/products?q=vasterbotten&excludesAllergens=fish")
+        .await;
+    assert_eq!(found["pagination"]["total"], 1, "{found}");
+    assert_eq!(found["data"][0]["sku"], "OST-1");
+    let none: Value = app
+        .get_json("/api/v1/products?q=vasterbotten&excludesAllergens=MILK")
+        .await;
+    assert_eq!(none["pagination"]["total"], 0);
+    let bad = app
+        .get("/api/v1/products?excludesAllergens=PINEAPPLE")
+        .await;
+    assert_eq!(bad.status(), 422);
+    let one: Value = app.get_json(&format!("/api/v1/products/{id}")).await;
+    assert_eq!(one["data"]["name"], "Västerbottensost");
+    let priced: Value = app.get_json("/api/v1/products?sort=-price&limit=2").await;
+    assert_eq!(priced["data"][0]["sku"], "OST-1");
+}

@@ -1,0 +1,293 @@
+//! `/api/v1/products` and `/api/v1/suppliers/{id}/products`: the catalog over REST.
+
+use axum::{Json, extract::State};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    MoneyDto, PaginationDto,
+    extract::{ApiJson, ApiPath, ApiQuery},
+};
+use crate::{
+    app::AppState,
+    auth::extract::Authenticated,
+    domain::{
+        pagination::{Direction, PageRequest},
+        products::{
+            Allergen, DietaryTag, Product, ProductFilter, ProductInput, ProductSort,
+            ProductSortField,
+        },
+    },
+    error::{AppError, ErrorEnvelope},
+};
+
+/// Something a supplier sells.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductDto {
+    id: Uuid,
+    supplier_id: Uuid,
+    sku: String,
+    name: String,
+    description: Option<String>,
+    category: String,
+    /// KG, G, L, CL, PIECE, PACK, BOX or CASE.
+    unit: &'static str,
+    unit_price: MoneyDto,
+    stock_on_hand: i64,
+    #[schema(value_type = Vec<String>, example = json!(["FISH"]))]
+    allergens: Vec<Allergen>,
+    #[schema(value_type = Vec<String>, example = json!(["GLUTEN_FREE"]))]
+    dietary_tags: Vec<DietaryTag>,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductDto {
+    fn from(p: Product) -> Self {
+        ProductDto {
+            id: p.id,
+            supplier_id: p.supplier_id,
+            sku: p.sku,
+            name: p.name,
+            description: p.description,
+            category: p.category,
+            unit: p.unit.as_str(),
+            unit_price: p.unit_price.into(),
+            stock_on_hand: p.stock_on_hand,
+            allergens: p.allergens,
+            dietary_tags: p.dietary_tags,
+            active: p.active,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A page of products.
+#[derive(Serialize, ToSchema)]
+pub struct ProductListResponse {
+    data: Vec<ProductDto>,
+    pagination: PaginationDto,
+}
+
+/// One product.
+#[derive(Serialize, ToSchema)]
+pub struct ProductResponse {
+    data: ProductDto,
+}
+
+/// Products as stored after an upsert, in request order.
+#[derive(Serialize, ToSchema)]
+pub struct ProductsResponse {
+    data: Vec<ProductDto>,
+}
+
+/// Paging, search, filters and sort of the product list.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListProductsParams {
+    /// Page size, 1–100 (default 20).
+    limit: Option<u64>,
+    /// Items to skip.
+    offset: Option<u64>,
+    /// Search text (names, typo-tolerant, and SKUs).
+    q: Option<String>,
+    supplier_id: Option<Uuid>,
+    category: Option<String>,
+    #[param(value_type = Option<String>)]
+    min_price: Option<Decimal>,
+    #[param(value_type = Option<String>)]
+    max_price: Option<Decimal>,
+    in_stock: Option<bool>,
+    /// Comma-separated allergens the products must not contain, e.g. `FISH,GLUTEN`.
+    excludes_allergens: Option<String>,
+    /// Comma-separated tags the products must all have, e.g. `VEGAN`.
+    dietary_tags: Option<String>,
+    /// `relevance` (default), `name`, `price` or `createdAt`; prefix `-` for descending.
+    sort: Option<String>,
+}
+
+fn list_of<T: for<'de> Deserialize<'de>>(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Vec<T>, AppError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.to_ascii_uppercase()))
+                .map_err(|_| AppError::validation(field, format!("`{s}` is not a known value")))
+        })
+        .collect()
+}
+
+fn parse_sort(raw: Option<&str>) -> Result<ProductSort, AppError> {
+    let Some(raw) = raw else {
+        return Ok(ProductSort::default());
+    };
+    let (direction, field) = match raw.strip_prefix('-') {
+        Some(field) => (Direction::Desc, field),
+        None => (Direction::Asc, raw),
+    };
+    let field = match field {
+        "relevance" => ProductSortField::Relevance,
+        "name" => ProductSortField::Name,
+        "price" => ProductSortField::Price,
+        "createdAt" => ProductSortField::CreatedAt,
+        _ => {
+            return Err(AppError::validation(
+                "sort",
+                "must be relevance, name, price or createdAt, optionally prefixed with -",
+            ));
+        }
+    };
+    Ok(ProductSort { field, direction })
+}
+
+/// Browse and search products.
+#[utoipa::path(
+    get, path = "/api/v1/products", tag = "catalog",
+    params(ListProductsParams),
+    responses(
+        (status = 200, description = "A page of products", body = ProductListResponse),
+        (status = 400, description = "Malformed query string", body = ErrorEnvelope),
+        (status = 422, description = "A parameter breaks a rule", body = ErrorEnvelope),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(_caller): Authenticated,
+    ApiQuery(params): ApiQuery<ListProductsParams>,
+) -> Result<Json<ProductListResponse>, AppError> {
+    let page = PageRequest::offset(params.offset, params.limit)?;
+    let filter = ProductFilter {
+        query: params.q,
+        supplier_id: params.supplier_id,
+        category: params.category,
+        min_price: params.min_price,
+        max_price: params.max_price,
+        in_stock: params.in_stock,
+        excludes_allergens: list_of("excludesAllergens", params.excludes_allergens.as_deref())?,
+        dietary_tags: list_of("dietaryTags", params.dietary_tags.as_deref())?,
+        include_inactive: false,
+    };
+    let sort = parse_sort(params.sort.as_deref())?;
+    let result = state.services.products.list(&filter, sort, page).await?;
+    let PageRequest::Offset { offset, limit } = page else {
+        return Err(anyhow::anyhow!("built as an offset request").into());
+    };
+    Ok(Json(ProductListResponse {
+        pagination: PaginationDto {
+            limit,
+            offset,
+            total: result.total,
+        },
+        data: result.items.into_iter().map(ProductDto::from).collect(),
+    }))
+}
+
+/// Get one product.
+#[utoipa::path(
+    get, path = "/api/v1/products/{id}", tag = "catalog",
+    params(("id" = Uuid, Path, description = "Product id")),
+    responses(
+        (status = 200, description = "The product", body = ProductResponse),
+        (status = 404, description = "No such product", body = ErrorEnvelope),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(_caller): Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<ProductResponse>, AppError> {
+    let product = state.services.products.get(id).await?;
+    Ok(Json(ProductResponse {
+        data: product.into(),
+    }))
+}
+
+/// One product of an upsert.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProductRequest {
+    sku: String,
+    name: String,
+    description: Option<String>,
+    category: String,
+    /// KG, G, L, CL, PIECE, PACK, BOX or CASE.
+    unit: String,
+    /// Decimal string, at least 0.001.
+    #[schema(value_type = String, example = "32.50")]
+    #[serde(deserialize_with = "super::exact_decimal_required")]
+    unit_price: Decimal,
+    currency: Option<String>,
+    stock_on_hand: Option<i64>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    allergens: Vec<Allergen>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    dietary_tags: Vec<DietaryTag>,
+    active: Option<bool>,
+}
+
+/// Products to create or update, all or nothing.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpsertProductsRequest {
+    /// 1 to 1000 products, keyed by SKU.
+    products: Vec<ProductRequest>,
+}
+
+/// Create or update a supplier's products by SKU (its members and admins), all or nothing.
+#[utoipa::path(
+    put, path = "/api/v1/suppliers/{id}/products", tag = "catalog",
+    params(("id" = Uuid, Path, description = "Supplier id")),
+    request_body = UpsertProductsRequest,
+    responses(
+        (status = 200, description = "The products as stored", body = ProductsResponse),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Not a member of the supplier", body = ErrorEnvelope),
+        (status = 422, description = "Items break rules; every one is named as items[i].field", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn upsert(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(supplier): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpsertProductsRequest>,
+) -> Result<Json<ProductsResponse>, AppError> {
+    let items = body
+        .products
+        .into_iter()
+        .map(|p| ProductInput {
+            sku: p.sku,
+            name: p.name,
+            description: p.description,
+            category: p.category,
+            unit: p.unit,
+            unit_price: p.unit_price,
+            currency: p.currency,
+            stock_on_hand: p.stock_on_hand,
+            allergens: p.allergens,
+            dietary_tags: p.dietary_tags,
+            active: p.active,
+        })
+        .collect();
+    let products = state
+        .services
+        .products
+        .upsert(&caller, supplier, items)
+        .await?;
+    Ok(Json(ProductsResponse {
+        data: products.into_iter().map(ProductDto::from).collect(),
+    }))
+}
