@@ -175,6 +175,7 @@ async fn run(op: &Op, who: Who, world: &World, n: u32) -> char {
                 "GET" => api.client.get(url),
                 "POST" => api.client.post(url),
                 "PATCH" => api.client.patch(url),
+                "PUT" => api.client.put(url),
                 other => panic!("method {other}"),
             };
             let request = match body(n) {
@@ -338,6 +339,37 @@ async fn every_role_reaches_exactly_what_it_may() {
             "subscription supplierChanged (public)",
             "oooooooo",
             Op::Subscribe("subscription { supplierChanged { kind } }"),
+        ),
+        (
+            "query products (public)",
+            "oooooooo",
+            Op::Graphql("{ products { totalCount } }", none),
+        ),
+        (
+            "mutation upsertProducts",
+            "UoooFFFF",
+            Op::Graphql(
+                "mutation($input: UpsertProductsInput!) { upsertProducts(input: $input) { products { id } } }",
+                |_, w, n| json!({ "input": { "supplierId": w.supplier, "products": [{ "sku": format!("M-{n}"), "name": "Matrisvara", "category": "Test", "unit": "KG", "unitPrice": "1" }] } }),
+            ),
+        ),
+        (
+            "REST PUT /api/v1/suppliers/{id}/products",
+            "UoooFFFF",
+            Op::Rest(
+                "PUT",
+                |w| format!("/api/v1/suppliers/{}/products", w.supplier),
+                |n| {
+                    Some(
+                        json!({ "products": [{ "sku": format!("R-{n}"), "name": "Restvara", "category": "Test", "unit": "KG", "unitPrice": "1" }] }),
+                    )
+                },
+            ),
+        ),
+        (
+            "REST GET /api/v1/products (public)",
+            "oooooooo",
+            Op::Rest("GET", |_| "/api/v1/products".into(), |_| None),
         ),
         (
             "REST GET /api/v1/me",
