@@ -4,15 +4,15 @@
 use chrono::{DateTime, Utc};
 use entity::audit_log::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Principal},
-    domain::pagination::{Page, PageRequest},
+    domain::pagination::{Page, PageRequest, fetch_page},
     error::AppError,
 };
 
@@ -133,39 +133,22 @@ impl AuditService {
         if let Some(to) = filter.to {
             query = query.filter(Column::At.lt(to));
         }
-        let total = query.clone().count(&self.db).await?;
-        let window = page.window(total);
-        let items = if window.limit == 0 {
-            Vec::new()
-        } else {
-            query
-                .order_by_desc(Column::At)
-                .order_by_desc(Column::Id)
-                .offset(window.offset)
-                .limit(window.limit)
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|m| AuditRecord {
-                    id: m.id,
-                    at: m.at,
-                    actor_id: m.actor_id,
-                    actor_role: m.actor_role,
-                    action: m.action,
-                    entity: m.entity,
-                    entity_id: m.entity_id,
-                    before: m.before,
-                    after: m.after,
-                    request_id: m.request_id,
-                    ip: m.ip,
-                    user_agent: m.user_agent,
-                })
-                .collect()
-        };
-        Ok(Page {
-            items,
-            total,
-            offset: window.offset,
+        let newest_first =
+            |q: sea_orm::Select<Entity>| q.order_by_desc(Column::At).order_by_desc(Column::Id);
+        fetch_page(&self.db, query, page, newest_first, |m| AuditRecord {
+            id: m.id,
+            at: m.at,
+            actor_id: m.actor_id,
+            actor_role: m.actor_role,
+            action: m.action,
+            entity: m.entity,
+            entity_id: m.entity_id,
+            before: m.before,
+            after: m.after,
+            request_id: m.request_id,
+            ip: m.ip,
+            user_agent: m.user_agent,
         })
+        .await
     }
 }

@@ -108,15 +108,8 @@ pub async fn audit(
         to: params.to,
     };
     let result = state.services.audit.list(&caller, &filter, page).await?;
-    let PageRequest::Offset { offset, limit } = page else {
-        return Err(anyhow::anyhow!("built as an offset request").into());
-    };
     Ok(Json(AuditListResponse {
-        pagination: PaginationDto {
-            limit,
-            offset,
-            total: result.total,
-        },
+        pagination: PaginationDto::of(page, result.total),
         data: result.items.into_iter().map(AuditEntryDto::from).collect(),
     }))
 }

@@ -22,7 +22,14 @@ use serde::{Deserializer, Serialize, de};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{app::AppState, domain::money::Money, error::AppError};
+use crate::{
+    app::AppState,
+    domain::{
+        money::Money,
+        pagination::{Direction, PageRequest},
+    },
+    error::AppError,
+};
 
 /// Where a page sits in the whole list.
 #[derive(Serialize, ToSchema)]
@@ -33,6 +40,47 @@ pub struct PaginationDto {
     pub offset: u64,
     /// Items matching the filters, across all pages.
     pub total: u64,
+}
+
+impl PaginationDto {
+    /// Where `page` sits in a list of `total` items.
+    pub fn of(page: PageRequest, total: u64) -> Self {
+        let window = page.window(total);
+        PaginationDto {
+            limit: window.limit,
+            offset: window.offset,
+            total,
+        }
+    }
+}
+
+/// Parses `sort=field` / `sort=-field` against the list's `(name, field)` pairs; `None` when
+/// the parameter is absent.
+pub fn parse_sort<F: Copy>(
+    raw: Option<&str>,
+    fields: &[(&str, F)],
+) -> Result<Option<(F, Direction)>, AppError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let (direction, name) = match raw.strip_prefix('-') {
+        Some(name) => (Direction::Desc, name),
+        None => (Direction::Asc, raw),
+    };
+    fields
+        .iter()
+        .find(|(candidate, _)| *candidate == name)
+        .map(|(_, field)| Some((*field, direction)))
+        .ok_or_else(|| {
+            let names: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            AppError::validation(
+                "sort",
+                format!(
+                    "must be one of {}, optionally prefixed with -",
+                    names.join(", ")
+                ),
+            )
+        })
 }
 
 /// An exact amount of money: a decimal string and its ISO 4217 currency.

@@ -10,12 +10,13 @@ use uuid::Uuid;
 use super::{
     MoneyDto, PaginationDto,
     extract::{ApiJson, ApiPath, ApiQuery},
+    parse_sort,
 };
 use crate::{
     app::AppState,
     auth::extract::Authenticated,
     domain::{
-        pagination::{Direction, PageRequest},
+        pagination::PageRequest,
         products::{
             Allergen, DietaryTag, Product, ProductFilter, ProductInput, ProductSort,
             ProductSortField,
@@ -128,29 +129,6 @@ fn list_of<T: for<'de> Deserialize<'de>>(
         .collect()
 }
 
-fn parse_sort(raw: Option<&str>) -> Result<ProductSort, AppError> {
-    let Some(raw) = raw else {
-        return Ok(ProductSort::default());
-    };
-    let (direction, field) = match raw.strip_prefix('-') {
-        Some(field) => (Direction::Desc, field),
-        None => (Direction::Asc, raw),
-    };
-    let field = match field {
-        "relevance" => ProductSortField::Relevance,
-        "name" => ProductSortField::Name,
-        "price" => ProductSortField::Price,
-        "createdAt" => ProductSortField::CreatedAt,
-        _ => {
-            return Err(AppError::validation(
-                "sort",
-                "must be relevance, name, price or createdAt, optionally prefixed with -",
-            ));
-        }
-    };
-    Ok(ProductSort { field, direction })
-}
-
 /// Browse and search products.
 #[utoipa::path(
     get, path = "/api/v1/products", tag = "catalog",
@@ -178,17 +156,20 @@ pub async fn list(
         dietary_tags: list_of("dietaryTags", params.dietary_tags.as_deref())?,
         include_inactive: false,
     };
-    let sort = parse_sort(params.sort.as_deref())?;
+    let sort = parse_sort(
+        params.sort.as_deref(),
+        &[
+            ("relevance", ProductSortField::Relevance),
+            ("name", ProductSortField::Name),
+            ("price", ProductSortField::Price),
+            ("createdAt", ProductSortField::CreatedAt),
+        ],
+    )?
+    .map(|(field, direction)| ProductSort { field, direction })
+    .unwrap_or_default();
     let result = state.services.products.list(&filter, sort, page).await?;
-    let PageRequest::Offset { offset, limit } = page else {
-        return Err(anyhow::anyhow!("built as an offset request").into());
-    };
     Ok(Json(ProductListResponse {
-        pagination: PaginationDto {
-            limit,
-            offset,
-            total: result.total,
-        },
+        pagination: PaginationDto::of(page, result.total),
         data: result.items.into_iter().map(ProductDto::from).collect(),
     }))
 }

@@ -15,12 +15,13 @@ use uuid::Uuid;
 use super::{
     MoneyDto, PaginationDto,
     extract::{ApiJson, ApiPath, ApiQuery},
+    parse_sort,
 };
 use crate::{
     app::AppState,
     auth::extract::Authenticated,
     domain::{
-        pagination::{Direction, PageRequest},
+        pagination::PageRequest,
         suppliers::{
             NewSupplier, Supplier, SupplierChanges, SupplierFilter, SupplierSort, SupplierSortField,
         },
@@ -140,28 +141,6 @@ pub struct ListSuppliersParams {
     sort: Option<String>,
 }
 
-fn parse_sort(raw: Option<&str>) -> Result<SupplierSort, AppError> {
-    let Some(raw) = raw else {
-        return Ok(SupplierSort::default());
-    };
-    let (direction, field) = match raw.strip_prefix('-') {
-        Some(field) => (Direction::Desc, field),
-        None => (Direction::Asc, raw),
-    };
-    let field = match field {
-        "name" => SupplierSortField::Name,
-        "city" => SupplierSortField::City,
-        "createdAt" => SupplierSortField::CreatedAt,
-        _ => {
-            return Err(AppError::validation(
-                "sort",
-                "must be name, city or createdAt, optionally prefixed with -",
-            ));
-        }
-    };
-    Ok(SupplierSort { field, direction })
-}
-
 /// List suppliers.
 #[utoipa::path(
     get, path = "/api/v1/suppliers", tag = "suppliers",
@@ -178,7 +157,16 @@ pub async fn list(
     ApiQuery(params): ApiQuery<ListSuppliersParams>,
 ) -> Result<Json<SupplierListResponse>, AppError> {
     let page = PageRequest::offset(params.offset, params.limit)?;
-    let sort = parse_sort(params.sort.as_deref())?;
+    let sort = parse_sort(
+        params.sort.as_deref(),
+        &[
+            ("name", SupplierSortField::Name),
+            ("city", SupplierSortField::City),
+            ("createdAt", SupplierSortField::CreatedAt),
+        ],
+    )?
+    .map(|(field, direction)| SupplierSort { field, direction })
+    .unwrap_or_default();
     let filter = SupplierFilter {
         name_contains: params.name,
         city: params.city,
@@ -189,15 +177,8 @@ pub async fn list(
         .suppliers
         .list(&caller, &filter, sort, page)
         .await?;
-    let PageRequest::Offset { offset, limit } = page else {
-        return Err(anyhow::anyhow!("built as an offset request").into());
-    };
     Ok(Json(SupplierListResponse {
-        pagination: PaginationDto {
-            limit,
-            offset,
-            total: result.total,
-        },
+        pagination: PaginationDto::of(page, result.total),
         data: result.items.into_iter().map(SupplierDto::from).collect(),
     }))
 }

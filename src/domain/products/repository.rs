@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use entity::products::{self, Column, Entity};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
-    sea_query::{Expr, ExprTrait as _, Order},
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+    sea_query::{Expr, ExprTrait as _},
 };
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use super::{
 use crate::{
     domain::{
         money::{self, Currency, Money},
-        pagination::{Direction, Page, PageRequest},
+        pagination::{Direction, Page, PageRequest, fetch_page},
     },
     error::AppError,
     infra::db::text_order,
@@ -227,39 +227,17 @@ async fn list_sorted(
     sort: ProductSort,
     page: PageRequest,
 ) -> Result<Page<Product>, AppError> {
-    let total = select.clone().count(db).await?;
-    let window = page.window(total);
-    if window.limit == 0 {
-        return Ok(Page {
-            items: Vec::new(),
-            total,
-            offset: window.offset,
-        });
-    }
-    let order = match sort.direction {
-        Direction::Asc => Order::Asc,
-        Direction::Desc => Order::Desc,
-    };
+    let order = sort.direction.order();
     let backend = db.get_database_backend();
-    let sorted = match sort.field {
-        ProductSortField::Relevance | ProductSortField::Name => {
-            select.order_by(text_order(backend, "name_folded"), order.clone())
-        }
-        ProductSortField::Price => select.order_by(Column::UnitPriceMilli, order.clone()),
-        ProductSortField::CreatedAt => select.order_by(Column::CreatedAt, order.clone()),
+    let sorted = |select: Select<Entity>| {
+        let select = match sort.field {
+            ProductSortField::Relevance | ProductSortField::Name => {
+                select.order_by(text_order(backend, "name_folded"), order.clone())
+            }
+            ProductSortField::Price => select.order_by(Column::UnitPriceMilli, order.clone()),
+            ProductSortField::CreatedAt => select.order_by(Column::CreatedAt, order.clone()),
+        };
+        select.order_by(Column::Id, order.clone())
     };
-    let items = sorted
-        .order_by(Column::Id, order)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        offset: window.offset,
-    })
+    fetch_page(db, select, page, sorted, to_domain).await
 }

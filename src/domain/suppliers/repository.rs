@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::suppliers::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, LikeExpr, Order},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    sea_query::{Expr, LikeExpr},
 };
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ use super::types::{Supplier, SupplierFilter, SupplierSort, SupplierSortField, Va
 use crate::{
     domain::{
         money::{self, Currency, Money},
-        pagination::{Direction, Page, PageRequest},
+        pagination::{Page, PageRequest, fetch_page},
         weekday::WeekdaySet,
     },
     error::{AppError, DbResultExt},
@@ -210,45 +209,22 @@ pub(super) async fn list(
         query = query.filter(Column::Active.eq(active));
     }
 
-    let total = query.clone().count(db).await?;
-    let window = page.window(total);
-    if window.limit == 0 {
-        return Ok(Page {
-            items: Vec::new(),
-            total,
-            offset: window.offset,
-        });
-    }
-
-    let order = match sort.direction {
-        Direction::Asc => Order::Asc,
-        Direction::Desc => Order::Desc,
-    };
+    let order = sort.direction.order();
     let backend = db.get_database_backend();
-    query = match sort.field {
-        SupplierSortField::Name => {
-            query.order_by(text_order(backend, "name_folded"), order.clone())
-        }
-        SupplierSortField::City => query
-            .order_by(text_order(backend, "city_folded"), order.clone())
-            .order_by(text_order(backend, "name_folded"), order.clone()),
-        SupplierSortField::CreatedAt => query.order_by(Column::CreatedAt, order.clone()),
+    let sorted = |query: Select<Entity>| {
+        let query = match sort.field {
+            SupplierSortField::Name => {
+                query.order_by(text_order(backend, "name_folded"), order.clone())
+            }
+            SupplierSortField::City => query
+                .order_by(text_order(backend, "city_folded"), order.clone())
+                .order_by(text_order(backend, "name_folded"), order.clone()),
+            SupplierSortField::CreatedAt => query.order_by(Column::CreatedAt, order.clone()),
+        };
+        // The id breaks ties, so pages never overlap or skip.
+        query.order_by(Column::Id, order.clone())
     };
-    // The id breaks ties, so pages never overlap or skip.
-    let items = query
-        .order_by(Column::Id, order)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        offset: window.offset,
-    })
+    fetch_page(db, query, page, sorted, to_domain).await
 }
 
 pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppError> {
