@@ -96,7 +96,9 @@ impl Application {
     /// Connects the database (migrating and seeding as configured) and the bus, builds the
     /// services and the schema, and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(&config).await?;
+        let metrics = Arc::new(ApiMetrics::new(config.metrics_max_operations)?);
+        let mut db = db::connect(&config).await?;
+        metrics.instrument(&mut db);
         if config.migrate_on_start {
             db::migrate_up(&db).await?;
         }
@@ -124,7 +126,6 @@ impl Application {
             tracing::info!("first start: demo data seeded");
         }
         let schema = graphql::build_schema(services.clone(), &config.graphql);
-        let metrics = Arc::new(ApiMetrics::new(config.metrics_max_operations)?);
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| {

@@ -42,6 +42,16 @@ pub enum AppError {
     },
     /// The request conflicts with current state, e.g. a unique value already taken (409).
     Conflict(String),
+    /// An order asks for more units of a product than are in stock (409).
+    InsufficientStock {
+        product_id: uuid::Uuid,
+        sku: String,
+        name: String,
+        requested: i64,
+        available: i64,
+    },
+    /// An order cannot move from its current status to the one asked for (409).
+    InvalidTransition(String),
     Unauthenticated(String),
     Forbidden(String),
     RateLimited {
@@ -79,6 +89,8 @@ impl AppError {
             AppError::BadRequest(_) => "BAD_REQUEST",
             AppError::NotFound { .. } => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
+            AppError::InvalidTransition(_) => "INVALID_TRANSITION",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::RateLimited { .. } => "RATE_LIMITED",
@@ -95,7 +107,9 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_)
+            | AppError::InsufficientStock { .. }
+            | AppError::InvalidTransition(_) => StatusCode::CONFLICT,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -114,6 +128,8 @@ impl AppError {
             AppError::BadRequest(_) => "BadRequestError",
             AppError::NotFound { .. } => "NotFoundError",
             AppError::Conflict(_) => "ConflictError",
+            AppError::InsufficientStock { .. } => "InsufficientStockError",
+            AppError::InvalidTransition(_) => "InvalidTransitionError",
             AppError::Unauthenticated(_) => "AuthenticationError",
             AppError::Forbidden(_) => "ForbiddenError",
             AppError::RateLimited { .. } => "RateLimitError",
@@ -135,11 +151,21 @@ impl AppError {
                 .join("; "),
             AppError::BadRequest(m)
             | AppError::Conflict(m)
+            | AppError::InvalidTransition(m)
             | AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
             | AppError::UnsupportedMediaType(m)
             | AppError::Unavailable(m) => m.clone(),
             AppError::NotFound { entity, id } => format!("{entity} {id} not found"),
+            AppError::InsufficientStock {
+                sku,
+                name,
+                requested,
+                available,
+                ..
+            } => format!(
+                "Not enough stock of {name} (SKU {sku}): {requested} requested, {available} available"
+            ),
             AppError::RateLimited { retry_after_secs } => {
                 format!("Too many requests; retry after {retry_after_secs} s")
             }
@@ -214,6 +240,9 @@ pub struct ErrorEnvelope {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub fields: Option<Vec<FieldViolation>>,
+    /// For `InsufficientStockError`: the product that ran short.
+    #[serde(rename = "productId", skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<uuid::Uuid>,
 }
 
 impl IntoResponse for AppError {
@@ -227,6 +256,10 @@ impl IntoResponse for AppError {
             timestamp: timestamp_now(),
             fields: match &self {
                 AppError::Validation(v) => Some(v.clone()),
+                _ => None,
+            },
+            product_id: match &self {
+                AppError::InsufficientStock { product_id, .. } => Some(*product_id),
                 _ => None,
             },
         };
@@ -258,6 +291,10 @@ impl From<AppError> for async_graphql::Error {
             AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let product_id = match &err {
+            AppError::InsufficientStock { product_id, .. } => Some(product_id.to_string()),
+            _ => None,
+        };
         async_graphql::Error::new(err.message()).extend_with(move |_, ext| {
             ext.set("code", code);
             ext.set("status", status);
@@ -278,6 +315,9 @@ impl From<AppError> for async_graphql::Error {
             }
             if let Some(secs) = retry_after {
                 ext.set("retryAfter", secs);
+            }
+            if let Some(id) = &product_id {
+                ext.set("productId", id.as_str());
             }
         })
     }

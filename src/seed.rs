@@ -9,9 +9,11 @@ use crate::{
     domain::{
         Services,
         identity::Organisation,
-        products::{Allergen, DietaryTag, ProductInput, Unit},
+        ordering::{LineInput, OrderAction, PlaceOrder},
+        pagination::PageRequest,
+        products::{Allergen, DietaryTag, ProductFilter, ProductInput, ProductSort, Unit},
         restaurants::{DeliveryPrefs, NewRestaurant},
-        suppliers::NewSupplier,
+        suppliers::{NewSupplier, Supplier},
         weekday::Weekday,
     },
     error::AppError,
@@ -623,6 +625,7 @@ pub struct SeedReport {
     pub suppliers: usize,
     pub restaurants: usize,
     pub products: usize,
+    pub orders: usize,
 }
 
 fn demo_catalog(prefix: &str, articles: &[DemoArticle]) -> Vec<ProductInput> {
@@ -651,6 +654,7 @@ fn demo_catalog(prefix: &str, articles: &[DemoArticle]) -> Vec<ProductInput> {
                 }),
                 allergens: allergens.to_vec(),
                 dietary_tags: dietary,
+                tax_rate: None,
                 active: Some(true),
             });
         }
@@ -666,6 +670,7 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     let system = Caller::system();
     let mut report = SeedReport::default();
     let mut first_supplier = None;
+    let mut suppliers = Vec::new();
     let catalogs: [(&str, &[DemoArticle]); 3] = [("NFS", FISH), ("SGP", GREENS), ("MMC", DAIRY)];
     for (demo, (prefix, articles)) in SUPPLIERS.iter().zip(catalogs) {
         let result = services
@@ -688,6 +693,7 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
             Ok(supplier) => {
                 report.suppliers += 1;
                 first_supplier.get_or_insert(supplier.id);
+                suppliers.push(supplier.clone());
                 let products = services
                     .products
                     .upsert(&system, supplier.id, demo_catalog(prefix, articles))
@@ -700,6 +706,7 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
         }
     }
     let mut first_restaurant = None;
+    let mut restaurants = Vec::new();
     if !services
         .restaurants
         .any_exist()
@@ -727,7 +734,11 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
                 .map_err(AppError::into_anyhow)?;
             report.restaurants += 1;
             first_restaurant.get_or_insert(restaurant.id);
+            restaurants.push(restaurant.id);
         }
+    }
+    if !restaurants.is_empty() {
+        report.orders = demo_orders(services, &suppliers, &restaurants).await?;
     }
     if demo_users {
         let owners = [
@@ -748,4 +759,108 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
         }
     }
     Ok(report)
+}
+
+/// Where each demo order ends up: every status, twice.
+const ORDER_STORIES: [&[OrderAction]; 6] = [
+    &[],
+    &[OrderAction::Confirm],
+    &[OrderAction::Confirm, OrderAction::Ship],
+    &[
+        OrderAction::Confirm,
+        OrderAction::Ship,
+        OrderAction::Deliver,
+    ],
+    &[OrderAction::Cancel],
+    &[OrderAction::Confirm, OrderAction::Reject],
+];
+
+/// The first delivery day of `supplier` at least two days from now.
+fn next_delivery_day(supplier: &Supplier, after_days: i64) -> chrono::NaiveDate {
+    let mut date = chrono::Utc::now().date_naive() + chrono::Duration::days(after_days);
+    while !supplier
+        .delivery_days
+        .contains(Weekday::from(chrono::Datelike::weekday(&date)))
+    {
+        date += chrono::Duration::days(1);
+    }
+    date
+}
+
+/// Orders in every status between the demo restaurants and suppliers, placed and moved through
+/// the order service like real ones.
+async fn demo_orders(
+    services: &Services,
+    suppliers: &[Supplier],
+    restaurants: &[uuid::Uuid],
+) -> anyhow::Result<usize> {
+    let system = Caller::system();
+    let mut placed = 0;
+    for (n, story) in ORDER_STORIES.iter().cycle().take(12).enumerate() {
+        let supplier = &suppliers[n % suppliers.len()];
+        let restaurant = restaurants[n % restaurants.len()];
+        let catalog = services
+            .products
+            .list(
+                &ProductFilter {
+                    supplier_id: Some(supplier.id),
+                    in_stock: Some(true),
+                    ..ProductFilter::default()
+                },
+                ProductSort::default(),
+                PageRequest::Offset {
+                    offset: (n as u64 * 3) % 30,
+                    limit: 3,
+                },
+            )
+            .await
+            .map_err(AppError::into_anyhow)?;
+        let basket: Decimal = catalog.items.iter().map(|p| p.unit_price.amount).sum();
+        if basket.is_zero() {
+            continue;
+        }
+        let quantity = rust_decimal::prelude::ToPrimitive::to_i64(
+            &(supplier.minimum_order_value.amount / basket).ceil(),
+        )
+        .unwrap_or(1)
+            + 1;
+        let order = services
+            .orders
+            .place(
+                &system,
+                PlaceOrder {
+                    restaurant_id: restaurant,
+                    supplier_id: supplier.id,
+                    lines: catalog
+                        .items
+                        .iter()
+                        .map(|p| LineInput {
+                            product_id: p.id,
+                            quantity: quantity.min(p.stock_on_hand).max(1),
+                        })
+                        .collect(),
+                    requested_delivery_date: next_delivery_day(supplier, 2 + n as i64),
+                    note: (n % 3 == 0).then(|| "Leverans via bakdörren, ring på.".to_owned()),
+                    idempotency_key: None,
+                },
+            )
+            .await;
+        // A basket short of the minimum after stock caps is skipped, not fatal.
+        let Ok(order) = order else { continue };
+        let id = order.orders[0].id;
+        for action in *story {
+            let reason = match action {
+                OrderAction::Reject => Some("Slut i lager hos vår grossist".to_owned()),
+                OrderAction::Cancel => Some("Menyn ändrad".to_owned()),
+                _ => None,
+            };
+            services
+                .orders
+                .transition(&system, id, *action, reason)
+                .await
+                .map_err(AppError::into_anyhow)?;
+        }
+        placed += 1;
+    }
+    Ok(placed)
 }

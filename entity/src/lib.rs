@@ -6,6 +6,12 @@
 
 pub mod accounts;
 pub mod audit_log;
+pub mod cart_items;
+pub mod carts;
+pub mod idempotency_keys;
+pub mod order_events;
+pub mod order_lines;
+pub mod orders;
 pub mod products;
 pub mod refresh_tokens;
 pub mod restaurant_members;

@@ -22,6 +22,8 @@ pub struct Model {
     pub stock_on_hand: i64,
     pub allergens: i32,
     pub dietary_tags: i32,
+    /// VAT rate in basis points (1200 = 12 %).
+    pub tax_rate_bp: i32,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_suppliers;
 mod m20261122_000002_identity;
 mod m20261122_000003_products;
+mod m20261122_000004_ordering;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_suppliers::Migration),
             Box::new(m20261122_000002_identity::Migration),
             Box::new(m20261122_000003_products::Migration),
+            Box::new(m20261122_000004_ordering::Migration),
         ]
     }
 }

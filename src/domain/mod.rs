@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod identity;
 pub mod money;
+pub mod ordering;
 pub mod pagination;
 pub mod products;
 pub mod restaurants;
@@ -31,6 +32,8 @@ pub struct Services {
     pub suppliers: suppliers::SupplierService,
     pub restaurants: restaurants::RestaurantService,
     pub products: products::ProductService,
+    pub carts: ordering::CartService,
+    pub orders: ordering::OrderService,
 }
 
 impl Services {
@@ -48,9 +51,11 @@ impl Services {
         Self {
             identity: identity::IdentityService::new(db.clone(), tokens, auth, limiter),
             audit: audit::AuditService::new(db.clone()),
-            suppliers: suppliers::SupplierService::new(db.clone(), bus),
+            suppliers: suppliers::SupplierService::new(db.clone(), bus.clone()),
             restaurants: restaurants::RestaurantService::new(db.clone()),
-            products: products::ProductService::new(db),
+            products: products::ProductService::new(db.clone()),
+            carts: ordering::CartService::new(db.clone()),
+            orders: ordering::OrderService::new(db, bus),
         }
     }
 }

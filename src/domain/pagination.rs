@@ -58,12 +58,23 @@ impl PageRequest {
         last: Option<i64>,
         before: Option<u64>,
     ) -> Result<Self, AppError> {
+        Self::relay_up_to(first, after, last, before, MAX_PAGE_SIZE)
+    }
+
+    /// As [`PageRequest::relay`], for a list whose pages may hold up to `max` items.
+    pub fn relay_up_to(
+        first: Option<i64>,
+        after: Option<u64>,
+        last: Option<i64>,
+        before: Option<u64>,
+        max: u64,
+    ) -> Result<Self, AppError> {
         let size = |field: &str, value: Option<i64>| match value {
             None => Ok(None),
-            Some(n) if (0..=MAX_PAGE_SIZE as i64).contains(&n) => Ok(Some(n as u64)),
+            Some(n) if (0..=max as i64).contains(&n) => Ok(Some(n as u64)),
             Some(_) => Err(AppError::validation(
                 field,
-                format!("must be between 0 and {MAX_PAGE_SIZE}"),
+                format!("must be between 0 and {max}"),
             )),
         };
         let first = size("first", first)?;

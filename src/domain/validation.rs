@@ -21,6 +21,10 @@ impl Violations {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// `Err(AppError::Validation)` naming every violation, if there was one.
     pub fn finish(self) -> Result<(), AppError> {
         if self.0.is_empty() {

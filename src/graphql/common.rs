@@ -95,3 +95,34 @@ pub enum SortDirection {
 pub fn parse_id(field: &str, id: &ID) -> Result<Uuid, AppError> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::validation(field, "must be a UUID"))
 }
+
+/// A calendar date, written `YYYY-MM-DD` (ISO 8601).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date(pub chrono::NaiveDate);
+
+/// A calendar date, written `YYYY-MM-DD` (ISO 8601).
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| {
+                    InputValueError::custom(format!("\"{s}\" is not a date such as 2026-12-03"))
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An amount in a currency, for the GraphQL types that hold the two apart.
+pub fn money(amount: Decimal, currency: &money::Currency) -> MoneyObject {
+    MoneyObject {
+        amount: ExactDecimal(amount),
+        currency: currency.as_str().to_owned(),
+    }
+}

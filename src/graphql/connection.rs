@@ -10,6 +10,7 @@ use async_graphql::{
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 
+use crate::domain::pagination::MAX_PAGE_SIZE;
 use crate::{
     domain::pagination::{Page, PageRequest},
     error::AppError,
@@ -48,11 +49,23 @@ pub fn page_request(
     last: Option<i32>,
     before: Option<String>,
 ) -> Result<PageRequest, AppError> {
-    PageRequest::relay(
+    page_request_up_to(first, after, last, before, MAX_PAGE_SIZE)
+}
+
+/// As [`page_request`], for a connection whose pages may hold up to `max` nodes.
+pub fn page_request_up_to(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    max: u64,
+) -> Result<PageRequest, AppError> {
+    PageRequest::relay_up_to(
         first.map(i64::from),
         decode_cursor("after", after)?,
         last.map(i64::from),
         decode_cursor("before", before)?,
+        max,
     )
 }
 

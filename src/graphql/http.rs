@@ -356,12 +356,13 @@ async fn execute(
         Err(AppError::Unauthenticated(_)) if session_only => Caller::anonymous(authentication.meta),
         Err(err) => return from_app_error(err, media, &request_id),
     };
+    let loaders = Loaders::new(&state.services, &caller.principal);
     let request = request
         .data(RequestContext {
             request_id: request_id.clone(),
             caller,
         })
-        .data(Loaders::new(&state.services));
+        .data(loaders);
     let mut response = state.schema.execute(request).await;
     // Extensions cannot see per-request data in the request hook; stamp the id here.
     errors::finish(&mut response.errors, Some(request_id.as_str()));

@@ -5,6 +5,7 @@
 //! to GraphQL types defined in this module tree (never entities). Errors are `AppError`s, mapped
 //! once by `crate::error`; [`errors`] stamps every error with `timestamp` and `requestId`.
 
+pub mod carts;
 pub mod common;
 pub mod connection;
 pub mod errors;
@@ -12,6 +13,7 @@ pub mod graphiql;
 pub mod http;
 pub mod identity;
 pub mod loaders;
+pub mod orders;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
@@ -34,6 +36,8 @@ pub struct Query(
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
     products::ProductQuery,
+    carts::CartQuery,
+    orders::OrderQuery,
 );
 
 /// Every change Iris accepts. Each mutation takes one `input` object and returns a payload;
@@ -44,11 +48,13 @@ pub struct Mutation(
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
     products::ProductMutation,
+    carts::CartMutation,
+    orders::OrderMutation,
 );
 
 /// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(suppliers::SupplierSubscription);
+pub struct Subscription(suppliers::SupplierSubscription, orders::OrderSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

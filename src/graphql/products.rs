@@ -8,7 +8,7 @@ use super::{
     caller,
     common::{ExactDecimal, MoneyObject, SortDirection, parse_id},
     connection::{self, RelayConnection},
-    loaders::Loaders,
+    loaders::loaders,
     services,
     suppliers::SupplierObject,
 };
@@ -142,6 +142,10 @@ impl ProductObject {
     async fn dietary_tags(&self) -> Vec<DietaryTag> {
         self.0.dietary_tags.iter().map(|t| (*t).into()).collect()
     }
+    /// VAT rate in percent (12 = 12 %); orders are taxed by it.
+    async fn tax_rate(&self) -> ExactDecimal {
+        ExactDecimal(self.0.tax_rate)
+    }
     /// Whether it can be ordered.
     async fn active(&self) -> bool {
         self.0.active
@@ -156,8 +160,7 @@ impl ProductObject {
     }
     /// The supplier selling it (batched per request).
     async fn supplier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SupplierObject>> {
-        let loaders = ctx.data::<Loaders>()?;
-        Ok(loaders
+        Ok(loaders(ctx)?
             .suppliers
             .load_one(self.0.supplier_id)
             .await?
@@ -239,6 +242,9 @@ pub struct ProductInput {
     /// Dietary tags.
     #[graphql(default)]
     dietary_tags: Vec<DietaryTag>,
+    /// VAT rate in percent, 0–100 (at most two decimals); unchanged on update, 12 for a new
+    /// product, when absent.
+    tax_rate: Option<ExactDecimal>,
     /// Whether it can be ordered; true when absent.
     active: Option<bool>,
 }
@@ -366,6 +372,7 @@ impl ProductMutation {
                 stock_on_hand: p.stock_on_hand,
                 allergens: p.allergens.into_iter().map(Into::into).collect(),
                 dietary_tags: p.dietary_tags.into_iter().map(Into::into).collect(),
+                tax_rate: p.tax_rate.map(|r| r.0),
                 active: p.active,
             })
             .collect();

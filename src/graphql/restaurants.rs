@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::{
     caller,
     common::{Weekday, parse_id},
+    loaders::loaders,
     services,
 };
 use crate::{
@@ -16,18 +17,24 @@ use crate::{
 /// A restaurant buying on the marketplace.
 pub struct RestaurantObject(pub Restaurant);
 
-/// Guard of a restaurant's private fields: its members and admins (the rule is the domain's).
+/// Guard of a restaurant's private fields: its members, admins and the suppliers it ordered
+/// from (the rule is the domain's; whether it traded with the caller is batched per request).
 struct RestaurantPrivate(uuid::Uuid);
 
 impl Guard for RestaurantPrivate {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        if domain::may_see_private(&caller(ctx).principal, self.0) {
+        let principal = &caller(ctx).principal;
+        let supplies_anyone = principal.account().is_some_and(|a| !a.suppliers.is_empty());
+        let trades = supplies_anyone
+            && !domain::may_see_private(principal, self.0, false)
+            && loaders(ctx)?.trade.load_one(self.0).await?.unwrap_or(false);
+        if domain::may_see_private(principal, self.0, trades) {
             Ok(())
         } else {
-            Err(
-                AppError::Forbidden("only the restaurant's members and admins see this".into())
-                    .into(),
+            Err(AppError::Forbidden(
+                "only the restaurant's members, its suppliers and admins see this".into(),
             )
+            .into())
         }
     }
 }

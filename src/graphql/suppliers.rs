@@ -11,11 +11,14 @@ use super::{
     caller,
     common::{ExactDecimal, MoneyObject, SortDirection, Weekday, parse_id},
     connection::{self, RelayConnection},
+    loaders::{CATALOG_PREVIEW, loaders},
+    products::ProductObject,
     services,
 };
 use crate::domain::suppliers::{
     self as domain, NewSupplier, Supplier, SupplierChanges, SupplierFilter as DomainFilter,
 };
+use crate::error::AppError;
 
 /// A wholesale supplier selling to restaurants on the marketplace.
 pub struct SupplierObject(pub Supplier);
@@ -63,6 +66,30 @@ impl SupplierObject {
     /// Whether the supplier currently takes orders.
     async fn active(&self) -> bool {
         self.0.active
+    }
+    /// A preview of its catalog: the first active products by name (batched per request; use
+    /// `products(filter: {supplierId})` to page through all of them).
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "How many, 0–50.")] first: i32,
+    ) -> async_graphql::Result<Vec<ProductObject>> {
+        let max = CATALOG_PREVIEW as i32;
+        if !(0..=max).contains(&first) {
+            return Err(
+                AppError::validation("first", format!("must be between 0 and {max}")).into(),
+            );
+        }
+        let products = loaders(ctx)?
+            .supplier_products
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(products
+            .into_iter()
+            .take(first as usize)
+            .map(ProductObject)
+            .collect())
     }
     /// When the supplier was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {

@@ -280,11 +280,11 @@ async fn serve(
             .await
             .map_err(|err| async_graphql::Error::new(err.message()))?;
         let mut data = Data::default();
+        data.insert(Loaders::new(&services, &caller.principal));
         data.insert(RequestContext {
             request_id: request_id.clone(),
             caller,
         });
-        data.insert(Loaders::new(&services));
         Ok(data)
     });
     tokio::pin!(graphql);

@@ -29,6 +29,8 @@ pub struct GraphqlOutcome {
 
 pub struct ApiMetrics {
     registry: Registry,
+    db_statements: IntCounterVec,
+    db_latency: prometheus::Histogram,
     requests: IntCounterVec,
     errors: IntCounterVec,
     latency: HistogramVec,
@@ -63,6 +65,24 @@ impl ApiMetrics {
             ]),
             &LABELS,
         )?;
+        let db_statements = IntCounterVec::new(
+            Opts::new(
+                "iris_db_statements_total",
+                "SQL statements Iris sent to its database, by outcome (ok or error)",
+            ),
+            &["outcome"],
+        )?;
+        let db_latency = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "iris_db_statement_duration_seconds",
+                "Time one SQL statement took, from sending it to having its result, in seconds",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+        )?;
+        registry.register(Box::new(db_statements.clone()))?;
+        registry.register(Box::new(db_latency.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -72,6 +92,8 @@ impl ApiMetrics {
         ))?;
         Ok(Self {
             registry,
+            db_statements,
+            db_latency,
             requests,
             errors,
             latency,
@@ -81,6 +103,18 @@ impl ApiMetrics {
     }
 
     /// The registry in the Prometheus text exposition format.
+    /// Counts and times every statement of `db` (SeaORM's metric callback; transactions opened
+    /// from the connection inherit it).
+    pub fn instrument(&self, db: &mut sea_orm::DatabaseConnection) {
+        let statements = self.db_statements.clone();
+        let latency = self.db_latency.clone();
+        db.set_metric_callback(move |info| {
+            let outcome = if info.failed { "error" } else { "ok" };
+            statements.with_label_values(&[outcome]).inc();
+            latency.observe(info.elapsed.as_secs_f64());
+        });
+    }
+
     pub fn render(&self) -> String {
         let mut buffer = Vec::new();
         if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {

@@ -8,8 +8,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod carts;
 pub mod extract;
+pub mod orders;
 pub mod products;
+pub mod restaurants;
 pub mod suppliers;
 
 use axum::{
@@ -169,12 +172,31 @@ pub fn exact_decimal_required<'de, D: Deserializer<'de>>(
         products::list,
         products::get,
         products::upsert,
+        restaurants::list,
+        restaurants::get,
+        carts::get,
+        carts::add,
+        carts::set,
+        carts::remove,
+        carts::clear,
+        carts::checkout,
+        orders::list,
+        orders::get,
+        orders::place,
+        orders::confirm,
+        orders::reject,
+        orders::ship,
+        orders::deliver,
+        orders::cancel,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in and the current account"),
         (name = "suppliers", description = "Wholesale suppliers"),
         (name = "catalog", description = "Products: browse, search, and upkeep by suppliers"),
+        (name = "restaurants", description = "Restaurants buying on the marketplace"),
+        (name = "carts", description = "A restaurant's cart and its checkout"),
+        (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),
         (name = "admin", description = "Operator reads (admins only)"),
     )
 )]
@@ -211,6 +233,22 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(products::list))
         .route("/products/{id}", get(products::get))
         .route("/suppliers/{id}/products", put(products::upsert))
+        .route("/restaurants", get(restaurants::list))
+        .route("/restaurants/{id}", get(restaurants::get))
+        .route("/carts/{id}", get(carts::get).delete(carts::clear))
+        .route("/carts/{id}/items", post(carts::add))
+        .route(
+            "/carts/{id}/items/{product}",
+            put(carts::set).delete(carts::remove),
+        )
+        .route("/carts/{id}/checkout", post(carts::checkout))
+        .route("/orders", get(orders::list).post(orders::place))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/confirm", post(orders::confirm))
+        .route("/orders/{id}/reject", post(orders::reject))
+        .route("/orders/{id}/ship", post(orders::ship))
+        .route("/orders/{id}/deliver", post(orders::deliver))
+        .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/suppliers", get(suppliers::list).post(suppliers::create))
         .route(
             "/suppliers/{id}",

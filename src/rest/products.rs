@@ -43,6 +43,9 @@ pub struct ProductDto {
     allergens: Vec<Allergen>,
     #[schema(value_type = Vec<String>, example = json!(["GLUTEN_FREE"]))]
     dietary_tags: Vec<DietaryTag>,
+    /// VAT rate in percent.
+    #[schema(value_type = String, example = "12")]
+    tax_rate: Decimal,
     active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -62,6 +65,7 @@ impl From<Product> for ProductDto {
             stock_on_hand: p.stock_on_hand,
             allergens: p.allergens,
             dietary_tags: p.dietary_tags,
+            tax_rate: p.tax_rate,
             active: p.active,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -216,6 +220,10 @@ pub struct ProductRequest {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     dietary_tags: Vec<DietaryTag>,
+    /// VAT rate in percent (decimal string), 0–100; 12 for a new product when absent.
+    #[schema(value_type = Option<String>, example = "12")]
+    #[serde(default, deserialize_with = "super::exact_decimal")]
+    tax_rate: Option<Decimal>,
     active: Option<bool>,
 }
 
@@ -260,6 +268,7 @@ pub async fn upsert(
             stock_on_hand: p.stock_on_hand,
             allergens: p.allergens,
             dietary_tags: p.dietary_tags,
+            tax_rate: p.tax_rate,
             active: p.active,
         })
         .collect();

@@ -110,11 +110,11 @@ async fn migrate_and_seed_manage_the_database() {
 
     assert_eq!(
         run(&["seed"]),
-        "demo data: 3 supplier(s), 4 restaurant(s), 180 product(s) created\n"
+        "demo data: 3 supplier(s), 4 restaurant(s), 180 product(s), 12 order(s) created\n"
     );
     assert_eq!(
         run(&["seed"]),
-        "demo data: 0 supplier(s), 0 restaurant(s), 0 product(s) created\n",
+        "demo data: 0 supplier(s), 0 restaurant(s), 0 product(s), 0 order(s) created\n",
         "seeding is idempotent"
     );
 

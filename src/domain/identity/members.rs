@@ -113,7 +113,7 @@ async fn organisation_exists(
     })
 }
 
-async fn current_role(
+pub(crate) async fn current_role(
     db: &impl ConnectionTrait,
     organisation: Organisation,
     account: Uuid,

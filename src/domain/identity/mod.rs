@@ -14,6 +14,6 @@
 mod members;
 mod service;
 
-pub(crate) use members::put_membership;
 pub use members::{Membership, Organisation};
+pub(crate) use members::{current_role, put_membership};
 pub use service::{AccountView, IdentityService, TokenPair};

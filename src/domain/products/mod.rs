@@ -24,6 +24,23 @@ pub use service::ProductService;
 /// Most products one batch may carry.
 pub const MAX_BATCH: usize = 1000;
 
+/// VAT rate of a new product when none is given: 12 %, Swedish VAT on food (basis points).
+pub const DEFAULT_TAX_RATE_BP: i32 = 1200;
+
+/// A VAT rate in basis points → percent (`1200` → `12`).
+pub fn tax_rate_percent(bp: i32) -> Decimal {
+    Decimal::new(i64::from(bp), 2).normalize()
+}
+
+/// A VAT rate in percent → basis points; 0–100 with at most two decimals.
+pub fn tax_rate_bp(percent: Decimal) -> Result<i32, String> {
+    let bp = percent * Decimal::from(100);
+    if percent < Decimal::ZERO || percent > Decimal::from(100) || !bp.fract().is_zero() {
+        return Err("must be a percentage from 0 to 100 with at most two decimals".into());
+    }
+    rust_decimal::prelude::ToPrimitive::to_i32(&bp).ok_or_else(|| "is out of range".to_owned())
+}
+
 macro_rules! flag_set {
     ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
         $(#[$meta])*
@@ -121,6 +138,8 @@ pub struct Product {
     pub stock_on_hand: i64,
     pub allergens: Vec<Allergen>,
     pub dietary_tags: Vec<DietaryTag>,
+    /// VAT rate in percent (12 = 12 %).
+    pub tax_rate: Decimal,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -141,6 +160,9 @@ pub struct ProductInput {
     pub stock_on_hand: Option<i64>,
     pub allergens: Vec<Allergen>,
     pub dietary_tags: Vec<DietaryTag>,
+    /// VAT rate in percent, 0–100 with at most two decimals; unchanged on update (12, Swedish
+    /// VAT on food, for a new product) when absent.
+    pub tax_rate: Option<Decimal>,
     /// True when absent.
     pub active: Option<bool>,
 }

@@ -41,6 +41,7 @@ pub(super) fn to_domain(m: products::Model) -> Product {
         stock_on_hand: m.stock_on_hand,
         allergens: Allergen::from_mask(m.allergens),
         dietary_tags: DietaryTag::from_mask(m.dietary_tags),
+        tax_rate: super::tax_rate_percent(m.tax_rate_bp),
         active: m.active,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -87,6 +88,47 @@ pub(super) async fn soft_delete(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// The first `limit` live, active products of each supplier by name: one window-function query.
+pub(super) async fn first_of_suppliers(
+    db: &impl ConnectionTrait,
+    suppliers: &[Uuid],
+    limit: u64,
+) -> Result<Vec<Product>, AppError> {
+    if suppliers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let placeholder = |i: usize| match backend {
+        DatabaseBackend::Postgres => format!("${i}"),
+        _ => "?".to_owned(),
+    };
+    let ids: Vec<String> = (1..=suppliers.len()).map(placeholder).collect();
+    let collate = match backend {
+        DatabaseBackend::Postgres => " COLLATE \"C\"",
+        _ => "",
+    };
+    let sql = format!(
+        "SELECT * FROM (SELECT p.*, ROW_NUMBER() OVER (PARTITION BY p.supplier_id ORDER BY p.name_folded{collate}, p.id) AS position \
+         FROM products p WHERE p.supplier_id IN ({}) AND p.deleted_at IS NULL AND p.active = {}) ranked \
+         WHERE position <= {} ORDER BY supplier_id, position",
+        ids.join(", "),
+        placeholder(suppliers.len() + 1),
+        placeholder(suppliers.len() + 2),
+    );
+    let mut values: Vec<sea_orm::Value> = suppliers.iter().map(|id| (*id).into()).collect();
+    values.push(true.into());
+    values.push((limit as i64).into());
+    Ok(Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
 }
 
 fn milli(field: &str, amount: rust_decimal::Decimal) -> Result<i64, AppError> {

@@ -66,6 +66,7 @@ struct Valid {
     stock_on_hand: Option<i64>,
     allergens: i32,
     dietary_tags: i32,
+    tax_rate_bp: Option<i32>,
     active: bool,
 }
 
@@ -108,7 +109,14 @@ fn validate(
         }
         other => Some(other),
     };
+    let tax_rate = match item.tax_rate {
+        Some(rate) => v
+            .check(&field("taxRate"), super::tax_rate_bp(rate))
+            .map(Some),
+        None => Some(None),
+    };
     Some(Valid {
+        tax_rate_bp: tax_rate?,
         sku: sku?,
         name: name?,
         description: description?,
@@ -198,6 +206,9 @@ impl ProductService {
                     .unwrap_or_else(|| current.map_or(0, |m| m.stock_on_hand))),
                 allergens: Set(p.allergens),
                 dietary_tags: Set(p.dietary_tags),
+                tax_rate_bp: Set(p.tax_rate_bp.unwrap_or_else(|| {
+                    current.map_or(super::DEFAULT_TAX_RATE_BP, |m| m.tax_rate_bp)
+                })),
                 active: Set(p.active),
                 created_at: Set(current.map_or(now, |m| m.created_at)),
                 updated_at: Set(now),
@@ -275,6 +286,34 @@ impl ProductService {
             .await?
             .map(repository::to_domain)
             .ok_or_else(|| AppError::not_found("Product", id))
+    }
+
+    /// Products by id, deleted ones included (order lines keep pointing at them).
+    pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Product>, AppError> {
+        Ok(products::Entity::find()
+            .filter(products::Column::Id.is_in(ids.to_vec()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(repository::to_domain)
+            .collect())
+    }
+
+    /// The first `per_supplier` live, active products of each supplier, by name (one query for
+    /// all suppliers).
+    pub async fn catalogs(
+        &self,
+        suppliers: &[Uuid],
+        per_supplier: u64,
+    ) -> Result<HashMap<Uuid, Vec<Product>>, AppError> {
+        let mut by_supplier: HashMap<Uuid, Vec<Product>> = HashMap::new();
+        for product in repository::first_of_suppliers(&self.db, suppliers, per_supplier).await? {
+            by_supplier
+                .entry(product.supplier_id)
+                .or_default()
+                .push(product);
+        }
+        Ok(by_supplier)
     }
 
     pub async fn list(

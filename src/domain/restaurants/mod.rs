@@ -2,12 +2,16 @@
 //!
 //! Rules: admins and RESTAURANT accounts create restaurants (a restaurant account becomes the
 //! OWNER of the one it creates); anyone signed in sees a restaurant's name and city; its contact
-//! e-mail and delivery preferences are for its members and admins (and, once orders exist, the
-//! suppliers it orders from).
+//! e-mail and delivery preferences are for its members, admins, and the suppliers it has ordered
+//! from.
 
 use chrono::{DateTime, NaiveTime, Utc};
 use entity::restaurants::{self, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder as _,
+    sea_query::{Expr, ExprTrait as _},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -17,10 +21,12 @@ use crate::{
     domain::{
         audit::{self, AuditEntry},
         identity::Organisation,
+        pagination::{Page, PageRequest, fetch_page},
         validation::{self, Violations},
         weekday::Weekday,
     },
     error::AppError,
+    infra::db::text_order,
 };
 
 /// When and how a restaurant wants deliveries.
@@ -73,9 +79,20 @@ fn time_of_day(raw: &str) -> Result<String, String> {
         .map_err(|_| "must be a time of day such as 06:30".into())
 }
 
-/// Whether the principal may see a restaurant's contact details and delivery preferences.
-pub fn may_see_private(principal: &Principal, restaurant: Uuid) -> bool {
-    principal.is_admin() || principal.restaurant_role(restaurant).is_some()
+/// Whether the principal may see a restaurant's contact details and delivery preferences: its
+/// members, admins, and members of a supplier it has ordered from (`trades_with_caller`, see
+/// `OrderService::restaurants_trading_with_caller`).
+pub fn may_see_private(principal: &Principal, restaurant: Uuid, trades_with_caller: bool) -> bool {
+    principal.is_admin() || principal.restaurant_role(restaurant).is_some() || trades_with_caller
+}
+
+/// Which restaurants to list; all conditions must hold.
+#[derive(Clone, Debug, Default)]
+pub struct RestaurantFilter {
+    /// Case-insensitive part of the name.
+    pub name: Option<String>,
+    /// Case-insensitive city.
+    pub city: Option<String>,
 }
 
 #[derive(Clone)]
@@ -209,6 +226,57 @@ impl RestaurantService {
             .await?
             .map(to_domain)
             .ok_or_else(|| AppError::not_found("Restaurant", id))
+    }
+
+    /// Restaurants by name, for anyone signed in (private fields are the adapters' to guard).
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        filter: &RestaurantFilter,
+        page: PageRequest,
+    ) -> Result<Page<Restaurant>, AppError> {
+        if matches!(caller.principal, Principal::Anonymous) {
+            return Err(AppError::Unauthenticated(
+                "sign in to see restaurants".into(),
+            ));
+        }
+        let mut select = Entity::find().filter(Column::DeletedAt.is_null());
+        if let Some(name) = filter
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            let escaped = name
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            select = select.filter(
+                Expr::col(Column::NameFolded)
+                    .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+            );
+        }
+        if let Some(city) = filter
+            .city
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            select = select.filter(Column::CityFolded.eq(city.to_lowercase()));
+        }
+        let backend = self.db.get_database_backend();
+        fetch_page(
+            &self.db,
+            select,
+            page,
+            |s| {
+                s.order_by(text_order(backend, "name_folded"), sea_orm::Order::Asc)
+                    .order_by_asc(Column::Id)
+            },
+            to_domain,
+        )
+        .await
     }
 
     /// Whether any restaurant row exists, deleted or not (seeding checks this).

@@ -11,4 +11,7 @@ mod service;
 mod types;
 
 pub use service::SupplierService;
+
+/// Live suppliers by id, on any connection (other contexts read them inside their transactions).
+pub(crate) use repository::find_many_live;
 pub use types::*;

@@ -231,7 +231,7 @@ pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppErro
     Ok(Entity::find().limit(1).one(db).await?.is_some())
 }
 
-pub(super) async fn find_many_live(
+pub(crate) async fn find_many_live(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<Vec<Supplier>, AppError> {

@@ -1,0 +1,280 @@
+//! The cart service: a restaurant's cart, filled product by product and ordered by checkout
+//! (see `OrderService::checkout`).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use entity::{cart_items, carts, products, restaurants};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{Cart, CartItem, MAX_LINES, MAX_QUANTITY, repository};
+use crate::{
+    auth::{Caller, Principal},
+    error::{AppError, DbResultExt as _},
+    infra::db::begin_write,
+};
+
+#[derive(Clone)]
+pub struct CartService {
+    db: DatabaseConnection,
+}
+
+/// A restaurant's members and admins see and change its cart.
+fn authorize(caller: &Caller, restaurant: Uuid) -> Result<(), AppError> {
+    match &caller.principal {
+        Principal::Anonymous => Err(AppError::Unauthenticated("sign in to use a cart".into())),
+        p if p.is_admin() || p.restaurant_role(restaurant).is_some() => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "only the restaurant's members and admins use its cart".into(),
+        )),
+    }
+}
+
+fn quantity(raw: i64, allow_zero: bool) -> Result<i64, AppError> {
+    let min = if allow_zero { 0 } else { 1 };
+    if (min..=MAX_QUANTITY).contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(AppError::validation(
+            "quantity",
+            format!("must be between {min} and {MAX_QUANTITY}"),
+        ))
+    }
+}
+
+/// How a cart item changes.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    Add(i64),
+    Set(i64),
+    Remove,
+}
+
+impl CartService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// The restaurant's cart (empty until something is added).
+    pub async fn get(&self, caller: &Caller, restaurant: Uuid) -> Result<Cart, AppError> {
+        authorize(caller, restaurant)?;
+        let live = restaurants::Entity::find_by_id(restaurant)
+            .filter(restaurants::Column::DeletedAt.is_null())
+            .count(&self.db)
+            .await?;
+        if live == 0 {
+            return Err(AppError::not_found("Restaurant", restaurant));
+        }
+        let cart = repository::find_cart(&self.db, restaurant).await?;
+        Ok(Cart {
+            restaurant_id: restaurant,
+            updated_at: cart.map(|c| c.updated_at),
+        })
+    }
+
+    /// Items of several restaurants' carts (for dataloaders: callers resolved the carts).
+    pub async fn items_by_restaurant(
+        &self,
+        restaurants: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<CartItem>>, AppError> {
+        let mut by_restaurant: HashMap<Uuid, Vec<CartItem>> = HashMap::new();
+        for item in repository::cart_items_of(&self.db, restaurants).await? {
+            by_restaurant
+                .entry(item.restaurant_id)
+                .or_default()
+                .push(item);
+        }
+        Ok(by_restaurant)
+    }
+
+    /// Adds units of a product (to the quantity already in the cart).
+    #[tracing::instrument(skip_all, fields(caller = %caller, restaurant_id = %restaurant, product_id = %product))]
+    pub async fn add(
+        &self,
+        caller: &Caller,
+        restaurant: Uuid,
+        product: Uuid,
+        units: i64,
+    ) -> Result<Cart, AppError> {
+        let units = quantity(units, false)?;
+        self.change(caller, restaurant, product, Change::Add(units))
+            .await
+    }
+
+    /// Sets the quantity of a product in the cart; 0 removes it.
+    pub async fn set_quantity(
+        &self,
+        caller: &Caller,
+        restaurant: Uuid,
+        product: Uuid,
+        units: i64,
+    ) -> Result<Cart, AppError> {
+        let units = quantity(units, true)?;
+        let change = if units == 0 {
+            Change::Remove
+        } else {
+            Change::Set(units)
+        };
+        self.change(caller, restaurant, product, change).await
+    }
+
+    /// Takes a product out of the cart.
+    pub async fn remove(
+        &self,
+        caller: &Caller,
+        restaurant: Uuid,
+        product: Uuid,
+    ) -> Result<Cart, AppError> {
+        self.change(caller, restaurant, product, Change::Remove)
+            .await
+    }
+
+    /// Empties the cart.
+    pub async fn clear(&self, caller: &Caller, restaurant: Uuid) -> Result<Cart, AppError> {
+        authorize(caller, restaurant)?;
+        let txn = begin_write(&self.db).await?;
+        if let Some(cart) = repository::find_cart(&txn, restaurant).await? {
+            cart_items::Entity::delete_many()
+                .filter(cart_items::Column::CartId.eq(cart.id))
+                .exec(&txn)
+                .await?;
+            touch(&txn, cart.id).await?;
+        }
+        txn.commit().await?;
+        self.get(caller, restaurant).await
+    }
+
+    async fn change(
+        &self,
+        caller: &Caller,
+        restaurant: Uuid,
+        product: Uuid,
+        change: Change,
+    ) -> Result<Cart, AppError> {
+        authorize(caller, restaurant)?;
+        let txn = begin_write(&self.db).await?;
+        let live = restaurants::Entity::find_by_id(restaurant)
+            .filter(restaurants::Column::DeletedAt.is_null())
+            .count(&txn)
+            .await?;
+        if live == 0 {
+            return Err(AppError::not_found("Restaurant", restaurant));
+        }
+        let cart = match repository::find_cart(&txn, restaurant).await? {
+            Some(cart) => cart,
+            None if matches!(change, Change::Remove | Change::Set(_)) => {
+                return Err(AppError::not_found("Cart item", product));
+            }
+            None => create_cart(&txn, restaurant).await?,
+        };
+        let existing = cart_items::Entity::find()
+            .filter(cart_items::Column::CartId.eq(cart.id))
+            .filter(cart_items::Column::ProductId.eq(product))
+            .one(&txn)
+            .await?;
+        let now = Utc::now();
+        match (change, existing) {
+            (Change::Remove, Some(item)) => {
+                cart_items::Entity::delete_by_id(item.id).exec(&txn).await?;
+            }
+            (Change::Remove | Change::Set(_), None) => {
+                return Err(AppError::not_found("Cart item", product));
+            }
+            (Change::Add(units), Some(item)) | (Change::Set(units), Some(item)) => {
+                let quantity = match change {
+                    Change::Add(_) => item.quantity + units,
+                    _ => units,
+                };
+                if quantity > MAX_QUANTITY {
+                    return Err(AppError::validation(
+                        "quantity",
+                        format!(
+                            "would make {quantity} in the cart; at most {MAX_QUANTITY} per product"
+                        ),
+                    ));
+                }
+                cart_items::Entity::update_many()
+                    .col_expr(cart_items::Column::Quantity, Expr::value(quantity))
+                    .col_expr(cart_items::Column::UpdatedAt, Expr::value(now))
+                    .filter(cart_items::Column::Id.eq(item.id))
+                    .exec(&txn)
+                    .await?;
+            }
+            (Change::Add(units), None) => {
+                let found = products::Entity::find_by_id(product)
+                    .filter(products::Column::DeletedAt.is_null())
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("Product", product))?;
+                if !found.active {
+                    return Err(AppError::validation(
+                        "productId",
+                        format!("{} is not available for ordering", found.name),
+                    ));
+                }
+                let count = cart_items::Entity::find()
+                    .filter(cart_items::Column::CartId.eq(cart.id))
+                    .count(&txn)
+                    .await?;
+                if count as usize >= MAX_LINES {
+                    return Err(AppError::validation(
+                        "productId",
+                        format!("the cart already holds {MAX_LINES} products"),
+                    ));
+                }
+                cart_items::Entity::insert(cart_items::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    cart_id: Set(cart.id),
+                    product_id: Set(product),
+                    quantity: Set(units),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                })
+                .exec_without_returning(&txn)
+                .await
+                .on_unique_violation(|| {
+                    AppError::Conflict("the cart changed at the same time; retry".into())
+                })?;
+            }
+        }
+        touch(&txn, cart.id).await?;
+        txn.commit().await?;
+        Ok(Cart {
+            restaurant_id: restaurant,
+            updated_at: Some(now),
+        })
+    }
+}
+
+/// The restaurant's cart, created if it has none (a concurrent creator wins harmlessly).
+async fn create_cart(
+    txn: &DatabaseTransaction,
+    restaurant: Uuid,
+) -> Result<carts::Model, AppError> {
+    let now = Utc::now();
+    carts::Entity::insert(carts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(restaurant),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([carts::Column::RestaurantId])
+    .exec(txn)
+    .await?;
+    repository::find_cart(txn, restaurant)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("created cart vanished")))
+}
+
+async fn touch(txn: &DatabaseTransaction, cart: Uuid) -> Result<(), AppError> {
+    carts::Entity::update_many()
+        .col_expr(carts::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(carts::Column::Id.eq(cart))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,988 @@
+//! The order service: placing orders (directly or from the cart), moving them through their
+//! statuses, and showing them to the parties involved.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{Duration, NaiveDate, Utc};
+use entity::{cart_items, carts, order_events, order_lines, orders, products, restaurants};
+use futures_util::{Stream, StreamExt};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, sea_query::Expr,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    Checkout, LineInput, MAX_DELIVERY_DAYS_AHEAD, MAX_LINES, MAX_QUANTITY, Order, OrderAction,
+    OrderEvent, OrderFilter, OrderLine, OrderSort, OrderStatus, OrderStatusChanged, Party,
+    PlaceOrder, Placed, SupplierDelivery, idempotency,
+    repository::{self, Scope},
+    totals::{self, PricedLine},
+};
+use crate::{
+    auth::{Caller, Principal},
+    domain::{
+        audit::{self, AuditEntry},
+        identity::{Organisation, current_role},
+        money::{self, Currency},
+        pagination::{Page, PageRequest},
+        suppliers::{self, Supplier},
+        validation::{self, Violations},
+        weekday::Weekday,
+    },
+    error::AppError,
+    infra::{bus::EventBus, db::begin_write},
+};
+
+#[derive(Clone)]
+pub struct OrderService {
+    db: DatabaseConnection,
+    bus: EventBus,
+}
+
+/// A restaurant's members and admins order for it.
+fn authorize_buyer(caller: &Caller, restaurant: Uuid) -> Result<(), AppError> {
+    match &caller.principal {
+        Principal::Anonymous => Err(AppError::Unauthenticated("sign in to place orders".into())),
+        p if p.is_admin() || p.restaurant_role(restaurant).is_some() => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "only the restaurant's members and admins order for it".into(),
+        )),
+    }
+}
+
+fn signed_in(caller: &Caller) -> Result<(), AppError> {
+    match caller.principal {
+        Principal::Anonymous => Err(AppError::Unauthenticated("sign in to see orders".into())),
+        _ => Ok(()),
+    }
+}
+
+/// A product wanted, with the field name errors about it carry.
+struct Wanted {
+    field: String,
+    product_id: Uuid,
+    quantity: i64,
+}
+
+/// A validated line: the product as locked in the transaction, and how many.
+struct DraftLine {
+    product: products::Model,
+    quantity: i64,
+}
+
+/// A validated order for one supplier, not yet written.
+struct Draft {
+    supplier: Supplier,
+    lines: Vec<DraftLine>,
+    requested_delivery_date: NaiveDate,
+    note: Option<String>,
+}
+
+fn note(raw: Option<&str>, field: &str, v: &mut Violations) -> Option<String> {
+    match raw.map(str::trim) {
+        Some(n) if !n.is_empty() => v.check(field, validation::text(n, 1000)),
+        _ => None,
+    }
+}
+
+fn check_delivery(date: NaiveDate, supplier: &Supplier, field: &str, v: &mut Violations) {
+    let today = Utc::now().date_naive();
+    let rule = if date <= today {
+        Err(format!("must be after today ({today})"))
+    } else if date > today + Duration::days(MAX_DELIVERY_DAYS_AHEAD) {
+        Err(format!(
+            "must be at most {MAX_DELIVERY_DAYS_AHEAD} days ahead"
+        ))
+    } else if !supplier
+        .delivery_days
+        .contains(Weekday::from(chrono::Datelike::weekday(&date)))
+    {
+        let days: Vec<String> = supplier
+            .delivery_days
+            .days()
+            .iter()
+            .map(|d| format!("{d:?}").to_uppercase())
+            .collect();
+        Err(if days.is_empty() {
+            format!("{} has no delivery days", supplier.name)
+        } else {
+            format!(
+                "{date} is a {}; {} delivers on {} only",
+                format!("{:?}", Weekday::from(chrono::Datelike::weekday(&date))).to_uppercase(),
+                supplier.name,
+                days.join(", ")
+            )
+        })
+    } else {
+        Ok(())
+    };
+    v.check(field, rule);
+}
+
+fn check_line(
+    wanted: &Wanted,
+    product: Option<&products::Model>,
+    supplier: &Supplier,
+    v: &mut Violations,
+) -> Option<DraftLine> {
+    let quantity = v.check(
+        &format!("{}.quantity", wanted.field),
+        if (1..=MAX_QUANTITY).contains(&wanted.quantity) {
+            Ok(wanted.quantity)
+        } else {
+            Err(format!("must be between 1 and {MAX_QUANTITY}"))
+        },
+    );
+    let field = format!("{}.productId", wanted.field);
+    let product = match product {
+        Some(p) if p.deleted_at.is_none() => p,
+        _ => {
+            v.check::<()>(&field, Err("is not a product on the marketplace".into()));
+            return None;
+        }
+    };
+    let rule = if product.supplier_id != supplier.id {
+        Err(format!("is not sold by {}", supplier.name))
+    } else if !product.active {
+        Err(format!("{} is not available for ordering", product.name))
+    } else if product.currency != supplier.currency.as_str() {
+        Err(format!(
+            "{} is priced in {}; {} trades in {}",
+            product.name,
+            product.currency,
+            supplier.name,
+            supplier.currency.as_str()
+        ))
+    } else {
+        Ok(())
+    };
+    v.check(&field, rule)?;
+    Some(DraftLine {
+        product: product.clone(),
+        quantity: quantity?,
+    })
+}
+
+fn priced(lines: &[DraftLine]) -> Vec<PricedLine> {
+    lines
+        .iter()
+        .map(|l| PricedLine {
+            unit_price_milli: l.product.unit_price_milli,
+            quantity: l.quantity,
+            tax_rate_bp: l.product.tax_rate_bp,
+        })
+        .collect()
+}
+
+fn check_minimum(draft: &Draft, field: &str, v: &mut Violations) {
+    let Ok(totals) = totals::compute(&priced(&draft.lines)) else {
+        v.check::<()>(field, Err("the order total is too large".into()));
+        return;
+    };
+    let minimum = &draft.supplier.minimum_order_value;
+    let subtotal = money::from_milli(totals.subtotal_milli);
+    if subtotal < minimum.amount {
+        v.check::<()>(
+            field,
+            Err(format!(
+                "the order for {} comes to {} {}, below its minimum order value of {} {}",
+                draft.supplier.name,
+                subtotal,
+                draft.supplier.currency.as_str(),
+                minimum.amount,
+                minimum.currency.as_str()
+            )),
+        );
+    }
+}
+
+async fn live_supplier(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    field: &str,
+) -> Result<Supplier, AppError> {
+    let supplier = suppliers::find_many_live(db, &[id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("Supplier", id))?;
+    if !supplier.active {
+        return Err(AppError::validation(
+            field,
+            format!("{} is not taking orders", supplier.name),
+        ));
+    }
+    Ok(supplier)
+}
+
+async fn live_restaurant(db: &impl ConnectionTrait, id: Uuid) -> Result<(), AppError> {
+    let restaurant = restaurants::Entity::find_by_id(id)
+        .filter(restaurants::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("Restaurant", id))?;
+    if !restaurant.active {
+        return Err(AppError::validation(
+            "restaurantId",
+            "the restaurant is not active",
+        ));
+    }
+    Ok(())
+}
+
+async fn products_by_ids(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, products::Model>, AppError> {
+    Ok(products::Entity::find()
+        .filter(products::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect())
+}
+
+/// What the fingerprint of a `placeOrder` request covers.
+#[derive(Serialize)]
+struct PlaceFingerprint<'a> {
+    restaurant: Uuid,
+    supplier: Uuid,
+    lines: &'a [LineInput],
+    date: NaiveDate,
+    note: Option<&'a str>,
+}
+
+/// What the fingerprint of a `checkout` request covers.
+#[derive(Serialize)]
+struct CheckoutFingerprint<'a> {
+    restaurant: Uuid,
+    date: Option<NaiveDate>,
+    note: Option<&'a str>,
+    deliveries: &'a [SupplierDelivery],
+}
+
+impl OrderService {
+    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
+        Self { db, bus }
+    }
+
+    /// Places one order with one supplier.
+    #[tracing::instrument(skip_all, fields(caller = %caller, restaurant_id = %input.restaurant_id, supplier_id = %input.supplier_id))]
+    pub async fn place(&self, caller: &Caller, input: PlaceOrder) -> Result<Placed, AppError> {
+        authorize_buyer(caller, input.restaurant_id)?;
+        let idempotent = idempotency::prepare(
+            caller,
+            "placeOrder",
+            input.idempotency_key.as_deref(),
+            &PlaceFingerprint {
+                restaurant: input.restaurant_id,
+                supplier: input.supplier_id,
+                lines: &input.lines,
+                date: input.requested_delivery_date,
+                note: input.note.as_deref(),
+            },
+        )?;
+        if let Some(request) = &idempotent
+            && let Some(ids) = idempotency::lookup(&self.db, request).await?
+        {
+            return self.replay(ids).await;
+        }
+        if input.lines.is_empty() || input.lines.len() > MAX_LINES {
+            return Err(AppError::validation(
+                "lines",
+                format!("must hold 1 to {MAX_LINES} lines"),
+            ));
+        }
+
+        let txn = begin_write(&self.db).await?;
+        if let Some(request) = &idempotent
+            && !idempotency::claim(&txn, request).await?
+        {
+            txn.rollback().await?;
+            let ids = idempotency::after_lost_claim(&self.db, request).await?;
+            return self.replay(ids).await;
+        }
+        live_restaurant(&txn, input.restaurant_id).await?;
+        let supplier = live_supplier(&txn, input.supplier_id, "supplierId").await?;
+        let mut v = Violations::default();
+        let mut seen = HashSet::new();
+        let wanted: Vec<Wanted> = input
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                if !seen.insert(line.product_id) {
+                    v.check::<()>(
+                        &format!("lines[{i}].productId"),
+                        Err("appears on two lines; order it once".into()),
+                    );
+                }
+                Wanted {
+                    field: format!("lines[{i}]"),
+                    product_id: line.product_id,
+                    quantity: line.quantity,
+                }
+            })
+            .collect();
+        let found = products_by_ids(&txn, wanted.iter().map(|w| w.product_id).collect()).await?;
+        let lines: Vec<DraftLine> = wanted
+            .iter()
+            .filter_map(|w| check_line(w, found.get(&w.product_id), &supplier, &mut v))
+            .collect();
+        check_delivery(
+            input.requested_delivery_date,
+            &supplier,
+            "requestedDeliveryDate",
+            &mut v,
+        );
+        let note = note(input.note.as_deref(), "note", &mut v);
+        let draft = Draft {
+            supplier,
+            lines,
+            requested_delivery_date: input.requested_delivery_date,
+            note,
+        };
+        if v.is_empty() {
+            check_minimum(&draft, "lines", &mut v);
+        }
+        v.finish()?;
+
+        let now = Utc::now();
+        reserve(&txn, &[&draft]).await?;
+        let order = insert_order(&txn, caller, input.restaurant_id, draft, None, now).await?;
+        if let Some(request) = &idempotent {
+            idempotency::complete(&txn, request, &[order.id]).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(order_id = %order.id, total = %order.total, "order placed");
+        self.publish_placed(caller, std::slice::from_ref(&order))
+            .await;
+        Ok(Placed {
+            orders: vec![order],
+            replayed: false,
+        })
+    }
+
+    /// Orders the restaurant's cart: one order per supplier, all or none; empties the cart.
+    #[tracing::instrument(skip_all, fields(caller = %caller, restaurant_id = %input.restaurant_id))]
+    pub async fn checkout(&self, caller: &Caller, input: Checkout) -> Result<Placed, AppError> {
+        authorize_buyer(caller, input.restaurant_id)?;
+        let idempotent = idempotency::prepare(
+            caller,
+            "checkout",
+            input.idempotency_key.as_deref(),
+            &CheckoutFingerprint {
+                restaurant: input.restaurant_id,
+                date: input.requested_delivery_date,
+                note: input.note.as_deref(),
+                deliveries: &input.deliveries,
+            },
+        )?;
+        if let Some(request) = &idempotent
+            && let Some(ids) = idempotency::lookup(&self.db, request).await?
+        {
+            return self.replay(ids).await;
+        }
+
+        let txn = begin_write(&self.db).await?;
+        if let Some(request) = &idempotent
+            && !idempotency::claim(&txn, request).await?
+        {
+            txn.rollback().await?;
+            let ids = idempotency::after_lost_claim(&self.db, request).await?;
+            return self.replay(ids).await;
+        }
+        live_restaurant(&txn, input.restaurant_id).await?;
+        let items = repository::cart_items_of(&txn, &[input.restaurant_id]).await?;
+        if items.is_empty() {
+            return Err(AppError::validation("cart", "is empty"));
+        }
+        let found = products_by_ids(&txn, items.iter().map(|i| i.product_id).collect()).await?;
+        let mut v = Violations::default();
+        // Group by supplier, in the order suppliers first appear in the cart.
+        let mut groups: Vec<(Uuid, Vec<Wanted>)> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let wanted = Wanted {
+                field: format!("cart.items[{i}]"),
+                product_id: item.product_id,
+                quantity: item.quantity,
+            };
+            let Some(product) = found
+                .get(&item.product_id)
+                .filter(|p| p.deleted_at.is_none())
+            else {
+                v.check::<()>(
+                    &format!("cart.items[{i}].productId"),
+                    Err("is no longer on the marketplace; remove it from the cart".into()),
+                );
+                continue;
+            };
+            match groups.iter_mut().find(|(s, _)| *s == product.supplier_id) {
+                Some((_, group)) => group.push(wanted),
+                None => groups.push((product.supplier_id, vec![wanted])),
+            }
+        }
+        for (i, delivery) in input.deliveries.iter().enumerate() {
+            if !groups.iter().any(|(s, _)| *s == delivery.supplier_id) {
+                v.check::<()>(
+                    &format!("deliveries[{i}].supplierId"),
+                    Err("has nothing in the cart".into()),
+                );
+            }
+        }
+        let default_note = note(input.note.as_deref(), "note", &mut v);
+        let mut drafts = Vec::with_capacity(groups.len());
+        for (supplier_id, wanted) in &groups {
+            let supplier = live_supplier(&txn, *supplier_id, "cart").await?;
+            let lines: Vec<DraftLine> = wanted
+                .iter()
+                .filter_map(|w| check_line(w, found.get(&w.product_id), &supplier, &mut v))
+                .collect();
+            let chosen = input
+                .deliveries
+                .iter()
+                .enumerate()
+                .find(|(_, d)| d.supplier_id == *supplier_id);
+            let (date, note) = match chosen {
+                Some((i, d)) => {
+                    check_delivery(
+                        d.requested_delivery_date,
+                        &supplier,
+                        &format!("deliveries[{i}].requestedDeliveryDate"),
+                        &mut v,
+                    );
+                    let note = note(d.note.as_deref(), &format!("deliveries[{i}].note"), &mut v)
+                        .or_else(|| default_note.clone());
+                    (Some(d.requested_delivery_date), note)
+                }
+                None => match input.requested_delivery_date {
+                    Some(date) => {
+                        check_delivery(date, &supplier, "requestedDeliveryDate", &mut v);
+                        (Some(date), default_note.clone())
+                    }
+                    None => {
+                        v.check::<()>(
+                            "requestedDeliveryDate",
+                            Err(format!(
+                                "is required for {} (or give it in deliveries)",
+                                supplier.name
+                            )),
+                        );
+                        (None, None)
+                    }
+                },
+            };
+            if let Some(date) = date {
+                drafts.push(Draft {
+                    supplier,
+                    lines,
+                    requested_delivery_date: date,
+                    note,
+                });
+            }
+        }
+        if v.is_empty() {
+            for draft in &drafts {
+                check_minimum(draft, "cart", &mut v);
+            }
+        }
+        v.finish()?;
+
+        let now = Utc::now();
+        reserve(&txn, &drafts.iter().collect::<Vec<_>>()).await?;
+        let checkout_id = Uuid::now_v7();
+        let mut placed = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            placed.push(
+                insert_order(
+                    &txn,
+                    caller,
+                    input.restaurant_id,
+                    draft,
+                    Some(checkout_id),
+                    now,
+                )
+                .await?,
+            );
+        }
+        if let Some(cart) = repository::find_cart(&txn, input.restaurant_id).await? {
+            cart_items::Entity::delete_many()
+                .filter(cart_items::Column::CartId.eq(cart.id))
+                .exec(&txn)
+                .await?;
+            carts::Entity::update_many()
+                .col_expr(carts::Column::UpdatedAt, Expr::value(now))
+                .filter(carts::Column::Id.eq(cart.id))
+                .exec(&txn)
+                .await?;
+        }
+        let ids: Vec<Uuid> = placed.iter().map(|o| o.id).collect();
+        if let Some(request) = &idempotent {
+            idempotency::complete(&txn, request, &ids).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(%checkout_id, orders = placed.len(), "cart checked out");
+        self.publish_placed(caller, &placed).await;
+        Ok(Placed {
+            orders: placed,
+            replayed: false,
+        })
+    }
+
+    async fn replay(&self, ids: Vec<Uuid>) -> Result<Placed, AppError> {
+        Ok(Placed {
+            orders: repository::orders_by_ids(&self.db, &ids).await?,
+            replayed: true,
+        })
+    }
+
+    /// Moves an order to the status `action` leads to, if its party may and its status allows.
+    #[tracing::instrument(skip_all, fields(caller = %caller, order_id = %id, action = action.verb()))]
+    pub async fn transition(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        action: OrderAction,
+        reason: Option<String>,
+    ) -> Result<Order, AppError> {
+        let order = self.get(caller, id).await?;
+        let principal = &caller.principal;
+        let allowed = principal.is_admin()
+            || match action.party() {
+                Party::Supplier => principal.supplier_role(order.supplier_id).is_some(),
+                Party::Restaurant => principal.restaurant_role(order.restaurant_id).is_some(),
+            };
+        if !allowed {
+            let party = match action.party() {
+                Party::Supplier => "supplier's",
+                Party::Restaurant => "restaurant's",
+            };
+            return Err(AppError::Forbidden(format!(
+                "only the {party} members and admins {} an order",
+                action.verb()
+            )));
+        }
+        let mut v = Violations::default();
+        let reason = match reason.as_deref().map(str::trim) {
+            Some(r) if !r.is_empty() => v.check("reason", validation::text(r, 500)),
+            _ if action == OrderAction::Reject => {
+                v.check::<String>("reason", Err("is required to reject an order".into()))
+            }
+            _ => None,
+        };
+        v.finish()?;
+        let invalid = |status: OrderStatus| {
+            let from: Vec<&str> = action.applies_to().iter().map(|s| s.as_str()).collect();
+            AppError::InvalidTransition(format!(
+                "cannot {} an order that is {}; only {} orders can be",
+                action.verb(),
+                status.as_str(),
+                from.join(" or ")
+            ))
+        };
+        if !action.applies_to().contains(&order.status) {
+            return Err(invalid(order.status));
+        }
+
+        let now = Utc::now();
+        let to = action.target();
+        let txn = begin_write(&self.db).await?;
+        // Compare-and-set: a concurrent transition of the same order makes this one fail.
+        let changed = orders::Entity::update_many()
+            .col_expr(orders::Column::Status, Expr::value(to.as_str()))
+            .col_expr(orders::Column::UpdatedAt, Expr::value(now))
+            .filter(orders::Column::Id.eq(id))
+            .filter(orders::Column::Status.eq(order.status.as_str()))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected != 1 {
+            txn.rollback().await?;
+            let current = self.get(caller, id).await?;
+            return Err(invalid(current.status));
+        }
+        if action.releases_stock() {
+            for line in repository::lines_of(&txn, &[id]).await? {
+                repository::release_stock(&txn, line.product_id, line.quantity, now).await?;
+            }
+        }
+        insert_event(
+            &txn,
+            caller,
+            id,
+            Some(order.status),
+            to,
+            reason.clone(),
+            now,
+        )
+        .await?;
+        audit::record(
+            &txn,
+            caller,
+            None,
+            AuditEntry {
+                action: action.audit_action(),
+                entity: "order",
+                entity_id: Some(id.to_string()),
+                before: Some(json!({ "status": order.status.as_str() })),
+                after: Some(json!({ "status": to.as_str(), "reason": reason })),
+            },
+        )
+        .await?;
+        let updated = repository::find_order(&txn, id)
+            .await?
+            .map(repository::order_to_domain)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("updated order vanished")))?;
+        txn.commit().await?;
+        tracing::info!(
+            from = order.status.as_str(),
+            to = to.as_str(),
+            "order status changed"
+        );
+        self.publish(OrderStatusChanged {
+            order: updated.clone(),
+            from: Some(order.status),
+            to,
+            actor_role: caller.principal.audit_role().to_owned(),
+            reason,
+            occurred_at: now,
+        })
+        .await;
+        Ok(updated)
+    }
+
+    /// An order the caller may see (NOT_FOUND otherwise, so others' orders do not exist).
+    pub async fn get(&self, caller: &Caller, id: Uuid) -> Result<Order, AppError> {
+        signed_in(caller)?;
+        repository::find_order(&self.db, id)
+            .await?
+            .map(repository::order_to_domain)
+            .filter(|o| super::may_view(&caller.principal, o.restaurant_id, o.supplier_id))
+            .ok_or_else(|| AppError::not_found("Order", id))
+    }
+
+    /// The caller's orders: a restaurant's own, a supplier's received, all for admins.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        filter: &OrderFilter,
+        sort: OrderSort,
+        page: PageRequest,
+    ) -> Result<Page<Order>, AppError> {
+        signed_in(caller)?;
+        let scope = match &caller.principal {
+            p if p.is_admin() => Scope::All,
+            Principal::Account(a) => Scope::Of {
+                restaurants: a.restaurants.keys().copied().collect(),
+                suppliers: a.suppliers.keys().copied().collect(),
+            },
+            _ => Scope::Of {
+                restaurants: Vec::new(),
+                suppliers: Vec::new(),
+            },
+        };
+        repository::list(&self.db, scope, filter, sort, page).await
+    }
+
+    /// Lines of orders, by order (for dataloaders: callers resolved the orders already).
+    pub async fn lines_by_order(
+        &self,
+        order_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<OrderLine>>, AppError> {
+        let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
+        for line in repository::lines_of(&self.db, order_ids).await? {
+            by_order
+                .entry(line.order_id)
+                .or_default()
+                .push(repository::line_to_domain(line));
+        }
+        Ok(by_order)
+    }
+
+    /// Status histories of orders, oldest first (for dataloaders).
+    pub async fn events_by_order(
+        &self,
+        order_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<OrderEvent>>, AppError> {
+        let mut by_order: HashMap<Uuid, Vec<OrderEvent>> = HashMap::new();
+        for event in repository::events_of(&self.db, order_ids).await? {
+            by_order
+                .entry(event.order_id)
+                .or_default()
+                .push(repository::event_to_domain(event));
+        }
+        Ok(by_order)
+    }
+
+    /// Of `restaurants`, those that ordered from a supplier the caller belongs to (their
+    /// suppliers may see the restaurant's contact details).
+    pub async fn restaurants_trading_with_caller(
+        &self,
+        principal: &Principal,
+        restaurants: &[Uuid],
+    ) -> Result<HashSet<Uuid>, AppError> {
+        let suppliers: Vec<Uuid> = principal
+            .account()
+            .map(|a| a.suppliers.keys().copied().collect())
+            .unwrap_or_default();
+        Ok(
+            repository::restaurants_trading_with(&self.db, suppliers, restaurants.to_vec())
+                .await?
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// Live status of one order, for its parties and admins: checked now (NOT_FOUND for
+    /// others) and again for every event, against current memberships; the stream ends with
+    /// FORBIDDEN once the caller has lost access.
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> Result<impl Stream<Item = Result<OrderStatusChanged, AppError>> + Send + use<>, AppError>
+    {
+        self.get(caller, id).await?;
+        let db = self.db.clone();
+        let principal = caller.principal.clone();
+        Ok(self
+            .bus
+            .subscribe::<OrderStatusChanged>()
+            .filter(move |e| std::future::ready(e.order.id == id))
+            .then(move |event| {
+                let (db, principal) = (db.clone(), principal.clone());
+                async move {
+                    match still_may_view(&db, &principal, &event.order).await {
+                        Ok(true) => Ok(event),
+                        Ok(false) => Err(AppError::Forbidden(
+                            "you no longer have access to this order".into(),
+                        )),
+                        Err(error) => Err(error),
+                    }
+                }
+            })
+            .scan(false, |ended, item| {
+                if *ended {
+                    return std::future::ready(None);
+                }
+                *ended = item.is_err();
+                std::future::ready(Some(item))
+            }))
+    }
+
+    /// Every order event of the caller's organisations (all orders for admins), each checked
+    /// against current memberships before it is delivered.
+    pub fn updates(
+        &self,
+        caller: &Caller,
+    ) -> Result<impl Stream<Item = OrderStatusChanged> + Send + use<>, AppError> {
+        signed_in(caller)?;
+        let db = self.db.clone();
+        let principal = caller.principal.clone();
+        let cheap = principal.clone();
+        Ok(self
+            .bus
+            .subscribe::<OrderStatusChanged>()
+            .filter(move |e| {
+                std::future::ready(super::may_view(
+                    &cheap,
+                    e.order.restaurant_id,
+                    e.order.supplier_id,
+                ))
+            })
+            .filter_map(move |event| {
+                let (db, principal) = (db.clone(), principal.clone());
+                async move {
+                    match still_may_view(&db, &principal, &event.order).await {
+                        Ok(true) => Some(event),
+                        Ok(false) => None,
+                        Err(error) => {
+                            tracing::warn!(error = ?error, "checking order access failed; event withheld");
+                            None
+                        }
+                    }
+                }
+            }))
+    }
+
+    async fn publish_placed(&self, caller: &Caller, placed: &[Order]) {
+        for order in placed {
+            self.publish(OrderStatusChanged {
+                order: order.clone(),
+                from: None,
+                to: OrderStatus::Placed,
+                actor_role: caller.principal.audit_role().to_owned(),
+                reason: None,
+                occurred_at: order.created_at,
+            })
+            .await;
+        }
+    }
+
+    /// After commit; a bus outage must not undo a committed change, so failures are logged.
+    async fn publish(&self, event: OrderStatusChanged) {
+        if let Err(error) = self.bus.publish(&event).await {
+            tracing::warn!(error = ?error, order_id = %event.order.id, "publishing OrderStatusChanged failed");
+        }
+    }
+}
+
+/// Whether the principal may still see the order, with memberships read now (they may have
+/// been revoked since the subscription started).
+async fn still_may_view(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    order: &Order,
+) -> Result<bool, AppError> {
+    if principal.is_admin() {
+        return Ok(true);
+    }
+    let Some(account) = principal.account_id() else {
+        return Ok(false);
+    };
+    if principal.restaurant_role(order.restaurant_id).is_some()
+        && current_role(db, Organisation::Restaurant(order.restaurant_id), account)
+            .await?
+            .is_some()
+    {
+        return Ok(true);
+    }
+    Ok(principal.supplier_role(order.supplier_id).is_some()
+        && current_role(db, Organisation::Supplier(order.supplier_id), account)
+            .await?
+            .is_some())
+}
+
+/// Takes the stock of every line of `drafts`, in product-id order (so concurrent orders lock
+/// rows in the same order and cannot deadlock); INSUFFICIENT_STOCK names the first short one.
+async fn reserve(txn: &DatabaseTransaction, drafts: &[&Draft]) -> Result<(), AppError> {
+    let mut wanted: BTreeMap<Uuid, (i64, &products::Model)> = BTreeMap::new();
+    for line in drafts.iter().flat_map(|d| &d.lines) {
+        let entry = wanted.entry(line.product.id).or_insert((0, &line.product));
+        entry.0 += line.quantity;
+    }
+    let now = Utc::now();
+    for (id, (quantity, product)) in wanted {
+        if !repository::reserve_stock(txn, id, quantity, now).await? {
+            let available = products::Entity::find_by_id(id)
+                .one(txn)
+                .await?
+                .map_or(0, |p| p.stock_on_hand);
+            return Err(AppError::InsufficientStock {
+                product_id: id,
+                sku: product.sku.clone(),
+                name: product.name.clone(),
+                requested: quantity,
+                available,
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn insert_order(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    restaurant: Uuid,
+    draft: Draft,
+    checkout_id: Option<Uuid>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Order, AppError> {
+    let totals = totals::compute(&priced(&draft.lines))
+        .map_err(|i| AppError::validation(format!("lines[{i}].quantity"), "is too large"))?;
+    let id = Uuid::now_v7();
+    let currency: Currency = draft.supplier.currency.clone();
+    orders::Entity::insert(orders::ActiveModel {
+        id: Set(id),
+        restaurant_id: Set(restaurant),
+        supplier_id: Set(draft.supplier.id),
+        status: Set(OrderStatus::Placed.as_str().to_owned()),
+        currency: Set(currency.as_str().to_owned()),
+        subtotal_milli: Set(totals.subtotal_milli),
+        tax_milli: Set(totals.tax_milli),
+        total_milli: Set(totals.total_milli),
+        taxes: Set(json!(totals.taxes)),
+        requested_delivery_date: Set(draft.requested_delivery_date),
+        note: Set(draft.note.clone()),
+        placed_by: Set(caller.principal.account_id()),
+        checkout_id: Set(checkout_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    let lines: Vec<order_lines::ActiveModel> = draft
+        .lines
+        .iter()
+        .zip(&totals.line_totals_milli)
+        .enumerate()
+        .map(|(i, (line, total))| order_lines::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(id),
+            line_number: Set(i as i32 + 1),
+            product_id: Set(line.product.id),
+            sku: Set(line.product.sku.clone()),
+            name: Set(line.product.name.clone()),
+            unit: Set(line.product.unit.clone()),
+            unit_price_milli: Set(line.product.unit_price_milli),
+            quantity: Set(line.quantity),
+            line_total_milli: Set(*total),
+            tax_rate_bp: Set(line.product.tax_rate_bp),
+        })
+        .collect();
+    order_lines::Entity::insert_many(lines)
+        .exec_without_returning(txn)
+        .await?;
+    insert_event(txn, caller, id, None, OrderStatus::Placed, None, now).await?;
+    audit::record(
+        txn,
+        caller,
+        None,
+        AuditEntry {
+            action: "order.place",
+            entity: "order",
+            entity_id: Some(id.to_string()),
+            before: None,
+            after: Some(json!({
+                "restaurantId": restaurant,
+                "supplierId": draft.supplier.id,
+                "lines": draft.lines.len(),
+                "total": money::from_milli(totals.total_milli).to_string(),
+                "currency": currency.as_str(),
+            })),
+        },
+    )
+    .await?;
+    repository::find_order(txn, id)
+        .await?
+        .map(repository::order_to_domain)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted order vanished")))
+}
+
+async fn insert_event(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    order: Uuid,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    reason: Option<String>,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), AppError> {
+    order_events::Entity::insert(order_events::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        order_id: Set(order),
+        from_status: Set(from.map(|s| s.as_str().to_owned())),
+        to_status: Set(to.as_str().to_owned()),
+        actor_account_id: Set(caller.principal.account_id()),
+        actor_role: Set(caller.principal.audit_role().to_owned()),
+        reason: Set(reason),
+        at: Set(at),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}

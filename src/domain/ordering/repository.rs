@@ -1,0 +1,306 @@
+//! Storage of carts and orders: conversions to domain types and the queries services share.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{cart_items, carts, order_events, order_lines, orders, products};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait as _},
+};
+use uuid::Uuid;
+
+use super::{
+    CartItem, Order, OrderEvent, OrderFilter, OrderLine, OrderSort, OrderSortField, OrderStatus,
+    OrderTax, totals::TaxLine,
+};
+use crate::{
+    domain::{
+        money::{Currency, from_milli},
+        pagination::{Page, PageRequest, fetch_page},
+        products::{Unit, tax_rate_percent},
+    },
+    error::AppError,
+};
+
+pub(super) fn order_to_domain(m: orders::Model) -> Order {
+    let taxes: Vec<TaxLine> = serde_json::from_value(m.taxes).unwrap_or_default();
+    Order {
+        id: m.id,
+        restaurant_id: m.restaurant_id,
+        supplier_id: m.supplier_id,
+        status: OrderStatus::parse(&m.status).unwrap_or(OrderStatus::Placed),
+        currency: Currency::from_stored(&m.currency),
+        subtotal: from_milli(m.subtotal_milli),
+        taxes: taxes
+            .into_iter()
+            .map(|t| OrderTax {
+                rate: tax_rate_percent(t.rate_bp),
+                base: from_milli(t.base_milli),
+                amount: from_milli(t.amount_milli),
+            })
+            .collect(),
+        tax: from_milli(m.tax_milli),
+        total: from_milli(m.total_milli),
+        requested_delivery_date: m.requested_delivery_date,
+        note: m.note,
+        placed_by: m.placed_by,
+        checkout_id: m.checkout_id,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+pub(super) fn line_to_domain(m: order_lines::Model) -> OrderLine {
+    OrderLine {
+        id: m.id,
+        order_id: m.order_id,
+        line_number: m.line_number,
+        product_id: m.product_id,
+        sku: m.sku,
+        name: m.name,
+        unit: Unit::parse(&m.unit).unwrap_or(Unit::Piece),
+        unit_price: from_milli(m.unit_price_milli),
+        quantity: m.quantity,
+        line_total: from_milli(m.line_total_milli),
+        tax_rate: tax_rate_percent(m.tax_rate_bp),
+    }
+}
+
+pub(super) fn event_to_domain(m: order_events::Model) -> OrderEvent {
+    OrderEvent {
+        id: m.id,
+        order_id: m.order_id,
+        from: m.from_status.as_deref().and_then(OrderStatus::parse),
+        to: OrderStatus::parse(&m.to_status).unwrap_or(OrderStatus::Placed),
+        actor_account_id: m.actor_account_id,
+        actor_role: m.actor_role,
+        reason: m.reason,
+        at: m.at,
+    }
+}
+
+pub(super) async fn find_order(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<orders::Model>, AppError> {
+    Ok(orders::Entity::find_by_id(id)
+        .filter(orders::Column::DeletedAt.is_null())
+        .one(db)
+        .await?)
+}
+
+pub(super) async fn orders_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Order>, AppError> {
+    let mut found: HashMap<Uuid, Order> = orders::Entity::find()
+        .filter(orders::Column::Id.is_in(ids.to_vec()))
+        .filter(orders::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, order_to_domain(m)))
+        .collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+pub(super) async fn lines_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[Uuid],
+) -> Result<Vec<order_lines::Model>, AppError> {
+    Ok(order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.is_in(order_ids.to_vec()))
+        .order_by_asc(order_lines::Column::OrderId)
+        .order_by_asc(order_lines::Column::LineNumber)
+        .all(db)
+        .await?)
+}
+
+pub(super) async fn events_of(
+    db: &impl ConnectionTrait,
+    order_ids: &[Uuid],
+) -> Result<Vec<order_events::Model>, AppError> {
+    Ok(order_events::Entity::find()
+        .filter(order_events::Column::OrderId.is_in(order_ids.to_vec()))
+        .order_by_asc(order_events::Column::At)
+        .order_by_asc(order_events::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Takes `quantity` units off the shelf if, and only if, that many are there: the condition
+/// and the decrement are one statement, so concurrent orders can never drive stock negative.
+pub(super) async fn reserve_stock(
+    db: &impl ConnectionTrait,
+    product: Uuid,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let result = products::Entity::update_many()
+        .col_expr(
+            products::Column::StockOnHand,
+            Expr::col(products::Column::StockOnHand).sub(quantity),
+        )
+        .col_expr(products::Column::UpdatedAt, Expr::value(now))
+        .filter(products::Column::Id.eq(product))
+        .filter(products::Column::StockOnHand.gte(quantity))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Puts reserved units back.
+pub(super) async fn release_stock(
+    db: &impl ConnectionTrait,
+    product: Uuid,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    products::Entity::update_many()
+        .col_expr(
+            products::Column::StockOnHand,
+            Expr::col(products::Column::StockOnHand).add(quantity),
+        )
+        .col_expr(products::Column::UpdatedAt, Expr::value(now))
+        .filter(products::Column::Id.eq(product))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Which orders a caller may list: every order (admins), or those of these organisations.
+pub(super) enum Scope {
+    All,
+    Of {
+        restaurants: Vec<Uuid>,
+        suppliers: Vec<Uuid>,
+    },
+}
+
+pub(super) async fn list(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filter: &OrderFilter,
+    sort: OrderSort,
+    page: PageRequest,
+) -> Result<Page<Order>, AppError> {
+    let mut select = orders::Entity::find().filter(orders::Column::DeletedAt.is_null());
+    if let Scope::Of {
+        restaurants,
+        suppliers,
+    } = scope
+    {
+        select = select.filter(
+            Condition::any()
+                .add(orders::Column::RestaurantId.is_in(restaurants))
+                .add(orders::Column::SupplierId.is_in(suppliers)),
+        );
+    }
+    if !filter.statuses.is_empty() {
+        select =
+            select.filter(orders::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(id) = filter.restaurant_id {
+        select = select.filter(orders::Column::RestaurantId.eq(id));
+    }
+    if let Some(id) = filter.supplier_id {
+        select = select.filter(orders::Column::SupplierId.eq(id));
+    }
+    if let Some(from) = filter.delivery_from {
+        select = select.filter(orders::Column::RequestedDeliveryDate.gte(from));
+    }
+    if let Some(to) = filter.delivery_to {
+        select = select.filter(orders::Column::RequestedDeliveryDate.lte(to));
+    }
+    let order = sort.direction.order();
+    fetch_page(
+        db,
+        select,
+        page,
+        |s| {
+            let s = match sort.field {
+                OrderSortField::CreatedAt => s.order_by(orders::Column::CreatedAt, order.clone()),
+                OrderSortField::RequestedDeliveryDate => {
+                    s.order_by(orders::Column::RequestedDeliveryDate, order.clone())
+                }
+                OrderSortField::Total => s.order_by(orders::Column::TotalMilli, order.clone()),
+            };
+            s.order_by(orders::Column::Id, order.clone())
+        },
+        order_to_domain,
+    )
+    .await
+}
+
+/// Of `restaurants`, those that have placed an order with any of `suppliers`.
+pub(super) async fn restaurants_trading_with(
+    db: &impl ConnectionTrait,
+    suppliers: Vec<Uuid>,
+    restaurants: Vec<Uuid>,
+) -> Result<Vec<Uuid>, AppError> {
+    if suppliers.is_empty() || restaurants.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(orders::Entity::find()
+        .select_only()
+        .column(orders::Column::RestaurantId)
+        .distinct()
+        .filter(orders::Column::SupplierId.is_in(suppliers))
+        .filter(orders::Column::RestaurantId.is_in(restaurants))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?)
+}
+
+pub(super) fn cart_item_to_domain(restaurant: Uuid, m: cart_items::Model) -> CartItem {
+    CartItem {
+        id: m.id,
+        restaurant_id: restaurant,
+        product_id: m.product_id,
+        quantity: m.quantity,
+        added_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+pub(super) async fn find_cart(
+    db: &impl ConnectionTrait,
+    restaurant: Uuid,
+) -> Result<Option<carts::Model>, AppError> {
+    Ok(carts::Entity::find()
+        .filter(carts::Column::RestaurantId.eq(restaurant))
+        .one(db)
+        .await?)
+}
+
+/// Items of the carts of `restaurants`, oldest first.
+pub(super) async fn cart_items_of(
+    db: &impl ConnectionTrait,
+    restaurants: &[Uuid],
+) -> Result<Vec<CartItem>, AppError> {
+    let carts: HashMap<Uuid, Uuid> = carts::Entity::find()
+        .filter(carts::Column::RestaurantId.is_in(restaurants.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.restaurant_id))
+        .collect();
+    if carts.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(cart_items::Entity::find()
+        .filter(cart_items::Column::CartId.is_in(carts.keys().copied()))
+        .order_by_asc(cart_items::Column::CreatedAt)
+        .order_by_asc(cart_items::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| {
+            carts
+                .get(&m.cart_id)
+                .copied()
+                .map(|r| cart_item_to_domain(r, m))
+        })
+        .collect())
+}

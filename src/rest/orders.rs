@@ -1,0 +1,527 @@
+//! `/api/v1/orders`: orders over REST — list, get, place (with `Idempotency-Key`), and the
+//! status transitions.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    MoneyDto, PaginationDto,
+    extract::{ApiJson, ApiPath, ApiQuery},
+    parse_sort,
+};
+use crate::{
+    app::AppState,
+    auth::extract::Authenticated,
+    domain::{
+        money::{Currency, Money},
+        ordering::{
+            LineInput, Order, OrderAction, OrderEvent, OrderFilter, OrderLine, OrderSort,
+            OrderSortField, OrderStatus, PlaceOrder, Placed,
+        },
+        pagination::PageRequest,
+    },
+    error::{AppError, ErrorEnvelope},
+};
+
+fn money(amount: Decimal, currency: &Currency) -> MoneyDto {
+    Money {
+        amount,
+        currency: currency.clone(),
+    }
+    .into()
+}
+
+/// VAT at one rate.
+#[derive(Serialize, ToSchema)]
+pub struct TaxDto {
+    /// Percent.
+    #[schema(value_type = String, example = "12")]
+    rate: Decimal,
+    base: MoneyDto,
+    amount: MoneyDto,
+}
+
+/// One line of an order, as it was when placed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineDto {
+    line_number: i32,
+    product_id: Uuid,
+    sku: String,
+    name: String,
+    unit: &'static str,
+    unit_price: MoneyDto,
+    quantity: i64,
+    line_total: MoneyDto,
+    #[schema(value_type = String, example = "12")]
+    tax_rate: Decimal,
+}
+
+impl OrderLineDto {
+    fn new(l: OrderLine, currency: &Currency) -> Self {
+        OrderLineDto {
+            line_number: l.line_number,
+            product_id: l.product_id,
+            sku: l.sku,
+            name: l.name,
+            unit: l.unit.as_str(),
+            unit_price: money(l.unit_price, currency),
+            quantity: l.quantity,
+            line_total: money(l.line_total, currency),
+            tax_rate: l.tax_rate,
+        }
+    }
+}
+
+/// One status an order took.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderEventDto {
+    #[schema(value_type = Option<String>)]
+    from: Option<OrderStatus>,
+    #[schema(value_type = String)]
+    to: OrderStatus,
+    actor_role: String,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+}
+
+impl From<OrderEvent> for OrderEventDto {
+    fn from(e: OrderEvent) -> Self {
+        OrderEventDto {
+            from: e.from,
+            to: e.to,
+            actor_role: e.actor_role,
+            reason: e.reason,
+            at: e.at,
+        }
+    }
+}
+
+/// A restaurant's order with one supplier. `lines` and `events` are included for single orders.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderDto {
+    id: Uuid,
+    restaurant_id: Uuid,
+    supplier_id: Uuid,
+    /// PLACED, CONFIRMED, SHIPPED, DELIVERED, CANCELLED or REJECTED.
+    #[schema(value_type = String, example = "PLACED")]
+    status: OrderStatus,
+    currency: String,
+    subtotal: MoneyDto,
+    taxes: Vec<TaxDto>,
+    tax: MoneyDto,
+    total: MoneyDto,
+    requested_delivery_date: NaiveDate,
+    note: Option<String>,
+    checkout_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lines: Option<Vec<OrderLineDto>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<Vec<OrderEventDto>>,
+}
+
+impl From<Order> for OrderDto {
+    fn from(o: Order) -> Self {
+        let c = &o.currency;
+        OrderDto {
+            id: o.id,
+            restaurant_id: o.restaurant_id,
+            supplier_id: o.supplier_id,
+            status: o.status,
+            currency: c.as_str().to_owned(),
+            subtotal: money(o.subtotal, c),
+            taxes: o
+                .taxes
+                .iter()
+                .map(|t| TaxDto {
+                    rate: t.rate,
+                    base: money(t.base, c),
+                    amount: money(t.amount, c),
+                })
+                .collect(),
+            tax: money(o.tax, c),
+            total: money(o.total, c),
+            requested_delivery_date: o.requested_delivery_date,
+            note: o.note,
+            checkout_id: o.checkout_id,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            lines: None,
+            events: None,
+        }
+    }
+}
+
+/// Orders with their lines and events (one query each for all of them).
+pub(super) async fn detailed(
+    state: &AppState,
+    orders: Vec<Order>,
+) -> Result<Vec<OrderDto>, AppError> {
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+    let mut lines = state.services.orders.lines_by_order(&ids).await?;
+    let mut events = state.services.orders.events_by_order(&ids).await?;
+    Ok(orders
+        .into_iter()
+        .map(|o| {
+            let id = o.id;
+            let currency = o.currency.clone();
+            let mut dto = OrderDto::from(o);
+            dto.lines = Some(
+                lines
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| OrderLineDto::new(l, &currency))
+                    .collect(),
+            );
+            dto.events = Some(
+                events
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(OrderEventDto::from)
+                    .collect(),
+            );
+            dto
+        })
+        .collect())
+}
+
+/// The `Idempotency-Key` header, if sent.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str().map(str::to_owned).map_err(|_| {
+                AppError::validation("Idempotency-Key", "must be visible ASCII characters")
+            })
+        })
+        .transpose()
+}
+
+/// 201 for a new result, 200 with `Idempotent-Replayed: true` for a replay.
+pub(super) fn placed_response<T: Serialize>(
+    placed: &Placed,
+    body: T,
+    location: Option<String>,
+) -> Response {
+    let status = if placed.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut response = (status, Json(body)).into_response();
+    if placed.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// One order.
+#[derive(Serialize, ToSchema)]
+pub struct OrderResponse {
+    data: OrderDto,
+}
+
+/// Several orders.
+#[derive(Serialize, ToSchema)]
+pub struct OrdersResponse {
+    pub(super) data: Vec<OrderDto>,
+}
+
+/// A page of orders.
+#[derive(Serialize, ToSchema)]
+pub struct OrderListResponse {
+    data: Vec<OrderDto>,
+    pagination: PaginationDto,
+}
+
+/// Paging, filters and sort of the order list.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrdersParams {
+    /// Page size, 1–100 (default 20).
+    limit: Option<u64>,
+    /// Items to skip.
+    offset: Option<u64>,
+    /// Comma-separated statuses, e.g. `PLACED,CONFIRMED`.
+    status: Option<String>,
+    restaurant_id: Option<Uuid>,
+    supplier_id: Option<Uuid>,
+    /// Requested delivery on or after (YYYY-MM-DD).
+    delivery_from: Option<NaiveDate>,
+    /// Requested delivery on or before (YYYY-MM-DD).
+    delivery_to: Option<NaiveDate>,
+    /// `createdAt` (default `-createdAt`), `requestedDeliveryDate` or `total`; prefix `-` for
+    /// descending.
+    sort: Option<String>,
+}
+
+/// The caller's orders: a restaurant's own, those placed with a supplier, all for admins.
+#[utoipa::path(
+    get, path = "/api/v1/orders", tag = "orders",
+    params(ListOrdersParams),
+    responses(
+        (status = 200, description = "A page of orders (without lines)", body = OrderListResponse),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 422, description = "A parameter breaks a rule", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiQuery(params): ApiQuery<ListOrdersParams>,
+) -> Result<Json<OrderListResponse>, AppError> {
+    let page = PageRequest::offset(params.offset, params.limit)?;
+    let statuses = params
+        .status
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            OrderStatus::parse(s)
+                .ok_or_else(|| AppError::validation("status", format!("`{s}` is not a status")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter = OrderFilter {
+        statuses,
+        restaurant_id: params.restaurant_id,
+        supplier_id: params.supplier_id,
+        delivery_from: params.delivery_from,
+        delivery_to: params.delivery_to,
+    };
+    let sort = parse_sort(
+        params.sort.as_deref(),
+        &[
+            ("createdAt", OrderSortField::CreatedAt),
+            (
+                "requestedDeliveryDate",
+                OrderSortField::RequestedDeliveryDate,
+            ),
+            ("total", OrderSortField::Total),
+        ],
+    )?
+    .map(|(field, direction)| OrderSort { field, direction })
+    .unwrap_or_default();
+    let result = state
+        .services
+        .orders
+        .list(&caller, &filter, sort, page)
+        .await?;
+    Ok(Json(OrderListResponse {
+        pagination: PaginationDto::of(page, result.total),
+        data: result.items.into_iter().map(OrderDto::from).collect(),
+    }))
+}
+
+/// One order with its lines and status history.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = OrderResponse),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<OrderResponse>, AppError> {
+    let order = state.services.orders.get(&caller, id).await?;
+    let data = detailed(&state, vec![order]).await?.remove(0);
+    Ok(Json(OrderResponse { data }))
+}
+
+/// A product and how many units.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrderLineRequest {
+    product_id: Uuid,
+    quantity: i64,
+}
+
+/// An order for one supplier.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlaceOrderRequest {
+    restaurant_id: Uuid,
+    supplier_id: Uuid,
+    /// 1–200 lines, each product once.
+    lines: Vec<OrderLineRequest>,
+    /// After today, on a delivery day of the supplier (YYYY-MM-DD).
+    requested_delivery_date: NaiveDate,
+    note: Option<String>,
+}
+
+/// Place an order with one supplier, reserving its stock. Send `Idempotency-Key` to make
+/// retries safe: the same key and body replay the first result (200, `Idempotent-Replayed:
+/// true`); the same key with another body is 409.
+#[utoipa::path(
+    post, path = "/api/v1/orders", tag = "orders",
+    request_body = PlaceOrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; remembered for 24 hours")),
+    responses(
+        (status = 201, description = "Placed; `Location` names the order", body = OrderResponse),
+        (status = 200, description = "Replayed for a repeated Idempotency-Key", body = OrderResponse),
+        (status = 401, description = "Not signed in", body = ErrorEnvelope),
+        (status = 403, description = "Not a member of the restaurant", body = ErrorEnvelope),
+        (status = 409, description = "INSUFFICIENT_STOCK (names the product) or an Idempotency-Key reused for another request", body = ErrorEnvelope),
+        (status = 422, description = "A field breaks a rule", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn place(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PlaceOrderRequest>,
+) -> Result<Response, AppError> {
+    let request = PlaceOrder {
+        restaurant_id: body.restaurant_id,
+        supplier_id: body.supplier_id,
+        lines: body
+            .lines
+            .into_iter()
+            .map(|l| LineInput {
+                product_id: l.product_id,
+                quantity: l.quantity,
+            })
+            .collect(),
+        requested_delivery_date: body.requested_delivery_date,
+        note: body.note,
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    let placed = state.services.orders.place(&caller, request).await?;
+    let mut orders = detailed(&state, placed.orders.clone()).await?;
+    let data = orders
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no order placed")))?;
+    let location = format!("/api/v1/orders/{}", data.id);
+    Ok(placed_response(
+        &placed,
+        OrderResponse { data },
+        Some(location),
+    ))
+}
+
+/// Why a status changes.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// Required to reject; optional otherwise.
+    reason: Option<String>,
+}
+
+fn reason(body: &Bytes) -> Result<Option<String>, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<TransitionRequest>(body)
+        .map(|r| r.reason)
+        .map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
+}
+
+async fn transition(
+    state: AppState,
+    caller: crate::auth::Caller,
+    id: Uuid,
+    body: Bytes,
+    action: OrderAction,
+) -> Result<Json<OrderResponse>, AppError> {
+    let order = state
+        .services
+        .orders
+        .transition(&caller, id, action, reason(&body)?)
+        .await?;
+    let data = detailed(&state, vec![order]).await?.remove(0);
+    Ok(Json(OrderResponse { data }))
+}
+
+macro_rules! transition_route {
+    ($name:ident, $path:literal, $action:expr, $doc:literal, $who:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+            post, path = $path, tag = "orders",
+            params(("id" = Uuid, Path, description = "Order id")),
+            request_body(content = Option<TransitionRequest>, description = "Optional; `reason` is required to reject"),
+            responses(
+                (status = 200, description = "The order after the change", body = OrderResponse),
+                (status = 401, description = "Not signed in", body = ErrorEnvelope),
+                (status = 403, description = $who, body = ErrorEnvelope),
+                (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
+                (status = 409, description = "INVALID_TRANSITION: the order's status does not allow it", body = ErrorEnvelope),
+            ),
+            security(("bearer" = []))
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            Authenticated(caller): Authenticated,
+            ApiPath(id): ApiPath<Uuid>,
+            body: Bytes,
+        ) -> Result<Json<OrderResponse>, AppError> {
+            transition(state, caller, id, body, $action).await
+        }
+    };
+}
+
+transition_route!(
+    confirm,
+    "/api/v1/orders/{id}/confirm",
+    OrderAction::Confirm,
+    "The supplier accepts a PLACED order.",
+    "Not a member of the supplier"
+);
+transition_route!(
+    reject,
+    "/api/v1/orders/{id}/reject",
+    OrderAction::Reject,
+    "The supplier turns down a PLACED or CONFIRMED order (reason required); stock is released.",
+    "Not a member of the supplier"
+);
+transition_route!(
+    ship,
+    "/api/v1/orders/{id}/ship",
+    OrderAction::Ship,
+    "The supplier ships a CONFIRMED order.",
+    "Not a member of the supplier"
+);
+transition_route!(
+    deliver,
+    "/api/v1/orders/{id}/deliver",
+    OrderAction::Deliver,
+    "The supplier marks a SHIPPED order delivered.",
+    "Not a member of the supplier"
+);
+transition_route!(
+    cancel,
+    "/api/v1/orders/{id}/cancel",
+    OrderAction::Cancel,
+    "The restaurant cancels a PLACED or CONFIRMED order; stock is released.",
+    "Not a member of the restaurant"
+);
