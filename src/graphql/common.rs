@@ -122,7 +122,7 @@ impl ScalarType for Date {
 /// An amount in a currency, for the GraphQL types that hold the two apart.
 pub fn money(amount: Decimal, currency: &money::Currency) -> MoneyObject {
     MoneyObject {
-        amount: ExactDecimal(amount),
+        amount: ExactDecimal(amount.normalize()),
         currency: currency.as_str().to_owned(),
     }
 }

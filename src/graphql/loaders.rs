@@ -1,12 +1,26 @@
 //! Per-request dataloaders: relations resolve in one batched query per kind, not one per row.
 //!
-//! A fresh set is attached to every HTTP request and every websocket connection. The loaders
-//! do not cache (async-graphql's default), so a long-lived websocket never sees stale rows;
-//! they batch every key asked for in the same execution step into one query.
+//! A fresh set is attached to every HTTP request and every websocket connection. Loaders do not
+//! cache, so a long-lived websocket never sees stale rows.
+//!
+//! A batch closes once no key has joined it for [`QUIET`] (a debounce), so a large list whose
+//! resolution takes longer than that still loads in one query per relation: the statement count
+//! of a request depends on its shape, not on its size. (async-graphql's own `DataLoader`
+//! closes a batch a fixed 1 ms after its first key, which splits big lists into several
+//! queries.) The batch runs on its own task, so it completes even if the request that started
+//! it is cancelled.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use futures_util::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -23,16 +37,107 @@ use crate::{
 /// How many products `Supplier.products` shows at most.
 pub const CATALOG_PREVIEW: u64 = 50;
 
+/// Loads many values by id in one go.
+pub trait Loader: Send + Sync + 'static {
+    type Value: Clone + Send + Sync + 'static;
+
+    fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> impl Future<Output = async_graphql::Result<HashMap<Uuid, Self::Value>>> + Send;
+}
+
+/// How long a batch waits without a new key before it loads.
+pub const QUIET: Duration = Duration::from_millis(1);
+
+type BatchResult<V> = Result<Arc<HashMap<Uuid, V>>, async_graphql::Error>;
+
+struct Keys {
+    keys: Vec<Uuid>,
+    last_joined: Instant,
+}
+
+/// The batch being collected: its keys, and the result every member awaits.
+struct Batch<V> {
+    keys: Arc<Mutex<Keys>>,
+    result: Shared<BoxFuture<'static, BatchResult<V>>>,
+}
+
+/// A loader plus the batch it is collecting.
+pub struct DataLoader<L: Loader> {
+    loader: Arc<L>,
+    open: Arc<Mutex<Option<Batch<L::Value>>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<L: Loader> DataLoader<L> {
+    pub fn new(loader: L) -> Self {
+        Self {
+            loader: Arc::new(loader),
+            open: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The value for `key`, loaded together with every key asked for until the batch is quiet.
+    pub async fn load_one(&self, key: Uuid) -> async_graphql::Result<Option<L::Value>> {
+        let result = {
+            let mut open = lock(&self.open);
+            let batch = open.get_or_insert_with(|| self.start());
+            let mut keys = lock(&batch.keys);
+            if !keys.keys.contains(&key) {
+                keys.keys.push(key);
+            }
+            keys.last_joined = Instant::now();
+            batch.result.clone()
+        };
+        Ok(result.await?.get(&key).cloned())
+    }
+
+    fn start(&self) -> Batch<L::Value> {
+        let keys = Arc::new(Mutex::new(Keys {
+            keys: Vec::new(),
+            last_joined: Instant::now(),
+        }));
+        let (loader, open, batch) = (self.loader.clone(), self.open.clone(), keys.clone());
+        let (done, result) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            loop {
+                let quiet_for = lock(&batch).last_joined.elapsed();
+                if quiet_for >= QUIET {
+                    break;
+                }
+                tokio::time::sleep(QUIET - quiet_for).await;
+            }
+            // Close the batch (later keys start a new one), then load what it holds.
+            lock(&open).take();
+            let keys = std::mem::take(&mut lock(&batch).keys);
+            let _ = done.send(loader.load(&keys).await.map(Arc::new));
+        });
+        let result = async move {
+            result
+                .await
+                .unwrap_or_else(|_| Err(async_graphql::Error::new("a batch loader stopped")))
+        }
+        .boxed()
+        .shared();
+        Batch { keys, result }
+    }
+}
+
 macro_rules! loader {
     ($(#[$doc:meta])* $name:ident, $value:ty, |$services:ident, $keys:ident| $body:expr) => {
         $(#[$doc])*
         pub struct $name(Services);
 
-        impl Loader<Uuid> for $name {
+        impl Loader for $name {
             type Value = $value;
-            type Error = async_graphql::Error;
 
-            async fn load(&self, $keys: &[Uuid]) -> Result<HashMap<Uuid, $value>, Self::Error> {
+            async fn load(&self, $keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, $value>> {
                 let $services = &self.0;
                 Ok($body)
             }
@@ -99,11 +204,10 @@ loader!(
 /// Whether a restaurant has ordered from a supplier the caller belongs to, by restaurant id.
 pub struct TradeLoader(Services, Principal);
 
-impl Loader<Uuid> for TradeLoader {
+impl Loader for TradeLoader {
     type Value = bool;
-    type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, bool>> {
         let trading = self
             .0
             .orders
@@ -127,8 +231,8 @@ pub struct Loaders {
 
 impl Loaders {
     pub fn new(services: &Services, principal: &Principal) -> Self {
-        fn new<L: Loader<Uuid>>(loader: L) -> DataLoader<L> {
-            DataLoader::new(loader, tokio::spawn)
+        fn new<L: Loader>(loader: L) -> DataLoader<L> {
+            DataLoader::new(loader)
         }
         Self {
             suppliers: new(SupplierLoader(services.clone())),

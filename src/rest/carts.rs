@@ -83,7 +83,7 @@ async fn cart_response(state: &AppState, cart: Cart) -> Result<Json<CartResponse
                 unit_price: product.map(|p| p.unit_price.clone().into()),
                 line_total: product.map(|p| {
                     Money {
-                        amount: p.unit_price.amount * Decimal::from(item.quantity),
+                        amount: (p.unit_price.amount * Decimal::from(item.quantity)).normalize(),
                         currency: p.unit_price.currency.clone(),
                     }
                     .into()

@@ -13,6 +13,7 @@ mod money;
 mod multi_process;
 mod oidc;
 mod ops;
+mod orders;
 mod products;
 mod rest;
 mod shutdown;
