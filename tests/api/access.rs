@@ -53,6 +53,17 @@ struct World {
     disposable: Vec<String>,
     restaurant: String,
     other_restaurant: String,
+    /// A product of `supplier`.
+    product: String,
+    /// PLACED orders of `restaurant` with `supplier`: two per role, one per destructive row.
+    orders: Vec<String>,
+}
+
+impl World {
+    /// A PLACED order only `who` acts on in row `row` (0 or 1).
+    fn order(&self, who: Who, row: usize) -> &str {
+        &self.orders[row * WHO.len() + who as usize]
+    }
 }
 
 impl World {
@@ -124,12 +135,42 @@ async fn world(app: &TestApp) -> World {
     ok(&api(Who::RestaurantOwner)
         .graphql(ADD, json!({ "input": { "organisationType": "RESTAURANT", "organisationId": restaurant, "email": email(Who::RestaurantStaff), "role": "STAFF" } }))
         .await);
+
+    // The restaurant orders from the supplier (which also opens its contact details to it).
+    let product = ok(&api(Who::SupplierOwner)
+        .graphql(
+            "mutation($input: UpsertProductsInput!) { upsertProducts(input: $input) { products { id } } }",
+            json!({ "input": { "supplierId": supplier, "products": [{ "sku": "O-1", "name": "Ordervara", "category": "Test", "unit": "KG", "unitPrice": "600", "stockOnHand": 100000 }] } }),
+        )
+        .await)["upsertProducts"]["products"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut orders = Vec::new();
+    for _ in 0..2 * WHO.len() {
+        let placed = ok(&api(Who::RestaurantOwner)
+            .graphql(
+                "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } } }",
+                json!({ "input": {
+                    "restaurantId": restaurant, "supplierId": supplier,
+                    "lines": [{ "productId": product, "quantity": 1 }],
+                    "requestedDeliveryDate": crate::orders::next(chrono::Weekday::Mon, 0),
+                } }),
+            )
+            .await)["placeOrder"]["order"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        orders.push(placed);
+    }
     World {
         apis,
         supplier,
         disposable,
         restaurant,
         other_restaurant,
+        product,
+        orders,
     }
 }
 
@@ -198,11 +239,12 @@ async fn run(op: &Op, who: Who, world: &World, n: u32) -> char {
                 Err(_) => 'o', // subscribed, waiting for events
                 Ok(Some(Ok(message))) => {
                     let message: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
-                    outcome_of_code(
-                        message["payload"][0]["extensions"]["code"]
-                            .as_str()
-                            .unwrap_or("?"),
-                    )
+                    // A rejected document is an `error`; a resolver's refusal a `next` with errors.
+                    let error = match message["type"].as_str() {
+                        Some("next") => &message["payload"]["errors"][0],
+                        _ => &message["payload"][0],
+                    };
+                    outcome_of_code(error["extensions"]["code"].as_str().unwrap_or("?"))
                 }
                 Ok(other) => panic!("websocket: {other:?}"),
             }
@@ -256,16 +298,16 @@ async fn every_role_reaches_exactly_what_it_may() {
             ),
         ),
         (
-            "field Restaurant.contactEmail",
-            "UoFFFooF",
+            "field Restaurant.contactEmail (its supplier sees it)",
+            "UoooFooF",
             Op::Graphql(
                 "query($id: ID!) { restaurant(id: $id) { contactEmail } }",
                 |_, w, _| json!({ "id": w.restaurant }),
             ),
         ),
         (
-            "field Restaurant.deliveryPrefs",
-            "UoFFFooF",
+            "field Restaurant.deliveryPrefs (its supplier sees it)",
+            "UoooFooF",
             Op::Graphql(
                 "query($id: ID!) { restaurant(id: $id) { deliveryPrefs { days earliest } } }",
                 |_, w, _| json!({ "id": w.restaurant }),
@@ -403,6 +445,106 @@ async fn every_role_reaches_exactly_what_it_may() {
                 |w| format!("/api/v1/suppliers/{}", w.supplier),
                 |_| Some(json!({ "city": "Visby" })),
             ),
+        ),
+        (
+            "query orders (each sees its own)",
+            "Uooooooo",
+            Op::Graphql("{ orders { totalCount } }", none),
+        ),
+        (
+            "query order",
+            "UoooNooN",
+            Op::Graphql(
+                "query($id: ID!) { order(id: $id) { id status } }",
+                |_, w, _| json!({ "id": w.orders[0] }),
+            ),
+        ),
+        (
+            "nested order.restaurant.contactEmail",
+            "UoooNooN",
+            Op::Graphql(
+                "query($id: ID!) { order(id: $id) { restaurant { contactEmail } lines { product { name } } } }",
+                |_, w, _| json!({ "id": w.orders[0] }),
+            ),
+        ),
+        (
+            "mutation placeOrder",
+            "UoFFFooF",
+            Op::Graphql(
+                "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } } }",
+                |_, w, _| {
+                    json!({ "input": {
+                    "restaurantId": w.restaurant, "supplierId": w.supplier,
+                    "lines": [{ "productId": w.product, "quantity": 1 }],
+                    "requestedDeliveryDate": crate::orders::next(chrono::Weekday::Thu, 0),
+                } })
+                },
+            ),
+        ),
+        (
+            "mutation confirmOrder",
+            "UoooNFFN",
+            Op::Graphql(
+                "mutation($id: ID!) { confirmOrder(input: {orderId: $id}) { order { status } } }",
+                |who, w, _| json!({ "id": w.order(who, 0) }),
+            ),
+        ),
+        (
+            "mutation cancelOrder",
+            "UoFFNooN",
+            Op::Graphql(
+                "mutation($id: ID!) { cancelOrder(input: {orderId: $id}) { order { status } } }",
+                |who, w, _| json!({ "id": w.order(who, 1) }),
+            ),
+        ),
+        (
+            "query cart",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($id: ID!) { cart(restaurantId: $id) { items { quantity } } }",
+                |_, w, _| json!({ "id": w.restaurant }),
+            ),
+        ),
+        (
+            "mutation addToCart",
+            "UoFFFooF",
+            Op::Graphql(
+                "mutation($input: CartItemInput!) { addToCart(input: $input) { cart { updatedAt } } }",
+                |_, w, _| json!({ "input": { "restaurantId": w.restaurant, "productId": w.product, "quantity": 1 } }),
+            ),
+        ),
+        (
+            "subscription orderUpdates",
+            "Uooooooo",
+            Op::Subscribe("subscription { orderUpdates { to } }"),
+        ),
+        (
+            "REST GET /api/v1/orders",
+            "Uooooooo",
+            Op::Rest("GET", |_| "/api/v1/orders".into(), |_| None),
+        ),
+        (
+            "REST GET /api/v1/orders/{id}",
+            "UoooNooN",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/orders/{}", w.orders[0]),
+                |_| None,
+            ),
+        ),
+        (
+            "REST GET /api/v1/carts/{id}",
+            "UoFFFooF",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/carts/{}", w.restaurant),
+                |_| None,
+            ),
+        ),
+        (
+            "REST GET /api/v1/restaurants",
+            "Uooooooo",
+            Op::Rest("GET", |_| "/api/v1/restaurants".into(), |_| None),
         ),
     ];
 

@@ -14,6 +14,7 @@ mod multi_process;
 mod oidc;
 mod ops;
 mod orders;
+mod orders_live;
 mod products;
 mod rest;
 mod shutdown;

@@ -180,6 +180,63 @@ async fn a_change_on_one_process_reaches_a_subscriber_on_another() {
     assert!(reader.wait(Duration::from_secs(15)).success());
 }
 
+#[tokio::test]
+async fn an_order_confirmed_on_one_process_reaches_its_watcher_on_another() {
+    if !shared_backends_configured() {
+        return;
+    }
+    let backend = Backend::fresh().await;
+    let writer = Process::start(&backend, true); // with demo orders
+    let reader = Process::start(&backend, false);
+    let writer_view = writer.api().await;
+    let reader_view = reader.api().await;
+    let placed = writer_view
+        .graphql(
+            "{ orders(first: 1, filter: {statuses: [PLACED]}) { edges { node { id } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    let order = placed["data"]["orders"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a demo order in PLACED: {placed}"))
+        .to_owned();
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = crate::orders_live::subscribe(
+            &reader_view,
+            protocol,
+            crate::orders_live::STATUS_CHANGED,
+            serde_json::json!({ "id": order }),
+        )
+        .await;
+        let action = if protocol == "graphql-ws" {
+            "shipOrder"
+        } else {
+            "confirmOrder"
+        };
+        let changed = writer_view
+            .graphql(
+                &format!("mutation($id: ID!) {{ {action}(input: {{orderId: $id}}) {{ order {{ status }} }} }}"),
+                serde_json::json!({ "id": order }),
+            )
+            .await;
+        assert!(changed.get("errors").is_none(), "{changed}");
+        let event = crate::orders_live::message(&mut ws).await;
+        let to = if protocol == "graphql-ws" {
+            "SHIPPED"
+        } else {
+            "CONFIRMED"
+        };
+        assert_eq!(
+            event["payload"]["data"]["orderStatusChanged"]["to"], to,
+            "{event}"
+        );
+        assert_eq!(
+            event["payload"]["data"]["orderStatusChanged"]["order"]["id"],
+            order.as_str()
+        );
+    }
+}
+
 /// A TCP proxy in front of Redis that can drop every connection, as a Redis restart does.
 struct FlakyProxy {
     port: u16,

@@ -748,7 +748,7 @@ impl OrderService {
         self.get(caller, id).await?;
         let db = self.db.clone();
         let principal = caller.principal.clone();
-        Ok(self
+        let events = self
             .bus
             .subscribe::<OrderStatusChanged>()
             .filter(move |e| std::future::ready(e.order.id == id))
@@ -764,13 +764,19 @@ impl OrderService {
                     }
                 }
             })
-            .scan(false, |ended, item| {
-                if *ended {
-                    return std::future::ready(None);
+            .boxed();
+        // The first error is the last item: the stream ends right after it.
+        Ok(futures_util::stream::unfold(
+            (events, false),
+            |(mut events, ended)| async move {
+                if ended {
+                    return None;
                 }
-                *ended = item.is_err();
-                std::future::ready(Some(item))
-            }))
+                let item = events.next().await?;
+                let ended = item.is_err();
+                Some((item, (events, ended)))
+            },
+        ))
     }
 
     /// Every order event of the caller's organisations (all orders for admins), each checked
