@@ -3,7 +3,8 @@
 //! A fresh set is attached to every HTTP request and every websocket connection. Loaders do not
 //! cache, so a long-lived websocket never sees stale rows.
 //!
-//! A batch closes once no key has joined it for [`QUIET`] (a debounce), so a large list whose
+//! A batch closes once no key has joined it for [`QUIET`] (a debounce), after [`MAX_WAIT`] at
+//! the latest, or at [`MAX_BATCH`] keys, so a large list whose
 //! resolution takes longer than that still loads in one query per relation: the statement count
 //! of a request depends on its shape, not on its size. (async-graphql's own `DataLoader`
 //! closes a batch a fixed 1 ms after its first key, which splits big lists into several
@@ -11,7 +12,7 @@
 //! it is cancelled.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -49,11 +50,17 @@ pub trait Loader: Send + Sync + 'static {
 
 /// How long a batch waits without a new key before it loads.
 pub const QUIET: Duration = Duration::from_millis(1);
+/// The longest a batch collects keys, however busy.
+pub const MAX_WAIT: Duration = Duration::from_millis(50);
+/// The most keys one batch (one query) holds; more start the next batch.
+pub const MAX_BATCH: usize = 1000;
 
 type BatchResult<V> = Result<Arc<HashMap<Uuid, V>>, async_graphql::Error>;
 
 struct Keys {
     keys: Vec<Uuid>,
+    seen: HashSet<Uuid>,
+    started: Instant,
     last_joined: Instant,
 }
 
@@ -88,33 +95,55 @@ impl<L: Loader> DataLoader<L> {
         let result = {
             let mut open = lock(&self.open);
             let batch = open.get_or_insert_with(|| self.start());
+            let result = batch.result.clone();
             let mut keys = lock(&batch.keys);
-            if !keys.keys.contains(&key) {
+            if keys.seen.insert(key) {
                 keys.keys.push(key);
             }
             keys.last_joined = Instant::now();
-            batch.result.clone()
+            if keys.keys.len() >= MAX_BATCH {
+                // Full: later keys start the next batch; this one loads at its next check.
+                drop(keys);
+                open.take();
+            }
+            result
         };
         Ok(result.await?.get(&key).cloned())
     }
 
     fn start(&self) -> Batch<L::Value> {
+        let now = Instant::now();
         let keys = Arc::new(Mutex::new(Keys {
             keys: Vec::new(),
-            last_joined: Instant::now(),
+            seen: HashSet::new(),
+            started: now,
+            last_joined: now,
         }));
         let (loader, open, batch) = (self.loader.clone(), self.open.clone(), keys.clone());
         let (done, result) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             loop {
-                let quiet_for = lock(&batch).last_joined.elapsed();
-                if quiet_for >= QUIET {
+                let (quiet_for, age, full) = {
+                    let keys = lock(&batch);
+                    let full = keys.keys.len() >= MAX_BATCH;
+                    (keys.last_joined.elapsed(), keys.started.elapsed(), full)
+                };
+                if full || quiet_for >= QUIET || age >= MAX_WAIT {
                     break;
                 }
-                tokio::time::sleep(QUIET - quiet_for).await;
+                tokio::time::sleep(QUIET.saturating_sub(quiet_for).min(MAX_WAIT - age)).await;
             }
-            // Close the batch (later keys start a new one), then load what it holds.
-            lock(&open).take();
+            // Close the batch (later keys start a new one) unless a full batch already did,
+            // then load what it holds.
+            {
+                let mut open = lock(&open);
+                if open
+                    .as_ref()
+                    .is_some_and(|current| Arc::ptr_eq(&current.keys, &batch))
+                {
+                    open.take();
+                }
+            }
             let keys = std::mem::take(&mut lock(&batch).keys);
             let _ = done.send(loader.load(&keys).await.map(Arc::new));
         });

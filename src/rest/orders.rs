@@ -206,9 +206,14 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, App
     headers
         .get("idempotency-key")
         .map(|v| {
-            v.to_str().map(str::to_owned).map_err(|_| {
-                AppError::validation("Idempotency-Key", "must be visible ASCII characters")
-            })
+            let bytes = v.as_bytes();
+            if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(u8::is_ascii_graphic) {
+                return Err(AppError::validation(
+                    "Idempotency-Key",
+                    "must be 1 to 255 visible ASCII characters",
+                ));
+            }
+            Ok(String::from_utf8_lossy(bytes).into_owned())
         })
         .transpose()
 }

@@ -1030,3 +1030,35 @@ async fn the_nested_orders_query_costs_the_same_statements_for_any_page_size() {
     assert!(costs[0] <= 12, "a handful of statements: {costs:?}");
     eprintln!("statements per nested orders query (1, 50, 500 orders): {costs:?}");
 }
+
+#[tokio::test]
+async fn concurrent_cart_changes_and_checkouts_take_turns() {
+    let m = market(&[]).await;
+    // 20 concurrent adds of one unit: none is lost.
+    let adds = (0..20).map(|_| m.add_to_cart(&m.b3, 1));
+    futures_util::future::join_all(adds).await;
+    let cart = ok(m
+        .chef
+        .graphql(
+            "query($id: ID!) { cart(restaurantId: $id) { items { quantity } } }",
+            json!({ "id": m.restaurant }),
+        )
+        .await);
+    assert_eq!(cart["cart"]["items"], json!([{ "quantity": 20 }]));
+
+    // A double-clicked checkout without a key orders the cart once; the other finds it empty.
+    let input = json!({ "input": { "restaurantId": m.restaurant, "requestedDeliveryDate": next(Weekday::Fri, 0) } });
+    let (a, b) = tokio::join!(
+        m.chef.graphql(CHECKOUT, input.clone()),
+        m.chef.graphql(CHECKOUT, input)
+    );
+    let placed = [&a, &b]
+        .iter()
+        .filter(|r| r.get("errors").is_none())
+        .count();
+    assert_eq!(placed, 1, "{a}\n{b}");
+    let refused = if a.get("errors").is_some() { &a } else { &b };
+    assert_eq!(fields(refused), ["cart"], "{refused}");
+    assert_eq!(m.order_count().await, 1);
+    assert_eq!(m.stock(&m.b3).await, 1_000_000 - 20);
+}

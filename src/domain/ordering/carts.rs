@@ -137,7 +137,7 @@ impl CartService {
     pub async fn clear(&self, caller: &Caller, restaurant: Uuid) -> Result<Cart, AppError> {
         authorize(caller, restaurant)?;
         let txn = begin_write(&self.db).await?;
-        if let Some(cart) = repository::find_cart(&txn, restaurant).await? {
+        if let Some(cart) = repository::lock_cart(&txn, restaurant).await? {
             cart_items::Entity::delete_many()
                 .filter(cart_items::Column::CartId.eq(cart.id))
                 .exec(&txn)
@@ -164,7 +164,8 @@ impl CartService {
         if live == 0 {
             return Err(AppError::not_found("Restaurant", restaurant));
         }
-        let cart = match repository::find_cart(&txn, restaurant).await? {
+        // The locked cart row makes concurrent changes (and checkouts) of one cart take turns.
+        let cart = match repository::lock_cart(&txn, restaurant).await? {
             Some(cart) => cart,
             None if matches!(change, Change::Remove | Change::Set(_)) => {
                 return Err(AppError::not_found("Cart item", product));
@@ -265,7 +266,7 @@ async fn create_cart(
     .on_conflict_do_nothing_on([carts::Column::RestaurantId])
     .exec(txn)
     .await?;
-    repository::find_cart(txn, restaurant)
+    repository::lock_cart(txn, restaurant)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("created cart vanished")))
 }

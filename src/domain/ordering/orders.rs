@@ -397,7 +397,18 @@ impl OrderService {
             return self.replay(ids).await;
         }
         live_restaurant(&txn, input.restaurant_id).await?;
-        let items = repository::cart_items_of(&txn, &[input.restaurant_id]).await?;
+        if input.deliveries.len() > MAX_LINES {
+            return Err(AppError::validation(
+                "deliveries",
+                format!("must hold at most {MAX_LINES} entries"),
+            ));
+        }
+        // Concurrent checkouts (and cart changes) of this restaurant wait here.
+        let cart = repository::lock_cart(&txn, input.restaurant_id).await?;
+        let items = match &cart {
+            Some(_) => repository::cart_items_of(&txn, &[input.restaurant_id]).await?,
+            None => Vec::new(),
+        };
         if items.is_empty() {
             return Err(AppError::validation("cart", "is empty"));
         }
@@ -427,7 +438,15 @@ impl OrderService {
             }
         }
         for (i, delivery) in input.deliveries.iter().enumerate() {
-            if !groups.iter().any(|(s, _)| *s == delivery.supplier_id) {
+            if input.deliveries[..i]
+                .iter()
+                .any(|d| d.supplier_id == delivery.supplier_id)
+            {
+                v.check::<()>(
+                    &format!("deliveries[{i}].supplierId"),
+                    Err("appears twice; give one delivery per supplier".into()),
+                );
+            } else if !groups.iter().any(|(s, _)| *s == delivery.supplier_id) {
                 v.check::<()>(
                     &format!("deliveries[{i}].supplierId"),
                     Err("has nothing in the cart".into()),
@@ -436,8 +455,23 @@ impl OrderService {
         }
         let default_note = note(input.note.as_deref(), "note", &mut v);
         let mut drafts = Vec::with_capacity(groups.len());
+        let suppliers =
+            suppliers::find_many_live(&txn, &groups.iter().map(|(s, _)| *s).collect::<Vec<_>>())
+                .await?;
         for (supplier_id, wanted) in &groups {
-            let supplier = live_supplier(&txn, *supplier_id, "cart").await?;
+            let supplier = match suppliers.iter().find(|s| s.id == *supplier_id) {
+                Some(s) if s.active => s.clone(),
+                found => {
+                    let rule = match found {
+                        Some(s) => format!("{} is not taking orders", s.name),
+                        None => "its supplier has left the marketplace".to_owned(),
+                    };
+                    for w in wanted {
+                        v.check::<()>(&format!("{}.productId", w.field), Err(rule.clone()));
+                    }
+                    continue;
+                }
+            };
             let lines: Vec<DraftLine> = wanted
                 .iter()
                 .filter_map(|w| check_line(w, found.get(&w.product_id), &supplier, &mut v))
@@ -509,9 +543,9 @@ impl OrderService {
                 .await?,
             );
         }
-        if let Some(cart) = repository::find_cart(&txn, input.restaurant_id).await? {
+        if let Some(cart) = cart {
             cart_items::Entity::delete_many()
-                .filter(cart_items::Column::CartId.eq(cart.id))
+                .filter(cart_items::Column::Id.is_in(items.iter().map(|i| i.id)))
                 .exec(&txn)
                 .await?;
             carts::Entity::update_many()
@@ -605,8 +639,13 @@ impl OrderService {
             return Err(invalid(current.status));
         }
         if action.releases_stock() {
+            // In product order, like reservations, so the two cannot deadlock.
+            let mut released: BTreeMap<Uuid, i64> = BTreeMap::new();
             for line in repository::lines_of(&txn, &[id]).await? {
-                repository::release_stock(&txn, line.product_id, line.quantity, now).await?;
+                *released.entry(line.product_id).or_default() += line.quantity;
+            }
+            for (product, quantity) in released {
+                repository::release_stock(&txn, product, quantity, now).await?;
             }
         }
         insert_event(

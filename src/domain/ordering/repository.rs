@@ -233,7 +233,8 @@ pub(super) async fn list(
     .await
 }
 
-/// Of `restaurants`, those that have placed an order with any of `suppliers`.
+/// Of `restaurants`, those with a live order (not cancelled or rejected) with any of
+/// `suppliers`.
 pub(super) async fn restaurants_trading_with(
     db: &impl ConnectionTrait,
     suppliers: Vec<Uuid>,
@@ -248,6 +249,11 @@ pub(super) async fn restaurants_trading_with(
         .distinct()
         .filter(orders::Column::SupplierId.is_in(suppliers))
         .filter(orders::Column::RestaurantId.is_in(restaurants))
+        .filter(orders::Column::DeletedAt.is_null())
+        .filter(orders::Column::Status.is_not_in([
+            OrderStatus::Cancelled.as_str(),
+            OrderStatus::Rejected.as_str(),
+        ]))
         .into_tuple::<Uuid>()
         .all(db)
         .await?)
@@ -270,6 +276,20 @@ pub(super) async fn find_cart(
 ) -> Result<Option<carts::Model>, AppError> {
     Ok(carts::Entity::find()
         .filter(carts::Column::RestaurantId.eq(restaurant))
+        .one(db)
+        .await?)
+}
+
+/// The restaurant's cart, locked until the transaction ends (`FOR UPDATE` on Postgres; SQLite
+/// write transactions are exclusive anyway), so checkouts and cart changes of one restaurant
+/// take turns.
+pub(super) async fn lock_cart(
+    db: &impl ConnectionTrait,
+    restaurant: Uuid,
+) -> Result<Option<carts::Model>, AppError> {
+    Ok(carts::Entity::find()
+        .filter(carts::Column::RestaurantId.eq(restaurant))
+        .lock_exclusive()
         .one(db)
         .await?)
 }

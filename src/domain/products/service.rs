@@ -4,7 +4,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{products, suppliers};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -201,9 +204,13 @@ impl ProductService {
                 unit: Set(p.unit.as_str().to_owned()),
                 unit_price_milli: Set(p.unit_price_milli),
                 currency: Set(p.currency.as_str().to_owned()),
-                stock_on_hand: Set(p
-                    .stock_on_hand
-                    .unwrap_or_else(|| current.map_or(0, |m| m.stock_on_hand))),
+                // Unchanged stock is not written back: orders reserve and release it
+                // concurrently, and a stale copy would undo them.
+                stock_on_hand: match (p.stock_on_hand, current) {
+                    (Some(units), _) => Set(units),
+                    (None, Some(_)) => NotSet,
+                    (None, None) => Set(0),
+                },
                 allergens: Set(p.allergens),
                 dietary_tags: Set(p.dietary_tags),
                 tax_rate_bp: Set(p.tax_rate_bp.unwrap_or_else(|| {
