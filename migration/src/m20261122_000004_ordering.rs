@@ -336,9 +336,10 @@ impl MigrationTrait for Migration {
         for statement in [
             "CREATE INDEX ix_cart_items_cart ON cart_items (cart_id)",
             "CREATE UNIQUE INDEX ux_cart_items_cart_product ON cart_items (cart_id, product_id)",
-            "CREATE INDEX ix_orders_restaurant ON orders (restaurant_id, created_at)",
-            "CREATE INDEX ix_orders_supplier ON orders (supplier_id, created_at)",
-            "CREATE INDEX ix_orders_created ON orders (created_at)",
+            // The default order (newest first, id as tie-breaker), per tenant and overall.
+            "CREATE INDEX ix_orders_restaurant ON orders (restaurant_id, created_at, id)",
+            "CREATE INDEX ix_orders_supplier ON orders (supplier_id, created_at, id)",
+            "CREATE INDEX ix_orders_created ON orders (created_at, id)",
             "CREATE INDEX ix_order_lines_order ON order_lines (order_id, line_number)",
             "CREATE INDEX ix_order_lines_product ON order_lines (product_id)",
             "CREATE INDEX ix_order_events_order ON order_events (order_id, at)",

@@ -232,7 +232,17 @@ async fn openapi_and_docs_are_served_offline() {
         "{}",
         spec["openapi"]
     );
-    for path in ["/api/v1/suppliers", "/api/v1/suppliers/{id}"] {
+    for path in [
+        "/api/v1/suppliers",
+        "/api/v1/suppliers/{id}",
+        "/api/v1/products",
+        "/api/v1/restaurants",
+        "/api/v1/carts/{restaurantId}/checkout",
+        "/api/v1/orders",
+        "/api/v1/orders/{id}",
+        "/api/v1/orders/{id}/confirm",
+        "/api/v1/orders/{id}/cancel",
+    ] {
         assert!(spec["paths"].get(path).is_some(), "{path} documented");
     }
     assert!(spec["components"]["schemas"].get("ErrorEnvelope").is_some());
