@@ -35,6 +35,7 @@ use crate::{
         ratelimit::{RateLimiter, RedisCounters},
         telemetry,
     },
+    jobs::{self, Jobs},
     ops, rest, seed,
 };
 
@@ -81,6 +82,8 @@ pub struct AppState {
     pub services: Services,
     pub schema: AppSchema,
     pub metrics: Arc<ApiMetrics>,
+    /// The job registry and runner (`runJob`, the scheduler).
+    pub jobs: Jobs,
     pub shutdown: Shutdown,
     /// Open websocket connections; shutdown waits for their close frames.
     pub websockets: TaskTracker,
@@ -92,12 +95,19 @@ pub struct Application {
     state: AppState,
 }
 
-impl Application {
-    /// Connects the database (migrating and seeding as configured) and the bus, builds the
-    /// services and the schema, and binds the listener.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+/// What every process of Iris runs on: database (migrated as configured), bus, services and
+/// metrics — shared by the server, the worker and the CLI.
+pub struct Core {
+    pub db: DatabaseConnection,
+    pub bus: EventBus,
+    pub services: Services,
+    pub metrics: Arc<ApiMetrics>,
+}
+
+impl Core {
+    pub async fn build(config: &Config) -> anyhow::Result<Core> {
         let metrics = Arc::new(ApiMetrics::new(config.metrics_max_operations)?);
-        let mut db = db::connect(&config).await?;
+        let mut db = db::connect(config).await?;
         metrics.instrument(&mut db);
         if config.migrate_on_start {
             db::migrate_up(&db).await?;
@@ -115,6 +125,56 @@ impl Application {
             None => RateLimiter::in_memory(),
         };
         let services = Services::new(db.clone(), bus.clone(), &config.auth, limiter);
+        Ok(Core {
+            db,
+            bus,
+            services,
+            metrics,
+        })
+    }
+
+    /// The job registry over these services.
+    pub fn jobs(&self, config: &Config) -> anyhow::Result<Jobs> {
+        Jobs::new(
+            self.services.clone(),
+            self.metrics.clone(),
+            &config.jobs.schedules,
+        )
+    }
+}
+
+/// `iris worker`: background work only — the cron scheduler — until `signal` resolves.
+pub async fn run_worker(
+    config: Config,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let core = Core::build(&config).await?;
+    let jobs = core.jobs(&config)?;
+    let shutdown = Shutdown::new();
+    let scheduler = jobs::scheduler::start(jobs, shutdown.clone()).await?;
+    tracing::info!(
+        bus = core.bus.backend(),
+        "Iris worker started: running background jobs"
+    );
+    signal.await;
+    tracing::info!("shutdown requested: no new job runs");
+    shutdown.trigger();
+    let _ = scheduler.await;
+    core.db.close().await.context("closing the database pool")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+impl Application {
+    /// Connects the database (migrating and seeding as configured) and the bus, builds the
+    /// services and the schema, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let Core {
+            db,
+            bus,
+            services,
+            metrics,
+        } = Core::build(&config).await?;
         if config.seed_on_start
             && !services
                 .suppliers
@@ -125,7 +185,12 @@ impl Application {
             seed::demo_data(&services, config.auth.demo_users).await?;
             tracing::info!("first start: demo data seeded");
         }
-        let schema = graphql::build_schema(services.clone(), &config.graphql);
+        let jobs = Jobs::new(services.clone(), metrics.clone(), &config.jobs.schedules)?;
+        let schema = graphql::build_schema(services.clone(), jobs.clone(), &config.graphql);
+        let shutdown = Shutdown::new();
+        if config.jobs.scheduler_enabled {
+            jobs::scheduler::start(jobs.clone(), shutdown.clone()).await?;
+        }
         let listener = TcpListener::bind((config.host, config.port))
             .await
             .with_context(|| {
@@ -143,7 +208,8 @@ impl Application {
                 services,
                 schema,
                 metrics,
-                shutdown: Shutdown::new(),
+                jobs,
+                shutdown,
                 websockets: TaskTracker::new(),
             },
         })

@@ -183,6 +183,16 @@ pub struct Config {
     /// directly, the TCP peer is the client).
     pub trusted_proxy_hops: usize,
     pub auth: AuthConfig,
+    pub jobs: JobsConfig,
+}
+
+/// Background jobs.
+#[derive(Clone, Debug, Default)]
+pub struct JobsConfig {
+    /// Whether `iris serve` runs the cron scheduler (`iris worker` always does).
+    pub scheduler_enabled: bool,
+    /// Schedules overridden by `JOB_<NAME>_SCHEDULE`, by job name; validated.
+    pub schedules: HashMap<&'static str, String>,
 }
 
 /// One problem with one variable.
@@ -464,6 +474,22 @@ impl Config {
             },
         };
 
+        let mut schedules = HashMap::new();
+        for spec in crate::jobs::SPECS {
+            if let Some(expression) = r.get(spec.env) {
+                match crate::jobs::parse_schedule(&expression) {
+                    Ok(_) => {
+                        schedules.insert(spec.name, expression);
+                    }
+                    Err(rule) => r.problem(spec.env, format!("{rule}, got `{expression}`")),
+                }
+            }
+        }
+        let jobs = JobsConfig {
+            scheduler_enabled: r.flag("SCHEDULER_ENABLED", true),
+            schedules,
+        };
+
         if !dev && r.get("DATABASE_URL").is_none() {
             r.problem(
                 "DATABASE_URL",
@@ -494,6 +520,7 @@ impl Config {
             metrics_max_operations,
             trusted_proxy_hops,
             auth,
+            jobs,
         })
     }
 

@@ -4,7 +4,7 @@
 //! suppliers. This page maps the crate.
 //!
 //! ```text
-//!   HTTP / websocket clients                      operators
+//!   HTTP / websocket clients   cron (jobs/)       operators
 //!          │                                         │
 //!   ┌──────▼───────────────────────────────┐   ┌─────▼──────┐
 //!   │ graphql/   /graphql, /graphql/ws,    │   │ ops        │ /healthz /readyz /metrics
@@ -31,6 +31,7 @@
 //! - [`auth`] — who is calling ([`auth::Principal`]).
 //! - [`domain`] — business rules per context; imports no adapter.
 //! - [`graphql`], [`rest`] — the two API adapters; they never import each other.
+//! - [`jobs`] — background jobs (the third adapter): registry, runner, cron scheduler.
 //! - [`infra`] — database, bus, metrics, telemetry; no business rules.
 //! - [`ops`] — health, readiness and metrics endpoints.
 //! - [`seed`] — demo data.
@@ -44,6 +45,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod infra;
+pub mod jobs;
 pub mod ops;
 pub mod rest;
 pub mod seed;

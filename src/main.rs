@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use iris::{app::Application, config::Config, infra, seed};
+use iris::{app::Application, config::Config, error::AppError, infra, seed};
 use migration::{Migrator, MigratorTrait};
 
 /// Iris — the GraphQL-first backend of a B2B food-service marketplace.
@@ -26,6 +26,13 @@ enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Run background jobs only (the cron scheduler), without the HTTP server.
+    Worker,
+    /// List background jobs or run one now.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// Load the demo marketplace (skips what exists).
     Seed,
     /// Print the GraphQL schema (SDL) to stdout.
@@ -34,6 +41,17 @@ enum Command {
     /// SERVICE_TOKENS entry that admits it.
     ServiceToken {
         /// The worker's name, e.g. `connector-menigo`.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Every job with its schedule, latest run and next run.
+    List,
+    /// Run a job now, in this process, and print how it ended.
+    Run {
+        /// The job's name, e.g. `expire-idempotency-keys`.
         name: String,
     },
 }
@@ -113,6 +131,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         // Answered in `main`, before any configuration is read.
         Command::Schema | Command::ServiceToken { .. } => Ok(()),
         Command::Migrate { action } => migrate(action, &config).await,
+        Command::Worker => iris::app::run_worker(config, iris::app::shutdown_signal()).await,
+        Command::Jobs { action } => jobs(action, &config).await,
         Command::Seed => {
             let db = infra::db::connect(&config).await?;
             let services = iris::domain::Services::new(
@@ -129,6 +149,68 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn jobs(action: JobsAction, config: &Config) -> anyhow::Result<()> {
+    let core = iris::app::Core::build(config).await?;
+    let jobs = core.jobs(config)?;
+    let system = iris::auth::Caller::system();
+    match action {
+        JobsAction::List => {
+            let listed = jobs.list(&system).map_err(AppError::into_anyhow)?;
+            let names: Vec<&str> = listed.iter().map(|j| j.spec.name).collect();
+            let last = core
+                .services
+                .jobs
+                .last_runs(&names)
+                .await
+                .map_err(AppError::into_anyhow)?;
+            let mut out = format!(
+                "{:<28} {:<16} {:<36} {}\n",
+                "JOB", "SCHEDULE", "LAST RUN", "NEXT RUN"
+            );
+            for job in &listed {
+                let last_run = last.get(job.spec.name).map_or_else(
+                    || "never".to_owned(),
+                    |r| {
+                        format!(
+                            "{} {}",
+                            r.status.as_str(),
+                            r.started_at.format("%Y-%m-%dT%H:%M:%SZ")
+                        )
+                    },
+                );
+                let next = job.next_run_at().map_or_else(
+                    || "-".to_owned(),
+                    |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                );
+                out.push_str(&format!(
+                    "{:<28} {:<16} {:<36} {}\n",
+                    job.spec.name, job.schedule, last_run, next
+                ));
+            }
+            print_stdout(&out);
+        }
+        JobsAction::Run { name } => {
+            let run = jobs
+                .run_now(&system, &name)
+                .await
+                .map_err(AppError::into_anyhow)?;
+            print_stdout(&format!(
+                "{} {} in {} ms: {}\n",
+                run.job,
+                run.status.as_str(),
+                run.finished_at
+                    .map_or(0, |f| (f - run.started_at).num_milliseconds()),
+                run.error.unwrap_or_else(|| run.stats.to_string())
+            ));
+            if run.status != iris::domain::jobs::RunStatus::Succeeded {
+                anyhow::bail!("the run did not succeed");
+            }
+        }
+    }
+    core.db.close().await?;
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

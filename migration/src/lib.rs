@@ -8,6 +8,7 @@ mod m20261121_000001_create_suppliers;
 mod m20261122_000002_identity;
 mod m20261122_000003_products;
 mod m20261122_000004_ordering;
+mod m20261122_000005_jobs;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_identity::Migration),
             Box::new(m20261122_000003_products::Migration),
             Box::new(m20261122_000004_ordering::Migration),
+            Box::new(m20261122_000005_jobs::Migration),
         ]
     }
 }

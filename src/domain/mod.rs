@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod identity;
+pub mod jobs;
 pub mod money;
 pub mod ordering;
 pub mod pagination;
@@ -33,6 +34,7 @@ pub struct Services {
     pub restaurants: restaurants::RestaurantService,
     pub products: products::ProductService,
     pub carts: ordering::CartService,
+    pub jobs: jobs::JobService,
     pub orders: ordering::OrderService,
 }
 
@@ -55,6 +57,7 @@ impl Services {
             restaurants: restaurants::RestaurantService::new(db.clone()),
             products: products::ProductService::new(db.clone()),
             carts: ordering::CartService::new(db.clone()),
+            jobs: jobs::JobService::new(db.clone()),
             orders: ordering::OrderService::new(db, bus),
         }
     }

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod graphiql;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod loaders;
 pub mod orders;
 pub mod products;
@@ -27,6 +28,7 @@ use crate::{
     domain::Services,
     error::AppError,
     infra::telemetry::RequestId,
+    jobs::Jobs,
 };
 
 /// Everything Iris answers: the marketplace's lists and objects.
@@ -38,6 +40,7 @@ pub struct Query(
     products::ProductQuery,
     carts::CartQuery,
     orders::OrderQuery,
+    jobs::JobQuery,
 );
 
 /// Every change Iris accepts. Each mutation takes one `input` object and returns a payload;
@@ -50,6 +53,7 @@ pub struct Mutation(
     products::ProductMutation,
     carts::CartMutation,
     orders::OrderMutation,
+    jobs::JobMutation,
 );
 
 /// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).
@@ -74,9 +78,10 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema served by a running Iris, with its limits and switches from configuration.
-pub fn build_schema(services: Services, config: &GraphqlConfig) -> AppSchema {
+pub fn build_schema(services: Services, jobs: Jobs, config: &GraphqlConfig) -> AppSchema {
     let mut builder = builder()
         .data(services)
+        .data(jobs)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .extension(errors::ErrorMetadata::new(

@@ -29,6 +29,8 @@ pub struct GraphqlOutcome {
 
 pub struct ApiMetrics {
     registry: Registry,
+    job_runs: IntCounterVec,
+    job_duration: HistogramVec,
     db_statements: IntCounterVec,
     db_latency: prometheus::Histogram,
     requests: IntCounterVec,
@@ -81,6 +83,25 @@ impl ApiMetrics {
                 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
             ]),
         )?;
+        let job_runs = IntCounterVec::new(
+            Opts::new(
+                "iris_job_runs_total",
+                "Background job runs this process finished, by job and status (SUCCEEDED, FAILED, SKIPPED)",
+            ),
+            &["job", "status"],
+        )?;
+        let job_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "iris_job_duration_seconds",
+                "How long a background job run took, in seconds",
+            )
+            .buckets(vec![
+                0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 1800.0,
+            ]),
+            &["job"],
+        )?;
+        registry.register(Box::new(job_runs.clone()))?;
+        registry.register(Box::new(job_duration.clone()))?;
         registry.register(Box::new(db_statements.clone()))?;
         registry.register(Box::new(db_latency.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -92,6 +113,8 @@ impl ApiMetrics {
         ))?;
         Ok(Self {
             registry,
+            job_runs,
+            job_duration,
             db_statements,
             db_latency,
             requests,
@@ -113,6 +136,14 @@ impl ApiMetrics {
             statements.with_label_values(&[outcome]).inc();
             latency.observe(info.elapsed.as_secs_f64());
         });
+    }
+
+    /// Counts a finished job run (job names come from the registry: bounded).
+    pub fn job_finished(&self, job: &str, status: &str, seconds: f64) {
+        self.job_runs.with_label_values(&[job, status]).inc();
+        if status != "SKIPPED" {
+            self.job_duration.with_label_values(&[job]).observe(seconds);
+        }
     }
 
     pub fn render(&self) -> String {

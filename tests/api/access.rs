@@ -546,6 +546,19 @@ async fn every_role_reaches_exactly_what_it_may() {
             "Uooooooo",
             Op::Rest("GET", |_| "/api/v1/restaurants".into(), |_| None),
         ),
+        (
+            "query jobs",
+            "UoFFFFFF",
+            Op::Graphql("{ jobs { name nextRunAt } }", none),
+        ),
+        (
+            "mutation runJob",
+            "UoFFFFFF",
+            Op::Graphql(
+                "mutation { runJob(input: {name: \"expire-idempotency-keys\"}) { run { status } } }",
+                none,
+            ),
+        ),
     ];
 
     let mut failures = Vec::new();

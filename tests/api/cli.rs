@@ -30,6 +30,10 @@ fn every_command_has_help() {
         vec!["migrate", "status"],
         vec!["migrate", "fresh"],
         vec!["seed"],
+        vec!["worker"],
+        vec!["jobs"],
+        vec!["jobs", "list"],
+        vec!["jobs", "run"],
         vec!["schema"],
         vec!["service-token"],
     ] {
@@ -117,6 +121,25 @@ async fn migrate_and_seed_manage_the_database() {
         "demo data: 0 supplier(s), 0 restaurant(s), 0 product(s), 0 order(s) created\n",
         "seeding is idempotent"
     );
+
+    // Jobs: listed with their schedules, run on demand, recorded.
+    let listed = run(&["jobs", "list"]);
+    assert!(
+        listed.contains("expire-idempotency-keys")
+            && listed.contains("0 5 * * * *")
+            && listed.contains("never"),
+        "{listed}"
+    );
+    let ran = run(&["jobs", "run", "expire-idempotency-keys"]);
+    assert!(
+        ran.starts_with("expire-idempotency-keys SUCCEEDED in "),
+        "{ran}"
+    );
+    assert!(ran.contains(r#"{"deleted":0}"#), "{ran}");
+    assert!(run(&["jobs", "list"]).contains("SUCCEEDED"));
+    let unknown = iris(&["jobs", "run", "no-such-job"], &env);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("Job no-such-job not found"));
 
     run(&["migrate", "down", "--steps", "1"]);
     assert!(run(&["migrate", "status"]).contains("Pending"));

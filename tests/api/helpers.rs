@@ -74,6 +74,8 @@ impl Backend {
             ("SEED_ON_START".to_owned(), "false".to_owned()),
             ("REDIS_PREFIX".to_owned(), self.redis_prefix.clone()),
             ("DATABASE_MAX_CONNECTIONS".to_owned(), "5".to_owned()),
+            // Background jobs only where a test asks for them.
+            ("SCHEDULER_ENABLED".to_owned(), "false".to_owned()),
         ]);
         if let Some(url) = &self.redis_url {
             vars.insert("REDIS_URL".into(), url.clone());

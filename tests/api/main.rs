@@ -9,6 +9,7 @@ mod cli;
 mod graphql;
 mod helpers;
 mod identity;
+mod jobs;
 mod money;
 mod multi_process;
 mod oidc;

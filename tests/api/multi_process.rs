@@ -237,6 +237,36 @@ async fn an_order_confirmed_on_one_process_reaches_its_watcher_on_another() {
     }
 }
 
+#[tokio::test]
+async fn two_processes_run_each_tick_of_a_job_once() {
+    if !shared_backends_configured() {
+        return;
+    }
+    let backend = Backend::fresh().await;
+    let every_second = [
+        ("SCHEDULER_ENABLED", "true"),
+        ("JOB_EXPIRE_IDEMPOTENCY_KEYS_SCHEDULE", "* * * * * *"),
+    ];
+    let a = Process::start_with(&backend, false, &every_second);
+    let b = Process::start_with(&backend, false, &every_second);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let admin = a.api().await;
+    let job = crate::jobs::expiry_job(&admin).await;
+    drop((a, b));
+    let runs = job["runs"].as_array().expect("runs");
+    let ticks: Vec<&str> = runs
+        .iter()
+        .map(|r| r["scheduledFor"].as_str().expect("a scheduled run"))
+        .collect();
+    let distinct: std::collections::HashSet<&&str> = ticks.iter().collect();
+    assert!(
+        ticks.len() >= 3,
+        "both processes fired for several ticks: {job}"
+    );
+    assert_eq!(distinct.len(), ticks.len(), "one run per tick: {job}");
+    assert!(runs.iter().all(|r| r["status"] == "SUCCEEDED"), "{job}");
+}
+
 /// A TCP proxy in front of Redis that can drop every connection, as a Redis restart does.
 struct FlakyProxy {
     port: u16,

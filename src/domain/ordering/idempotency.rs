@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use entity::idempotency_keys::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -178,4 +179,24 @@ pub(super) async fn after_lost_claim(
             request.key
         ))
     })
+}
+
+/// Deletes up to `batch` expired keys; returns how many went.
+pub(super) async fn expire(db: &impl ConnectionTrait, batch: u64) -> Result<u64, AppError> {
+    let expired: Vec<Uuid> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::ExpiresAt.lte(Utc::now()))
+        .limit(batch)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    let result = Entity::delete_many()
+        .filter(Column::Id.is_in(expired))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }

@@ -567,6 +567,28 @@ impl OrderService {
         })
     }
 
+    /// Deletes idempotency keys past their 24 hours, in batches of `batch`, reporting the
+    /// running total to `progress` after each batch; returns how many went.
+    pub async fn expire_idempotency_keys<F, Fut>(
+        &self,
+        batch: u64,
+        mut progress: F,
+    ) -> Result<u64, AppError>
+    where
+        F: FnMut(u64) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut total = 0;
+        loop {
+            let deleted = idempotency::expire(&self.db, batch).await?;
+            total += deleted;
+            if deleted < batch {
+                return Ok(total);
+            }
+            progress(total).await;
+        }
+    }
+
     async fn replay(&self, ids: Vec<Uuid>) -> Result<Placed, AppError> {
         Ok(Placed {
             orders: repository::orders_by_ids(&self.db, &ids).await?,

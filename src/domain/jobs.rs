@@ -1,0 +1,259 @@
+//! Job runs: the record of every background job run, and who may see and start them.
+//!
+//! Rules: only admins (and Iris itself) list jobs and start runs. A scheduled run is claimed by
+//! inserting its row — `(job, scheduled_for)` is unique — so each cron tick runs once per
+//! cluster however many processes fire for it. A run that finds an earlier run of the same
+//! job still going (started less than [`STALE_AFTER`] ago) is recorded as SKIPPED.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::job_runs::{self, Column, Entity};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, Principal},
+    error::AppError,
+};
+
+/// A RUNNING run older than this is presumed dead (its process crashed).
+pub const STALE_AFTER: Duration = Duration::hours(1);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Succeeded => "SUCCEEDED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Skipped => "SKIPPED",
+        }
+    }
+
+    fn parse(raw: &str) -> RunStatus {
+        match raw {
+            "SUCCEEDED" => RunStatus::Succeeded,
+            "FAILED" => RunStatus::Failed,
+            "SKIPPED" => RunStatus::Skipped,
+            _ => RunStatus::Running,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "SCHEDULE",
+            Trigger::Manual => "MANUAL",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRun {
+    pub id: Uuid,
+    pub job: String,
+    pub trigger: String,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub stats: serde_json::Value,
+    pub node: String,
+}
+
+fn to_domain(m: job_runs::Model) -> JobRun {
+    JobRun {
+        id: m.id,
+        job: m.job,
+        trigger: m.trigger,
+        scheduled_for: m.scheduled_for,
+        started_at: m.started_at,
+        finished_at: m.finished_at,
+        status: RunStatus::parse(&m.status),
+        error: m.error,
+        stats: m.stats,
+        node: m.node,
+    }
+}
+
+/// How a claim ended.
+#[derive(Debug)]
+pub enum Claim {
+    /// This process runs it; the run is recorded as RUNNING.
+    Run(JobRun),
+    /// Another process holds this tick.
+    Taken,
+    /// An earlier run is still going; recorded as SKIPPED.
+    Skipped(JobRun),
+}
+
+#[derive(Clone)]
+pub struct JobService {
+    db: DatabaseConnection,
+}
+
+impl JobService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Admins (and Iris itself) only.
+    pub fn authorize(&self, caller: &Caller) -> Result<(), AppError> {
+        match &caller.principal {
+            Principal::Anonymous => Err(AppError::Unauthenticated("sign in to manage jobs".into())),
+            p if p.is_admin() => Ok(()),
+            _ => Err(AppError::Forbidden("only admins manage jobs".into())),
+        }
+    }
+
+    /// Claims a run of `job`: for a cron tick (`scheduled_for`) or, without one, a manual run.
+    pub async fn claim(
+        &self,
+        job: &str,
+        trigger: Trigger,
+        scheduled_for: Option<DateTime<Utc>>,
+        node: &str,
+    ) -> Result<Claim, AppError> {
+        let now = Utc::now();
+        let running = Entity::find()
+            .filter(Column::Job.eq(job))
+            .filter(Column::Status.eq(RunStatus::Running.as_str()))
+            .filter(Column::StartedAt.gt(now - STALE_AFTER))
+            .one(&self.db)
+            .await?;
+        let (status, error) = match &running {
+            Some(other) => (
+                RunStatus::Skipped,
+                Some(format!(
+                    "run {} (started {}) is still going",
+                    other.id, other.started_at
+                )),
+            ),
+            None => (RunStatus::Running, None),
+        };
+        let id = Uuid::now_v7();
+        let inserted = Entity::insert(job_runs::ActiveModel {
+            id: Set(id),
+            job: Set(job.to_owned()),
+            trigger: Set(trigger.as_str().to_owned()),
+            scheduled_for: Set(scheduled_for),
+            started_at: Set(now),
+            finished_at: Set((status == RunStatus::Skipped).then_some(now)),
+            status: Set(status.as_str().to_owned()),
+            error: Set(error),
+            stats: Set(serde_json::json!({})),
+            node: Set(node.to_owned()),
+        })
+        .exec_without_returning(&self.db)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                return Ok(Claim::Taken);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let run = self.get(id).await?;
+        Ok(match status {
+            RunStatus::Skipped => Claim::Skipped(run),
+            _ => Claim::Run(run),
+        })
+    }
+
+    /// Records what a running job has done so far.
+    pub async fn progress(&self, run: Uuid, stats: serde_json::Value) -> Result<(), AppError> {
+        Entity::update_many()
+            .col_expr(Column::Stats, Expr::value(stats))
+            .filter(Column::Id.eq(run))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records how a run ended.
+    pub async fn finish(
+        &self,
+        run: Uuid,
+        outcome: Result<serde_json::Value, String>,
+    ) -> Result<JobRun, AppError> {
+        let (status, stats, error) = match outcome {
+            Ok(stats) => (RunStatus::Succeeded, Some(stats), None),
+            Err(error) => (RunStatus::Failed, None, Some(error)),
+        };
+        let mut update = Entity::update_many()
+            .col_expr(Column::Status, Expr::value(status.as_str()))
+            .col_expr(Column::FinishedAt, Expr::value(Utc::now()))
+            .col_expr(Column::Error, Expr::value(error))
+            .filter(Column::Id.eq(run));
+        if let Some(stats) = stats {
+            update = update.col_expr(Column::Stats, Expr::value(stats));
+        }
+        update.exec(&self.db).await?;
+        self.get(run).await
+    }
+
+    pub async fn get(&self, run: Uuid) -> Result<JobRun, AppError> {
+        Entity::find_by_id(run)
+            .one(&self.db)
+            .await?
+            .map(to_domain)
+            .ok_or_else(|| AppError::not_found("Job run", run))
+    }
+
+    /// The latest run of each of `jobs`.
+    pub async fn last_runs(&self, jobs: &[&str]) -> Result<HashMap<String, JobRun>, AppError> {
+        let mut last = HashMap::new();
+        for job in jobs {
+            if let Some(run) = Entity::find()
+                .filter(Column::Job.eq(*job))
+                .order_by_desc(Column::StartedAt)
+                .order_by_desc(Column::Id)
+                .one(&self.db)
+                .await?
+            {
+                last.insert((*job).to_owned(), to_domain(run));
+            }
+        }
+        Ok(last)
+    }
+
+    /// The latest `limit` runs of `job`, newest first.
+    pub async fn runs(&self, job: &str, limit: u64) -> Result<Vec<JobRun>, AppError> {
+        Ok(Entity::find()
+            .filter(Column::Job.eq(job))
+            .order_by_desc(Column::StartedAt)
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_domain)
+            .collect())
+    }
+}
