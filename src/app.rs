@@ -59,6 +59,10 @@ impl Shutdown {
         self.sender.send_replace(true);
     }
 
+    pub fn is_triggered(&self) -> bool {
+        *self.receiver.borrow()
+    }
+
     /// Resolves once shutdown has been triggered.
     pub async fn wait(&mut self) {
         // The sender lives as long as any clone of `self`, so this only errs when no one can
@@ -124,7 +128,13 @@ impl Core {
             )),
             None => RateLimiter::in_memory(),
         };
-        let services = Services::new(db.clone(), bus.clone(), &config.auth, limiter);
+        let services = Services::new(
+            db.clone(),
+            bus.clone(),
+            &config.auth,
+            &config.webhooks,
+            limiter,
+        )?;
         Ok(Core {
             db,
             bus,
@@ -143,7 +153,8 @@ impl Core {
     }
 }
 
-/// `iris worker`: background work only — the cron scheduler — until `signal` resolves.
+/// `iris worker`: background work only — the cron scheduler, the outbox dispatcher and the
+/// webhook sender — until `signal` resolves.
 pub async fn run_worker(
     config: Config,
     signal: impl Future<Output = ()> + Send + 'static,
@@ -152,6 +163,12 @@ pub async fn run_worker(
     let jobs = core.jobs(&config)?;
     let shutdown = Shutdown::new();
     let scheduler = jobs::scheduler::start(jobs, shutdown.clone()).await?;
+    let loops = jobs::dispatcher::start(
+        core.services.clone(),
+        core.bus.clone(),
+        config.jobs.poll_interval,
+        shutdown.clone(),
+    );
     tracing::info!(
         bus = core.bus.backend(),
         "Iris worker started: running background jobs"
@@ -160,6 +177,9 @@ pub async fn run_worker(
     tracing::info!("shutdown requested: no new job runs");
     shutdown.trigger();
     let _ = scheduler.await;
+    for handle in loops {
+        let _ = handle.await;
+    }
     core.db.close().await.context("closing the database pool")?;
     tracing::info!("stopped");
     Ok(())
@@ -190,6 +210,12 @@ impl Application {
         let shutdown = Shutdown::new();
         if config.jobs.scheduler_enabled {
             jobs::scheduler::start(jobs.clone(), shutdown.clone()).await?;
+            jobs::dispatcher::start(
+                services.clone(),
+                bus.clone(),
+                config.jobs.poll_interval,
+                shutdown.clone(),
+            );
         }
         let listener = TcpListener::bind((config.host, config.port))
             .await

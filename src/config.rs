@@ -184,6 +184,7 @@ pub struct Config {
     pub trusted_proxy_hops: usize,
     pub auth: AuthConfig,
     pub jobs: JobsConfig,
+    pub webhooks: crate::domain::webhooks::WebhookConfig,
 }
 
 /// Background jobs.
@@ -193,6 +194,8 @@ pub struct JobsConfig {
     pub scheduler_enabled: bool,
     /// Schedules overridden by `JOB_<NAME>_SCHEDULE`, by job name; validated.
     pub schedules: HashMap<&'static str, String>,
+    /// How often the outbox and webhook dispatchers look for due work when nothing woke them.
+    pub poll_interval: Duration,
 }
 
 /// One problem with one variable.
@@ -488,6 +491,35 @@ impl Config {
         let jobs = JobsConfig {
             scheduler_enabled: r.flag("SCHEDULER_ENABLED", true),
             schedules,
+            poll_interval: Duration::from_millis(r.parse_range(
+                "OUTBOX_POLL_MS",
+                1000u64,
+                50,
+                60_000,
+            )),
+        };
+        let webhooks = crate::domain::webhooks::WebhookConfig {
+            allow_private_targets: r.flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
+            timeout: Duration::from_secs(r.parse_range("WEBHOOK_TIMEOUT_SECS", 10u64, 1, 120)),
+            max_attempts: r.parse_range("WEBHOOK_MAX_ATTEMPTS", 8i32, 1, 50),
+            retry_base: Duration::from_millis(r.parse_range(
+                "WEBHOOK_RETRY_BASE_MS",
+                30_000u64,
+                10,
+                3_600_000,
+            )),
+            disable_after: Duration::from_secs(r.parse_range(
+                "WEBHOOK_DISABLE_AFTER_SECS",
+                432_000u64,
+                0,
+                90 * 86_400,
+            )),
+            max_response_bytes: r.parse_range(
+                "WEBHOOK_MAX_RESPONSE_BYTES",
+                65_536usize,
+                0,
+                10 * 1024 * 1024,
+            ),
         };
 
         if !dev && r.get("DATABASE_URL").is_none() {
@@ -521,6 +553,7 @@ impl Config {
             trusted_proxy_hops,
             auth,
             jobs,
+            webhooks,
         })
     }
 

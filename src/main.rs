@@ -139,8 +139,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 db,
                 infra::bus::EventBus::memory(),
                 &config.auth,
+                &config.webhooks,
                 infra::ratelimit::RateLimiter::in_memory(),
-            );
+            )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;
             print_stdout(&format!(
                 "demo data: {} supplier(s), {} restaurant(s), {} product(s), {} order(s) created\n",

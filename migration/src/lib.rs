@@ -9,6 +9,8 @@ mod m20261122_000002_identity;
 mod m20261122_000003_products;
 mod m20261122_000004_ordering;
 mod m20261122_000005_jobs;
+mod m20261122_000006_outbox;
+mod m20261122_000007_webhooks;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_products::Migration),
             Box::new(m20261122_000004_ordering::Migration),
             Box::new(m20261122_000005_jobs::Migration),
+            Box::new(m20261122_000006_outbox::Migration),
+            Box::new(m20261122_000007_webhooks::Migration),
         ]
     }
 }

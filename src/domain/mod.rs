@@ -8,11 +8,13 @@ pub mod identity;
 pub mod jobs;
 pub mod money;
 pub mod ordering;
+pub mod outbox;
 pub mod pagination;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
 pub mod validation;
+pub mod webhooks;
 pub mod weekday;
 
 use std::sync::Arc;
@@ -35,6 +37,9 @@ pub struct Services {
     pub products: products::ProductService,
     pub carts: ordering::CartService,
     pub jobs: jobs::JobService,
+    pub outbox: outbox::OutboxService,
+    pub webhooks: webhooks::WebhookService,
+    pub webhook_sender: webhooks::WebhookSender,
     pub orders: ordering::OrderService,
 }
 
@@ -43,14 +48,19 @@ impl Services {
         db: DatabaseConnection,
         bus: EventBus,
         auth: &AuthConfig,
+        webhooks: &webhooks::WebhookConfig,
         limiter: RateLimiter,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let tokens = Arc::new(TokenIssuer::new(
             &auth.app_secret,
             auth.access_ttl,
             auth.refresh_ttl,
         ));
-        Self {
+        let handlers: Vec<Arc<dyn outbox::OutboxHandler>> = vec![Arc::new(webhooks::WebhookFanout)];
+        Ok(Self {
+            outbox: outbox::OutboxService::new(db.clone(), handlers),
+            webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone()),
+            webhook_sender: webhooks::WebhookSender::new(db.clone(), webhooks.clone())?,
             identity: identity::IdentityService::new(db.clone(), tokens, auth, limiter),
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers::SupplierService::new(db.clone(), bus.clone()),
@@ -59,6 +69,6 @@ impl Services {
             carts: ordering::CartService::new(db.clone()),
             jobs: jobs::JobService::new(db.clone()),
             orders: ordering::OrderService::new(db, bus),
-        }
+        })
     }
 }

@@ -52,7 +52,7 @@ pub enum OrganisationType {
     Restaurant,
 }
 
-fn organisation(kind: OrganisationType, id: &ID) -> Result<Organisation, AppError> {
+pub(crate) fn organisation(kind: OrganisationType, id: &ID) -> Result<Organisation, AppError> {
     let id = parse_id("organisationId", id)?;
     Ok(match kind {
         OrganisationType::Supplier => Organisation::Supplier(id),

@@ -18,6 +18,7 @@ pub mod orders;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
+pub mod webhooks;
 pub mod ws;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -41,6 +42,7 @@ pub struct Query(
     carts::CartQuery,
     orders::OrderQuery,
     jobs::JobQuery,
+    webhooks::WebhookQuery,
 );
 
 /// Every change Iris accepts. Each mutation takes one `input` object and returns a payload;
@@ -54,6 +56,7 @@ pub struct Mutation(
     carts::CartMutation,
     orders::OrderMutation,
     jobs::JobMutation,
+    webhooks::WebhookMutation,
 );
 
 /// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).

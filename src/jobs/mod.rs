@@ -7,6 +7,7 @@
 //! once per cluster: the processes that fire for it race to insert the tick's row, and only the
 //! winner runs it.
 
+pub mod dispatcher;
 pub mod scheduler;
 
 use std::{sync::Arc, time::Instant};

@@ -547,6 +547,27 @@ async fn every_role_reaches_exactly_what_it_may() {
             Op::Rest("GET", |_| "/api/v1/restaurants".into(), |_| None),
         ),
         (
+            "query webhookEndpoints (each sees its own)",
+            "Uooooooo",
+            Op::Graphql("{ webhookEndpoints { id } }", none),
+        ),
+        (
+            "mutation createWebhookEndpoint (supplier owners)",
+            "UooFFFFF",
+            Op::Graphql(
+                "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }",
+                |_, w, _| json!({ "input": { "organisationType": "SUPPLIER", "organisationId": w.supplier, "url": "https://93.184.216.34/hook", "eventTypes": ["order.placed"] } }),
+            ),
+        ),
+        (
+            "mutation createWebhookEndpoint (restaurant owners)",
+            "UoFFFoFF",
+            Op::Graphql(
+                "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }",
+                |_, w, _| json!({ "input": { "organisationType": "RESTAURANT", "organisationId": w.restaurant, "url": "https://93.184.216.34/hook", "eventTypes": ["order.placed"] } }),
+            ),
+        ),
+        (
             "query jobs",
             "UoFFFFFF",
             Op::Graphql("{ jobs { name nextRunAt } }", none),

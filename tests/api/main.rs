@@ -19,4 +19,5 @@ mod orders_live;
 mod products;
 mod rest;
 mod shutdown;
+mod webhooks;
 mod websocket;

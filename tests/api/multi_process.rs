@@ -70,6 +70,12 @@ impl Process {
         }
     }
 
+    /// SIGKILL: no shutdown, no cleanup — a crash.
+    fn crash(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
     fn terminate(&mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -265,6 +271,135 @@ async fn two_processes_run_each_tick_of_a_job_once() {
     );
     assert_eq!(distinct.len(), ticks.len(), "one run per tick: {job}");
     assert!(runs.iter().all(|r| r["status"] == "SUCCEEDED"), "{job}");
+}
+
+#[tokio::test]
+async fn webhook_events_survive_a_crash_mid_delivery() {
+    use crate::webhooks::{Receiver, create_endpoint};
+    let receiver = Receiver::start().await;
+    receiver.delay(Duration::from_millis(1500)); // deliveries stay in flight a while
+    let backend = Backend::fresh().await;
+    let settings = [
+        ("SCHEDULER_ENABLED", "true"),
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        ("OUTBOX_POLL_MS", "100"),
+        ("WEBHOOK_TIMEOUT_SECS", "2"),
+    ];
+    let mut first = Process::start_with(&backend, true, &settings);
+    let admin = first.api().await;
+    let supplier = &admin.get_json("/api/v1/suppliers?limit=1&sort=name").await["data"][0];
+    let supplier_id = supplier["id"].as_str().unwrap().to_owned();
+    let restaurant = admin.get_json("/api/v1/restaurants?limit=1").await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let product = admin
+        .client
+        .put(admin.url(&format!("/api/v1/suppliers/{supplier_id}/products")))
+        .json(&serde_json::json!({ "products": [{ "sku": "CRASH-1", "name": "Kraschvara", "category": "Test", "unit": "CASE", "unitPrice": "5000", "stockOnHand": 1000 }] }))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let days: Vec<String> = serde_json::from_value(supplier["deliveryDays"].clone()).unwrap();
+    const NAMES: [&str; 7] = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ];
+    let mut date = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    while !days
+        .iter()
+        .any(|d| d == NAMES[chrono::Datelike::weekday(&date).num_days_from_monday() as usize])
+    {
+        date += chrono::Duration::days(1);
+    }
+    create_endpoint(
+        &admin,
+        "SUPPLIER",
+        &supplier_id,
+        &receiver.url(),
+        &["order.placed"],
+    )
+    .await;
+
+    let mut orders = Vec::new();
+    for _ in 0..10 {
+        let placed: serde_json::Value = admin
+            .client
+            .post(admin.url("/api/v1/orders"))
+            .json(&serde_json::json!({
+                "restaurantId": restaurant, "supplierId": supplier_id,
+                "lines": [{ "productId": product, "quantity": 1 }],
+                "requestedDeliveryDate": date.to_string(),
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        orders.push(
+            placed["data"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{placed}"))
+                .to_owned(),
+        );
+    }
+    // Crash while deliveries are in flight.
+    receiver
+        .wait_for(Duration::from_secs(20), |r| !r.is_empty())
+        .await;
+    first.crash();
+    let in_flight = receiver.received().len();
+    assert!(
+        in_flight < 10,
+        "the crash came before every delivery: {in_flight}"
+    );
+
+    let _second = Process::start_with(&backend, false, &settings);
+    let delivered = |received: &[crate::webhooks::Received]| {
+        received
+            .iter()
+            .filter_map(|r| r.json()["data"]["order"]["id"].as_str().map(str::to_owned))
+            .collect::<std::collections::HashSet<String>>()
+    };
+    let received = receiver
+        .wait_for(Duration::from_secs(45), |r| {
+            orders.iter().all(|o| delivered(r).contains(o))
+        })
+        .await;
+    let got = delivered(&received);
+    eprintln!(
+        "crash test: {} orders, {in_flight} request(s) before the crash, {} after restart, {} distinct events",
+        orders.len(),
+        received.len(),
+        got.len()
+    );
+    let lost: Vec<&String> = orders.iter().filter(|o| !got.contains(*o)).collect();
+    assert!(lost.is_empty(), "events lost in the crash: {lost:?}");
+    // Duplicates are allowed, and identifiable: one webhook-id always carries one event.
+    let mut by_id: std::collections::HashMap<String, String> = Default::default();
+    for r in &received {
+        let order = r.json()["data"]["order"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let previous = by_id.insert(r.headers["webhook-id"].clone(), order.clone());
+        assert!(
+            previous.is_none_or(|p| p == order),
+            "a webhook-id reused for another event"
+        );
+    }
 }
 
 /// A TCP proxy in front of Redis that can drop every connection, as a Redis restart does.

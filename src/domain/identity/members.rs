@@ -27,10 +27,32 @@ pub enum Organisation {
 }
 
 impl Organisation {
-    fn id(self) -> Uuid {
+    pub fn id(self) -> Uuid {
         match self {
             Organisation::Supplier(id) | Organisation::Restaurant(id) => id,
         }
+    }
+
+    /// SUPPLIER or RESTAURANT.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Organisation::Supplier(_) => "SUPPLIER",
+            Organisation::Restaurant(_) => "RESTAURANT",
+        }
+    }
+
+    /// The organisation of a kind (`SUPPLIER` / `RESTAURANT`) and id.
+    pub fn of_kind(kind: &str, id: Uuid) -> Option<Organisation> {
+        match kind {
+            "SUPPLIER" => Some(Organisation::Supplier(id)),
+            "RESTAURANT" => Some(Organisation::Restaurant(id)),
+            _ => None,
+        }
+    }
+
+    /// The role the principal holds in it, if any.
+    pub fn role_of(self, principal: &Principal) -> Option<MemberRole> {
+        self.caller_role(principal)
     }
 
     fn entity(self) -> &'static str {

@@ -165,6 +165,7 @@ impl OrderAction {
 
 /// VAT at one rate, in the order's currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderTax {
     /// Percent (12 = 12 %).
     pub rate: Decimal,
@@ -172,7 +173,9 @@ pub struct OrderTax {
     pub amount: Decimal,
 }
 
+/// An order (also the `order` of events and webhook payloads, hence camelCase).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: Uuid,
     pub restaurant_id: Uuid,
@@ -322,8 +325,10 @@ pub struct CartItem {
     pub updated_at: DateTime<Utc>,
 }
 
-/// An order's status changed (or it was placed: `from` is `None`). Published after commit.
+/// An order's status changed (or it was placed: `from` is `None`). Published on the bus after
+/// commit, and the payload of the order events of the outbox (and so of webhooks).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderStatusChanged {
     pub order: Order,
     pub from: Option<OrderStatus>,

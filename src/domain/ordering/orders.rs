@@ -27,6 +27,7 @@ use crate::{
         audit::{self, AuditEntry},
         identity::{Organisation, current_role},
         money::{self, Currency},
+        outbox,
         pagination::{Page, PageRequest},
         suppliers::{self, Supplier},
         validation::{self, Violations},
@@ -697,21 +698,34 @@ impl OrderService {
             .await?
             .map(repository::order_to_domain)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("updated order vanished")))?;
-        txn.commit().await?;
-        tracing::info!(
-            from = order.status.as_str(),
-            to = to.as_str(),
-            "order status changed"
-        );
-        self.publish(OrderStatusChanged {
+        let event = OrderStatusChanged {
             order: updated.clone(),
             from: Some(order.status),
             to,
             actor_role: caller.principal.audit_role().to_owned(),
             reason,
             occurred_at: now,
-        })
-        .await;
+        };
+        let payload = json!(event);
+        outbox::record(
+            &txn,
+            outbox::ORDER_STATUS_CHANGED,
+            "order",
+            id,
+            payload.clone(),
+            now,
+        )
+        .await?;
+        if to == OrderStatus::Delivered {
+            outbox::record(&txn, outbox::DELIVERY_MARKED, "order", id, payload, now).await?;
+        }
+        txn.commit().await?;
+        tracing::info!(
+            from = order.status.as_str(),
+            to = to.as_str(),
+            "order status changed"
+        );
+        self.publish(event).await;
         Ok(updated)
     }
 
@@ -894,6 +908,10 @@ impl OrderService {
         if let Err(error) = self.bus.publish(&event).await {
             tracing::warn!(error = ?error, order_id = %event.order.id, "publishing OrderStatusChanged failed");
         }
+        // The outbox rows are committed: wake the dispatchers (they poll anyway).
+        if let Err(error) = self.bus.publish(&outbox::OutboxWritten).await {
+            tracing::warn!(error = ?error, "publishing OutboxWritten failed");
+        }
     }
 }
 
@@ -1024,10 +1042,20 @@ async fn insert_order(
         },
     )
     .await?;
-    repository::find_order(txn, id)
+    let order = repository::find_order(txn, id)
         .await?
         .map(repository::order_to_domain)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted order vanished")))
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted order vanished")))?;
+    let event = OrderStatusChanged {
+        order: order.clone(),
+        from: None,
+        to: OrderStatus::Placed,
+        actor_role: caller.principal.audit_role().to_owned(),
+        reason: None,
+        occurred_at: now,
+    };
+    outbox::record(txn, outbox::ORDER_PLACED, "order", id, json!(event), now).await?;
+    Ok(order)
 }
 
 async fn insert_event(

@@ -1,0 +1,505 @@
+//! Getting events to endpoints: the outbox handler that fans an event out into deliveries, and
+//! the sender that attempts them.
+
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
+use futures_util::future::join_all;
+use rand::Rng;
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, LockBehavior, LockType},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{DeliveryStatus, WebhookConfig, service::endpoint_to_domain, signing, targets};
+use crate::{
+    auth::Caller,
+    domain::{
+        audit::{self, AuditEntry},
+        outbox::{OutboxEvent, OutboxHandler},
+    },
+    error::AppError,
+    infra::db::begin_write,
+};
+
+/// Longest wait between two attempts.
+const MAX_RETRY_DELAY: Duration = Duration::hours(6);
+
+/// Fans each order event out into one delivery per subscribed endpoint of either party.
+pub struct WebhookFanout;
+
+fn party(event: &OutboxEvent, field: &str) -> Option<Uuid> {
+    event.payload["order"][field]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+#[async_trait]
+impl OutboxHandler for WebhookFanout {
+    fn name(&self) -> &'static str {
+        "webhooks"
+    }
+
+    async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
+        if event.aggregate_type != "order" {
+            return Ok(());
+        }
+        let (Some(restaurant), Some(supplier)) =
+            (party(event, "restaurantId"), party(event, "supplierId"))
+        else {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "order event {} names no parties",
+                event.id
+            )));
+        };
+        let endpoints = webhook_endpoints::Entity::find()
+            .filter(webhook_endpoints::Column::DeletedAt.is_null())
+            .filter(webhook_endpoints::Column::Enabled.eq(true))
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(webhook_endpoints::Column::OwnerType.eq("SUPPLIER"))
+                            .add(webhook_endpoints::Column::OwnerId.eq(supplier)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(webhook_endpoints::Column::OwnerType.eq("RESTAURANT"))
+                            .add(webhook_endpoints::Column::OwnerId.eq(restaurant)),
+                    ),
+            )
+            .all(txn)
+            .await?;
+        let now = Utc::now();
+        let body = json!({
+            "type": event.event_type,
+            "timestamp": event.occurred_at,
+            "data": event.payload,
+        });
+        for endpoint in endpoints.into_iter().filter_map(endpoint_to_domain) {
+            if !endpoint.event_types.contains(&event.event_type) {
+                continue;
+            }
+            // At-least-once dispatch may bring the event again: one delivery per endpoint.
+            webhook_deliveries::Entity::insert(webhook_deliveries::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                endpoint_id: Set(endpoint.id),
+                event_id: Set(event.id),
+                event_type: Set(event.event_type.clone()),
+                payload: Set(body.clone()),
+                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(Some(now)),
+                last_status_code: Set(None),
+                last_error: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                delivered_at: Set(None),
+            })
+            .on_conflict_do_nothing_on([
+                webhook_deliveries::Column::EndpointId,
+                webhook_deliveries::Column::EventId,
+            ])
+            .exec(txn)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Resolves host names to public addresses only (unless private targets are allowed).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(refused) = addresses.iter().find(|a| !targets::is_public(a.ip())) {
+                return Err(
+                    format!("{host} resolves to {}, not a public address", refused.ip()).into(),
+                );
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// How long to wait after the `attempts`-th failure: base × 2^(attempts−1), ±20 % jitter,
+/// capped.
+pub fn retry_delay(base: std::time::Duration, attempts: i32) -> Duration {
+    let base_ms = base.as_millis().min(u128::from(u32::MAX)) as i64;
+    let exponent = (attempts - 1).clamp(0, 20) as u32;
+    let delay = base_ms.saturating_mul(2i64.saturating_pow(exponent));
+    let jitter = rand::rng().random_range(0.8..1.2);
+    Duration::milliseconds(((delay as f64) * jitter) as i64).min(MAX_RETRY_DELAY)
+}
+
+/// Whether an answer ends the delivery: success, or a client error other than 408/429.
+fn is_final(status: u16) -> bool {
+    (200..300).contains(&status) || ((400..500).contains(&status) && status != 408 && status != 429)
+}
+
+/// Attempts due deliveries.
+#[derive(Clone)]
+pub struct WebhookSender {
+    db: DatabaseConnection,
+    config: WebhookConfig,
+    client: reqwest::Client,
+}
+
+impl WebhookSender {
+    pub fn new(db: DatabaseConnection, config: WebhookConfig) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("Iris-Webhooks/", env!("CARGO_PKG_VERSION")));
+        if !config.allow_private_targets {
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        Ok(Self {
+            db,
+            client: builder.build()?,
+            config,
+        })
+    }
+
+    /// Attempts up to `limit` due deliveries (concurrently); returns how many were attempted.
+    pub async fn deliver_due(&self, limit: u64) -> Result<u64, AppError> {
+        let now = Utc::now();
+        // A lease: claimed deliveries are not due again until it ends, so another process
+        // (or this one, after a crash) retries them only if this attempt never finishes.
+        let timeout = Duration::from_std(self.config.timeout).unwrap_or(Duration::seconds(10));
+        let lease = now + timeout * 2 + Duration::seconds(5);
+        let txn = begin_write(&self.db).await?;
+        let due = webhook_deliveries::Entity::find()
+            .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::Column::NextAttemptAt.lte(now))
+            .order_by_asc(webhook_deliveries::Column::NextAttemptAt)
+            .limit(limit)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&txn)
+            .await?;
+        if due.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
+        webhook_deliveries::Entity::update_many()
+            .col_expr(
+                webhook_deliveries::Column::NextAttemptAt,
+                Expr::value(lease),
+            )
+            .filter(webhook_deliveries::Column::Id.is_in(due.iter().map(|d| d.id)))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        let count = due.len() as u64;
+        for result in join_all(due.into_iter().map(|d| self.attempt(d))).await {
+            if let Err(error) = result {
+                tracing::error!(error = ?error, "recording a webhook attempt failed");
+            }
+        }
+        Ok(count)
+    }
+
+    #[tracing::instrument(skip_all, fields(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id))]
+    async fn attempt(&self, delivery: webhook_deliveries::Model) -> Result<(), AppError> {
+        let endpoint = webhook_endpoints::Entity::find_by_id(delivery.endpoint_id)
+            .one(&self.db)
+            .await?;
+        let endpoint = match endpoint {
+            Some(e) if e.deleted_at.is_none() && e.enabled => e,
+            other => {
+                let why = if other.is_some_and(|e| e.deleted_at.is_none()) {
+                    "the endpoint is disabled"
+                } else {
+                    "the endpoint was deleted"
+                };
+                return self
+                    .end(
+                        &delivery,
+                        DeliveryStatus::Dead,
+                        delivery.attempts,
+                        None,
+                        Some(why),
+                    )
+                    .await;
+            }
+        };
+        let started = Instant::now();
+        let attempted_at = Utc::now();
+        let outcome = self.send(&endpoint, &delivery).await;
+        let duration_ms = started.elapsed().as_millis() as i64;
+        let (status_code, error) = match &outcome {
+            Ok(code) => (Some(i32::from(*code)), None),
+            Err(error) => (None, Some(error.clone())),
+        };
+        webhook_attempts::Entity::insert(webhook_attempts::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            delivery_id: Set(delivery.id),
+            attempted_at: Set(attempted_at),
+            status_code: Set(status_code),
+            error: Set(error.clone()),
+            duration_ms: Set(duration_ms),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        let attempts = delivery.attempts + 1;
+        match outcome {
+            Ok(code) if (200..300).contains(&code) => {
+                self.end(
+                    &delivery,
+                    DeliveryStatus::Succeeded,
+                    attempts,
+                    status_code,
+                    None,
+                )
+                .await?;
+                webhook_endpoints::Entity::update_many()
+                    .col_expr(
+                        webhook_endpoints::Column::FailingSince,
+                        Expr::value(Option::<DateTime<Utc>>::None),
+                    )
+                    .filter(webhook_endpoints::Column::Id.eq(endpoint.id))
+                    .exec(&self.db)
+                    .await?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let error = error.unwrap_or_else(|| format!("answered HTTP {}", status_code.unwrap_or(0)));
+        let final_answer = status_code.is_some_and(|c| is_final(c as u16));
+        if final_answer || attempts >= self.config.max_attempts {
+            tracing::warn!(attempts, %error, "webhook delivery dead-lettered");
+            self.end(
+                &delivery,
+                DeliveryStatus::Dead,
+                attempts,
+                status_code,
+                Some(&error),
+            )
+            .await?;
+        } else {
+            let next = Utc::now() + retry_delay(self.config.retry_base, attempts);
+            webhook_deliveries::Entity::update_many()
+                .col_expr(webhook_deliveries::Column::Attempts, Expr::value(attempts))
+                .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::value(next))
+                .col_expr(
+                    webhook_deliveries::Column::LastStatusCode,
+                    Expr::value(status_code),
+                )
+                .col_expr(
+                    webhook_deliveries::Column::LastError,
+                    Expr::value(error.clone()),
+                )
+                .col_expr(
+                    webhook_deliveries::Column::UpdatedAt,
+                    Expr::value(Utc::now()),
+                )
+                .filter(webhook_deliveries::Column::Id.eq(delivery.id))
+                .exec(&self.db)
+                .await?;
+        }
+        self.endpoint_failed(&endpoint, &error).await
+    }
+
+    /// Sends one delivery; the HTTP status, or why there was none.
+    async fn send(
+        &self,
+        endpoint: &webhook_endpoints::Model,
+        delivery: &webhook_deliveries::Model,
+    ) -> Result<u16, String> {
+        let url = targets::check_url(&endpoint.url)?;
+        // Literal addresses never reach the resolver: check them here.
+        if url.host_str().is_some_and(|h| {
+            h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok()
+        }) {
+            targets::check_target(&url, self.config.allow_private_targets).await?;
+        }
+        let body = serde_json::to_vec(&delivery.payload).map_err(|e| e.to_string())?;
+        let id = delivery.id.to_string();
+        let timestamp = Utc::now().timestamp();
+        let signature = signing::sign(&endpoint.secret, &id, timestamp, &body)?;
+        let mut response = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let status = response.status().as_u16();
+        // Read (and discard) at most the configured size of the answer.
+        let mut read = 0usize;
+        while read < self.config.max_response_bytes {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(status)
+    }
+
+    /// Ends a delivery: SUCCEEDED or DEAD, after `attempts` attempts.
+    async fn end(
+        &self,
+        delivery: &webhook_deliveries::Model,
+        status: DeliveryStatus,
+        attempts: i32,
+        code: Option<i32>,
+        error: Option<&str>,
+    ) -> Result<(), AppError> {
+        let now = Utc::now();
+        let mut update = webhook_deliveries::Entity::update_many()
+            .col_expr(
+                webhook_deliveries::Column::Status,
+                Expr::value(status.as_str()),
+            )
+            .col_expr(webhook_deliveries::Column::Attempts, Expr::value(attempts))
+            .col_expr(
+                webhook_deliveries::Column::NextAttemptAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                webhook_deliveries::Column::LastStatusCode,
+                Expr::value(code),
+            )
+            .col_expr(
+                webhook_deliveries::Column::LastError,
+                Expr::value(error.map(str::to_owned)),
+            )
+            .col_expr(webhook_deliveries::Column::UpdatedAt, Expr::value(now))
+            .filter(webhook_deliveries::Column::Id.eq(delivery.id));
+        if status == DeliveryStatus::Succeeded {
+            update = update.col_expr(webhook_deliveries::Column::DeliveredAt, Expr::value(now));
+        }
+        update.exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// Records that the endpoint is failing; disables it once it has failed long enough.
+    async fn endpoint_failed(
+        &self,
+        endpoint: &webhook_endpoints::Model,
+        error: &str,
+    ) -> Result<(), AppError> {
+        let now = Utc::now();
+        let since = endpoint.failing_since.unwrap_or(now);
+        if endpoint.failing_since.is_none() {
+            webhook_endpoints::Entity::update_many()
+                .col_expr(webhook_endpoints::Column::FailingSince, Expr::value(now))
+                .filter(webhook_endpoints::Column::Id.eq(endpoint.id))
+                .filter(webhook_endpoints::Column::FailingSince.is_null())
+                .exec(&self.db)
+                .await?;
+        }
+        let limit = Duration::from_std(self.config.disable_after).unwrap_or(Duration::days(5));
+        if now - since < limit {
+            return Ok(());
+        }
+        let reason = format!(
+            "disabled automatically: failing since {} (last error: {error})",
+            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let txn = begin_write(&self.db).await?;
+        let disabled = webhook_endpoints::Entity::update_many()
+            .col_expr(webhook_endpoints::Column::Enabled, Expr::value(false))
+            .col_expr(
+                webhook_endpoints::Column::DisabledReason,
+                Expr::value(reason.clone()),
+            )
+            .col_expr(webhook_endpoints::Column::UpdatedAt, Expr::value(now))
+            .filter(webhook_endpoints::Column::Id.eq(endpoint.id))
+            .filter(webhook_endpoints::Column::Enabled.eq(true))
+            .exec(&txn)
+            .await?;
+        if disabled.rows_affected == 1 {
+            audit::record(
+                &txn,
+                &Caller::system(),
+                None,
+                AuditEntry {
+                    action: "webhook.disable",
+                    entity: "webhook_endpoint",
+                    entity_id: Some(endpoint.id.to_string()),
+                    before: Some(json!({ "enabled": true })),
+                    after: Some(json!({ "enabled": false, "reason": reason })),
+                },
+            )
+            .await?;
+            tracing::warn!(
+                endpoint_id = %endpoint.id,
+                owner_type = %endpoint.owner_type,
+                owner_id = %endpoint.owner_id,
+                %reason,
+                "webhook endpoint disabled; its owners must re-enable it"
+            );
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+/// A transport error without the URL's query (which may hold tokens).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(error);
+    let mut detail = String::new();
+    while let Some(cause) = source {
+        detail = cause.to_string();
+        source = cause.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_with_jitter() {
+        let base = std::time::Duration::from_secs(10);
+        for (attempts, expected) in [(1, 10_000), (2, 20_000), (3, 40_000), (5, 160_000)] {
+            let delay = retry_delay(base, attempts).num_milliseconds();
+            assert!(
+                (expected * 8 / 10..=expected * 12 / 10).contains(&delay),
+                "attempt {attempts}: {delay} ms"
+            );
+        }
+        assert_eq!(retry_delay(base, 30), MAX_RETRY_DELAY);
+    }
+
+    #[test]
+    fn only_success_and_plain_client_errors_are_final() {
+        for status in [200, 204, 400, 401, 404, 410, 422] {
+            assert!(is_final(status), "{status}");
+        }
+        for status in [408, 429, 500, 502, 503, 301] {
+            assert!(!is_final(status), "{status}");
+        }
+    }
+}
