@@ -10,6 +10,7 @@ pub mod cart_items;
 pub mod carts;
 pub mod idempotency_keys;
 pub mod job_runs;
+pub mod notifications;
 pub mod order_events;
 pub mod order_lines;
 pub mod orders;

@@ -11,6 +11,7 @@ mod m20261122_000004_ordering;
 mod m20261122_000005_jobs;
 mod m20261122_000006_outbox;
 mod m20261122_000007_webhooks;
+mod m20261122_000008_notifications;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_jobs::Migration),
             Box::new(m20261122_000006_outbox::Migration),
             Box::new(m20261122_000007_webhooks::Migration),
+            Box::new(m20261122_000008_notifications::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod identity;
 pub mod jobs;
 pub mod money;
+pub mod notifications;
 pub mod ordering;
 pub mod outbox;
 pub mod pagination;
@@ -38,6 +39,7 @@ pub struct Services {
     pub carts: ordering::CartService,
     pub jobs: jobs::JobService,
     pub outbox: outbox::OutboxService,
+    pub notifications: notifications::NotificationService,
     pub webhooks: webhooks::WebhookService,
     pub webhook_sender: webhooks::WebhookSender,
     pub orders: ordering::OrderService,
@@ -56,11 +58,24 @@ impl Services {
             auth.access_ttl,
             auth.refresh_ttl,
         ));
-        let handlers: Vec<Arc<dyn outbox::OutboxHandler>> = vec![Arc::new(webhooks::WebhookFanout)];
+        let notifications = notifications::NotificationService::new(
+            db.clone(),
+            bus.clone(),
+            Arc::new(notifications::LoggingPush),
+        );
+        let handlers: Vec<Arc<dyn outbox::OutboxHandler>> = vec![
+            Arc::new(webhooks::WebhookFanout),
+            Arc::new(notifications::NotificationFanout(notifications.clone())),
+        ];
         Ok(Self {
+            notifications: notifications.clone(),
             outbox: outbox::OutboxService::new(db.clone(), handlers),
             webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone()),
-            webhook_sender: webhooks::WebhookSender::new(db.clone(), webhooks.clone())?,
+            webhook_sender: webhooks::WebhookSender::new(
+                db.clone(),
+                webhooks.clone(),
+                notifications.clone(),
+            )?,
             identity: identity::IdentityService::new(db.clone(), tokens, auth, limiter),
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers::SupplierService::new(db.clone(), bus.clone()),

@@ -101,6 +101,8 @@ pub(crate) async fn record(
 pub trait OutboxHandler: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError>;
+    /// After the dispatch transaction committed (live announcements); failures are logged.
+    async fn after_commit(&self, _event: &OutboxEvent) {}
 }
 
 #[derive(Clone)]
@@ -157,6 +159,9 @@ impl OutboxService {
             .exec(&txn)
             .await?;
         txn.commit().await?;
+        for handler in self.handlers.iter() {
+            handler.after_commit(&event).await;
+        }
         Ok(true)
     }
 

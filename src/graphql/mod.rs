@@ -14,6 +14,7 @@ pub mod http;
 pub mod identity;
 pub mod jobs;
 pub mod loaders;
+pub mod notifications;
 pub mod orders;
 pub mod products;
 pub mod restaurants;
@@ -43,6 +44,7 @@ pub struct Query(
     orders::OrderQuery,
     jobs::JobQuery,
     webhooks::WebhookQuery,
+    notifications::NotificationQuery,
 );
 
 /// Every change Iris accepts. Each mutation takes one `input` object and returns a payload;
@@ -57,11 +59,16 @@ pub struct Mutation(
     orders::OrderMutation,
     jobs::JobMutation,
     webhooks::WebhookMutation,
+    notifications::NotificationMutation,
 );
 
 /// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(suppliers::SupplierSubscription, orders::OrderSubscription);
+pub struct Subscription(
+    suppliers::SupplierSubscription,
+    orders::OrderSubscription,
+    notifications::NotificationSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -12,6 +12,7 @@ mod identity;
 mod jobs;
 mod money;
 mod multi_process;
+mod notifications;
 mod oidc;
 mod ops;
 mod orders;

@@ -447,6 +447,16 @@ async fn failing_deliveries_back_off_die_come_back_and_disable_the_endpoint() {
         .await);
     assert_eq!(audit["auditLog"]["totalCount"], 1, "{audit}");
 
+    // Its owner is told.
+    let told = crate::notifications::notifications(&m.seller_b, 1).await;
+    let kinds: Vec<&Value> = told["notifications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"]["kind"])
+        .collect();
+    assert!(kinds.contains(&&json!("webhook.disabled")), "{told}");
+
     // Enabling it again clears the failure record.
     let enabled = ok(m
         .seller_b

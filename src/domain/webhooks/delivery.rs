@@ -22,6 +22,8 @@ use crate::{
     auth::Caller,
     domain::{
         audit::{self, AuditEntry},
+        identity::Organisation,
+        notifications::{Notice, NotificationService, notify_members},
         outbox::{OutboxEvent, OutboxHandler},
     },
     error::AppError,
@@ -153,10 +155,15 @@ pub struct WebhookSender {
     db: DatabaseConnection,
     config: WebhookConfig,
     client: reqwest::Client,
+    notifications: NotificationService,
 }
 
 impl WebhookSender {
-    pub fn new(db: DatabaseConnection, config: WebhookConfig) -> anyhow::Result<Self> {
+    pub fn new(
+        db: DatabaseConnection,
+        config: WebhookConfig,
+        notifications: NotificationService,
+    ) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
@@ -170,6 +177,7 @@ impl WebhookSender {
             db,
             client: builder.build()?,
             config,
+            notifications,
         })
     }
 
@@ -427,6 +435,7 @@ impl WebhookSender {
             .filter(webhook_endpoints::Column::Enabled.eq(true))
             .exec(&txn)
             .await?;
+        let mut notified = Vec::new();
         if disabled.rows_affected == 1 {
             audit::record(
                 &txn,
@@ -441,15 +450,30 @@ impl WebhookSender {
                 },
             )
             .await?;
+            if let Some(owner) = Organisation::of_kind(&endpoint.owner_type, endpoint.owner_id) {
+                let notice = Notice {
+                    kind: "webhook.disabled".into(),
+                    title: "A webhook endpoint was disabled".into(),
+                    body: format!(
+                        "Deliveries to {} kept failing, so Iris stopped sending them: {reason}. Re-enable the endpoint once it answers again.",
+                        endpoint.url
+                    ),
+                    data: json!({ "endpointId": endpoint.id }),
+                };
+                notified = notify_members(&txn, owner, true, &notice, None).await?;
+            }
             tracing::warn!(
                 endpoint_id = %endpoint.id,
                 owner_type = %endpoint.owner_type,
                 owner_id = %endpoint.owner_id,
                 %reason,
-                "webhook endpoint disabled; its owners must re-enable it"
+                "webhook endpoint disabled; its owners are notified"
             );
         }
         txn.commit().await?;
+        if !notified.is_empty() {
+            self.notifications.announce(&notified).await;
+        }
         Ok(())
     }
 }

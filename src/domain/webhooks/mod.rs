@@ -15,7 +15,7 @@
 //!   except a 4xx other than 408 and 429, which is final — until `WEBHOOK_MAX_ATTEMPTS`, after
 //!   which the delivery is DEAD (dead-lettered; `redeliverWebhook` sends it again). An endpoint
 //!   failing without a success for `WEBHOOK_DISABLE_AFTER_SECS` is disabled, audited, and its
-//!   owners are told in the log until notifications exist.
+//!   organisation's OWNERs get a notification.
 //! - Requests time out, follow no redirects, and read at most `WEBHOOK_MAX_RESPONSE_BYTES` of
 //!   the answer. Delivery is at least once: an attempt in flight when a process dies is
 //!   retried after its lease ends.
