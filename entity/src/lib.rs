@@ -20,6 +20,7 @@ pub mod refresh_tokens;
 pub mod restaurant_members;
 pub mod restaurants;
 pub mod supplier_members;
+pub mod supplier_metrics;
 pub mod suppliers;
 pub mod webhook_attempts;
 pub mod webhook_deliveries;

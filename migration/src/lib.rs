@@ -12,6 +12,7 @@ mod m20261122_000005_jobs;
 mod m20261122_000006_outbox;
 mod m20261122_000007_webhooks;
 mod m20261122_000008_notifications;
+mod m20261122_000009_supplier_metrics;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_outbox::Migration),
             Box::new(m20261122_000007_webhooks::Migration),
             Box::new(m20261122_000008_notifications::Migration),
+            Box::new(m20261122_000009_supplier_metrics::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod ordering;
 pub mod outbox;
 pub mod pagination;
+pub mod performance;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
@@ -40,6 +41,7 @@ pub struct Services {
     pub jobs: jobs::JobService,
     pub outbox: outbox::OutboxService,
     pub notifications: notifications::NotificationService,
+    pub performance: performance::PerformanceService,
     pub webhooks: webhooks::WebhookService,
     pub webhook_sender: webhooks::WebhookSender,
     pub orders: ordering::OrderService,
@@ -66,9 +68,11 @@ impl Services {
         let handlers: Vec<Arc<dyn outbox::OutboxHandler>> = vec![
             Arc::new(webhooks::WebhookFanout),
             Arc::new(notifications::NotificationFanout(notifications.clone())),
+            Arc::new(performance::PerformanceUpdater),
         ];
         Ok(Self {
             notifications: notifications.clone(),
+            performance: performance::PerformanceService::new(db.clone()),
             outbox: outbox::OutboxService::new(db.clone(), handlers),
             webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone()),
             webhook_sender: webhooks::WebhookSender::new(

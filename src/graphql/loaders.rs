@@ -29,6 +29,7 @@ use crate::{
     domain::{
         Services,
         ordering::{CartItem, OrderEvent, OrderLine},
+        performance::Performance,
         products::Product,
         restaurants::Restaurant,
         suppliers::Supplier,
@@ -226,6 +227,11 @@ loader!(
 );
 
 loader!(
+    /// Supplier performance, by supplier id.
+    PerformanceLoader, Performance, |services, keys| services.performance.by_suppliers(keys).await?
+);
+
+loader!(
     /// The items of restaurants' carts, by restaurant id.
     CartItemsLoader, Vec<CartItem>, |services, keys| services.carts.items_by_restaurant(keys).await?
 );
@@ -255,6 +261,7 @@ pub struct Loaders {
     pub order_events: DataLoader<OrderEventsLoader>,
     pub supplier_products: DataLoader<SupplierProductsLoader>,
     pub cart_items: DataLoader<CartItemsLoader>,
+    pub performance: DataLoader<PerformanceLoader>,
     pub trade: DataLoader<TradeLoader>,
 }
 
@@ -271,6 +278,7 @@ impl Loaders {
             order_events: new(OrderEventsLoader(services.clone())),
             supplier_products: new(SupplierProductsLoader(services.clone())),
             cart_items: new(CartItemsLoader(services.clone())),
+            performance: new(PerformanceLoader(services.clone())),
             trade: new(TradeLoader(services.clone(), principal.clone())),
         }
     }

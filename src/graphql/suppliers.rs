@@ -67,6 +67,18 @@ impl SupplierObject {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// How it performs: on-time rate, fill rate, average confirmation time (from its order
+    /// history; null before its first delivered, rejected or confirmed order).
+    async fn performance(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<SupplierPerformanceObject>> {
+        Ok(loaders(ctx)?
+            .performance
+            .load_one(self.0.id)
+            .await?
+            .map(SupplierPerformanceObject::from))
+    }
     /// A preview of its catalog: the first active products by name (batched per request; use
     /// `products(filter: {supplierId})` to page through all of them).
     async fn products(
@@ -98,6 +110,34 @@ impl SupplierObject {
     /// When the supplier last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+/// How a supplier performs, from its order history.
+#[derive(async_graphql::SimpleObject)]
+#[graphql(name = "SupplierPerformance")]
+pub struct SupplierPerformanceObject {
+    /// Orders delivered.
+    delivered_orders: i64,
+    /// Share of delivered orders delivered on or before the requested date (0–1).
+    on_time_rate: Option<ExactDecimal>,
+    /// Units delivered over units of delivered and rejected orders (0–1).
+    fill_rate: Option<ExactDecimal>,
+    /// Mean seconds from placement to confirmation.
+    average_confirmation_seconds: Option<i64>,
+    /// When these figures were computed (UTC).
+    computed_at: DateTime<Utc>,
+}
+
+impl From<crate::domain::performance::Performance> for SupplierPerformanceObject {
+    fn from(p: crate::domain::performance::Performance) -> Self {
+        SupplierPerformanceObject {
+            delivered_orders: p.delivered_orders,
+            on_time_rate: p.on_time_rate.map(ExactDecimal),
+            fill_rate: p.fill_rate.map(ExactDecimal),
+            average_confirmation_seconds: p.average_confirmation_seconds,
+            computed_at: p.computed_at,
+        }
     }
 }
 

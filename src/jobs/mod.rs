@@ -38,12 +38,20 @@ pub struct JobSpec {
 }
 
 /// Every job, in the order `jobs` lists them.
-pub const SPECS: &[JobSpec] = &[JobSpec {
-    name: "expire-idempotency-keys",
-    default_schedule: "0 5 * * * *",
-    env: "JOB_EXPIRE_IDEMPOTENCY_KEYS_SCHEDULE",
-    description: "Deletes idempotency keys of placeOrder and checkout once their 24 hours are over.",
-}];
+pub const SPECS: &[JobSpec] = &[
+    JobSpec {
+        name: "expire-idempotency-keys",
+        default_schedule: "0 5 * * * *",
+        env: "JOB_EXPIRE_IDEMPOTENCY_KEYS_SCHEDULE",
+        description: "Deletes idempotency keys of placeOrder and checkout once their 24 hours are over.",
+    },
+    JobSpec {
+        name: "rebuild-supplier-metrics",
+        default_schedule: "0 30 2 * * *",
+        env: "JOB_REBUILD_SUPPLIER_METRICS_SCHEDULE",
+        description: "Recomputes every supplier's on-time rate, fill rate and average confirmation time from order history.",
+    },
+];
 
 /// Parses a cron expression as the scheduler does (seconds required, UTC).
 pub fn parse_schedule(expression: &str) -> Result<Cron, String> {
@@ -209,9 +217,13 @@ impl Jobs {
         let started = Instant::now();
         let outcome = self.work(job, &run).await;
         let seconds = started.elapsed().as_secs_f64();
+        // Run records are for admins: they keep the whole cause of an internal failure.
         let outcome = outcome.map_err(|error| {
             tracing::error!(error = ?error, "job failed");
-            error.message()
+            match error {
+                AppError::Internal(cause) => format!("{cause:#}"),
+                other => other.message(),
+            }
         });
         let finished = self.services.jobs.finish(run.id, outcome).await?;
         self.metrics
@@ -234,6 +246,19 @@ impl Jobs {
                     })
                     .await?;
                 Ok(json!({ "deleted": deleted }))
+            }
+            "rebuild-supplier-metrics" => {
+                let jobs = &self.services.jobs;
+                let suppliers = self
+                    .services
+                    .performance
+                    .rebuild_all(|done, total| async move {
+                        let _ = jobs
+                            .progress(run.id, json!({ "suppliers": done, "of": total }))
+                            .await;
+                    })
+                    .await?;
+                Ok(json!({ "suppliers": suppliers }))
             }
             other => Err(AppError::Internal(anyhow::anyhow!(
                 "job {other} has no work"

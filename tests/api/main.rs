@@ -17,6 +17,7 @@ mod oidc;
 mod ops;
 mod orders;
 mod orders_live;
+mod performance;
 mod products;
 mod rest;
 mod shutdown;
