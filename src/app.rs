@@ -133,6 +133,7 @@ impl Core {
             bus.clone(),
             &config.auth,
             &config.webhooks,
+            &config.retention,
             limiter,
         )?;
         Ok(Core {

@@ -185,6 +185,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub jobs: JobsConfig,
     pub webhooks: crate::domain::webhooks::WebhookConfig,
+    pub retention: crate::domain::privacy::RetentionPolicy,
 }
 
 /// Background jobs.
@@ -522,6 +523,16 @@ impl Config {
             ),
         };
 
+        let days = |r: &mut Reader<'_, _>, name: &'static str, default: i64| {
+            chrono::Duration::days(r.parse_range(name, default, 1, 36_500))
+        };
+        let retention = crate::domain::privacy::RetentionPolicy {
+            audit: days(&mut r, "RETENTION_AUDIT_DAYS", 365),
+            financial: days(&mut r, "RETENTION_FINANCIAL_DAYS", 2557),
+            deleted: days(&mut r, "RETENTION_DELETED_DAYS", 30),
+            operational: days(&mut r, "RETENTION_OPERATIONAL_DAYS", 90),
+        };
+
         if !dev && r.get("DATABASE_URL").is_none() {
             r.problem(
                 "DATABASE_URL",
@@ -554,6 +565,7 @@ impl Config {
             auth,
             jobs,
             webhooks,
+            retention,
         })
     }
 

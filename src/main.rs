@@ -140,6 +140,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 infra::bus::EventBus::memory(),
                 &config.auth,
                 &config.webhooks,
+                &config.retention,
                 infra::ratelimit::RateLimiter::in_memory(),
             )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;

@@ -12,6 +12,7 @@ pub mod ordering;
 pub mod outbox;
 pub mod pagination;
 pub mod performance;
+pub mod privacy;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
@@ -42,6 +43,7 @@ pub struct Services {
     pub outbox: outbox::OutboxService,
     pub notifications: notifications::NotificationService,
     pub performance: performance::PerformanceService,
+    pub privacy: privacy::PrivacyService,
     pub webhooks: webhooks::WebhookService,
     pub webhook_sender: webhooks::WebhookSender,
     pub orders: ordering::OrderService,
@@ -53,6 +55,7 @@ impl Services {
         bus: EventBus,
         auth: &AuthConfig,
         webhooks: &webhooks::WebhookConfig,
+        retention: &privacy::RetentionPolicy,
         limiter: RateLimiter,
     ) -> anyhow::Result<Self> {
         let tokens = Arc::new(TokenIssuer::new(
@@ -73,6 +76,7 @@ impl Services {
         Ok(Self {
             notifications: notifications.clone(),
             performance: performance::PerformanceService::new(db.clone()),
+            privacy: privacy::PrivacyService::new(db.clone(), retention.clone()),
             outbox: outbox::OutboxService::new(db.clone(), handlers),
             webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone()),
             webhook_sender: webhooks::WebhookSender::new(

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod loaders;
 pub mod notifications;
 pub mod orders;
+pub mod privacy;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
@@ -60,6 +61,7 @@ pub struct Mutation(
     jobs::JobMutation,
     webhooks::WebhookMutation,
     notifications::NotificationMutation,
+    privacy::PrivacyMutation,
 );
 
 /// Live events over `/graphql/ws` (graphql-transport-ws or the legacy graphql-ws protocol).

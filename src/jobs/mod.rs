@@ -46,6 +46,12 @@ pub const SPECS: &[JobSpec] = &[
         description: "Deletes idempotency keys of placeOrder and checkout once their 24 hours are over.",
     },
     JobSpec {
+        name: "purge-retention",
+        default_schedule: "0 0 3 * * *",
+        env: "JOB_PURGE_RETENTION_SCHEDULE",
+        description: "Deletes for good what is past its retention: audit entries (1 year), soft-deleted orders (7 years), other soft-deleted rows (30 days), finished operational rows (90 days); audited.",
+    },
+    JobSpec {
         name: "rebuild-supplier-metrics",
         default_schedule: "0 30 2 * * *",
         env: "JOB_REBUILD_SUPPLIER_METRICS_SCHEDULE",
@@ -246,6 +252,10 @@ impl Jobs {
                     })
                     .await?;
                 Ok(json!({ "deleted": deleted }))
+            }
+            "purge-retention" => {
+                let purged = self.services.privacy.purge().await?;
+                Ok(json!({ "deleted": purged }))
             }
             "rebuild-supplier-metrics" => {
                 let jobs = &self.services.jobs;

@@ -57,6 +57,8 @@ struct World {
     product: String,
     /// PLACED orders of `restaurant` with `supplier`: two per role, one per destructive row.
     orders: Vec<String>,
+    /// An account only the erasure row touches.
+    erasable: String,
 }
 
 impl World {
@@ -163,6 +165,14 @@ async fn world(app: &TestApp) -> World {
             .to_owned();
         orders.push(placed);
     }
+    let erasable = ok(&app
+        .login("erasable@t.se", PASSWORD)
+        .await
+        .graphql("{ me { id } }", json!({}))
+        .await)["me"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     World {
         apis,
         supplier,
@@ -171,6 +181,7 @@ async fn world(app: &TestApp) -> World {
         other_restaurant,
         product,
         orders,
+        erasable,
     }
 }
 
@@ -268,6 +279,7 @@ async fn every_role_reaches_exactly_what_it_may() {
             };
             format!("{}:{role}:{HASH}", email(*who))
         })
+        .chain(std::iter::once(format!("erasable@t.se:RESTAURANT:{HASH}")))
         .collect::<Vec<_>>()
         .join(";");
     let (app, _backend) = TestApp::spawn_with(&[("DEV_USERS", dev_users.as_str())]).await;
@@ -565,6 +577,35 @@ async fn every_role_reaches_exactly_what_it_may() {
             Op::Graphql(
                 "mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }",
                 |_, w, _| json!({ "input": { "organisationType": "RESTAURANT", "organisationId": w.restaurant, "url": "https://93.184.216.34/hook", "eventTypes": ["order.placed"] } }),
+            ),
+        ),
+        (
+            "query notifications (each its own)",
+            "Uooooooo",
+            Op::Graphql(
+                "{ notifications { totalCount } unreadNotificationCount }",
+                none,
+            ),
+        ),
+        (
+            "mutation markNotificationsRead",
+            "Uooooooo",
+            Op::Graphql(
+                "mutation { markNotificationsRead(input: {all: true}) { marked } }",
+                none,
+            ),
+        ),
+        (
+            "subscription notificationReceived",
+            "Uooooooo",
+            Op::Subscribe("subscription { notificationReceived { kind } }"),
+        ),
+        (
+            "mutation eraseAccount",
+            "UoFFFFFF",
+            Op::Graphql(
+                "mutation($id: ID!) { eraseAccount(input: {accountId: $id}) { erasedAt } }",
+                |_, w, _| json!({ "id": w.erasable }),
             ),
         ),
         (

@@ -18,6 +18,7 @@ mod ops;
 mod orders;
 mod orders_live;
 mod performance;
+mod privacy;
 mod products;
 mod rest;
 mod shutdown;
