@@ -151,13 +151,24 @@ pub struct JobMutation;
 #[Object]
 impl JobMutation {
     /// Runs a job now on this process and returns the finished run (admins only). CONFLICT
-    /// when a run of it is still going.
+    /// when a run of it is still going. Name the job with `name` or `input.name`.
     async fn run_job(
         &self,
         ctx: &Context<'_>,
-        input: RunJobInput,
+        #[graphql(desc = "The job's name.")] name: Option<String>,
+        #[graphql(desc = "The job, as an input object.")] input: Option<RunJobInput>,
     ) -> async_graphql::Result<RunJobPayload> {
-        let run = jobs(ctx)?.run_now(caller(ctx), &input.name).await?;
+        let name = match (name, input) {
+            (Some(name), None) | (None, Some(RunJobInput { name })) => name,
+            _ => {
+                return Err(AppError::validation(
+                    "name",
+                    "give the job's name once: name or input.name",
+                )
+                .into());
+            }
+        };
+        let run = jobs(ctx)?.run_now(caller(ctx), &name).await?;
         Ok(RunJobPayload { run: run.into() })
     }
 }

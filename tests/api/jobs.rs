@@ -81,7 +81,7 @@ async fn admins_run_a_job_now_and_it_expires_old_idempotency_keys() {
         .await
         .expect("ageing the key");
 
-    const RUN: &str = "mutation($name: String!) { runJob(input: {name: $name}) { run { status trigger stats error finishedAt } } }";
+    const RUN: &str = "mutation($name: String!) { runJob(name: $name) { run { status trigger stats error finishedAt } } }";
     let vars = json!({ "name": "expire-idempotency-keys" });
     assert_eq!(
         error(&m.chef.graphql(RUN, vars.clone()).await).0,
