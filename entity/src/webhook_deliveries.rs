@@ -17,6 +17,8 @@ pub struct Model {
     pub attempts: i32,
     /// When the next attempt is due (or the lease of one in flight ends).
     pub next_attempt_at: Option<DateTimeUtc>,
+    /// The lease of the attempt in flight: only its holder may record the outcome.
+    pub claim_id: Option<Uuid>,
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,

@@ -1,7 +1,8 @@
 //! Background jobs: one `job_runs` row per run (scheduled or manual), with its outcome.
 //!
 //! A scheduled run is claimed by inserting its row: `(job, scheduled_for)` is unique, so when
-//! several Iris processes fire for the same tick exactly one of them runs it.
+//! several Iris processes fire for the same tick exactly one of them runs it; and only one row
+//! per job may be RUNNING, so runs never overlap.
 
 use sea_orm_migration::prelude::*;
 
@@ -58,6 +59,8 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         for statement in [
             "CREATE UNIQUE INDEX ux_job_runs_tick ON job_runs (job, scheduled_for)",
+            // At most one run of a job at a time, across the cluster.
+            "CREATE UNIQUE INDEX ux_job_runs_running ON job_runs (job) WHERE status = 'RUNNING'",
             "CREATE INDEX ix_job_runs_job ON job_runs (job, started_at)",
         ] {
             db.execute_unprepared(statement).await?;

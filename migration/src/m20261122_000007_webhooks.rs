@@ -34,6 +34,7 @@ enum WebhookDeliveries {
     Status,
     Attempts,
     NextAttemptAt,
+    ClaimId,
     LastStatusCode,
     LastError,
     CreatedAt,
@@ -147,6 +148,7 @@ impl MigrationTrait for Migration {
                             .default(0),
                     )
                     .col(at_null(WebhookDeliveries::NextAttemptAt))
+                    .col(ColumnDef::new(WebhookDeliveries::ClaimId).uuid().null())
                     .col(
                         ColumnDef::new(WebhookDeliveries::LastStatusCode)
                             .integer()

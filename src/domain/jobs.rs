@@ -2,8 +2,9 @@
 //!
 //! Rules: only admins (and Iris itself) list jobs and start runs. A scheduled run is claimed by
 //! inserting its row — `(job, scheduled_for)` is unique — so each cron tick runs once per
-//! cluster however many processes fire for it. A run that finds an earlier run of the same
-//! job still going (started less than [`STALE_AFTER`] ago) is recorded as SKIPPED.
+//! cluster however many processes fire for it; and at most one row per job is RUNNING (a
+//! partial unique index), so a run that finds another one going is recorded as SKIPPED. A run
+//! still RUNNING after [`STALE_AFTER`] is presumed dead and closed as FAILED.
 
 use std::collections::HashMap;
 
@@ -128,6 +129,8 @@ impl JobService {
     }
 
     /// Claims a run of `job`: for a cron tick (`scheduled_for`) or, without one, a manual run.
+    /// The database decides: a second row for the same tick, or a second RUNNING row of the
+    /// job, is refused by a unique index, however many processes try at once.
     pub async fn claim(
         &self,
         job: &str,
@@ -136,54 +139,73 @@ impl JobService {
         node: &str,
     ) -> Result<Claim, AppError> {
         let now = Utc::now();
-        let running = Entity::find()
+        // A run that has been going for longer than any job takes belonged to a process that
+        // died: close it, so the job can run again.
+        Entity::update_many()
+            .col_expr(Column::Status, Expr::value(RunStatus::Failed.as_str()))
+            .col_expr(Column::FinishedAt, Expr::value(now))
+            .col_expr(
+                Column::Error,
+                Expr::value("presumed dead: still RUNNING after an hour (its process stopped?)"),
+            )
             .filter(Column::Job.eq(job))
             .filter(Column::Status.eq(RunStatus::Running.as_str()))
-            .filter(Column::StartedAt.gt(now - STALE_AFTER))
-            .one(&self.db)
+            .filter(Column::StartedAt.lte(now - STALE_AFTER))
+            .exec(&self.db)
             .await?;
-        let (status, error) = match &running {
-            Some(other) => (
-                RunStatus::Skipped,
-                Some(format!(
-                    "run {} (started {}) is still going",
-                    other.id, other.started_at
-                )),
-            ),
-            None => (RunStatus::Running, None),
-        };
-        let id = Uuid::now_v7();
-        let inserted = Entity::insert(job_runs::ActiveModel {
+        let row = |id: Uuid, status: RunStatus, error: Option<String>| job_runs::ActiveModel {
             id: Set(id),
             job: Set(job.to_owned()),
             trigger: Set(trigger.as_str().to_owned()),
             scheduled_for: Set(scheduled_for),
             started_at: Set(now),
-            finished_at: Set((status == RunStatus::Skipped).then_some(now)),
+            finished_at: Set((status != RunStatus::Running).then_some(now)),
             status: Set(status.as_str().to_owned()),
             error: Set(error),
             stats: Set(serde_json::json!({})),
             node: Set(node.to_owned()),
-        })
-        .exec_without_returning(&self.db)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.sql_err(),
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-                ) =>
-            {
-                return Ok(Claim::Taken);
-            }
+        };
+        let unique = |e: &sea_orm::DbErr| {
+            matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            )
+        };
+        let id = Uuid::now_v7();
+        match Entity::insert(row(id, RunStatus::Running, None))
+            .exec_without_returning(&self.db)
+            .await
+        {
+            Ok(_) => return Ok(Claim::Run(self.get(id).await?)),
+            Err(e) if unique(&e) => {}
             Err(e) => return Err(e.into()),
         }
-        let run = self.get(id).await?;
-        Ok(match status {
-            RunStatus::Skipped => Claim::Skipped(run),
-            _ => Claim::Run(run),
-        })
+        // Refused: this tick is taken, or a run is going. Record a skip for the tick (if
+        // another process has not recorded the tick already).
+        let running = Entity::find()
+            .filter(Column::Job.eq(job))
+            .filter(Column::Status.eq(RunStatus::Running.as_str()))
+            .one(&self.db)
+            .await?;
+        let Some(running) = running else {
+            return Ok(Claim::Taken);
+        };
+        if scheduled_for.is_some() && running.scheduled_for == scheduled_for {
+            return Ok(Claim::Taken);
+        }
+        let skipped = Uuid::now_v7();
+        let error = format!(
+            "run {} (started {}) is still going",
+            running.id, running.started_at
+        );
+        match Entity::insert(row(skipped, RunStatus::Skipped, Some(error)))
+            .exec_without_returning(&self.db)
+            .await
+        {
+            Ok(_) => Ok(Claim::Skipped(self.get(skipped).await?)),
+            Err(e) if unique(&e) => Ok(Claim::Taken),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Records what a running job has done so far.

@@ -5,7 +5,10 @@
 //! Dispatch takes one event at a time in its own transaction: the row is locked (`FOR UPDATE
 //! SKIP LOCKED` on Postgres, so several processes share the queue; SQLite write transactions
 //! are exclusive), every handler runs inside that transaction, and the row is marked dispatched
-//! in it. A failing handler rolls the whole event back; it is retried with exponential backoff.
+//! in it. A failing handler rolls the whole event back; it is retried with exponential backoff
+//! (at most hourly, without end: nothing accepted is dropped). Events are dispatched oldest
+//! first, but a retried event can be overtaken by later ones, so consumers must not rely on
+//! order (webhook payloads carry the order's state and the time of the change).
 
 use std::sync::Arc;
 

@@ -67,11 +67,13 @@ fn to_domain(m: supplier_metrics::Model) -> Performance {
 
 /// Recomputes one supplier's counts from its orders and stores them.
 pub(crate) async fn rebuild(db: &impl ConnectionTrait, supplier: Uuid) -> Result<(), AppError> {
+    // Every status an order can have after a confirmation (or a rejection).
     let ended = [
         OrderStatus::Delivered.as_str(),
         OrderStatus::Rejected.as_str(),
         OrderStatus::Confirmed.as_str(),
         OrderStatus::Shipped.as_str(),
+        OrderStatus::Cancelled.as_str(),
     ];
     let rows: Vec<(Uuid, String, chrono::NaiveDate, DateTime<Utc>)> = orders::Entity::find()
         .select_only()
@@ -103,7 +105,11 @@ pub(crate) async fn rebuild(db: &impl ConnectionTrait, supplier: Uuid) -> Result
             .all(db)
             .await?
         {
-            events.insert((order, to), at);
+            // The first time it got there counts.
+            events
+                .entry((order, to))
+                .and_modify(|first| *first = (*first).min(at))
+                .or_insert(at);
         }
         for (order, quantity) in order_lines::Entity::find()
             .select_only()

@@ -65,7 +65,7 @@ pub struct PrivacyService {
 
 /// Whether `c` can continue an e-mail address (so a match inside a longer address is not one).
 fn address_char(c: Option<char>) -> bool {
-    c.is_some_and(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+    c.is_some_and(|c| c.is_alphanumeric() || "._%+-".contains(c))
 }
 
 /// Every occurrence of the address `email` in `text` (any ASCII case, not inside a longer
@@ -110,6 +110,7 @@ async fn text_columns(db: &impl ConnectionTrait) -> Result<Vec<TextColumn>, AppE
         DatabaseBackend::Postgres => {
             "SELECT c.table_name AS t, c.column_name AS c, c.data_type AS k FROM information_schema.columns c \
              WHERE c.table_schema = current_schema() AND c.data_type IN ('text', 'character varying', 'json', 'jsonb') \
+             AND c.table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE') \
              AND EXISTS (SELECT 1 FROM information_schema.columns i WHERE i.table_schema = c.table_schema AND i.table_name = c.table_name AND i.column_name = 'id')"
         }
         _ => {
@@ -151,12 +152,18 @@ fn placeholder(backend: DatabaseBackend, n: usize) -> String {
 /// Replaces `email` (any case) in every text and JSON column; returns rows changed per column.
 async fn scrub(db: &impl ConnectionTrait, email: &str) -> Result<BTreeMap<String, u64>, AppError> {
     let backend = db.get_database_backend();
-    let pattern = format!("%{}%", email.to_ascii_lowercase());
+    // `%` and `_` in the address only widen the search; the replacement below is exact.
+    let pattern = format!("%{email}%");
     let mut changed = BTreeMap::new();
     for c in text_columns(db).await? {
         let (table, column) = (quote(&c.table), quote(&c.column));
+        // ILIKE on Postgres (case-insensitive beyond ASCII); SQLite's LIKE ignores ASCII case.
+        let like = match backend {
+            DatabaseBackend::Postgres => "ILIKE",
+            _ => "LIKE",
+        };
         let select = format!(
-            "SELECT id, CAST({column} AS TEXT) AS v FROM {table} WHERE LOWER(CAST({column} AS TEXT)) LIKE {}",
+            "SELECT id, CAST({column} AS TEXT) AS v FROM {table} WHERE CAST({column} AS TEXT) {like} {}",
             placeholder(backend, 1)
         );
         let rows = db

@@ -1,6 +1,6 @@
 //! The always-on background loops: the outbox dispatcher and the webhook sender. Each works
-//! until nothing is due, then sleeps until the bus says something was written (`OutboxWritten`)
-//! or the poll interval passes — so a lost wake-up (or a crash) only delays work, never loses
+//! until nothing is due, then sleeps until the bus wakes it (`OutboxWritten` after a change
+//! committed events; `DeliveriesDue` after a dispatch) or the poll interval passes — so a lost wake-up (or a crash) only delays work, never loses
 //! it.
 
 use std::time::Duration;
@@ -8,11 +8,21 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
+use serde::{Deserialize, Serialize};
+
 use crate::{
     app::Shutdown,
     domain::{Services, outbox::OutboxWritten},
-    infra::bus::EventBus,
+    infra::bus::{Event, EventBus},
 };
+
+/// Deliveries may be due: wakes the webhook senders.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeliveriesDue;
+
+impl Event for DeliveriesDue {
+    const TOPIC: &'static str = "webhooks.due";
+}
 
 /// Starts both loops; they stop when `shutdown` fires (an attempt in flight finishes first).
 pub fn start(
@@ -22,20 +32,27 @@ pub fn start(
     shutdown: Shutdown,
 ) -> Vec<JoinHandle<()>> {
     let outbox = {
-        let services = services.clone();
-        worker("outbox", bus.clone(), poll, shutdown.clone(), move || {
-            let services = services.clone();
-            async move { services.outbox.dispatch_due(100).await }
+        let (services, bus_after) = (services.clone(), bus.clone());
+        worker::<_, _, OutboxWritten>("outbox", bus.clone(), poll, shutdown.clone(), move || {
+            let (services, bus) = (services.clone(), bus_after.clone());
+            async move {
+                let dispatched = services.outbox.dispatch_due(100).await?;
+                if dispatched > 0 {
+                    // Fan-out may have created deliveries: wake the sender (everywhere).
+                    let _ = bus.publish(&DeliveriesDue).await;
+                }
+                Ok(dispatched)
+            }
         })
     };
-    let webhooks = worker("webhooks", bus, poll, shutdown, move || {
+    let webhooks = worker::<_, _, DeliveriesDue>("webhooks", bus, poll, shutdown, move || {
         let services = services.clone();
         async move { services.webhook_sender.deliver_due(20).await }
     });
     vec![outbox, webhooks]
 }
 
-fn worker<F, Fut>(
+fn worker<F, Fut, Wake: Event>(
     name: &'static str,
     bus: EventBus,
     poll: Duration,
@@ -47,7 +64,7 @@ where
     Fut: std::future::Future<Output = Result<u64, crate::error::AppError>> + Send,
 {
     tokio::spawn(async move {
-        let mut wake = bus.subscribe::<OutboxWritten>().boxed();
+        let mut wake = bus.subscribe::<Wake>().boxed();
         loop {
             // Work until idle (or shutdown).
             while !shutdown.is_triggered() {

@@ -6,7 +6,6 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
-use futures_util::future::join_all;
 use rand::Rng;
 use sea_orm::{
     ActiveValue::Set,
@@ -98,6 +97,7 @@ impl OutboxHandler for WebhookFanout {
                 status: Set(DeliveryStatus::Pending.as_str().to_owned()),
                 attempts: Set(0),
                 next_attempt_at: Set(Some(now)),
+                claim_id: Set(None),
                 last_status_code: Set(None),
                 last_error: Set(None),
                 created_at: Set(now),
@@ -150,12 +150,17 @@ fn is_final(status: u16) -> bool {
 }
 
 /// Attempts due deliveries.
+/// Attempts in flight at once, per process.
+const CONCURRENT_ATTEMPTS: usize = 20;
+
 #[derive(Clone)]
 pub struct WebhookSender {
     db: DatabaseConnection,
     config: WebhookConfig,
     client: reqwest::Client,
     notifications: NotificationService,
+    /// One permit per attempt in flight: a slow endpoint holds one, not the whole batch.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl WebhookSender {
@@ -178,14 +183,21 @@ impl WebhookSender {
             client: builder.build()?,
             config,
             notifications,
+            permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_ATTEMPTS)),
         })
     }
 
-    /// Attempts up to `limit` due deliveries (concurrently); returns how many were attempted.
+    /// Claims due deliveries (as many as attempts may start now, at most `limit`) and starts
+    /// their attempts in the background; returns how many it started.
     pub async fn deliver_due(&self, limit: u64) -> Result<u64, AppError> {
+        let free = (self.permits.available_permits() as u64).min(limit);
+        if free == 0 {
+            return Ok(0);
+        }
         let now = Utc::now();
         // A lease: claimed deliveries are not due again until it ends, so another process
-        // (or this one, after a crash) retries them only if this attempt never finishes.
+        // (or this one, after a crash) retries them only if this attempt never finishes; the
+        // claim id makes sure only the lease holder records an outcome.
         let timeout = Duration::from_std(self.config.timeout).unwrap_or(Duration::seconds(10));
         let lease = now + timeout * 2 + Duration::seconds(5);
         let txn = begin_write(&self.db).await?;
@@ -193,30 +205,53 @@ impl WebhookSender {
             .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .filter(webhook_deliveries::Column::NextAttemptAt.lte(now))
             .order_by_asc(webhook_deliveries::Column::NextAttemptAt)
-            .limit(limit)
+            .limit(free)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .all(&txn)
             .await?;
-        if due.is_empty() {
-            txn.commit().await?;
-            return Ok(0);
+        let mut claimed = Vec::with_capacity(due.len());
+        for mut delivery in due {
+            let claim = Uuid::now_v7();
+            webhook_deliveries::Entity::update_many()
+                .col_expr(
+                    webhook_deliveries::Column::NextAttemptAt,
+                    Expr::value(lease),
+                )
+                .col_expr(webhook_deliveries::Column::ClaimId, Expr::value(claim))
+                .filter(webhook_deliveries::Column::Id.eq(delivery.id))
+                .exec(&txn)
+                .await?;
+            delivery.claim_id = Some(claim);
+            claimed.push(delivery);
         }
-        webhook_deliveries::Entity::update_many()
-            .col_expr(
-                webhook_deliveries::Column::NextAttemptAt,
-                Expr::value(lease),
-            )
-            .filter(webhook_deliveries::Column::Id.is_in(due.iter().map(|d| d.id)))
-            .exec(&txn)
-            .await?;
         txn.commit().await?;
-        let count = due.len() as u64;
-        for result in join_all(due.into_iter().map(|d| self.attempt(d))).await {
-            if let Err(error) = result {
-                tracing::error!(error = ?error, "recording a webhook attempt failed");
-            }
+        let count = claimed.len() as u64;
+        for delivery in claimed {
+            let Ok(permit) = self.permits.clone().acquire_owned().await else {
+                break;
+            };
+            let sender = self.clone();
+            tokio::spawn(async move {
+                if let Err(error) = sender.attempt(delivery).await {
+                    tracing::error!(error = ?error, "recording a webhook attempt failed");
+                }
+                drop(permit);
+            });
         }
         Ok(count)
+    }
+
+    /// An update of this delivery that only applies while `claim` still holds it.
+    fn claimed(
+        delivery: &webhook_deliveries::Model,
+    ) -> sea_orm::UpdateMany<webhook_deliveries::Entity> {
+        webhook_deliveries::Entity::update_many()
+            .col_expr(
+                webhook_deliveries::Column::ClaimId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .filter(webhook_deliveries::Column::Id.eq(delivery.id))
+            .filter(webhook_deliveries::Column::ClaimId.eq(delivery.claim_id))
     }
 
     #[tracing::instrument(skip_all, fields(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id))]
@@ -298,7 +333,7 @@ impl WebhookSender {
             .await?;
         } else {
             let next = Utc::now() + retry_delay(self.config.retry_base, attempts);
-            webhook_deliveries::Entity::update_many()
+            Self::claimed(&delivery)
                 .col_expr(webhook_deliveries::Column::Attempts, Expr::value(attempts))
                 .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::value(next))
                 .col_expr(
@@ -372,7 +407,7 @@ impl WebhookSender {
         error: Option<&str>,
     ) -> Result<(), AppError> {
         let now = Utc::now();
-        let mut update = webhook_deliveries::Entity::update_many()
+        let mut update = Self::claimed(delivery)
             .col_expr(
                 webhook_deliveries::Column::Status,
                 Expr::value(status.as_str()),
@@ -390,8 +425,7 @@ impl WebhookSender {
                 webhook_deliveries::Column::LastError,
                 Expr::value(error.map(str::to_owned)),
             )
-            .col_expr(webhook_deliveries::Column::UpdatedAt, Expr::value(now))
-            .filter(webhook_deliveries::Column::Id.eq(delivery.id));
+            .col_expr(webhook_deliveries::Column::UpdatedAt, Expr::value(now));
         if status == DeliveryStatus::Succeeded {
             update = update.col_expr(webhook_deliveries::Column::DeliveredAt, Expr::value(now));
         }

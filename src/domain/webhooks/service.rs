@@ -449,8 +449,18 @@ impl WebhookService {
                 other => other,
             })?;
         let now = Utc::now();
+        if found.claim_id.is_some() && found.next_attempt_at.is_some_and(|lease| lease > now) {
+            return Err(AppError::Conflict(
+                "the delivery is being attempted right now; redeliver it once the attempt ends"
+                    .into(),
+            ));
+        }
         let txn = begin_write(&self.db).await?;
         webhook_deliveries::Entity::update_many()
+            .col_expr(
+                webhook_deliveries::Column::ClaimId,
+                Expr::value(Option::<Uuid>::None),
+            )
             .col_expr(
                 webhook_deliveries::Column::Status,
                 Expr::value(DeliveryStatus::Pending.as_str()),

@@ -32,14 +32,16 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
         || a >= 240)
 }
 
+/// Global unicast (2000::/3) only, without the ranges that tunnel to IPv4 or are reserved:
+/// IETF protocol assignments incl. Teredo (2001::/23), documentation (2001:db8::/32) and 6to4
+/// (2002::/16). NAT64 (64:ff9b::/96), IPv4-compatible (::/96), site- and link-local, unique
+/// local and multicast lie outside 2000::/3.
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)) // documentation
+    let [first, second, ..] = ip.segments();
+    (first & 0xe000) == 0x2000
+        && !(first == 0x2001 && second < 0x0200)
+        && !(first == 0x2001 && second == 0x0db8)
+        && first != 0x2002
 }
 
 /// Checks a URL's form: http(s), a host, no credentials; `Ok` with the URL normalised.
@@ -76,10 +78,9 @@ pub async fn check_target(url: &reqwest::Url, allow_private: bool) -> Result<(),
             .map(|a| a.ip())
             .collect(),
     };
+    // The address itself is not named: owners should not learn the internal network's layout.
     match addresses.iter().find(|ip| !is_public(**ip)) {
-        Some(ip) => Err(format!(
-            "resolves to {ip}, a private, loopback or link-local address"
-        )),
+        Some(_) => Err("resolves to a private, loopback or link-local address".to_owned()),
         None if addresses.is_empty() => Err(format!("the host {host} does not resolve")),
         None => Ok(()),
     }
@@ -103,6 +104,11 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a00:5",
+            "2002:a00:1::1",
+            "2001::1",
+            "::10.0.0.1",
+            "fec0::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
