@@ -521,6 +521,7 @@ impl Config {
                 0,
                 10 * 1024 * 1024,
             ),
+            concurrency: r.parse_range("WEBHOOK_CONCURRENCY", 20usize, 1, 500),
         };
 
         let days = |r: &mut Reader<'_, _>, name: &'static str, default: i64| {

@@ -284,6 +284,8 @@ async fn webhook_events_survive_a_crash_mid_delivery() {
         ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
         ("OUTBOX_POLL_MS", "100"),
         ("WEBHOOK_TIMEOUT_SECS", "2"),
+        // Two attempts in flight at a time: the crash finds some sent, some not.
+        ("WEBHOOK_CONCURRENCY", "2"),
     ];
     let mut first = Process::start_with(&backend, true, &settings);
     let admin = first.api().await;

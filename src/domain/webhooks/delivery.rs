@@ -150,9 +150,6 @@ fn is_final(status: u16) -> bool {
 }
 
 /// Attempts due deliveries.
-/// Attempts in flight at once, per process.
-const CONCURRENT_ATTEMPTS: usize = 20;
-
 #[derive(Clone)]
 pub struct WebhookSender {
     db: DatabaseConnection,
@@ -181,9 +178,9 @@ impl WebhookSender {
         Ok(Self {
             db,
             client: builder.build()?,
+            permits: Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1))),
             config,
             notifications,
-            permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_ATTEMPTS)),
         })
     }
 

@@ -44,6 +44,8 @@ pub struct WebhookConfig {
     /// An endpoint failing this long without a success is disabled.
     pub disable_after: std::time::Duration,
     pub max_response_bytes: usize,
+    /// Attempts in flight at once, per process.
+    pub concurrency: usize,
 }
 
 impl Default for WebhookConfig {
@@ -55,6 +57,7 @@ impl Default for WebhookConfig {
             retry_base: std::time::Duration::from_secs(30),
             disable_after: std::time::Duration::from_secs(5 * 86_400),
             max_response_bytes: 64 * 1024,
+            concurrency: 20,
         }
     }
 }
