@@ -15,6 +15,8 @@ pub struct Model {
     pub scheduled_for: Option<DateTimeUtc>,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// Last sign of life of a RUNNING run (its start, then every progress report).
+    pub heartbeat_at: DateTimeUtc,
     /// RUNNING, SUCCEEDED, FAILED or SKIPPED.
     pub status: String,
     pub error: Option<String>,

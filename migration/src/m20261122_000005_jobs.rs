@@ -18,6 +18,7 @@ enum JobRuns {
     ScheduledFor,
     StartedAt,
     FinishedAt,
+    HeartbeatAt,
     Status,
     Error,
     Stats,
@@ -48,6 +49,11 @@ impl MigrationTrait for Migration {
                         ColumnDef::new(JobRuns::FinishedAt)
                             .timestamp_with_time_zone()
                             .null(),
+                    )
+                    .col(
+                        ColumnDef::new(JobRuns::HeartbeatAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
                     )
                     .col(ColumnDef::new(JobRuns::Status).string_len(16).not_null())
                     .col(ColumnDef::new(JobRuns::Error).text().null())

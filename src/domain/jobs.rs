@@ -4,7 +4,8 @@
 //! inserting its row — `(job, scheduled_for)` is unique — so each cron tick runs once per
 //! cluster however many processes fire for it; and at most one row per job is RUNNING (a
 //! partial unique index), so a run that finds another one going is recorded as SKIPPED. A run
-//! still RUNNING after [`STALE_AFTER`] is presumed dead and closed as FAILED.
+//! without a sign of life (start or progress report) for [`STALE_AFTER`] is presumed dead and
+//! closed as FAILED.
 
 use std::collections::HashMap;
 
@@ -22,8 +23,9 @@ use crate::{
     error::AppError,
 };
 
-/// A RUNNING run older than this is presumed dead (its process crashed).
-pub const STALE_AFTER: Duration = Duration::hours(1);
+/// A RUNNING run without a sign of life for this long is presumed dead (its process stopped).
+/// Long jobs report progress (a heartbeat) more often than this.
+pub const STALE_AFTER: Duration = Duration::minutes(15);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -146,11 +148,11 @@ impl JobService {
             .col_expr(Column::FinishedAt, Expr::value(now))
             .col_expr(
                 Column::Error,
-                Expr::value("presumed dead: still RUNNING after an hour (its process stopped?)"),
+                Expr::value("presumed dead: no sign of life for 15 minutes (its process stopped?)"),
             )
             .filter(Column::Job.eq(job))
             .filter(Column::Status.eq(RunStatus::Running.as_str()))
-            .filter(Column::StartedAt.lte(now - STALE_AFTER))
+            .filter(Column::HeartbeatAt.lte(now - STALE_AFTER))
             .exec(&self.db)
             .await?;
         let row = |id: Uuid, status: RunStatus, error: Option<String>| job_runs::ActiveModel {
@@ -160,6 +162,7 @@ impl JobService {
             scheduled_for: Set(scheduled_for),
             started_at: Set(now),
             finished_at: Set((status != RunStatus::Running).then_some(now)),
+            heartbeat_at: Set(now),
             status: Set(status.as_str().to_owned()),
             error: Set(error),
             stats: Set(serde_json::json!({})),
@@ -208,10 +211,11 @@ impl JobService {
         }
     }
 
-    /// Records what a running job has done so far.
+    /// Records what a running job has done so far (and that it is alive).
     pub async fn progress(&self, run: Uuid, stats: serde_json::Value) -> Result<(), AppError> {
         Entity::update_many()
             .col_expr(Column::Stats, Expr::value(stats))
+            .col_expr(Column::HeartbeatAt, Expr::value(Utc::now()))
             .filter(Column::Id.eq(run))
             .exec(&self.db)
             .await?;

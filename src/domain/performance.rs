@@ -216,7 +216,7 @@ impl PerformanceService {
         let total = ids.len() as u64;
         for (i, id) in ids.iter().enumerate() {
             rebuild(&self.db, *id).await?;
-            if (i + 1) % 50 == 0 {
+            if (i + 1) % 20 == 0 {
                 progress(i as u64 + 1, total).await;
             }
         }

@@ -118,3 +118,65 @@ async fn admins_run_a_job_now_and_it_expires_old_idempotency_keys() {
         first["placeOrder"]["order"]["id"]
     );
 }
+
+#[tokio::test]
+async fn a_job_never_runs_twice_at_once_and_a_silent_run_is_presumed_dead() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let (app, _backend) = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // Another process is running the job right now.
+    let elsewhere = uuid::Uuid::now_v7();
+    let now = chrono::Utc::now();
+    entity::job_runs::Entity::insert(entity::job_runs::ActiveModel {
+        id: Set(elsewhere),
+        job: Set("expire-idempotency-keys".into()),
+        trigger: Set("SCHEDULE".into()),
+        scheduled_for: Set(Some(now)),
+        started_at: Set(now),
+        finished_at: Set(None),
+        heartbeat_at: Set(now),
+        status: Set("RUNNING".into()),
+        error: Set(None),
+        stats: Set(json!({})),
+        node: Set("elsewhere:1".into()),
+    })
+    .exec_without_returning(&app.state.db)
+    .await
+    .unwrap();
+    const RUN: &str =
+        "mutation { runJob(name: \"expire-idempotency-keys\") { run { status error } } }";
+    let refused = admin.graphql(RUN, json!({})).await;
+    let (code, err) = error(&refused);
+    assert_eq!(code, "CONFLICT", "{refused}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains(&elsewhere.to_string())
+    );
+    let skipped = expiry_job(&admin).await;
+    assert_eq!(skipped["lastRun"]["status"], "SKIPPED", "{skipped}");
+
+    // That process died: no heartbeat for 15 minutes.
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    entity::job_runs::Entity::update_many()
+        .col_expr(
+            entity::job_runs::Column::HeartbeatAt,
+            Expr::value(now - chrono::Duration::minutes(16)),
+        )
+        .filter(entity::job_runs::Column::Id.eq(elsewhere))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let ran = ok(admin.graphql(RUN, json!({})).await);
+    assert_eq!(ran["runJob"]["run"]["status"], "SUCCEEDED");
+    let runs = expiry_job(&admin).await["runs"].clone();
+    let dead = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["node"] == "elsewhere:1")
+        .cloned()
+        .unwrap();
+    assert_eq!(dead["status"], "FAILED", "{runs}");
+}
