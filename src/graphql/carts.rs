@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     caller,
-    common::{MoneyObject, money, parse_id},
+    common::{MoneyObject, parse_id},
     loaders::loaders,
     products::ProductObject,
     restaurants::RestaurantObject,
@@ -74,12 +74,7 @@ impl CartItemObject {
     /// Today's unit price × quantity, exact; null when the product is gone.
     async fn line_total(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MoneyObject>> {
         let product = loaders(ctx)?.products.load_one(self.0.product_id).await?;
-        Ok(product.map(|p| {
-            money(
-                p.unit_price.amount * rust_decimal::Decimal::from(self.0.quantity),
-                &p.unit_price.currency,
-            )
-        }))
+        Ok(product.map(|p| p.price_of(self.0.quantity).into()))
     }
     /// When it was added (UTC).
     async fn added_at(&self) -> DateTime<Utc> {

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use axum::{Json, extract::State, http::HeaderMap, response::Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -16,11 +15,8 @@ use super::{
 };
 use crate::{
     app::AppState,
-    auth::{Caller, extract::Authenticated},
-    domain::{
-        money::Money,
-        ordering::{Cart, Checkout, SupplierDelivery},
-    },
+    auth::extract::Authenticated,
+    domain::ordering::{Cart, Checkout, SupplierDelivery},
     error::{AppError, ErrorEnvelope},
 };
 
@@ -81,13 +77,7 @@ async fn cart_response(state: &AppState, cart: Cart) -> Result<Json<CartResponse
                 name: product.map(|p| p.name.clone()),
                 quantity: item.quantity,
                 unit_price: product.map(|p| p.unit_price.clone().into()),
-                line_total: product.map(|p| {
-                    Money {
-                        amount: (p.unit_price.amount * Decimal::from(item.quantity)).normalize(),
-                        currency: p.unit_price.currency.clone(),
-                    }
-                    .into()
-                }),
+                line_total: product.map(|p| p.price_of(item.quantity).into()),
                 added_at: item.added_at,
             }
         })
@@ -285,16 +275,6 @@ pub async fn checkout(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutRequest>,
 ) -> Result<Response, AppError> {
-    checkout_with(&state, &caller, restaurant, &headers, body).await
-}
-
-async fn checkout_with(
-    state: &AppState,
-    caller: &Caller,
-    restaurant: Uuid,
-    headers: &HeaderMap,
-    body: CheckoutRequest,
-) -> Result<Response, AppError> {
     let request = Checkout {
         restaurant_id: restaurant,
         requested_delivery_date: body.requested_delivery_date,
@@ -308,9 +288,9 @@ async fn checkout_with(
                 note: d.note,
             })
             .collect(),
-        idempotency_key: idempotency_key(headers)?,
+        idempotency_key: idempotency_key(&headers)?,
     };
-    let placed = state.services.orders.checkout(caller, request).await?;
-    let data = detailed(state, placed.orders.clone()).await?;
+    let placed = state.services.orders.checkout(&caller, request).await?;
+    let data = detailed(&state, placed.orders.clone()).await?;
     Ok(placed_response(&placed, OrdersResponse { data }, None))
 }

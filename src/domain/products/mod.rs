@@ -145,6 +145,16 @@ pub struct Product {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Product {
+    /// Today's price of `quantity` units, exact.
+    pub fn price_of(&self, quantity: i64) -> Money {
+        Money {
+            amount: (self.unit_price.amount * Decimal::from(quantity)).normalize(),
+            currency: self.unit_price.currency.clone(),
+        }
+    }
+}
+
 /// One product of an upsert, keyed by SKU within the supplier; unvalidated.
 #[derive(Clone, Debug, Default)]
 pub struct ProductInput {
