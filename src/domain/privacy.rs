@@ -31,7 +31,7 @@ use crate::{
     auth::{Caller, Principal},
     domain::audit::{self, AuditEntry},
     error::AppError,
-    infra::db::begin_write,
+    infra::db::{begin_write, placeholder},
 };
 
 /// What an erased e-mail address becomes wherever it appeared.
@@ -140,13 +140,6 @@ async fn text_columns(db: &impl ConnectionTrait) -> Result<Vec<TextColumn>, AppE
         }
     }
     Ok(columns)
-}
-
-fn placeholder(backend: DatabaseBackend, n: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
 }
 
 /// Replaces `email` (any case) in every text and JSON column; returns rows changed per column.

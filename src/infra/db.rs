@@ -80,6 +80,14 @@ pub fn text_order(
     }
 }
 
+/// The `n`-th (from 1) bind placeholder of raw SQL: `$n` on Postgres, `?` on SQLite.
+pub fn placeholder(backend: sea_orm::DatabaseBackend, n: usize) -> String {
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
 /// Cheap liveness probe of the pool (used by `/readyz`).
 pub async fn ping(db: &DatabaseConnection) -> anyhow::Result<()> {
     tokio::time::timeout(Duration::from_secs(2), db.ping())

@@ -50,11 +50,6 @@ impl Organisation {
         }
     }
 
-    /// The role the principal holds in it, if any.
-    pub fn role_of(self, principal: &Principal) -> Option<MemberRole> {
-        self.caller_role(principal)
-    }
-
     fn entity(self) -> &'static str {
         match self {
             Organisation::Supplier(_) => "supplier_member",
@@ -77,7 +72,8 @@ impl Organisation {
         }
     }
 
-    fn caller_role(self, principal: &Principal) -> Option<MemberRole> {
+    /// The role the principal holds in it, if any.
+    pub fn role_of(self, principal: &Principal) -> Option<MemberRole> {
         match self {
             Organisation::Supplier(id) => principal.supplier_role(id),
             Organisation::Restaurant(id) => principal.restaurant_role(id),
@@ -102,7 +98,7 @@ fn authorize_management(caller: &Caller, organisation: Organisation) -> Result<(
             "sign in to manage members".into(),
         )),
         p if p.is_admin() => Ok(()),
-        p => match organisation.caller_role(p) {
+        p => match organisation.role_of(p) {
             Some(MemberRole::Owner) => Ok(()),
             Some(MemberRole::Staff) => Err(AppError::Forbidden(format!(
                 "only owners of the {} manage its members",

@@ -18,7 +18,7 @@ use crate::{
         pagination::{Direction, Page, PageRequest, fetch_page},
     },
     error::AppError,
-    infra::db::text_order,
+    infra::db::{placeholder, text_order},
 };
 
 /// Most candidates a search ranks (beyond them, the search must be narrowed by filters).
@@ -100,10 +100,7 @@ pub(super) async fn first_of_suppliers(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    let placeholder = |i: usize| match backend {
-        DatabaseBackend::Postgres => format!("${i}"),
-        _ => "?".to_owned(),
-    };
+    let placeholder = |n: usize| placeholder(backend, n);
     let ids: Vec<String> = (1..=suppliers.len()).map(placeholder).collect();
     let collate = match backend {
         DatabaseBackend::Postgres => " COLLATE \"C\"",

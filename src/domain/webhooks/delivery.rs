@@ -345,7 +345,6 @@ impl WebhookSender {
                     webhook_deliveries::Column::UpdatedAt,
                     Expr::value(Utc::now()),
                 )
-                .filter(webhook_deliveries::Column::Id.eq(delivery.id))
                 .exec(&self.db)
                 .await?;
         }
