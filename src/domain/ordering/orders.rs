@@ -247,6 +247,12 @@ async fn products_by_ids(
         .collect())
 }
 
+/// How a placement starts: with a replay, or with its transaction open.
+enum Begun {
+    Replayed(Placed),
+    Writing(DatabaseTransaction),
+}
+
 /// What the fingerprint of a `placeOrder` request covers.
 #[derive(Serialize)]
 struct PlaceFingerprint<'a> {
@@ -287,25 +293,15 @@ impl OrderService {
                 note: input.note.as_deref(),
             },
         )?;
-        if let Some(request) = &idempotent
-            && let Some(ids) = idempotency::lookup(&self.db, request).await?
-        {
-            return self.replay(ids).await;
-        }
+        let txn = match self.begin(idempotent.as_ref()).await? {
+            Begun::Replayed(placed) => return Ok(placed),
+            Begun::Writing(txn) => txn,
+        };
         if input.lines.is_empty() || input.lines.len() > MAX_LINES {
             return Err(AppError::validation(
                 "lines",
                 format!("must hold 1 to {MAX_LINES} lines"),
             ));
-        }
-
-        let txn = begin_write(&self.db).await?;
-        if let Some(request) = &idempotent
-            && !idempotency::claim(&txn, request).await?
-        {
-            txn.rollback().await?;
-            let ids = idempotency::after_lost_claim(&self.db, request).await?;
-            return self.replay(ids).await;
         }
         live_restaurant(&txn, input.restaurant_id).await?;
         let supplier = live_supplier(&txn, input.supplier_id, "supplierId").await?;
@@ -383,20 +379,10 @@ impl OrderService {
                 deliveries: &input.deliveries,
             },
         )?;
-        if let Some(request) = &idempotent
-            && let Some(ids) = idempotency::lookup(&self.db, request).await?
-        {
-            return self.replay(ids).await;
-        }
-
-        let txn = begin_write(&self.db).await?;
-        if let Some(request) = &idempotent
-            && !idempotency::claim(&txn, request).await?
-        {
-            txn.rollback().await?;
-            let ids = idempotency::after_lost_claim(&self.db, request).await?;
-            return self.replay(ids).await;
-        }
+        let txn = match self.begin(idempotent.as_ref()).await? {
+            Begun::Replayed(placed) => return Ok(placed),
+            Begun::Writing(txn) => txn,
+        };
         live_restaurant(&txn, input.restaurant_id).await?;
         if input.deliveries.len() > MAX_LINES {
             return Err(AppError::validation(
@@ -588,6 +574,28 @@ impl OrderService {
             }
             progress(total).await;
         }
+    }
+
+    /// Replays what the idempotency key already holds, or opens the write transaction with the
+    /// key claimed in it (a concurrent duplicate that lost the claim replays the winner).
+    async fn begin(
+        &self,
+        idempotent: Option<&idempotency::IdempotentRequest>,
+    ) -> Result<Begun, AppError> {
+        if let Some(request) = idempotent
+            && let Some(ids) = idempotency::lookup(&self.db, request).await?
+        {
+            return Ok(Begun::Replayed(self.replay(ids).await?));
+        }
+        let txn = begin_write(&self.db).await?;
+        if let Some(request) = idempotent
+            && !idempotency::claim(&txn, request).await?
+        {
+            txn.rollback().await?;
+            let ids = idempotency::after_lost_claim(&self.db, request).await?;
+            return Ok(Begun::Replayed(self.replay(ids).await?));
+        }
+        Ok(Begun::Writing(txn))
     }
 
     async fn replay(&self, ids: Vec<Uuid>) -> Result<Placed, AppError> {
