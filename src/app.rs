@@ -15,7 +15,6 @@ use axum::{
     middleware,
     routing::get,
 };
-use sea_orm::DatabaseConnection;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_util::task::TaskTracker;
 use tower_http::{
@@ -30,7 +29,7 @@ use crate::{
     graphql::{self, AppSchema},
     infra::{
         bus::{EventBus, RedisBus},
-        db,
+        db::{self, Db},
         metrics::{self, ApiMetrics},
         ratelimit::{RateLimiter, RedisCounters},
         telemetry,
@@ -81,7 +80,7 @@ impl Default for Shutdown {
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub bus: EventBus,
     pub services: Services,
     pub schema: AppSchema,
@@ -97,25 +96,36 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    background_db: Db,
 }
 
 /// What every process of Iris runs on: database (migrated as configured), bus, services and
 /// metrics — shared by the server, the worker and the CLI.
 pub struct Core {
-    pub db: DatabaseConnection,
+    /// The request pool.
+    pub db: Db,
     pub bus: EventBus,
+    /// The services requests call, on the request pool.
     pub services: Services,
+    /// The same services on the background pool, for the dispatcher, the webhook sender and
+    /// the jobs: background work neither starves requests nor is starved by them.
+    pub background: Services,
+    /// The background pool.
+    pub background_db: Db,
     pub metrics: Arc<ApiMetrics>,
 }
 
 impl Core {
     pub async fn build(config: &Config) -> anyhow::Result<Core> {
         let metrics = Arc::new(ApiMetrics::new(config.metrics_max_operations)?);
-        let mut db = db::connect(config).await?;
-        metrics.instrument(&mut db);
+        let mut pool = db::connect(config).await?;
+        metrics.instrument(&mut pool, "request");
         if config.migrate_on_start {
-            db::migrate_up(&db).await?;
+            db::migrate_up(&pool).await?;
         }
+        let mut background_pool = db::connect_background(config).await?;
+        metrics.instrument(&mut background_pool, "background");
+        let (db, background_db) = (Db::new(pool), Db::new(background_pool));
         let bus = match &config.redis_url {
             Some(url) => EventBus::new(Arc::new(
                 RedisBus::connect(url, &config.redis_prefix).await?,
@@ -128,26 +138,46 @@ impl Core {
             )),
             None => RateLimiter::in_memory(),
         };
-        let services = Services::new(
-            db.clone(),
-            bus.clone(),
-            &config.auth,
-            &config.webhooks,
-            &config.retention,
-            limiter,
-        )?;
+        let services_on = |db: Db| {
+            Services::new(
+                db,
+                bus.clone(),
+                &config.auth,
+                &config.webhooks,
+                &config.retention,
+                limiter.clone(),
+            )
+        };
+        let services = services_on(db.clone())?;
+        let background = services_on(background_db.clone())?;
         Ok(Core {
             db,
             bus,
             services,
+            background,
+            background_db,
             metrics,
         })
     }
 
-    /// The job registry over these services.
+    /// Closes both pools.
+    pub async fn close(&self) -> anyhow::Result<()> {
+        self.background_db
+            .pool()
+            .close_by_ref()
+            .await
+            .context("closing the background database pool")?;
+        self.db
+            .pool()
+            .close_by_ref()
+            .await
+            .context("closing the database pool")
+    }
+
+    /// The job registry over the background services.
     pub fn jobs(&self, config: &Config) -> anyhow::Result<Jobs> {
         Jobs::new(
-            self.services.clone(),
+            self.background.clone(),
             self.metrics.clone(),
             &config.jobs.schedules,
         )
@@ -165,7 +195,7 @@ pub async fn run_worker(
     let shutdown = Shutdown::new();
     let scheduler = jobs::scheduler::start(jobs, shutdown.clone()).await?;
     let loops = jobs::dispatcher::start(
-        core.services.clone(),
+        core.background.clone(),
         core.bus.clone(),
         config.jobs.poll_interval,
         shutdown.clone(),
@@ -181,7 +211,7 @@ pub async fn run_worker(
     for handle in loops {
         let _ = handle.await;
     }
-    core.db.close().await.context("closing the database pool")?;
+    core.close().await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -190,12 +220,16 @@ impl Application {
     /// Connects the database (migrating and seeding as configured) and the bus, builds the
     /// services and the schema, and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let core = Core::build(&config).await?;
+        let jobs = core.jobs(&config)?;
         let Core {
             db,
             bus,
             services,
+            background,
+            background_db,
             metrics,
-        } = Core::build(&config).await?;
+        } = core;
         if config.seed_on_start
             && !services
                 .suppliers
@@ -206,13 +240,12 @@ impl Application {
             seed::demo_data(&services, config.auth.demo_users).await?;
             tracing::info!("first start: demo data seeded");
         }
-        let jobs = Jobs::new(services.clone(), metrics.clone(), &config.jobs.schedules)?;
         let schema = graphql::build_schema(services.clone(), jobs.clone(), &config.graphql);
         let shutdown = Shutdown::new();
         if config.jobs.scheduler_enabled {
             jobs::scheduler::start(jobs.clone(), shutdown.clone()).await?;
             jobs::dispatcher::start(
-                services.clone(),
+                background.clone(),
                 bus.clone(),
                 config.jobs.poll_interval,
                 shutdown.clone(),
@@ -228,6 +261,7 @@ impl Application {
             })?;
         Ok(Self {
             listener,
+            background_db,
             state: AppState {
                 config: Arc::new(config),
                 db,
@@ -259,7 +293,11 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Application { listener, state } = self;
+        let Application {
+            listener,
+            state,
+            background_db,
+        } = self;
         let grace = state.config.shutdown_timeout;
         let shutdown = state.shutdown.clone();
         tokio::spawn({
@@ -300,7 +338,11 @@ impl Application {
         {
             tracing::warn!("some websockets did not close in time");
         }
-        match tokio::time::timeout(Duration::from_secs(2), state.db.close_by_ref()).await {
+        let close_pools = async {
+            background_db.pool().close_by_ref().await?;
+            state.db.pool().close_by_ref().await
+        };
+        match tokio::time::timeout(Duration::from_secs(2), close_pools).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "closing the database pool failed"),
             Err(_) => tracing::warn!("database connections still busy; abandoning them"),
@@ -364,7 +406,10 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(middleware::from_fn_with_state(
-            config.request_timeout,
+            telemetry::RequestLimits {
+                timeout: config.request_timeout,
+                db_concurrency: config.database_request_concurrency,
+            },
             telemetry::request_span,
         ))
         // Outermost, so every answer (timeouts included) carries the CORS headers.

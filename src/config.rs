@@ -161,6 +161,10 @@ pub struct Config {
     pub port: u16,
     pub database_url: String,
     pub database_max_connections: u32,
+    /// Connections of the background pool (outbox, webhooks, jobs), beside the request pool.
+    pub database_background_connections: u32,
+    /// Statements one request may have in flight at once (its share of the request pool).
+    pub database_request_concurrency: usize,
     pub migrate_on_start: bool,
     pub seed_on_start: bool,
     pub redis_url: Option<String>,
@@ -272,6 +276,14 @@ impl Config {
             None => DEFAULT_DATABASE_URL.to_owned(),
         };
         let database_max_connections = r.parse_range("DATABASE_MAX_CONNECTIONS", 10u32, 1, 1000);
+        let database_background_connections =
+            r.parse_range("DATABASE_BACKGROUND_CONNECTIONS", 3u32, 1, 1000);
+        let database_request_concurrency = r.parse_range(
+            "DATABASE_REQUEST_CONCURRENCY",
+            3usize.min(database_max_connections as usize),
+            1,
+            1000,
+        );
         let migrate_on_start = r.flag("MIGRATE_ON_START", true);
         let seed_on_start = r.flag("SEED_ON_START", dev);
 
@@ -550,6 +562,8 @@ impl Config {
             port,
             database_url,
             database_max_connections,
+            database_background_connections,
+            database_request_concurrency,
             migrate_on_start,
             seed_on_start,
             redis_url,

@@ -136,7 +136,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Seed => {
             let db = infra::db::connect(&config).await?;
             let services = iris::domain::Services::new(
-                db,
+                infra::db::Db::new(db),
                 infra::bus::EventBus::memory(),
                 &config.auth,
                 &config.webhooks,
@@ -211,7 +211,7 @@ async fn jobs(action: JobsAction, config: &Config) -> anyhow::Result<()> {
             }
         }
     }
-    core.db.close().await?;
+    core.close().await?;
     Ok(())
 }
 

@@ -1,10 +1,11 @@
 //! The audit log: every sensitive action, written in the same transaction as the change, and
 //! readable by admins only.
 
+use crate::infra::db::Db;
 use chrono::{DateTime, Utc};
 use entity::audit_log::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder,
 };
 use serde_json::Value;
@@ -87,11 +88,11 @@ pub struct AuditFilter {
 
 #[derive(Clone)]
 pub struct AuditService {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl AuditService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

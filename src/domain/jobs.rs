@@ -7,12 +7,13 @@
 //! without a sign of life (start or progress report) for [`STALE_AFTER`] is presumed dead and
 //! closed as FAILED.
 
+use crate::infra::db::Db;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::job_runs::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
@@ -113,11 +114,11 @@ pub enum Claim {
 
 #[derive(Clone)]
 pub struct JobService {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl JobService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

@@ -20,9 +20,9 @@ pub mod validation;
 pub mod webhooks;
 pub mod weekday;
 
+use crate::infra::db::Db;
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::tokens::TokenIssuer,
@@ -51,7 +51,7 @@ pub struct Services {
 
 impl Services {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         bus: EventBus,
         auth: &AuthConfig,
         webhooks: &webhooks::WebhookConfig,

@@ -6,6 +6,7 @@
 //! written by the outbox handler in the dispatch transaction (so exactly once per event) and
 //! announced after it commits.
 
+use crate::infra::db::Db;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,7 +17,7 @@ use entity::{
 };
 use futures_util::{Stream, StreamExt};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
@@ -153,7 +154,7 @@ pub(crate) async fn notify_members(
 
 #[derive(Clone)]
 pub struct NotificationService {
-    db: DatabaseConnection,
+    db: Db,
     bus: EventBus,
     push: Arc<dyn PushProvider>,
 }
@@ -171,7 +172,7 @@ fn account_of(caller: &Caller) -> Result<Uuid, AppError> {
 }
 
 impl NotificationService {
-    pub fn new(db: DatabaseConnection, bus: EventBus, push: Arc<dyn PushProvider>) -> Self {
+    pub fn new(db: Db, bus: EventBus, push: Arc<dyn PushProvider>) -> Self {
         Self { db, bus, push }
     }
 

@@ -10,6 +10,7 @@
 //! first, but a retried event can be overtaken by later ones, so consumers must not rely on
 //! order (webhook payloads carry the order's state and the time of the change).
 
+use crate::infra::db::Db;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use entity::outbox::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType},
 };
@@ -110,7 +111,7 @@ pub trait OutboxHandler: Send + Sync + 'static {
 
 #[derive(Clone)]
 pub struct OutboxService {
-    db: DatabaseConnection,
+    db: Db,
     handlers: Arc<Vec<Arc<dyn OutboxHandler>>>,
 }
 
@@ -123,7 +124,7 @@ fn backoff(attempts: i32) -> Duration {
 }
 
 impl OutboxService {
-    pub fn new(db: DatabaseConnection, handlers: Vec<Arc<dyn OutboxHandler>>) -> Self {
+    pub fn new(db: Db, handlers: Vec<Arc<dyn OutboxHandler>>) -> Self {
         Self {
             db,
             handlers: Arc::new(handlers),

@@ -11,6 +11,7 @@
 //! Rebuilt for one supplier whenever one of its orders changes status (outbox handler) and for
 //! every supplier by the nightly `rebuild-supplier-metrics` job.
 
+use crate::infra::db::Db;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -18,7 +19,7 @@ use chrono::{DateTime, Utc};
 use entity::{order_events, order_lines, orders, supplier_metrics, suppliers};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, QuerySelect, sea_query::OnConflict,
 };
 use uuid::Uuid;
@@ -181,11 +182,11 @@ pub(crate) async fn rebuild(db: &impl ConnectionTrait, supplier: Uuid) -> Result
 
 #[derive(Clone)]
 pub struct PerformanceService {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl PerformanceService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

@@ -14,6 +14,7 @@
 //! job runs) older than the operational period are deleted for good; the purge is audited with
 //! its counts.
 
+use crate::infra::db::Db;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -21,7 +22,7 @@ use entity::{
     accounts, audit_log, notifications, refresh_tokens, restaurant_members, supplier_members,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
     Statement, Value, sea_query::Expr,
 };
 use serde_json::json;
@@ -59,7 +60,7 @@ impl Default for RetentionPolicy {
 
 #[derive(Clone)]
 pub struct PrivacyService {
-    db: DatabaseConnection,
+    db: Db,
     retention: RetentionPolicy,
 }
 
@@ -197,7 +198,7 @@ async fn scrub(db: &impl ConnectionTrait, email: &str) -> Result<BTreeMap<String
 }
 
 impl PrivacyService {
-    pub fn new(db: DatabaseConnection, retention: RetentionPolicy) -> Self {
+    pub fn new(db: Db, retention: RetentionPolicy) -> Self {
         Self { db, retention }
     }
 

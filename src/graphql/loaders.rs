@@ -3,19 +3,25 @@
 //! A fresh set is attached to every HTTP request and every websocket connection. Loaders do not
 //! cache, so a long-lived websocket never sees stale rows.
 //!
-//! A batch closes once no key has joined it for [`QUIET`] (a debounce), after [`MAX_WAIT`] at
-//! the latest, or at [`MAX_BATCH`] keys, so a large list whose
-//! resolution takes longer than that still loads in one query per relation: the statement count
-//! of a request depends on its shape, not on its size. (async-graphql's own `DataLoader`
-//! closes a batch a fixed 1 ms after its first key, which splits big lists into several
-//! queries.) The batch runs on its own task, so it completes even if the request that started
-//! it is cancelled.
+//! A batch closes once a whole scheduling round of the request adds no key to it (or at
+//! [`MAX_BATCH`] keys). async-graphql resolves the siblings of a list on the request's own task,
+//! so every sibling that is going to ask for a key asks within the round after it was woken;
+//! when a round passes without a new key, nobody else is coming. No clock is involved, so the
+//! statement count of a request depends on its shape only, never on the machine's load or the
+//! size of the list. (async-graphql's own `DataLoader` closes a batch a fixed 1 ms after its
+//! first key, which splits big lists into several queries under load.) The batch runs inside
+//! the request's task: a cancelled request (timeout, client gone) stops its queries too, and
+//! the request's database budget (`infra::db::RequestBudget`) applies to them.
 
 use std::{
     collections::{HashMap, HashSet},
     future::Future,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context as TaskContext, Poll, Wake, Waker},
 };
 
 use futures_util::{
@@ -49,20 +55,18 @@ pub trait Loader: Send + Sync + 'static {
     ) -> impl Future<Output = async_graphql::Result<HashMap<Uuid, Self::Value>>> + Send;
 }
 
-/// How long a batch waits without a new key before it loads.
-pub const QUIET: Duration = Duration::from_millis(1);
-/// The longest a batch collects keys, however busy.
-pub const MAX_WAIT: Duration = Duration::from_millis(50);
 /// The most keys one batch (one query) holds; more start the next batch.
 pub const MAX_BATCH: usize = 1000;
 
 type BatchResult<V> = Result<Arc<HashMap<Uuid, V>>, async_graphql::Error>;
 
+#[derive(Default)]
 struct Keys {
     keys: Vec<Uuid>,
     seen: HashSet<Uuid>,
-    started: Instant,
-    last_joined: Instant,
+    /// Every `load_one` that joined, repeated keys included: a sibling asking for a key the
+    /// batch already holds still shows that the round was not quiet.
+    joins: usize,
 }
 
 /// The batch being collected: its keys, and the result every member awaits.
@@ -101,7 +105,7 @@ impl<L: Loader> DataLoader<L> {
             if keys.seen.insert(key) {
                 keys.keys.push(key);
             }
-            keys.last_joined = Instant::now();
+            keys.joins += 1;
             if keys.keys.len() >= MAX_BATCH {
                 // Full: later keys start the next batch; this one loads at its next check.
                 drop(keys);
@@ -113,26 +117,22 @@ impl<L: Loader> DataLoader<L> {
     }
 
     fn start(&self) -> Batch<L::Value> {
-        let now = Instant::now();
-        let keys = Arc::new(Mutex::new(Keys {
-            keys: Vec::new(),
-            seen: HashSet::new(),
-            started: now,
-            last_joined: now,
-        }));
+        let keys = Arc::new(Mutex::new(Keys::default()));
         let (loader, open, batch) = (self.loader.clone(), self.open.clone(), keys.clone());
-        let (done, result) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
+        let result = async move {
+            // Collect keys until a whole round of the request's task adds none: each
+            // `yield_now` lets every woken sibling run once before this batch looks again.
+            let mut counted = 0;
             loop {
-                let (quiet_for, age, full) = {
+                NextRound::default().await;
+                let (joins, full) = {
                     let keys = lock(&batch);
-                    let full = keys.keys.len() >= MAX_BATCH;
-                    (keys.last_joined.elapsed(), keys.started.elapsed(), full)
+                    (keys.joins, keys.keys.len() >= MAX_BATCH)
                 };
-                if full || quiet_for >= QUIET || age >= MAX_WAIT {
+                if joins == counted || full {
                     break;
                 }
-                tokio::time::sleep(QUIET.saturating_sub(quiet_for).min(MAX_WAIT - age)).await;
+                counted = joins;
             }
             // Close the batch (later keys start a new one) unless a full batch already did,
             // then load what it holds.
@@ -146,16 +146,63 @@ impl<L: Loader> DataLoader<L> {
                 }
             }
             let keys = std::mem::take(&mut lock(&batch).keys);
-            let _ = done.send(loader.load(&keys).await.map(Arc::new));
-        });
-        let result = async move {
-            result
-                .await
-                .unwrap_or_else(|_| Err(async_graphql::Error::new("a batch loader stopped")))
+            loader.load(&keys).await.map(Arc::new)
         }
         .boxed()
         .shared();
         Batch { keys, result }
+    }
+}
+
+/// Completes once the request's task has finished its current poll and been polled again: one
+/// whole scheduling round, in which every woken sibling resolver ran. (`tokio::task::yield_now`
+/// alone completes as soon as anything polls it again, which a sibling awaiting the same batch
+/// does within the same round.)
+#[derive(Default)]
+struct NextRound {
+    signal: Option<Arc<RoundSignal>>,
+}
+
+struct RoundSignal {
+    woken: AtomicBool,
+    waker: Mutex<Waker>,
+}
+
+impl Wake for RoundSignal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        lock(&self.waker).wake_by_ref();
+    }
+}
+
+impl Future for NextRound {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        match &self.signal {
+            None => {
+                let signal = Arc::new(RoundSignal {
+                    woken: AtomicBool::new(false),
+                    waker: Mutex::new(cx.waker().clone()),
+                });
+                // Tokio defers a yielding task's wake-up until the task's poll has returned,
+                // so the signal fires between two rounds, never within one.
+                let waker = Waker::from(signal.clone());
+                let mut yielding = std::pin::pin!(tokio::task::yield_now());
+                let _ = yielding.as_mut().poll(&mut TaskContext::from_waker(&waker));
+                self.signal = Some(signal);
+                Poll::Pending
+            }
+            Some(signal) if signal.woken.load(Ordering::Acquire) => Poll::Ready(()),
+            Some(signal) => {
+                *lock(&signal.waker) = cx.waker().clone();
+                Poll::Pending
+            }
+        }
     }
 }
 

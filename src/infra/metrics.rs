@@ -70,9 +70,9 @@ impl ApiMetrics {
         let db_statements = IntCounterVec::new(
             Opts::new(
                 "iris_db_statements_total",
-                "SQL statements Iris sent to its database, by outcome (ok or error)",
+                "SQL statements Iris sent to its database, by pool (request or background) and outcome (ok or error)",
             ),
-            &["outcome"],
+            &["pool", "outcome"],
         )?;
         let db_latency = prometheus::Histogram::with_opts(
             HistogramOpts::new(
@@ -125,15 +125,14 @@ impl ApiMetrics {
         })
     }
 
-    /// The registry in the Prometheus text exposition format.
-    /// Counts and times every statement of `db` (SeaORM's metric callback; transactions opened
-    /// from the connection inherit it).
-    pub fn instrument(&self, db: &mut sea_orm::DatabaseConnection) {
+    /// Counts and times every statement of the pool `db` (SeaORM's metric callback;
+    /// transactions opened from the connection inherit it); `pool` is `request` or `background`.
+    pub fn instrument(&self, db: &mut sea_orm::DatabaseConnection, pool: &'static str) {
         let statements = self.db_statements.clone();
         let latency = self.db_latency.clone();
         db.set_metric_callback(move |info| {
             let outcome = if info.failed { "error" } else { "ok" };
-            statements.with_label_values(&[outcome]).inc();
+            statements.with_label_values(&[pool, outcome]).inc();
             latency.observe(info.elapsed.as_secs_f64());
         });
     }

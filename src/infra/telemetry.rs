@@ -15,7 +15,7 @@ use axum::{
 use tracing::Instrument as _;
 use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};
 
-use crate::{config::LogFormat, error::AppError};
+use crate::{config::LogFormat, error::AppError, infra::db::RequestBudget};
 
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -69,13 +69,24 @@ pub fn init(format: LogFormat, filter: &str) {
     let _ = result;
 }
 
-/// Outermost middleware: request id, the request's span, the completion log line, and the
-/// request timeout (answered with the error envelope).
+/// What every request gets: a time budget and a share of the database pool.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestLimits {
+    /// `REQUEST_TIMEOUT_SECS`.
+    pub timeout: Duration,
+    /// `DATABASE_REQUEST_CONCURRENCY`.
+    pub db_concurrency: usize,
+}
+
+/// Outermost middleware: request id, the request's span, its database budget, the completion
+/// log line (with the statements it ran), and the request timeout (answered with the error
+/// envelope).
 pub async fn request_span(
-    State(timeout): State<Duration>,
+    State(limits): State<RequestLimits>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let timeout = limits.timeout;
     let request_id = request
         .headers()
         .get(&REQUEST_ID_HEADER)
@@ -90,8 +101,10 @@ pub async fn request_span(
         path = %request.uri().path(),
     );
     let started = std::time::Instant::now();
+    let budget = RequestBudget::new(limits.db_concurrency);
     let mut response = async move {
-        let response = match tokio::time::timeout(timeout, next.run(request)).await {
+        let run = budget.clone().scope(next.run(request));
+        let response = match tokio::time::timeout(timeout, run).await {
             Ok(response) => response,
             Err(_) => {
                 tracing::warn!(timeout_secs = timeout.as_secs(), "request timed out");
@@ -101,10 +114,11 @@ pub async fn request_span(
         };
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let db_statements = budget.statements();
         if status >= 500 {
-            tracing::error!(status, latency_ms, "request failed");
+            tracing::error!(status, latency_ms, db_statements, "request failed");
         } else {
-            tracing::info!(status, latency_ms, "request completed");
+            tracing::info!(status, latency_ms, db_statements, "request completed");
         }
         response
     }

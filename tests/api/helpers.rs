@@ -74,6 +74,7 @@ impl Backend {
             ("SEED_ON_START".to_owned(), "false".to_owned()),
             ("REDIS_PREFIX".to_owned(), self.redis_prefix.clone()),
             ("DATABASE_MAX_CONNECTIONS".to_owned(), "5".to_owned()),
+            ("DATABASE_BACKGROUND_CONNECTIONS".to_owned(), "2".to_owned()),
             // Background jobs only where a test asks for them.
             ("SCHEDULER_ENABLED".to_owned(), "false".to_owned()),
         ]);
@@ -88,7 +89,7 @@ impl Backend {
     pub async fn destroy_database(&self, app: &TestApp) {
         match &self.sqlite_file {
             Some(_) => {
-                app.state.db.close_by_ref().await.expect("closing the pool");
+                app.state.db.pool().close_by_ref().await.expect("closing the pool");
             }
             None => {
                 let admin_url = std::env::var("IRIS_TEST_DATABASE_URL").expect("postgres backend");

@@ -1,11 +1,12 @@
 //! Sign-in, token rotation, and resolving a bearer token into a [`Principal`].
 
+use crate::infra::db::Db;
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use entity::{accounts, refresh_tokens, restaurant_members, supplier_members};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     TransactionSession as _, TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
@@ -49,7 +50,7 @@ const INVALID_LOGIN: &str = "Invalid e-mail or password";
 
 #[derive(Clone)]
 pub struct IdentityService {
-    db: DatabaseConnection,
+    db: Db,
     tokens: Arc<TokenIssuer>,
     dev_users: Arc<Vec<DevUser>>,
     limiter: RateLimiter,
@@ -134,7 +135,7 @@ pub(super) async fn find_or_provision(
 
 impl IdentityService {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         tokens: Arc<TokenIssuer>,
         auth: &AuthConfig,
         limiter: RateLimiter,
@@ -356,7 +357,7 @@ impl IdentityService {
         self.limiter.check(&key, self.api_limit).await
     }
 
-    pub(super) fn db(&self) -> &DatabaseConnection {
+    pub(super) fn db(&self) -> &Db {
         &self.db
     }
 

@@ -1,12 +1,13 @@
 //! The cart service: a restaurant's cart, filled product by product and ordered by checkout
 //! (see `OrderService::checkout`).
 
+use crate::infra::db::Db;
 use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::{cart_items, carts, products, restaurants};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, sea_query::Expr,
 };
 use uuid::Uuid;
@@ -20,7 +21,7 @@ use crate::{
 
 #[derive(Clone)]
 pub struct CartService {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// A restaurant's members and admins see and change its cart.
@@ -55,7 +56,7 @@ enum Change {
 }
 
 impl CartService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

@@ -1,13 +1,14 @@
 //! The order service: placing orders (directly or from the cart), moving them through their
 //! statuses, and showing them to the parties involved.
 
+use crate::infra::db::Db;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate, Utc};
 use entity::{cart_items, carts, order_events, order_lines, orders, products, restaurants};
 use futures_util::{Stream, StreamExt};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, sea_query::Expr,
 };
 use serde::Serialize;
@@ -39,7 +40,7 @@ use crate::{
 
 #[derive(Clone)]
 pub struct OrderService {
-    db: DatabaseConnection,
+    db: Db,
     bus: EventBus,
 }
 
@@ -273,7 +274,7 @@ struct CheckoutFingerprint<'a> {
 }
 
 impl OrderService {
-    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
+    pub fn new(db: Db, bus: EventBus) -> Self {
         Self { db, bus }
     }
 
@@ -926,7 +927,7 @@ impl OrderService {
 /// Whether the principal may still see the order, with memberships read now (they may have
 /// been revoked since the subscription started).
 async fn still_may_view(
-    db: &DatabaseConnection,
+    db: &Db,
     principal: &Principal,
     order: &Order,
 ) -> Result<bool, AppError> {

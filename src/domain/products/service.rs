@@ -1,12 +1,13 @@
 //! The product service: catalog upkeep by suppliers, browsing and search by everyone.
 
+use crate::infra::db::Db;
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{products, suppliers};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -29,7 +30,7 @@ use crate::{
 
 #[derive(Clone)]
 pub struct ProductService {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 /// A supplier's members (any role) and admins manage its catalog.
@@ -135,7 +136,7 @@ fn validate(
 }
 
 impl ProductService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

@@ -5,11 +5,12 @@
 //! e-mail and delivery preferences are for its members, admins, and the suppliers it has ordered
 //! from.
 
+use crate::infra::db::Db;
 use chrono::{DateTime, NaiveTime, Utc};
 use entity::restaurants::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder as _,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder as _,
     sea_query::{Expr, ExprTrait as _},
 };
 use serde::{Deserialize, Serialize};
@@ -97,11 +98,11 @@ pub struct RestaurantFilter {
 
 #[derive(Clone)]
 pub struct RestaurantService {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl RestaurantService {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

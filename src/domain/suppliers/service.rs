@@ -1,8 +1,8 @@
 //! The supplier service: the only way anything changes or reads suppliers.
 
+use crate::infra::db::Db;
 use chrono::Utc;
 use futures_util::StreamExt as _;
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
@@ -40,12 +40,12 @@ fn authorize_owner(caller: &Caller, supplier: Uuid) -> Result<(), AppError> {
 
 #[derive(Clone)]
 pub struct SupplierService {
-    db: DatabaseConnection,
+    db: Db,
     bus: EventBus,
 }
 
 impl SupplierService {
-    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
+    pub fn new(db: Db, bus: EventBus) -> Self {
         Self { db, bus }
     }
 

@@ -1,6 +1,7 @@
 //! Getting events to endpoints: the outbox handler that fans an event out into deliveries, and
 //! the sender that attempts them.
 
+use crate::infra::db::Db;
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
@@ -9,7 +10,7 @@ use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
 use rand::Rng;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType},
 };
@@ -152,7 +153,7 @@ fn is_final(status: u16) -> bool {
 /// Attempts due deliveries.
 #[derive(Clone)]
 pub struct WebhookSender {
-    db: DatabaseConnection,
+    db: Db,
     config: WebhookConfig,
     client: reqwest::Client,
     notifications: NotificationService,
@@ -162,7 +163,7 @@ pub struct WebhookSender {
 
 impl WebhookSender {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         config: WebhookConfig,
         notifications: NotificationService,
     ) -> anyhow::Result<Self> {

@@ -1,11 +1,12 @@
 //! The webhook service: endpoints (owners and admins), deliveries and their attempts.
 
+use crate::infra::db::Db;
 use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
@@ -95,12 +96,12 @@ fn event_types(raw: &[String], v: &mut Violations) -> Option<Vec<String>> {
 
 #[derive(Clone)]
 pub struct WebhookService {
-    db: DatabaseConnection,
+    db: Db,
     config: WebhookConfig,
 }
 
 impl WebhookService {
-    pub fn new(db: DatabaseConnection, config: WebhookConfig) -> Self {
+    pub fn new(db: Db, config: WebhookConfig) -> Self {
         Self { db, config }
     }
 
