@@ -29,7 +29,19 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct GraphqlConfig {
     pub max_depth: usize,
-    pub max_complexity: usize,
+    /// The most a document may cost (fields, multiplied through lists: `graphql::cost`).
+    pub max_cost: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    /// Directives on one field or fragment.
+    pub max_directives: usize,
+    /// Errors in one response; the rest are counted in one more.
+    pub max_errors: usize,
+    /// The largest response body `/graphql` sends, in bytes.
+    pub max_response_bytes: usize,
+    /// When a document's root fields still running are cancelled (nine tenths of
+    /// `REQUEST_TIMEOUT_SECS`, so the answer with what is done leaves before the hard cut).
+    pub time_budget: Duration,
     pub introspection: bool,
     pub graphiql: bool,
     /// A websocket client must send `connection_init` within this time or is closed with 4408.
@@ -321,9 +333,20 @@ impl Config {
             .get("RUST_LOG")
             .unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into());
 
-        let graphql = GraphqlConfig {
+        let mut graphql = GraphqlConfig {
+            time_budget: Duration::ZERO,
             max_depth: r.parse_range("GRAPHQL_MAX_DEPTH", 15usize, 1, 1000),
-            max_complexity: r.parse_range("GRAPHQL_MAX_COMPLEXITY", 1000usize, 1, 1_000_000),
+            max_cost: r.parse_range("GRAPHQL_MAX_COST", 50_000usize, 1, 100_000_000),
+            max_aliases: r.parse_range("GRAPHQL_MAX_ALIASES", 30usize, 0, 100_000),
+            max_root_fields: r.parse_range("GRAPHQL_MAX_ROOT_FIELDS", 20usize, 1, 100_000),
+            max_directives: r.parse_range("GRAPHQL_MAX_DIRECTIVES", 5usize, 0, 1000),
+            max_errors: r.parse_range("GRAPHQL_MAX_ERRORS", 20usize, 1, 100_000),
+            max_response_bytes: r.parse_range(
+                "GRAPHQL_MAX_RESPONSE_BYTES",
+                8_388_608usize,
+                1024,
+                1 << 30,
+            ),
             introspection: r.flag("GRAPHQL_INTROSPECTION", dev),
             graphiql: r.flag("GRAPHIQL", dev),
             ws_init_timeout: Duration::from_millis(r.parse_range(
@@ -336,6 +359,7 @@ impl Config {
         let max_body_bytes = r.parse_range("MAX_BODY_BYTES", 1_048_576usize, 1024, 1 << 30);
         let request_timeout =
             Duration::from_secs(r.parse_range("REQUEST_TIMEOUT_SECS", 30u64, 1, 3600));
+        graphql.time_budget = request_timeout * 9 / 10;
         let shutdown_timeout =
             Duration::from_secs(r.parse_range("SHUTDOWN_TIMEOUT_SECS", 20u64, 0, 3600));
         let cors_origins: Vec<String> = r

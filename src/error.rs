@@ -189,7 +189,7 @@ impl AppError {
     /// Logs server-side failures once, with their cause chain, in the current (request) span.
     fn log(&self) {
         if let AppError::Internal(err) = self {
-            tracing::error!(error = ?err, "internal error");
+            crate::infra::telemetry::log_internal(err);
         }
     }
 }

@@ -5,8 +5,7 @@ use crate::infra::db::Db;
 use chrono::{DateTime, Utc};
 use entity::audit_log::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde_json::Value;
 use uuid::Uuid;

@@ -23,7 +23,6 @@ pub mod weekday;
 use crate::infra::db::Db;
 use std::sync::Arc;
 
-
 use crate::{
     auth::tokens::TokenIssuer,
     config::AuthConfig,

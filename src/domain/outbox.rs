@@ -18,8 +18,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::outbox::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType},
 };
 use serde::{Deserialize, Serialize};

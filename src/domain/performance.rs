@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use entity::{order_events, order_lines, orders, supplier_metrics, suppliers};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, sea_query::OnConflict,
 };
 use uuid::Uuid;
 

@@ -22,8 +22,8 @@ use entity::{
     accounts, audit_log, notifications, refresh_tokens, restaurant_members, supplier_members,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    Statement, Value, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Statement, Value,
+    sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;

@@ -35,6 +35,25 @@ impl Violations {
     }
 }
 
+/// The edge rule every string a caller sends passes before anything else sees it (GraphQL
+/// arguments and variables, REST query strings and JSON bodies): no NUL and no other C0 control
+/// character but tab, line feed and carriage return. Postgres cannot store NUL in text at all,
+/// and SQLite would store it and truncate it elsewhere; refusing it at the edge makes both
+/// backends answer alike.
+pub fn edge_text(value: &str) -> Result<(), String> {
+    match value
+        .chars()
+        .find(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r') && *c != '\u{7f}')
+    {
+        None => Ok(()),
+        Some('\0') => Err("must not contain a NUL character (U+0000)".into()),
+        Some(c) => Err(format!(
+            "must not contain the control character U+{:04X}",
+            c as u32
+        )),
+    }
+}
+
 /// Trimmed text of 1..=`max` characters without control characters.
 pub fn text(raw: &str, max: usize) -> Result<String, String> {
     let value = raw.trim();

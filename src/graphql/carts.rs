@@ -32,6 +32,7 @@ impl CartObject {
             .map(RestaurantObject))
     }
     /// What is in it, oldest first (batched per request).
+    #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]
     async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CartItemObject>> {
         let items = loaders(ctx)?
             .cart_items

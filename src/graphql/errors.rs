@@ -2,8 +2,8 @@
 //!
 //! Resolver errors come from `AppError` with `code` and `status` already set. This extension
 //! gives the rest a code too — `GRAPHQL_PARSE_FAILED` for syntax errors,
-//! `GRAPHQL_VALIDATION_FAILED` for documents the schema rejects (including the depth and
-//! complexity limits, whose messages it makes name the limit), `VALIDATION` for argument values
+//! `GRAPHQL_VALIDATION_FAILED` for documents the schema rejects (the limits of
+//! [`super::limits`] code their own errors), `VALIDATION` for argument values
 //! that do not parse — and masks anything else as `INTERNAL`, logging the original. Then it adds
 //! `timestamp` and, where the request's data is visible (websockets), `requestId`; the HTTP
 //! handler stamps `requestId` itself, because async-graphql hides per-request data from the
@@ -27,36 +27,30 @@ use crate::error::timestamp_now;
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 
-pub struct ErrorMetadata {
-    limits: Arc<Limits>,
-}
-
-struct Limits {
-    max_depth: usize,
-    max_complexity: usize,
-}
-
-impl ErrorMetadata {
-    pub fn new(max_depth: usize, max_complexity: usize) -> Self {
-        Self {
-            limits: Arc::new(Limits {
-                max_depth,
-                max_complexity,
-            }),
-        }
-    }
-}
+pub struct ErrorMetadata;
 
 impl ExtensionFactory for ErrorMetadata {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorMetadataExtension {
-            limits: self.limits.clone(),
-        })
+        Arc::new(ErrorMetadataExtension)
     }
 }
 
-struct ErrorMetadataExtension {
-    limits: Arc<Limits>,
+struct ErrorMetadataExtension;
+
+/// The longest excerpt of a client's input an error message quotes.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `message`, cut to [`MAX_MESSAGE_CHARS`] characters: a parse error quotes the line it failed
+/// on, and a 200 KB line must not come back as a 200 KB error.
+pub(crate) fn bounded(message: &str) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => message.to_owned(),
+        Some((cut, _)) => format!(
+            "{}… ({} more characters)",
+            &message[..cut],
+            message[cut..].chars().count()
+        ),
+    }
 }
 
 /// An error the transport produced itself (bad body, wrong method, …), with its code.
@@ -142,7 +136,11 @@ impl Extension for ErrorMetadataExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         next.run(ctx, query, variables).await.map_err(|mut error| {
-            set_code(&mut error, PARSE_FAILED, 400);
+            // Limit and text errors of the parsed document come coded; syntax errors do not.
+            if !has_code(&error) {
+                error.message = bounded(&error.message);
+                set_code(&mut error, PARSE_FAILED, 400);
+            }
             error
         })
     }
@@ -153,22 +151,7 @@ impl Extension for ErrorMetadataExtension {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         next.run(ctx).await.map_err(|mut errors| {
-            for error in &mut errors {
-                match error.message.as_str() {
-                    "Query is nested too deep." => {
-                        error.message = format!(
-                            "Query is nested too deep: the maximum depth is {}.",
-                            self.limits.max_depth
-                        );
-                    }
-                    "Query is too complex." => {
-                        error.message = format!(
-                            "Query is too complex: the maximum complexity is {}.",
-                            self.limits.max_complexity
-                        );
-                    }
-                    _ => {}
-                }
+            for error in errors.iter_mut().filter(|e| !has_code(e)) {
                 set_code(error, VALIDATION_FAILED, 400);
             }
             errors

@@ -108,6 +108,19 @@ fn respond(
     body: &async_graphql::Response,
     operation: Option<String>,
 ) -> Response {
+    respond_within(status, media, body, operation, usize::MAX, None)
+}
+
+/// As [`respond`], but a body over `max_bytes` is replaced by one error saying so: the cost
+/// limit keeps responses small, and this bound holds whatever the cost estimate missed.
+fn respond_within(
+    status: StatusCode,
+    media: MediaType,
+    body: &async_graphql::Response,
+    operation: Option<String>,
+    max_bytes: usize,
+    request_id: Option<&str>,
+) -> Response {
     let worst = body
         .errors
         .iter()
@@ -118,7 +131,26 @@ fn respond(
         })
         .max()
         .map_or(status.as_u16(), |s| (s as u16).max(status.as_u16()));
-    let json = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut json = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut status = status;
+    if json.len() > max_bytes {
+        let mut error = transport_error(
+            format!(
+                "The response would be {} bytes, over GRAPHQL_MAX_RESPONSE_BYTES ({max_bytes}); select fewer fields or smaller pages.",
+                json.len()
+            ),
+            "RESPONSE_TOO_LARGE",
+            400,
+        );
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        ext.set("limit", "GRAPHQL_MAX_RESPONSE_BYTES");
+        ext.set("actual", json.len() as u64);
+        ext.set("maximum", max_bytes as u64);
+        errors::finish(std::slice::from_mut(&mut error), request_id);
+        json = serde_json::to_vec(&async_graphql::Response::from_errors(vec![error]))
+            .unwrap_or_else(|_| b"{}".to_vec());
+        status = request_error_status(media);
+    }
     let mut response = (status, json).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -322,6 +354,7 @@ async fn execute(
             )
         }
         Err(mut error) => {
+            error.message = errors::bounded(&error.message);
             errors::set_code(&mut error, PARSE_FAILED, 400);
             return error_response(request_error_status(media), media, error, &request_id);
         }
@@ -375,7 +408,14 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    respond(status, media, &response, operation)
+    respond_within(
+        status,
+        media,
+        &response,
+        operation,
+        state.config.graphql.max_response_bytes,
+        Some(request_id.as_str()),
+    )
 }
 
 /// A document that cannot execute: 400 with `application/graphql-response+json`; 200 with the

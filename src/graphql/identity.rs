@@ -107,6 +107,7 @@ impl AccountObject {
         self.0.created_at
     }
     /// Suppliers this account belongs to.
+    #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]
     async fn supplier_memberships(
         &self,
         ctx: &Context<'_>,
@@ -125,6 +126,7 @@ impl AccountObject {
             .collect())
     }
     /// Restaurants this account belongs to.
+    #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]
     async fn restaurant_memberships(
         &self,
         ctx: &Context<'_>,
@@ -399,7 +401,10 @@ impl IdentityQuery {
     }
 
     /// Audited actions, newest first (admins only).
-    #[graphql(guard = "AdminOnly")]
+    #[graphql(
+        guard = "AdminOnly",
+        complexity = "crate::graphql::cost::page(first, last, child_complexity)"
+    )]
     #[allow(clippy::too_many_arguments)] // Relay's four arguments plus the filter.
     async fn audit_log(
         &self,

@@ -100,6 +100,7 @@ impl JobObject {
         self.0.next_run_at()
     }
     /// Its latest runs, newest first.
+    #[graphql(complexity = "crate::graphql::cost::list(first, child_complexity)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,
@@ -136,6 +137,7 @@ pub struct JobQuery;
 #[Object]
 impl JobQuery {
     /// Every background job with its schedule, latest run and next run (admins only).
+    #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]
     async fn jobs(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<JobObject>> {
         Ok(jobs(ctx)?
             .list(caller(ctx))?

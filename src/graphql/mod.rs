@@ -8,11 +8,13 @@
 pub mod carts;
 pub mod common;
 pub mod connection;
+pub mod cost;
 pub mod errors;
 pub mod graphiql;
 pub mod http;
 pub mod identity;
 pub mod jobs;
+pub mod limits;
 pub mod loaders;
 pub mod notifications;
 pub mod orders;
@@ -94,12 +96,9 @@ pub fn build_schema(services: Services, jobs: Jobs, config: &GraphqlConfig) -> A
     let mut builder = builder()
         .data(services)
         .data(jobs)
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
-        .extension(errors::ErrorMetadata::new(
-            config.max_depth,
-            config.max_complexity,
-        ));
+        // Outermost first: error metadata sees what the limits produce.
+        .extension(errors::ErrorMetadata)
+        .extension(limits::DocumentLimits::new(config.into()));
     if !config.introspection {
         builder = builder.disable_introspection();
     }

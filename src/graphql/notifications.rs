@@ -75,6 +75,7 @@ pub struct NotificationQuery;
 #[Object]
 impl NotificationQuery {
     /// The signed-in account's notifications, newest first.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,

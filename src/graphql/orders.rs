@@ -81,6 +81,7 @@ impl OrderObject {
             .map(SupplierObject))
     }
     /// What was ordered, as it was when placed (batched per request).
+    #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderLineObject>> {
         let lines = loaders(ctx)?.order_lines.load_one(self.0.id).await?;
         Ok(lines
@@ -93,6 +94,7 @@ impl OrderObject {
             .collect())
     }
     /// Every status the order took, oldest first (batched per request).
+    #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrderEventObject>> {
         let events = loaders(ctx)?.order_events.load_one(self.0.id).await?;
         Ok(events
@@ -419,6 +421,9 @@ impl OrderQuery {
     /// The caller's orders — a restaurant's own, those placed with a supplier, all for admins —
     /// newest first unless sorted otherwise (at most 500 per page).
     #[allow(clippy::too_many_arguments)] // Relay's four arguments plus filter and sort.
+    #[graphql(
+        complexity = "crate::graphql::cost::page_up_to(first, last, crate::graphql::orders::MAX_ORDERS_PAGE, child_complexity)"
+    )]
     async fn orders(
         &self,
         ctx: &Context<'_>,

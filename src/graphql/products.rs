@@ -286,6 +286,7 @@ pub struct ProductQuery;
 impl ProductQuery {
     /// Products, filtered, searched and sorted, as a Relay connection (at most 100 per page).
     #[allow(clippy::too_many_arguments)] // Relay's four arguments plus filter and sort.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,

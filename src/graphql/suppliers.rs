@@ -81,6 +81,7 @@ impl SupplierObject {
     }
     /// A preview of its catalog: the first active products by name (batched per request; use
     /// `products(filter: {supplierId})` to page through all of them).
+    #[graphql(complexity = "crate::graphql::cost::list(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -183,6 +184,7 @@ pub struct SupplierQuery;
 impl SupplierQuery {
     /// Suppliers, filtered and sorted, as a Relay connection (at most 100 per page).
     #[allow(clippy::too_many_arguments)] // Relay's four arguments plus filter and sort.
+    #[graphql(complexity = "crate::graphql::cost::page(first, last, child_complexity)")]
     async fn suppliers(
         &self,
         ctx: &Context<'_>,

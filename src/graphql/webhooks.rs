@@ -226,6 +226,7 @@ pub struct WebhookQuery;
 impl WebhookQuery {
     /// Endpoints the caller manages (its organisations' as OWNER; all for admins), optionally
     /// of one organisation.
+    #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]
     async fn webhook_endpoints(
         &self,
         ctx: &Context<'_>,
@@ -249,6 +250,7 @@ impl WebhookQuery {
     }
 
     /// An endpoint's latest deliveries with their attempts, newest first.
+    #[graphql(complexity = "crate::graphql::cost::list(first, child_complexity)")]
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,

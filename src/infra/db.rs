@@ -254,7 +254,8 @@ impl TransactionTrait for Db {
     where
         F: for<'c> FnOnce(
                 &'c DatabaseTransaction,
-            ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            )
+                -> std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
             + Send,
         T: Send,
         E: std::fmt::Display + std::fmt::Debug + Send,
@@ -271,7 +272,8 @@ impl TransactionTrait for Db {
     where
         F: for<'c> FnOnce(
                 &'c DatabaseTransaction,
-            ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            )
+                -> std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
             + Send,
         T: Send,
         E: std::fmt::Display + std::fmt::Debug + Send,

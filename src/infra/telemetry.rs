@@ -69,6 +69,34 @@ pub fn init(format: LogFormat, filter: &str) {
     let _ = result;
 }
 
+tokio::task_local! {
+    static INTERNAL_ERRORS: Arc<std::sync::Mutex<Vec<(String, u64)>>>;
+}
+
+/// Logs an internal error with its cause chain — at once outside a request; inside one,
+/// collected and logged when the request ends, each distinct error once with its count, so a
+/// document whose 500 resolvers fail alike writes one line, not 500.
+pub fn log_internal(error: &anyhow::Error) {
+    let line = format!("{error:?}");
+    let recorded = INTERNAL_ERRORS.try_with(|errors| {
+        let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+        match errors.iter_mut().find(|(seen, _)| *seen == line) {
+            Some((_, count)) => *count += 1,
+            None => errors.push((line.clone(), 1)),
+        }
+    });
+    if recorded.is_err() {
+        tracing::error!(error = %line, "internal error");
+    }
+}
+
+fn flush_internal_errors(errors: &std::sync::Mutex<Vec<(String, u64)>>) {
+    let errors = std::mem::take(&mut *errors.lock().unwrap_or_else(|p| p.into_inner()));
+    for (error, count) in errors {
+        tracing::error!(%error, count, "internal error");
+    }
+}
+
 /// What every request gets: a time budget and a share of the database pool.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestLimits {
@@ -102,8 +130,12 @@ pub async fn request_span(
     );
     let started = std::time::Instant::now();
     let budget = RequestBudget::new(limits.db_concurrency);
+    let internal_errors = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut response = async move {
-        let run = budget.clone().scope(next.run(request));
+        let run = INTERNAL_ERRORS.scope(
+            internal_errors.clone(),
+            budget.clone().scope(next.run(request)),
+        );
         let response = match tokio::time::timeout(timeout, run).await {
             Ok(response) => response,
             Err(_) => {
@@ -114,6 +146,7 @@ pub async fn request_span(
         };
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        flush_internal_errors(&internal_errors);
         let db_statements = budget.statements();
         if status >= 500 {
             tracing::error!(status, latency_ms, db_statements, "request failed");

@@ -288,7 +288,7 @@ async fn suppliers_filter_sort_and_page_as_relay_connections() {
 #[tokio::test]
 async fn depth_and_complexity_limits_reject_with_clear_errors() {
     let (app, _backend) =
-        TestApp::spawn_with(&[("GRAPHQL_MAX_DEPTH", "4"), ("GRAPHQL_MAX_COMPLEXITY", "8")]).await;
+        TestApp::spawn_with(&[("GRAPHQL_MAX_DEPTH", "4"), ("GRAPHQL_MAX_COST", "8")]).await;
     let deep = "{ suppliers { edges { node { minimumOrderValue { amount } } } } }";
     let response = app
         .client
@@ -306,7 +306,7 @@ async fn depth_and_complexity_limits_reject_with_clear_errors() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(
         body["errors"][0]["message"],
-        "Query is nested too deep: the maximum depth is 4."
+        "The document exceeds GRAPHQL_MAX_DEPTH: its selections nest 5, the maximum is 4."
     );
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
     assert!(body.get("data").is_none() || body["data"].is_null());
@@ -316,12 +316,21 @@ async fn depth_and_complexity_limits_reject_with_clear_errors() {
     let body = app.graphql(wide, json!({})).await;
     assert_eq!(
         body["errors"][0]["message"],
-        "Query is too complex: the maximum complexity is 8."
+        "The document exceeds GRAPHQL_MAX_COST: it costs 180, the maximum is 8."
     );
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "GRAPHQL_MAX_COST");
+    assert_eq!(body["errors"][0]["extensions"]["cost"], 180);
 
-    let fine = app.graphql("{ suppliers { totalCount } }", json!({})).await;
+    let fine = app
+        .graphql("{ suppliers(first: 5) { totalCount } }", json!({}))
+        .await;
     assert_eq!(fine["data"]["suppliers"]["totalCount"], 0, "{fine}");
+    assert_eq!(
+        fine["extensions"]["cost"],
+        json!({ "requested": 5, "maximum": 8 }),
+        "{fine}"
+    );
 }
 
 #[tokio::test]

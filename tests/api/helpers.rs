@@ -89,7 +89,12 @@ impl Backend {
     pub async fn destroy_database(&self, app: &TestApp) {
         match &self.sqlite_file {
             Some(_) => {
-                app.state.db.pool().close_by_ref().await.expect("closing the pool");
+                app.state
+                    .db
+                    .pool()
+                    .close_by_ref()
+                    .await
+                    .expect("closing the pool");
             }
             None => {
                 let admin_url = std::env::var("IRIS_TEST_DATABASE_URL").expect("postgres backend");

@@ -43,7 +43,7 @@ async fn an_in_flight_request_completes_after_shutdown_begins() {
     .unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(
-        response.contains(r#"{"data":{"suppliers":{"totalCount":0}}}"#),
+        response.contains(r#"{"data":{"suppliers":{"totalCount":0}}"#),
         "{response}"
     );
 

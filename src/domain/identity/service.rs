@@ -134,12 +134,7 @@ pub(super) async fn find_or_provision(
 }
 
 impl IdentityService {
-    pub fn new(
-        db: Db,
-        tokens: Arc<TokenIssuer>,
-        auth: &AuthConfig,
-        limiter: RateLimiter,
-    ) -> Self {
+    pub fn new(db: Db, tokens: Arc<TokenIssuer>, auth: &AuthConfig, limiter: RateLimiter) -> Self {
         Self {
             db,
             tokens,

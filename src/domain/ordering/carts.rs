@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::{cart_items, carts, products, restaurants};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 

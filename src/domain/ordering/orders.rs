@@ -8,8 +8,8 @@ use chrono::{Duration, NaiveDate, Utc};
 use entity::{cart_items, carts, order_events, order_lines, orders, products, restaurants};
 use futures_util::{Stream, StreamExt};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    sea_query::Expr,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -926,11 +926,7 @@ impl OrderService {
 
 /// Whether the principal may still see the order, with memberships read now (they may have
 /// been revoked since the subscription started).
-async fn still_may_view(
-    db: &Db,
-    principal: &Principal,
-    order: &Order,
-) -> Result<bool, AppError> {
+async fn still_may_view(db: &Db, principal: &Principal, order: &Order) -> Result<bool, AppError> {
     if principal.is_admin() {
         return Ok(true);
     }

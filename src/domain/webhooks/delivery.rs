@@ -10,8 +10,7 @@ use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
 use rand::Rng;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, LockBehavior, LockType},
 };
 use serde_json::json;

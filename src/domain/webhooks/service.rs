@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;

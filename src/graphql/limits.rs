@@ -1,0 +1,520 @@
+//! The limits every GraphQL document passes before it runs, and the bound on what it answers.
+//!
+//! Checked in this order, each with one error naming the limit (`extensions.limit`, the
+//! setting that sets it) and what the document asked for (`extensions.actual`, plus
+//! `extensions.cost` for the cost):
+//!
+//! 1. after parsing — aliases in the document (`GRAPHQL_MAX_ALIASES`), root fields of an
+//!    operation (`GRAPHQL_MAX_ROOT_FIELDS`), directives on one field or fragment
+//!    (`GRAPHQL_MAX_DIRECTIVES`), and the edge text rule on every string argument and variable
+//!    (a `VALIDATION` error naming the field);
+//! 2. after validation — depth (`GRAPHQL_MAX_DEPTH`) and cost (`GRAPHQL_MAX_COST`, the
+//!    complexity with list multipliers of [`super::cost`]).
+//!
+//! Nothing executes before all of them hold, so a rejected document costs a parse and a walk.
+//! Every answered response carries its cost (`extensions.cost`), so front ends can see how
+//! close a query is to the maximum. Responses hold at most `GRAPHQL_MAX_ERRORS` errors, then
+//! one that counts the rest.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_graphql::{
+    Name, Pos, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextResolve,
+        NextValidation, ResolveInfo,
+    },
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+};
+
+use super::errors::{VALIDATION_FAILED, set_code};
+use crate::{config::GraphqlConfig, domain::validation::edge_text, error::AppError};
+
+/// The limits, from configuration.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_cost: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    pub max_directives: usize,
+    pub max_errors: usize,
+    pub time_budget: Duration,
+}
+
+impl From<&GraphqlConfig> for Limits {
+    fn from(config: &GraphqlConfig) -> Self {
+        Self {
+            max_depth: config.max_depth,
+            max_cost: config.max_cost,
+            max_aliases: config.max_aliases,
+            max_root_fields: config.max_root_fields,
+            max_directives: config.max_directives,
+            max_errors: config.max_errors,
+            time_budget: config.time_budget,
+        }
+    }
+}
+
+/// The error of a document over one limit.
+fn over_limit(
+    setting: &str,
+    what: &str,
+    actual: usize,
+    maximum: usize,
+    pos: Option<Pos>,
+) -> ServerError {
+    let mut error = ServerError::new(
+        format!("The document exceeds {setting}: {what} {actual}, the maximum is {maximum}."),
+        pos,
+    );
+    set_code(&mut error, VALIDATION_FAILED, 400);
+    let ext = error.extensions.get_or_insert_with(Default::default);
+    ext.set("limit", setting);
+    ext.set("actual", actual as u64);
+    ext.set("maximum", maximum as u64);
+    error
+}
+
+/// What one walk of the document counted.
+#[derive(Default)]
+struct Census {
+    aliases: usize,
+    /// The largest number of directives on one selection, and where.
+    directives: (usize, Option<Pos>),
+}
+
+fn walk(set: &SelectionSet, census: &mut Census) {
+    for item in &set.items {
+        let (directives, pos) = match &item.node {
+            Selection::Field(field) => {
+                if field.node.alias.is_some() {
+                    census.aliases += 1;
+                }
+                walk(&field.node.selection_set.node, census);
+                (field.node.directives.len(), field.pos)
+            }
+            Selection::FragmentSpread(spread) => (spread.node.directives.len(), spread.pos),
+            Selection::InlineFragment(fragment) => {
+                walk(&fragment.node.selection_set.node, census);
+                (fragment.node.directives.len(), fragment.pos)
+            }
+        };
+        if directives > census.directives.0 {
+            census.directives = (directives, Some(pos));
+        }
+    }
+}
+
+/// Root fields of a selection set, counting through fragments (whose cycles validation
+/// refuses later; `depth` stops a cycle here).
+fn root_fields(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> usize {
+    if depth > 16 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(fragment) => {
+                root_fields(&fragment.node.selection_set.node, doc, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => doc
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |f| {
+                    root_fields(&f.node.selection_set.node, doc, depth + 1)
+                }),
+        })
+        .sum()
+}
+
+/// The shape limits of a parsed document.
+pub fn check_document(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()> {
+    let mut census = Census::default();
+    for (_, operation) in doc.operations.iter() {
+        walk(&operation.node.selection_set.node, &mut census);
+        let roots = root_fields(&operation.node.selection_set.node, doc, 0);
+        if roots > limits.max_root_fields {
+            return Err(over_limit(
+                "GRAPHQL_MAX_ROOT_FIELDS",
+                "an operation selects root fields:",
+                roots,
+                limits.max_root_fields,
+                Some(operation.pos),
+            ));
+        }
+        let directives = operation.node.directives.len();
+        if directives > census.directives.0 {
+            census.directives = (directives, Some(operation.pos));
+        }
+    }
+    for fragment in doc.fragments.values() {
+        walk(&fragment.node.selection_set.node, &mut census);
+        let directives = fragment.node.directives.len();
+        if directives > census.directives.0 {
+            census.directives = (directives, Some(fragment.pos));
+        }
+    }
+    if census.aliases > limits.max_aliases {
+        return Err(over_limit(
+            "GRAPHQL_MAX_ALIASES",
+            "aliases",
+            census.aliases,
+            limits.max_aliases,
+            None,
+        ));
+    }
+    if census.directives.0 > limits.max_directives {
+        return Err(over_limit(
+            "GRAPHQL_MAX_DIRECTIVES",
+            "directives on one selection",
+            census.directives.0,
+            limits.max_directives,
+            census.directives.1,
+        ));
+    }
+    Ok(())
+}
+
+/// The first string in `value` that breaks the edge text rule, as (path, rule).
+fn dirty_text<'v>(value: impl Into<ValueRef<'v>>, path: &mut String) -> Option<(String, String)> {
+    fn visit(value: ValueRef<'_>, path: &mut String) -> Option<(String, String)> {
+        match value {
+            ValueRef::Str(s) => edge_text(s).err().map(|rule| (path.clone(), rule)),
+            ValueRef::List(items) => items.into_iter().enumerate().find_map(|(i, item)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = visit(item, path);
+                path.truncate(len);
+                found
+            }),
+            ValueRef::Object(entries) => entries.into_iter().find_map(|(key, item)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                let found = visit(item, path);
+                path.truncate(len);
+                found
+            }),
+            ValueRef::Other => None,
+        }
+    }
+    visit(value.into(), path)
+}
+
+/// A borrowed view of the two value types (document values may hold variables; variables
+/// hold constants), so one walk serves both.
+enum ValueRef<'v> {
+    Str(&'v str),
+    List(Vec<ValueRef<'v>>),
+    Object(Vec<(&'v str, ValueRef<'v>)>),
+    Other,
+}
+
+impl<'v> From<&'v async_graphql::Value> for ValueRef<'v> {
+    fn from(value: &'v async_graphql::Value) -> Self {
+        match value {
+            Value::String(s) => ValueRef::Str(s),
+            Value::Enum(_) => ValueRef::Other,
+            Value::List(items) => ValueRef::List(items.iter().map(Into::into).collect()),
+            Value::Object(map) => {
+                ValueRef::Object(map.iter().map(|(k, v)| (k.as_str(), v.into())).collect())
+            }
+            _ => ValueRef::Other,
+        }
+    }
+}
+
+impl<'v> From<&'v async_graphql_value::Value> for ValueRef<'v> {
+    fn from(value: &'v async_graphql_value::Value) -> Self {
+        use async_graphql_value::Value as V;
+        match value {
+            V::String(s) => ValueRef::Str(s),
+            V::List(items) => ValueRef::List(items.iter().map(Into::into).collect()),
+            V::Object(map) => {
+                ValueRef::Object(map.iter().map(|(k, v)| (k.as_str(), v.into())).collect())
+            }
+            _ => ValueRef::Other,
+        }
+    }
+}
+
+fn text_error(field: String, rule: String, pos: Option<Pos>) -> ServerError {
+    async_graphql::Error::from(AppError::validation(field, rule))
+        .into_server_error(pos.unwrap_or_default())
+}
+
+fn check_arguments(set: &SelectionSet, doc: &ExecutableDocument) -> ServerResult<()> {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                for (name, value) in &field.node.arguments {
+                    let mut path = name.node.to_string();
+                    if let Some((field_path, rule)) = dirty_text(&value.node, &mut path) {
+                        return Err(text_error(field_path, rule, Some(value.pos)));
+                    }
+                }
+                check_arguments(&field.node.selection_set.node, doc)?;
+            }
+            Selection::InlineFragment(fragment) => {
+                check_arguments(&fragment.node.selection_set.node, doc)?;
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The edge text rule over every string argument of the document and every variable.
+pub fn check_text(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+    for (name, value) in variables.iter() {
+        let mut path = name.to_string();
+        if let Some((field, rule)) = dirty_text(value, &mut path) {
+            return Err(text_error(field, rule, None));
+        }
+    }
+    for (_, operation) in doc.operations.iter() {
+        check_arguments(&operation.node.selection_set.node, doc)?;
+    }
+    for fragment in doc.fragments.values() {
+        check_arguments(&fragment.node.selection_set.node, doc)?;
+    }
+    Ok(())
+}
+
+/// At most `max` errors, then one that says how many more there were.
+pub fn bound_errors(errors: &mut Vec<ServerError>, max: usize) {
+    if errors.len() <= max {
+        return;
+    }
+    let dropped = errors.split_off(max);
+    let status = dropped
+        .iter()
+        .filter_map(|e| match e.extensions.as_ref()?.get("status")? {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(200) as u16;
+    let mut summary = ServerError::new(
+        format!(
+            "…and {} more errors (a response holds at most {max}; GRAPHQL_MAX_ERRORS).",
+            dropped.len()
+        ),
+        None,
+    );
+    summary.path = dropped[0].path.clone();
+    set_code(&mut summary, "ERRORS_TRUNCATED", status);
+    summary
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("omitted", dropped.len() as u64);
+    errors.push(summary);
+}
+
+/// The extension applying [`Limits`].
+pub struct DocumentLimits {
+    limits: Arc<Limits>,
+}
+
+impl DocumentLimits {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits: Arc::new(limits),
+        }
+    }
+}
+
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentLimitsExtension {
+            limits: self.limits.clone(),
+            cost: Mutex::new(None),
+            deadline: tokio::time::Instant::now() + self.limits.time_budget,
+        })
+    }
+}
+
+struct DocumentLimitsExtension {
+    limits: Arc<Limits>,
+    /// The validated document's cost, reported in the response.
+    cost: Mutex<Option<usize>>,
+    /// When root fields still running are cancelled (the extension is created per request).
+    deadline: tokio::time::Instant,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DocumentLimitsExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        bound_errors(&mut response.errors, self.limits.max_errors);
+        let cost = *self.cost.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(cost) = cost {
+            let mut report = async_graphql::indexmap::IndexMap::new();
+            report.insert(Name::new("requested"), Value::from(cost as u64));
+            report.insert(
+                Name::new("maximum"),
+                Value::from(self.limits.max_cost as u64),
+            );
+            response
+                .extensions
+                .insert("cost".to_owned(), Value::Object(report));
+        }
+        response
+    }
+
+    /// A root field still running at the deadline is cancelled (dropping its futures stops its
+    /// statements; a mutation's open transaction rolls back) and answers null with a
+    /// `TIMEOUT` error, while the fields already done are returned.
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.path_node.parent.is_some() {
+            return next.run(ctx, info).await;
+        }
+        let field = info.path_node.field_name().to_owned();
+        match tokio::time::timeout_at(self.deadline, next.run(ctx, info)).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(field = %field, "root field cancelled at the request's time budget");
+                let mut error = ServerError::new(
+                    format!(
+                        "`{field}` did not finish within the request's time budget ({} ms; REQUEST_TIMEOUT_SECS) and was cancelled",
+                        self.limits.time_budget.as_millis()
+                    ),
+                    None,
+                );
+                set_code(&mut error, "TIMEOUT", 504);
+                Err(error)
+            }
+        }
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        check_document(&doc, &self.limits)?;
+        check_text(&doc, variables)?;
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if result.depth > self.limits.max_depth {
+            return Err(vec![over_limit(
+                "GRAPHQL_MAX_DEPTH",
+                "its selections nest",
+                result.depth,
+                self.limits.max_depth,
+                None,
+            )]);
+        }
+        if result.complexity > self.limits.max_cost {
+            let mut error = over_limit(
+                "GRAPHQL_MAX_COST",
+                "it costs",
+                result.complexity,
+                self.limits.max_cost,
+                None,
+            );
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("cost", result.complexity as u64);
+            return Err(vec![error]);
+        }
+        *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = Some(result.complexity);
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_depth: 10,
+            max_cost: 1000,
+            max_aliases: 2,
+            max_root_fields: 3,
+            max_directives: 2,
+            max_errors: 2,
+            time_budget: Duration::from_secs(1),
+        }
+    }
+
+    fn check(query: &str) -> Result<(), String> {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        check_document(&doc, &limits()).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn shape_limits_name_the_setting() {
+        assert!(check("{ a b c }").is_ok());
+        assert!(
+            check("{ a b c d }")
+                .unwrap_err()
+                .contains("GRAPHQL_MAX_ROOT_FIELDS")
+        );
+        assert!(check("{ ...F } fragment F on Query { a b c d }").is_err());
+        assert!(
+            check("{ x: a y: b z: c }")
+                .unwrap_err()
+                .contains("GRAPHQL_MAX_ALIASES")
+        );
+        assert!(
+            check("{ a @include(if: true) @include(if: true) @skip(if: false) }")
+                .unwrap_err()
+                .contains("GRAPHQL_MAX_DIRECTIVES")
+        );
+    }
+
+    #[test]
+    fn nul_in_arguments_and_variables_names_the_field() {
+        let doc = async_graphql::parser::parse_query(
+            "{ products(filter: { query: \"a\\u0000b\" }) { totalCount } }",
+        )
+        .unwrap();
+        let error = check_text(&doc, &Variables::default()).unwrap_err();
+        assert!(error.message.contains("filter.query"), "{}", error.message);
+        let doc = async_graphql::parser::parse_query(
+            "query($f: ProductFilter) { products(filter: $f) { totalCount } }",
+        )
+        .unwrap();
+        let variables =
+            Variables::from_json(serde_json::json!({ "f": { "category": ["ok", "x\u{0}"] } }));
+        let error = check_text(&doc, &variables).unwrap_err();
+        assert!(error.message.contains("f.category[1]"), "{}", error.message);
+        let clean = Variables::from_json(serde_json::json!({ "f": { "query": "lax\nrökt\t" } }));
+        assert!(check_text(&doc, &clean).is_ok());
+    }
+
+    #[test]
+    fn errors_past_the_maximum_are_counted_in_one() {
+        let mut errors: Vec<ServerError> = (0..5)
+            .map(|i| ServerError::new(format!("e{i}"), None))
+            .collect();
+        bound_errors(&mut errors, 2);
+        assert_eq!(errors.len(), 3);
+        assert!(errors[2].message.contains("3 more"));
+    }
+}
