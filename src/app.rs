@@ -32,6 +32,7 @@ use crate::{
         db::{self, Db},
         metrics::{self, ApiMetrics},
         ratelimit::{RateLimiter, RedisCounters},
+        redis::RedisClient,
         telemetry,
     },
     jobs::{self, Jobs},
@@ -113,6 +114,8 @@ pub struct Core {
     /// The background pool.
     pub background_db: Db,
     pub metrics: Arc<ApiMetrics>,
+    /// Redis, when `REDIS_URL` is set.
+    pub redis: Option<RedisClient>,
 }
 
 impl Core {
@@ -126,17 +129,16 @@ impl Core {
         let mut background_pool = db::connect_background(config).await?;
         metrics.instrument(&mut background_pool, "background");
         let (db, background_db) = (Db::new(pool), Db::new(background_pool));
-        let bus = match &config.redis_url {
-            Some(url) => EventBus::new(Arc::new(
-                RedisBus::connect(url, &config.redis_prefix).await?,
-            )),
-            None => EventBus::memory(),
+        let redis = match &config.redis_url {
+            Some(url) => Some(RedisClient::connect(url, &config.redis_prefix).await?),
+            None => None,
         };
-        let limiter = match &config.redis_url {
-            Some(url) => RateLimiter::new(Arc::new(
-                RedisCounters::connect(url, &config.redis_prefix).await?,
-            )),
-            None => RateLimiter::in_memory(),
+        let (bus, limiter) = match &redis {
+            Some(redis) => (
+                EventBus::new(Arc::new(RedisBus::connect(redis.clone()).await?)),
+                RateLimiter::new(Arc::new(RedisCounters::new(redis.clone()))),
+            ),
+            None => (EventBus::memory(), RateLimiter::in_memory()),
         };
         let services_on = |db: Db| {
             Services::new(
@@ -157,6 +159,7 @@ impl Core {
             background,
             background_db,
             metrics,
+            redis,
         })
     }
 
@@ -229,6 +232,7 @@ impl Application {
             background,
             background_db,
             metrics,
+            redis: _,
         } = core;
         if config.seed_on_start
             && !services

@@ -97,7 +97,7 @@ impl AppError {
             AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             AppError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
-            AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -178,6 +178,15 @@ impl AppError {
         }
     }
 
+    /// Seconds to wait before retrying, for the errors a retry can cure.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            AppError::Unavailable(_) => Some(RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
     /// For callers outside a request (start-up, CLI), where an `anyhow::Error` is wanted.
     pub fn into_anyhow(self) -> anyhow::Error {
         match self {
@@ -196,15 +205,49 @@ impl AppError {
 
 impl From<anyhow::Error> for AppError {
     fn from(err: anyhow::Error) -> Self {
+        // A database outage keeps its meaning through `.context(…)`.
+        if let Some(db) = err
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<sea_orm::DbErr>())
+            .filter(|db| crate::infra::db::is_unavailable(db))
+        {
+            return database_unavailable(db);
+        }
         AppError::Internal(err)
     }
 }
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
+        if crate::infra::db::is_unavailable(&err) {
+            return database_unavailable(&err);
+        }
         AppError::Internal(anyhow::Error::new(err).context("database operation failed"))
     }
 }
+
+impl From<crate::infra::bus::EventsMissed> for AppError {
+    fn from(_: crate::infra::bus::EventsMissed) -> Self {
+        AppError::Unavailable(LIVE_UPDATES_INTERRUPTED.into())
+    }
+}
+
+/// What a live subscriber is told when events may have been missed (the event bus was
+/// unreachable, or the subscriber fell behind).
+pub const LIVE_UPDATES_INTERRUPTED: &str = "Live updates were interrupted and events may have been missed: resubscribe, then refetch what you show";
+
+/// The database cannot be reached: a retryable 503, logged as a warning (an outage is not a
+/// bug, and every request of it would otherwise log an error).
+fn database_unavailable(err: &sea_orm::DbErr) -> AppError {
+    tracing::warn!(error = %err, "database unavailable");
+    AppError::Unavailable(DATABASE_UNAVAILABLE.into())
+}
+
+/// What clients are told while the database cannot be reached.
+pub const DATABASE_UNAVAILABLE: &str = "The database is unavailable; retry shortly";
+
+/// Seconds a client is asked to wait (`Retry-After`) before retrying after a 503.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 /// Turns a unique-constraint violation into a client error; other failures stay internal.
 pub trait DbResultExt<T> {
@@ -269,10 +312,10 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let AppError::RateLimited { retry_after_secs } = self {
+        if let Some(secs) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -287,10 +330,7 @@ impl From<AppError> for async_graphql::Error {
             AppError::Validation(v) => Some(v.clone()),
             _ => None,
         };
-        let retry_after = match &err {
-            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
-            _ => None,
-        };
+        let retry_after = err.retry_after();
         let product_id = match &err {
             AppError::InsufficientStock { product_id, .. } => Some(product_id.to_string()),
             _ => None,

@@ -3,7 +3,7 @@
 
 use axum::{
     Json,
-    extract::State,
+    extract::{Query, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -16,41 +16,76 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the database and, when configured, Redis answer within 2 s. 503 names the failing
-/// dependency; the cause goes to the log, not the response.
-pub async fn readyz(State(state): State<AppState>) -> Response {
+/// `/readyz` parameters.
+#[derive(serde::Deserialize)]
+pub struct ReadyParams {
+    /// `1`/`true`: Redis being unreachable makes the instance not ready (the old meaning).
+    #[serde(default)]
+    strict: Option<String>,
+}
+
+/// Readiness: the database answers within 2 s. Redis is an accelerator: when it is unreachable
+/// the instance still serves (limits in process, live subscribers told to resubscribe), so it
+/// stays ready and reports Redis `degraded` — unless `?strict=1` asks for every dependency.
+/// 503 names the failing dependency; the cause goes to the log, not the response.
+pub async fn readyz(State(state): State<AppState>, Query(params): Query<ReadyParams>) -> Response {
+    let strict = matches!(params.strict.as_deref(), Some("1" | "true"));
     let (database, bus) = tokio::join!(db::ping(&state.db), state.bus.check());
     let mut checks = Map::new();
     let mut failing = Vec::new();
-    let mut record = |name: &str, result: anyhow::Result<()>| match result {
+    let mut degraded = Vec::new();
+    match database {
         Ok(()) => {
-            checks.insert(name.into(), json!("ok"));
+            checks.insert("database".into(), json!("ok"));
         }
         Err(error) => {
-            tracing::warn!(dependency = name, error = ?error, "readiness check failed");
-            checks.insert(name.into(), json!("unavailable"));
-            failing.push(name.to_owned());
+            tracing::warn!(dependency = "database", error = ?error, "readiness check failed");
+            checks.insert("database".into(), json!("unavailable"));
+            failing.push("database");
         }
-    };
-    record("database", database);
-    if state.bus.backend() == "redis" {
-        record("redis", bus);
     }
-    if failing.is_empty() {
-        (
-            StatusCode::OK,
-            Json(json!({ "status": "ready", "checks": checks })),
-        )
-            .into_response()
-    } else {
+    if state.bus.backend() == "redis" {
+        match bus {
+            Ok(()) => {
+                checks.insert("redis".into(), json!("ok"));
+            }
+            Err(error) => {
+                tracing::warn!(dependency = "redis", error = ?error, "Redis unreachable; serving degraded");
+                if strict {
+                    checks.insert("redis".into(), json!("unavailable"));
+                    failing.push("redis");
+                } else {
+                    checks.insert("redis".into(), json!("degraded"));
+                    degraded.push("redis");
+                }
+            }
+        }
+    }
+    if !failing.is_empty() {
         let body = json!({
             "status": "unavailable",
             "message": format!("not ready: {} unavailable", failing.join(", ")),
             "failing": failing,
             "checks": checks,
         });
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+        );
+        return response;
     }
+    let body = if degraded.is_empty() {
+        json!({ "status": "ready", "checks": checks })
+    } else {
+        json!({
+            "status": "ready",
+            "degraded": degraded,
+            "message": format!("ready, degraded: {} unavailable (served without it)", degraded.join(", ")),
+            "checks": checks,
+        })
+    };
+    (StatusCode::OK, Json(body)).into_response()
 }
 
 /// Prometheus text exposition of the API metrics and process metrics.

@@ -232,13 +232,16 @@ impl NotificationService {
     pub fn received(
         &self,
         caller: &Caller,
-    ) -> Result<impl Stream<Item = Notification> + Send + use<>, AppError> {
+    ) -> Result<impl Stream<Item = Result<Notification, AppError>> + Send + use<>, AppError> {
         let account = account_of(caller)?;
         Ok(self
             .bus
             .subscribe::<NotificationCreated>()
-            .filter_map(move |NotificationCreated(n)| {
-                std::future::ready((n.account_id == account).then_some(n))
+            .filter_map(move |event| {
+                std::future::ready(match event {
+                    Ok(NotificationCreated(n)) => (n.account_id == account).then_some(Ok(n)),
+                    Err(missed) => Some(Err(AppError::from(missed))),
+                })
             }))
     }
 

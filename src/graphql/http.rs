@@ -151,16 +151,39 @@ fn respond_within(
             .unwrap_or_else(|_| b"{}".to_vec());
         status = request_error_status(media);
     }
+    // A dependency outage (the database, say) is a retryable 503 on reads and writes alike,
+    // whatever else the response holds: clients and proxies retry on the status.
+    if worst == StatusCode::SERVICE_UNAVAILABLE.as_u16() {
+        status = StatusCode::SERVICE_UNAVAILABLE;
+    }
     let mut response = (status, json).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
     );
+    if let Some(secs) = retry_after(body).filter(|_| {
+        status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS
+    }) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     response.extensions_mut().insert(GraphqlOutcome {
         operation,
         status: worst,
     });
     response
+}
+
+/// The longest `retryAfter` of the response's errors.
+fn retry_after(body: &async_graphql::Response) -> Option<u64> {
+    body.errors
+        .iter()
+        .filter_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
 }
 
 fn error_response(
@@ -180,7 +203,13 @@ fn error_response(
 
 fn from_app_error(err: AppError, media: MediaType, request_id: &RequestId) -> Response {
     let status = err.status();
-    let error = transport_error(err.message(), err.code(), status.as_u16());
+    let mut error = transport_error(err.message(), err.code(), status.as_u16());
+    if let Some(secs) = err.retry_after() {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("retryAfter", secs);
+    }
     error_response(status, media, error, request_id)
 }
 

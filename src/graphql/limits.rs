@@ -250,7 +250,7 @@ fn text_error(field: String, rule: String, pos: Option<Pos>) -> ServerError {
         .into_server_error(pos.unwrap_or_default())
 }
 
-fn check_arguments(set: &SelectionSet, doc: &ExecutableDocument) -> ServerResult<()> {
+fn check_arguments(set: &SelectionSet) -> ServerResult<()> {
     for item in &set.items {
         match &item.node {
             Selection::Field(field) => {
@@ -260,10 +260,10 @@ fn check_arguments(set: &SelectionSet, doc: &ExecutableDocument) -> ServerResult
                         return Err(text_error(field_path, rule, Some(value.pos)));
                     }
                 }
-                check_arguments(&field.node.selection_set.node, doc)?;
+                check_arguments(&field.node.selection_set.node)?;
             }
             Selection::InlineFragment(fragment) => {
-                check_arguments(&fragment.node.selection_set.node, doc)?;
+                check_arguments(&fragment.node.selection_set.node)?;
             }
             Selection::FragmentSpread(_) => {}
         }
@@ -280,10 +280,10 @@ pub fn check_text(doc: &ExecutableDocument, variables: &Variables) -> ServerResu
         }
     }
     for (_, operation) in doc.operations.iter() {
-        check_arguments(&operation.node.selection_set.node, doc)?;
+        check_arguments(&operation.node.selection_set.node)?;
     }
     for fragment in doc.fragments.values() {
-        check_arguments(&fragment.node.selection_set.node, doc)?;
+        check_arguments(&fragment.node.selection_set.node)?;
     }
     Ok(())
 }

@@ -145,8 +145,12 @@ impl NotificationSubscription {
     async fn notification_received(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<impl Stream<Item = NotificationObject> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<NotificationObject>> + use<>>
+    {
         let stream = services(ctx)?.notifications.received(caller(ctx))?;
-        Ok(stream.map(NotificationObject::from))
+        Ok(stream.map(|item| {
+            item.map(NotificationObject::from)
+                .map_err(async_graphql::Error::from)
+        }))
     }
 }

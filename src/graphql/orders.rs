@@ -641,8 +641,12 @@ impl OrderSubscription {
     async fn order_updates(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<impl Stream<Item = OrderStatusEvent> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<OrderStatusEvent>> + use<>>
+    {
         let events = services(ctx)?.orders.updates(caller(ctx))?;
-        Ok(events.map(OrderStatusEvent::from))
+        Ok(events.map(|item| {
+            item.map(OrderStatusEvent::from)
+                .map_err(async_graphql::Error::from)
+        }))
     }
 }

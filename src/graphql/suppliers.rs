@@ -420,13 +420,18 @@ impl SupplierSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only changes to this supplier.")] id: Option<ID>,
-    ) -> async_graphql::Result<impl Stream<Item = SupplierChangedEvent> + use<>> {
+    ) -> async_graphql::Result<
+        impl Stream<Item = async_graphql::Result<SupplierChangedEvent>> + use<>,
+    > {
         let only = id.as_ref().map(|id| parse_id("id", id)).transpose()?;
         let changes = services(ctx)?.suppliers.changes(caller(ctx), only);
-        Ok(changes.map(|event| SupplierChangedEvent {
-            kind: event.kind.into(),
-            supplier: SupplierObject(event.supplier),
-            occurred_at: event.occurred_at,
+        Ok(changes.map(|item| {
+            item.map(|event| SupplierChangedEvent {
+                kind: event.kind.into(),
+                supplier: SupplierObject(event.supplier),
+                occurred_at: event.occurred_at,
+            })
+            .map_err(async_graphql::Error::from)
         }))
     }
 }

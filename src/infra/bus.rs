@@ -3,42 +3,72 @@
 //! - [`MemoryBus`] (default): a tokio broadcast channel inside the process.
 //! - [`RedisBus`] (`REDIS_URL`): Redis `PUBLISH`/`PSUBSCRIBE` on `<REDIS_PREFIX>:<topic>`, so an
 //!   event published by one Iris process reaches subscribers on every process. Publishing goes
-//!   through a `ConnectionManager` (reconnects on its own); one subscriber connection per process
-//!   fans messages out locally and is re-established with backoff whenever it drops or stops
-//!   answering pings — e.g. after a Redis restart.
+//!   through the process's [`RedisClient`] (its circuit breaker fails fast during an outage);
+//!   one subscriber connection per process fans messages out locally and is re-established
+//!   with backoff whenever it drops or stops answering pings.
 //!
-//! Pub/sub is fire-and-forget, as Redis pub/sub itself: a message published while a subscriber
-//! connection is down is not replayed. Events that must not be lost go through the outbox.
+//! Pub/sub is fire-and-forget, as Redis pub/sub itself, so a subscriber is never left to
+//! believe it saw everything when it may not have: whenever events may have been missed, its
+//! stream yields [`EventsMissed`] and ends. That happens when
+//! - this process's subscriber connection is lost (anything published meanwhile is gone),
+//! - a publish from this process fails (its local subscribers are told at once; once Redis
+//!   answers again a gap notice on `<prefix>:_gap` tells every other process's subscribers),
+//! - a subscription starts while the subscriber connection is down,
+//! - a subscriber is too slow and its buffer overflows.
+//!
+//! The subscriber then resubscribes and refetches the state it shows. Events that must not be
+//! lost at all (webhooks, notifications) go through the outbox, not through this bus.
 //!
 //! [`EventBus`] is the typed face the domain uses: `publish(&event)` / `subscribe::<E>()`.
 
-use std::{pin::Pin, sync::Arc, time::Duration};
+use std::{
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use futures_util::{Stream, StreamExt};
 use serde::{Serialize, de::DeserializeOwned};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+
+use super::redis::RedisClient;
 
 /// Messages buffered per subscriber before a slow one starts missing some.
 const LOCAL_CAPACITY: usize = 4096;
 
-/// One message on the bus.
+/// The topic of gap notices between processes.
+const GAP_TOPIC: &str = "_gap";
+
+/// Events may have been missed: the subscription is over; resubscribe and refetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventsMissed;
+
+/// What the local fan-out carries.
 #[derive(Clone, Debug)]
-pub struct BusMessage {
-    pub topic: Arc<str>,
-    pub payload: Arc<str>,
+enum Delivery {
+    Message {
+        topic: Arc<str>,
+        payload: Arc<str>,
+    },
+    /// Events may have been lost: every local subscription ends with [`EventsMissed`].
+    Gap,
 }
 
-pub type PayloadStream = Pin<Box<dyn Stream<Item = Arc<str>> + Send>>;
+pub type PayloadStream = Pin<Box<dyn Stream<Item = Result<Arc<str>, EventsMissed>> + Send>>;
 
 /// A topic-based publish/subscribe transport.
 #[async_trait]
 pub trait PubSub: Send + Sync + 'static {
     /// Sends `payload` to every current subscriber of `topic`, on every process sharing the bus.
     async fn publish(&self, topic: &str, payload: String) -> anyhow::Result<()>;
-    /// Payloads published on `topic` from now on.
+    /// Payloads published on `topic` from now on, ending with [`EventsMissed`] when some may
+    /// have been lost.
     fn subscribe(&self, topic: &str) -> PayloadStream;
     /// Whether the transport answers (for `/readyz`).
     async fn check(&self) -> anyhow::Result<()>;
@@ -46,26 +76,40 @@ pub trait PubSub: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
 }
 
-fn local_subscription(sender: &broadcast::Sender<BusMessage>, topic: &str) -> PayloadStream {
+/// The payloads of `topic` from the local fan-out; the first gap (or overflow) is the last item.
+fn local_subscription(sender: &broadcast::Sender<Delivery>, topic: &str) -> PayloadStream {
     let topic: Arc<str> = topic.into();
-    BroadcastStream::new(sender.subscribe())
-        .filter_map(move |item| {
-            let wanted = match item {
-                Ok(message) if message.topic == topic => Some(message.payload),
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(missed)) => {
-                    tracing::warn!(topic = %topic, missed, "slow bus subscriber missed messages");
-                    None
-                }
-            };
-            std::future::ready(wanted)
-        })
-        .boxed()
+    let items = BroadcastStream::new(sender.subscribe()).filter_map(move |item| {
+        let wanted = match item {
+            Ok(Delivery::Message { topic: t, payload }) => (t == topic).then_some(Ok(payload)),
+            Ok(Delivery::Gap) => Some(Err(EventsMissed)),
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                tracing::warn!(topic = %topic, missed, "slow bus subscriber missed messages");
+                Some(Err(EventsMissed))
+            }
+        };
+        std::future::ready(wanted)
+    });
+    until_missed(items).boxed()
+}
+
+/// Ends a stream right after its first [`EventsMissed`].
+fn until_missed<T: Send + 'static>(
+    items: impl Stream<Item = Result<T, EventsMissed>> + Send + 'static,
+) -> impl Stream<Item = Result<T, EventsMissed>> + Send + 'static {
+    futures_util::stream::unfold((items.boxed(), false), |(mut items, ended)| async move {
+        if ended {
+            return None;
+        }
+        let item = items.next().await?;
+        let ended = item.is_err();
+        Some((item, (items, ended)))
+    })
 }
 
 /// In-process bus: subscribers in this process only.
 pub struct MemoryBus {
-    sender: broadcast::Sender<BusMessage>,
+    sender: broadcast::Sender<Delivery>,
 }
 
 impl MemoryBus {
@@ -86,7 +130,7 @@ impl Default for MemoryBus {
 impl PubSub for MemoryBus {
     async fn publish(&self, topic: &str, payload: String) -> anyhow::Result<()> {
         // No receivers is not an error: nobody is listening.
-        let _ = self.sender.send(BusMessage {
+        let _ = self.sender.send(Delivery::Message {
             topic: topic.into(),
             payload: payload.into(),
         });
@@ -108,54 +152,51 @@ impl PubSub for MemoryBus {
 
 /// Redis-backed bus shared by every Iris process on the same Redis and prefix.
 pub struct RedisBus {
-    prefix: String,
-    publisher: redis::aio::ConnectionManager,
-    local: broadcast::Sender<BusMessage>,
-    subscriber: tokio::task::JoinHandle<()>,
+    redis: RedisClient,
+    local: broadcast::Sender<Delivery>,
+    /// Whether the subscriber connection is up (subscriptions started while it is down end
+    /// at once with [`EventsMissed`]).
+    listening: Arc<AtomicBool>,
+    /// A publish failed: the other processes must hear of the gap once Redis answers.
+    owe_gap: Arc<Notify>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RedisBus {
-    /// Connects both the publisher and the subscriber; fails (loudly) if Redis is unreachable
-    /// at start-up. Later outages are healed by reconnecting.
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).context("REDIS_URL: not a valid Redis URL")?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(3)))
-            .set_number_of_retries(3)
-            .set_max_delay(Duration::from_secs(2));
-        let publisher = tokio::time::timeout(
-            Duration::from_secs(5),
-            client.get_connection_manager_with_config(config),
-        )
-        .await
-        .context("REDIS_URL: Redis did not answer within 5 s")?
-        .context("REDIS_URL: cannot connect to Redis")?;
-
-        let pattern = format!("{prefix}:*");
-        let first = subscribe_pattern(&client, &pattern)
+    /// Opens the subscriber connection; fails (loudly) if Redis is unreachable at start-up.
+    /// Later outages are healed by reconnecting.
+    pub async fn connect(redis: RedisClient) -> anyhow::Result<Self> {
+        let pattern = format!("{}:*", redis.prefix());
+        let first = subscribe_pattern(redis.client(), &pattern)
             .await
             .context("REDIS_URL: cannot open the pub/sub connection")?;
         let local = broadcast::channel(LOCAL_CAPACITY).0;
+        let listening = Arc::new(AtomicBool::new(true));
+        let owe_gap = Arc::new(Notify::new());
         let subscriber = tokio::spawn(run_subscriber(
-            client,
+            redis.client().clone(),
             pattern,
-            prefix.len() + 1,
+            redis.prefix().len() + 1,
             first,
             local.clone(),
+            listening.clone(),
         ));
+        let herald = tokio::spawn(announce_gaps(redis.clone(), owe_gap.clone()));
         Ok(Self {
-            prefix: prefix.to_owned(),
-            publisher,
+            redis,
             local,
-            subscriber,
+            listening,
+            owe_gap,
+            tasks: vec![subscriber, herald],
         })
     }
 }
 
 impl Drop for RedisBus {
     fn drop(&mut self) {
-        self.subscriber.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -168,7 +209,7 @@ async fn subscribe_pattern(
         pubsub.psubscribe(pattern).await?;
         Ok(pubsub)
     };
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+    match tokio::time::timeout(Duration::from_secs(3), connect).await {
         Ok(result) => result,
         Err(_) => Err(redis::RedisError::from(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
@@ -179,14 +220,18 @@ async fn subscribe_pattern(
 
 /// Forwards messages from Redis to local subscribers for the life of the bus, reconnecting
 /// with exponential backoff (100 ms … 5 s) whenever the connection drops or stops answering.
+/// Losing the connection is a gap: local subscriptions end with [`EventsMissed`].
 async fn run_subscriber(
     client: redis::Client,
     pattern: String,
     strip: usize,
     first: redis::aio::PubSub,
-    local: broadcast::Sender<BusMessage>,
+    local: broadcast::Sender<Delivery>,
+    listening: Arc<AtomicBool>,
 ) {
-    const PING_EVERY: Duration = Duration::from_secs(5);
+    // A stalled connection is noticed within PING_EVERY + PING_TIMEOUT.
+    const PING_EVERY: Duration = Duration::from_secs(2);
+    const PING_TIMEOUT: Duration = Duration::from_secs(1);
     const FIRST_RETRY: Duration = Duration::from_millis(100);
     let mut connection = Some(first);
     let mut backoff = FIRST_RETRY;
@@ -203,12 +248,13 @@ async fn run_subscriber(
                         pubsub
                     }
                     Err(error) => {
-                        tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "redis pub/sub reconnect failed");
+                        tracing::debug!(%error, retry_in_ms = backoff.as_millis() as u64, "redis pub/sub reconnect failed");
                         continue;
                     }
                 }
             }
         };
+        listening.store(true, Ordering::Release);
         let (mut sink, mut stream) = pubsub.split();
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
@@ -216,15 +262,19 @@ async fn run_subscriber(
             tokio::select! {
                 message = stream.next() => {
                     let Some(message) = message else {
-                        tracing::warn!("redis pub/sub connection lost; reconnecting");
+                        tracing::warn!("redis pub/sub connection lost; subscribers told to resubscribe");
                         break;
                     };
                     backoff = FIRST_RETRY; // the connection works
                     let channel = message.get_channel_name();
                     let Some(topic) = channel.get(strip..) else { continue };
+                    if topic == GAP_TOPIC {
+                        let _ = local.send(Delivery::Gap);
+                        continue;
+                    }
                     match message.get_payload::<String>() {
                         Ok(payload) => {
-                            let _ = local.send(BusMessage { topic: topic.into(), payload: payload.into() });
+                            let _ = local.send(Delivery::Message { topic: topic.into(), payload: payload.into() });
                         }
                         Err(error) => tracing::warn!(%error, channel, "unreadable pub/sub payload"),
                     }
@@ -232,14 +282,40 @@ async fn run_subscriber(
                 _ = ping.tick() => {
                     // In subscribed mode RESP2 answers PING with ["pong", ""], RESP3 with PONG:
                     // any answer proves the connection alive.
-                    let alive = tokio::time::timeout(Duration::from_secs(3), sink.ping::<redis::Value>()).await;
+                    let alive = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
                     if !matches!(alive, Ok(Ok(_))) {
-                        tracing::warn!("redis pub/sub connection stopped answering; reconnecting");
+                        tracing::warn!("redis pub/sub connection stopped answering; subscribers told to resubscribe");
                         break;
                     }
                     backoff = FIRST_RETRY;
                 }
             }
+        }
+        listening.store(false, Ordering::Release);
+        let _ = local.send(Delivery::Gap);
+    }
+}
+
+/// After a failed publish, tells every process (through Redis, once it answers) that events
+/// may have been missed.
+async fn announce_gaps(redis: RedisClient, owe_gap: Arc<Notify>) {
+    loop {
+        owe_gap.notified().await;
+        loop {
+            let channel = format!("{}:{GAP_TOPIC}", redis.prefix());
+            let sent = redis
+                .run("announcing a pub/sub gap", |mut connection| async move {
+                    redis::cmd("PUBLISH")
+                        .arg(&channel)
+                        .arg("")
+                        .query_async::<i64>(&mut connection)
+                        .await
+                })
+                .await;
+            if sent.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 }
@@ -247,30 +323,37 @@ async fn run_subscriber(
 #[async_trait]
 impl PubSub for RedisBus {
     async fn publish(&self, topic: &str, payload: String) -> anyhow::Result<()> {
-        let channel = format!("{}:{topic}", self.prefix);
-        let mut connection = self.publisher.clone();
-        redis::cmd("PUBLISH")
-            .arg(&channel)
-            .arg(payload)
-            .query_async::<i64>(&mut connection)
-            .await
-            .with_context(|| format!("publishing to redis channel {channel} failed"))?;
-        Ok(())
+        let channel = format!("{}:{topic}", self.redis.prefix());
+        let published = self
+            .redis
+            .run("publishing an event", |mut connection| async move {
+                redis::cmd("PUBLISH")
+                    .arg(&channel)
+                    .arg(payload)
+                    .query_async::<i64>(&mut connection)
+                    .await
+            })
+            .await;
+        if published.is_err() {
+            // Nobody may have heard it: local subscribers now, the others once Redis is back.
+            let _ = self.local.send(Delivery::Gap);
+            self.owe_gap.notify_one();
+        }
+        published.map(drop)
     }
 
     fn subscribe(&self, topic: &str) -> PayloadStream {
+        if !self.listening.load(Ordering::Acquire) || self.redis.is_degraded() {
+            return futures_util::stream::iter([Err(EventsMissed)]).boxed();
+        }
         local_subscription(&self.local, topic)
     }
 
     async fn check(&self) -> anyhow::Result<()> {
-        let mut connection = self.publisher.clone();
-        let command = redis::cmd("PING");
-        let ping = command.query_async::<String>(&mut connection);
-        tokio::time::timeout(Duration::from_secs(2), ping)
-            .await
-            .context("redis did not answer within 2 s")?
-            .context("redis ping failed")?;
-        Ok(())
+        if !self.listening.load(Ordering::Acquire) {
+            anyhow::bail!("the redis pub/sub connection is down");
+        }
+        self.redis.ping().await
     }
 
     fn backend(&self) -> &'static str {
@@ -303,12 +386,21 @@ impl EventBus {
         self.transport.publish(E::TOPIC, payload).await
     }
 
-    /// Events of type `E` published from now on; undecodable payloads are logged and skipped.
-    pub fn subscribe<E: Event>(&self) -> impl Stream<Item = E> + Send + 'static + use<E> {
-        self.transport.subscribe(E::TOPIC).filter_map(|payload| {
-            let event = serde_json::from_str::<E>(&payload)
-                .inspect_err(|error| tracing::warn!(%error, topic = E::TOPIC, "undecodable event"))
-                .ok();
+    /// Events of type `E` published from now on, ending with [`EventsMissed`] when some may
+    /// have been lost; undecodable payloads are logged and skipped.
+    pub fn subscribe<E: Event>(
+        &self,
+    ) -> impl Stream<Item = Result<E, EventsMissed>> + Send + 'static + use<E> {
+        self.transport.subscribe(E::TOPIC).filter_map(|item| {
+            let event = match item {
+                Ok(payload) => serde_json::from_str::<E>(&payload)
+                    .inspect_err(
+                        |error| tracing::warn!(%error, topic = E::TOPIC, "undecodable event"),
+                    )
+                    .ok()
+                    .map(Ok),
+                Err(missed) => Some(Err(missed)),
+            };
             std::future::ready(event)
         })
     }
@@ -346,7 +438,19 @@ mod tests {
         bus.publish(&Other(9)).await.unwrap();
         bus.publish(&Ping(1)).await.unwrap();
         tokio::pin!(a, b);
-        assert_eq!(a.next().await, Some(Ping(1)));
-        assert_eq!(b.next().await, Some(Ping(1)));
+        assert_eq!(a.next().await, Some(Ok(Ping(1))));
+        assert_eq!(b.next().await, Some(Ok(Ping(1))));
+    }
+
+    #[tokio::test]
+    async fn a_gap_ends_every_subscription_with_events_missed() {
+        let bus = MemoryBus::new();
+        let mut a = bus.subscribe("t");
+        bus.publish("t", "1".into()).await.unwrap();
+        let _ = bus.sender.send(Delivery::Gap);
+        bus.publish("t", "2".into()).await.unwrap();
+        assert_eq!(a.next().await, Some(Ok(Arc::from("1"))));
+        assert_eq!(a.next().await, Some(Err(EventsMissed)));
+        assert_eq!(a.next().await, None, "the stream ends after the gap");
     }
 }

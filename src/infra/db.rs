@@ -20,8 +20,8 @@ use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, SqliteTransactionMode, Statement,
-    TransactionError, TransactionOptions, TransactionTrait,
+    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, RuntimeErr, SqliteTransactionMode,
+    Statement, TransactionError, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::Semaphore;
 
@@ -108,6 +108,35 @@ pub fn placeholder(backend: sea_orm::DatabaseBackend, n: usize) -> String {
     match backend {
         sea_orm::DatabaseBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
+    }
+}
+
+/// Whether `err` means the database cannot be reached right now — connection refused or lost,
+/// no pooled connection within the acquire timeout, the server shutting down or out of
+/// connection slots — rather than a bad statement: a retryable 503, not a bug.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(cause))
+        | DbErr::Exec(RuntimeErr::SqlxError(cause))
+        | DbErr::Query(RuntimeErr::SqlxError(cause)) => match cause.as_ref() {
+            Sqlx::Io(_)
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::WorkerCrashed => true,
+            // Postgres: class 08 (connection exception), 57P01–57P03 (shutdown, cannot
+            // connect now), 53300 (too many connections).
+            Sqlx::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            _ => false,
+        },
+        DbErr::Conn(_) => true,
+        _ => false,
     }
 }
 

@@ -4,4 +4,5 @@ pub mod bus;
 pub mod db;
 pub mod metrics;
 pub mod ratelimit;
+pub mod redis;
 pub mod telemetry;

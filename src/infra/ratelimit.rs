@@ -1,8 +1,9 @@
 //! Fixed-window rate limiting: in-process by default, shared through Redis when `REDIS_URL` is
 //! set (so every Iris process counts against the same budget).
 //!
-//! A limiter failure (Redis unreachable) lets the request through and logs a warning: an outage
-//! of the counter must not take the API down.
+//! Limits never fail open: while Redis is unreachable (its circuit open, see
+//! [`super::redis`]) hits are counted in process, so each process still enforces every limit
+//! on what it sees, and the API keeps serving at database speed.
 
 use std::{
     collections::HashMap,
@@ -10,9 +11,9 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use anyhow::Context as _;
 use async_trait::async_trait;
 
+use super::redis::RedisClient;
 use crate::error::AppError;
 
 /// At most `max` hits per `window`.
@@ -64,44 +65,34 @@ impl CounterStore for MemoryCounters {
 
 /// Counts in Redis: `INCR <prefix>:rl:<key>:<window>` with an expiry of one window.
 pub struct RedisCounters {
-    prefix: String,
-    connection: redis::aio::ConnectionManager,
+    redis: RedisClient,
 }
 
 impl RedisCounters {
-    pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).context("REDIS_URL: not a valid Redis URL")?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2);
-        let connection = tokio::time::timeout(
-            Duration::from_secs(5),
-            client.get_connection_manager_with_config(config),
-        )
-        .await
-        .context("REDIS_URL: Redis did not answer within 5 s")?
-        .context("REDIS_URL: cannot connect to Redis")?;
-        Ok(Self {
-            prefix: prefix.to_owned(),
-            connection,
-        })
+    pub fn new(redis: RedisClient) -> Self {
+        Self { redis }
     }
 }
 
 #[async_trait]
 impl CounterStore for RedisCounters {
     async fn hit(&self, key: &str, window_index: u64, window: Duration) -> anyhow::Result<u64> {
-        let key = format!("{}:rl:{key}:{window_index}", self.prefix);
-        let mut connection = self.connection.clone();
-        let (count,): (u64,) = redis::pipe()
-            .atomic()
-            .incr(&key, 1u64)
-            .expire(&key, window.as_secs() as i64 + 1)
-            .ignore()
-            .query_async(&mut connection)
-            .await
-            .context("counting a rate-limited hit in Redis")?;
+        let key = format!("{}:rl:{key}:{window_index}", self.redis.prefix());
+        let (count,): (u64,) = self
+            .redis
+            .run(
+                "counting a rate-limited hit in Redis",
+                |mut connection| async move {
+                    redis::pipe()
+                        .atomic()
+                        .incr(&key, 1u64)
+                        .expire(&key, window.as_secs() as i64 + 1)
+                        .ignore()
+                        .query_async(&mut connection)
+                        .await
+                },
+            )
+            .await?;
         Ok(count)
     }
 }
@@ -110,11 +101,16 @@ impl CounterStore for RedisCounters {
 #[derive(Clone)]
 pub struct RateLimiter {
     store: Arc<dyn CounterStore>,
+    /// Counts while `store` fails (Redis unreachable).
+    fallback: Arc<MemoryCounters>,
 }
 
 impl RateLimiter {
     pub fn new(store: Arc<dyn CounterStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            fallback: Arc::default(),
+        }
     }
 
     pub fn in_memory() -> Self {
@@ -129,13 +125,22 @@ impl RateLimiter {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let index = now / window;
-        match self.store.hit(key, index, limit.window).await {
+        let counted = match self.store.hit(key, index, limit.window).await {
+            Ok(count) => Ok(count),
+            Err(error) => {
+                tracing::debug!(error = ?error, "shared rate limiter unavailable; counting in process");
+                self.fallback.hit(key, index, limit.window).await
+            }
+        };
+        match counted {
             Ok(count) if count > limit.max => Err(AppError::RateLimited {
                 retry_after_secs: (index + 1) * window - now,
             }),
             Ok(_) => Ok(()),
+            // Only the in-process fallback's key bound (MAX_KEYS_PER_WINDOW new keys in one
+            // window) gets here: memory stays bounded, and known keys are still counted.
             Err(error) => {
-                tracing::warn!(error = ?error, "rate limiter unavailable; letting the request through");
+                tracing::warn!(error = ?error, "rate limiter full; letting a new key through");
                 Ok(())
             }
         }
@@ -162,5 +167,29 @@ mod tests {
             other => panic!("expected RATE_LIMITED, got {other:?}"),
         }
         limiter.check("other", limit).await.unwrap();
+    }
+
+    /// A store that is always down, as Redis during an outage.
+    struct Down;
+
+    #[async_trait]
+    impl CounterStore for Down {
+        async fn hit(&self, _: &str, _: u64, _: Duration) -> anyhow::Result<u64> {
+            anyhow::bail!("unreachable")
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_never_fails_open() {
+        let limiter = RateLimiter::new(Arc::new(Down));
+        let limit = Limit {
+            max: 1,
+            window: Duration::from_secs(60),
+        };
+        limiter.check("k", limit).await.unwrap();
+        assert!(matches!(
+            limiter.check("k", limit).await,
+            Err(AppError::RateLimited { .. })
+        ));
     }
 }

@@ -65,6 +65,9 @@ where
 {
     tokio::spawn(async move {
         let mut wake = bus.subscribe::<Wake>().boxed();
+        // Set when the bus lost events: work now, listen again after a poll interval (so a bus
+        // that stays down is not resubscribed in a loop).
+        let mut deaf = false;
         loop {
             // Work until idle (or shutdown).
             while !shutdown.is_triggered() {
@@ -78,8 +81,13 @@ where
                 }
             }
             tokio::select! {
-                _ = wake.next() => {}
-                () = tokio::time::sleep(poll) => {}
+                event = wake.next(), if !deaf => deaf = !matches!(event, Some(Ok(_))),
+                () = tokio::time::sleep(poll) => {
+                    if deaf {
+                        wake = bus.subscribe::<Wake>().boxed();
+                        deaf = false;
+                    }
+                }
                 () = shutdown.wait() => break,
             }
         }

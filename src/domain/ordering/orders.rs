@@ -835,10 +835,11 @@ impl OrderService {
         let events = self
             .bus
             .subscribe::<OrderStatusChanged>()
-            .filter(move |e| std::future::ready(e.order.id == id))
+            .filter(move |e| std::future::ready(e.as_ref().map_or(true, |e| e.order.id == id)))
             .then(move |event| {
                 let (db, principal) = (db.clone(), principal.clone());
                 async move {
+                    let event = event?;
                     match still_may_view(&db, &principal, &event.order).await {
                         Ok(true) => Ok(event),
                         Ok(false) => Err(AppError::Forbidden(
@@ -864,11 +865,13 @@ impl OrderService {
     }
 
     /// Every order event of the caller's organisations (all orders for admins), each checked
-    /// against current memberships before it is delivered.
+    /// against current memberships before it is delivered. Ends with SERVICE_UNAVAILABLE when
+    /// events may have been missed (the subscriber resubscribes and refetches).
     pub fn updates(
         &self,
         caller: &Caller,
-    ) -> Result<impl Stream<Item = OrderStatusChanged> + Send + use<>, AppError> {
+    ) -> Result<impl Stream<Item = Result<OrderStatusChanged, AppError>> + Send + use<>, AppError>
+    {
         signed_in(caller)?;
         let db = self.db.clone();
         let principal = caller.principal.clone();
@@ -877,17 +880,19 @@ impl OrderService {
             .bus
             .subscribe::<OrderStatusChanged>()
             .filter(move |e| {
-                std::future::ready(super::may_view(
-                    &cheap,
-                    e.order.restaurant_id,
-                    e.order.supplier_id,
-                ))
+                std::future::ready(e.as_ref().map_or(true, |e| {
+                    super::may_view(&cheap, e.order.restaurant_id, e.order.supplier_id)
+                }))
             })
             .filter_map(move |event| {
                 let (db, principal) = (db.clone(), principal.clone());
                 async move {
+                    let event = match event {
+                        Ok(event) => event,
+                        Err(missed) => return Some(Err(AppError::from(missed))),
+                    };
                     match still_may_view(&db, &principal, &event.order).await {
-                        Ok(true) => Some(event),
+                        Ok(true) => Some(Ok(event)),
                         Ok(false) => None,
                         Err(error) => {
                             tracing::warn!(error = ?error, "checking order access failed; event withheld");

@@ -197,11 +197,19 @@ impl SupplierService {
         &self,
         caller: &Caller,
         only: Option<Uuid>,
-    ) -> impl futures_util::Stream<Item = SupplierChanged> + Send + 'static + use<> {
+    ) -> impl futures_util::Stream<Item = Result<SupplierChanged, AppError>> + Send + 'static + use<>
+    {
         tracing::debug!(caller = %caller, ?only, "watching supplier changes");
         self.bus
             .subscribe::<SupplierChanged>()
-            .filter(move |event| std::future::ready(only.is_none_or(|id| event.supplier.id == id)))
+            .filter_map(move |event| {
+                std::future::ready(match event {
+                    Ok(event) => only
+                        .is_none_or(|id| event.supplier.id == id)
+                        .then_some(Ok(event)),
+                    Err(missed) => Some(Err(AppError::from(missed))),
+                })
+            })
     }
 
     /// Live suppliers by id (for memberships and relations).
