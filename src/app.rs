@@ -26,8 +26,9 @@ use crate::{
     config::Config,
     domain::Services,
     error::AppError,
-    graphql::{self, AppSchema},
+    graphql::{self, AppSchema, documents::DocumentPolicy},
     infra::{
+        apq::QueryCache,
         bus::{EventBus, RedisBus},
         db::{self, Db},
         metrics::{self, ApiMetrics},
@@ -85,6 +86,8 @@ pub struct AppState {
     pub bus: EventBus,
     pub services: Services,
     pub schema: AppSchema,
+    /// Which documents requests may run (persisted queries, trusted documents).
+    pub documents: Arc<DocumentPolicy>,
     pub metrics: Arc<ApiMetrics>,
     /// The job registry and runner (`runJob`, the scheduler).
     pub jobs: Jobs,
@@ -232,7 +235,7 @@ impl Application {
             background,
             background_db,
             metrics,
-            redis: _,
+            redis,
         } = core;
         if config.seed_on_start
             && !services
@@ -245,6 +248,11 @@ impl Application {
             tracing::info!("first start: demo data seeded");
         }
         let schema = graphql::build_schema(services.clone(), jobs.clone(), &config.graphql);
+        let documents = Arc::new(DocumentPolicy::new(
+            &config.graphql,
+            services.documents.clone(),
+            QueryCache::new(redis),
+        ));
         let shutdown = Shutdown::new();
         if config.jobs.scheduler_enabled {
             jobs::scheduler::start(jobs.clone(), shutdown.clone()).await?;
@@ -272,6 +280,7 @@ impl Application {
                 bus,
                 services,
                 schema,
+                documents,
                 metrics,
                 jobs,
                 shutdown,

@@ -46,6 +46,21 @@ pub struct GraphqlConfig {
     pub graphiql: bool,
     /// A websocket client must send `connection_init` within this time or is closed with 4408.
     pub ws_init_timeout: Duration,
+    /// Which documents are served (`GRAPHQL_TRUSTED_DOCUMENTS`).
+    pub trusted_documents: TrustedDocumentsMode,
+    /// With `require`: admins may still send documents that are not registered.
+    pub admin_adhoc: bool,
+}
+
+/// Which GraphQL documents Iris serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrustedDocumentsMode {
+    /// Any document; automatic persisted queries register documents on demand.
+    Off,
+    /// Any document, and registered documents by id (`iris documents push`).
+    Allow,
+    /// Registered documents only (admins too, unless `GRAPHQL_ADMIN_ADHOC`).
+    Require,
 }
 
 /// How callers prove who they are.
@@ -355,6 +370,17 @@ impl Config {
                 100,
                 600_000,
             )),
+            trusted_documents: r.parse_with(
+                "GRAPHQL_TRUSTED_DOCUMENTS",
+                TrustedDocumentsMode::Allow,
+                |v| match v.to_ascii_lowercase().as_str() {
+                    "off" => Ok(TrustedDocumentsMode::Off),
+                    "allow" => Ok(TrustedDocumentsMode::Allow),
+                    "require" => Ok(TrustedDocumentsMode::Require),
+                    _ => Err("expected `off`, `allow` or `require`".into()),
+                },
+            ),
+            admin_adhoc: r.flag("GRAPHQL_ADMIN_ADHOC", true),
         };
         let max_body_bytes = r.parse_range("MAX_BODY_BYTES", 1_048_576usize, 1024, 1 << 30);
         let request_timeout =

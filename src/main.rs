@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
+    /// Register trusted GraphQL documents (see GRAPHQL_TRUSTED_DOCUMENTS).
+    Documents {
+        #[command(subcommand)]
+        action: DocumentsAction,
+    },
     /// Load the demo marketplace (skips what exists).
     Seed,
     /// Print the GraphQL schema (SDL) to stdout.
@@ -53,6 +58,20 @@ enum JobsAction {
     Run {
         /// The job's name, e.g. `expire-idempotency-keys`.
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DocumentsAction {
+    /// Register every operation of a persisted-query manifest: Apollo's
+    /// (`generate-persisted-query-manifest`) or Relay's (`persistOutput`, id → text). All or
+    /// nothing; registered documents are immutable.
+    Push {
+        /// The manifest file (JSON).
+        file: std::path::PathBuf,
+        /// Which client the documents belong to (kept with them), e.g. `restaurant-app`.
+        #[arg(long)]
+        client: Option<String>,
     },
 }
 
@@ -133,6 +152,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate { action } => migrate(action, &config).await,
         Command::Worker => iris::app::run_worker(config, iris::app::shutdown_signal()).await,
         Command::Jobs { action } => jobs(action, &config).await,
+        Command::Documents {
+            action: DocumentsAction::Push { file, client },
+        } => push_documents(&file, client.as_deref(), &config).await,
         Command::Seed => {
             let db = infra::db::connect(&config).await?;
             let services = iris::domain::Services::new(
@@ -151,6 +173,38 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn push_documents(
+    file: &std::path::Path,
+    client: Option<&str>,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the manifest {}", file.display()))?;
+    let entries =
+        iris::domain::documents::parse_manifest(&text).map_err(AppError::into_anyhow)?;
+    // Only documents that parse are registered: a typo fails here, not in a client.
+    for entry in &entries {
+        async_graphql::parser::parse_query(&entry.body)
+            .with_context(|| format!("document {} is not valid GraphQL", entry.id))?;
+    }
+    let core = iris::app::Core::build(config).await?;
+    let report = core
+        .services
+        .documents
+        .push(&entries, client)
+        .await
+        .map_err(AppError::into_anyhow)?;
+    core.close().await?;
+    print_stdout(&format!(
+        "{} document(s) in {}: {} registered, {} already registered\n",
+        entries.len(),
+        file.display(),
+        report.added,
+        report.unchanged
+    ));
+    Ok(())
 }
 
 async fn jobs(action: JobsAction, config: &Config) -> anyhow::Result<()> {

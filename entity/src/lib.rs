@@ -22,6 +22,7 @@ pub mod restaurants;
 pub mod supplier_members;
 pub mod supplier_metrics;
 pub mod suppliers;
+pub mod trusted_documents;
 pub mod webhook_attempts;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;

@@ -13,6 +13,7 @@ mod m20261122_000006_outbox;
 mod m20261122_000007_webhooks;
 mod m20261122_000008_notifications;
 mod m20261122_000009_supplier_metrics;
+mod m20261206_000010_trusted_documents;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_webhooks::Migration),
             Box::new(m20261122_000008_notifications::Migration),
             Box::new(m20261122_000009_supplier_metrics::Migration),
+            Box::new(m20261206_000010_trusted_documents::Migration),
         ]
     }
 }

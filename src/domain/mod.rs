@@ -4,6 +4,7 @@
 //! Must not import `graphql`, `rest`, axum or async-graphql: adapters call in, never the reverse.
 
 pub mod audit;
+pub mod documents;
 pub mod identity;
 pub mod jobs;
 pub mod money;
@@ -46,6 +47,8 @@ pub struct Services {
     pub webhooks: webhooks::WebhookService,
     pub webhook_sender: webhooks::WebhookSender,
     pub orders: ordering::OrderService,
+    /// Trusted GraphQL documents (`iris documents push`).
+    pub documents: documents::TrustedDocuments,
 }
 
 impl Services {
@@ -90,6 +93,7 @@ impl Services {
             products: products::ProductService::new(db.clone()),
             carts: ordering::CartService::new(db.clone()),
             jobs: jobs::JobService::new(db.clone()),
+            documents: documents::TrustedDocuments::new(db.clone()),
             orders: ordering::OrderService::new(db, bus),
         })
     }

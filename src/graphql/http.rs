@@ -175,6 +175,14 @@ fn respond_within(
     response
 }
 
+/// The `status` an error carries in its extensions.
+fn error_status(error: &ServerError) -> u64 {
+    match error.extensions.as_ref().and_then(|ext| ext.get("status")) {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// The longest `retryAfter` of the response's errors.
 fn retry_after(body: &async_graphql::Response) -> Option<u64> {
     body.errors
@@ -372,6 +380,21 @@ async fn execute(
     request_id: RequestId,
     authentication: Authentication,
 ) -> Response {
+    let is_admin = authentication
+        .result
+        .as_ref()
+        .is_ok_and(|caller| caller.principal.is_admin());
+    if let Err(error) = state
+        .documents
+        .resolve(&mut request.query, &request.extensions, is_admin)
+        .await
+    {
+        let status = match error_status(&error) {
+            503 => StatusCode::SERVICE_UNAVAILABLE,
+            _ => request_error_status(media),
+        };
+        return error_response(status, media, error, &request_id);
+    }
     let operation_name = request.operation_name.clone();
     let (operation_type, operation, session_only) = match request.parsed_query() {
         Ok(doc) => {

@@ -9,6 +9,7 @@ pub mod carts;
 pub mod common;
 pub mod connection;
 pub mod cost;
+pub mod documents;
 pub mod errors;
 pub mod graphiql;
 pub mod http;

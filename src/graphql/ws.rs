@@ -156,10 +156,11 @@ impl ProtocolState {
         match envelope.kind.as_str() {
             "connection_init" => self.init_received = true,
             "subscribe" | "start" => {
-                let has_query = envelope
-                    .payload
-                    .as_ref()
-                    .is_some_and(|p| p.get("query").is_some_and(serde_json::Value::is_string));
+                // The text, or a persisted-query id that `prepare_subscribe` resolves.
+                let has_query = envelope.payload.as_ref().is_some_and(|p| {
+                    p.get("query").is_some_and(serde_json::Value::is_string)
+                        || p.pointer("/extensions/persistedQuery").is_some()
+                });
                 let Some(id) = envelope.id.filter(|id| !id.is_empty()) else {
                     return Verdict::Close(4400, "Invalid message received".into());
                 };
@@ -238,6 +239,42 @@ impl ProtocolState {
     }
 }
 
+/// A `subscribe`/`start` message with its document resolved by the document policy
+/// (persisted queries, trusted documents); other messages unchanged. `Err` carries the
+/// operation id and the request error.
+async fn prepare_subscribe(
+    state: &AppState,
+    text: &str,
+    is_admin: bool,
+) -> Result<String, (String, async_graphql::ServerError)> {
+    let Ok(mut message) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Ok(text.to_owned());
+    };
+    if !matches!(message["type"].as_str(), Some("subscribe" | "start")) {
+        return Ok(text.to_owned());
+    }
+    let id = message["id"].as_str().unwrap_or_default().to_owned();
+    let payload = &mut message["payload"];
+    let mut query = payload["query"].as_str().unwrap_or_default().to_owned();
+    let extensions = match payload.get("extensions") {
+        Some(value) => serde_json::from_value::<std::collections::HashMap<String, async_graphql::Value>>(value.clone())
+            .map_err(|_| {
+                (
+                    id.clone(),
+                    transport_error("extensions must be an object", "BAD_REQUEST", 400),
+                )
+            })?,
+        None => Default::default(),
+    };
+    state
+        .documents
+        .resolve(&mut query, &extensions, is_admin)
+        .await
+        .map_err(|error| (id.clone(), error))?;
+    payload["query"] = serde_json::Value::String(query);
+    Ok(message.to_string())
+}
+
 async fn serve(
     socket: WebSocket,
     state: AppState,
@@ -252,6 +289,9 @@ async fn serve(
     let services = state.services.clone();
     let token_expiry: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
     let expiry_slot = token_expiry.clone();
+    let is_admin = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let admin_slot = is_admin.clone();
+    let connection_request_id = request_id.clone();
     let graphql = GraphqlWebSocket::new(
         state.schema.clone(),
         ReceiverStream::new(from_client),
@@ -273,6 +313,7 @@ async fn serve(
         {
             *slot = Some(account.expires_at);
         }
+        admin_slot.store(principal.is_admin(), std::sync::atomic::Ordering::Release);
         let caller = Caller { principal, meta };
         // Opening a subscription connection spends the caller's API budget like a request.
         identity
@@ -311,7 +352,27 @@ async fn serve(
             incoming = stream.next(), if pending.is_none() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     match protocol_state.inspect_client(protocol, text.as_str()) {
-                        Verdict::Forward => pending = Some(text.as_str().to_owned()),
+                        Verdict::Forward => {
+                            let admin = is_admin.load(std::sync::atomic::Ordering::Acquire);
+                            match prepare_subscribe(&state, text.as_str(), admin).await {
+                                Ok(message) => pending = Some(message),
+                                Err((id, mut error)) => {
+                                    // Refused before it started: one `error`, no `complete`.
+                                    protocol_state.active_ids.remove(&id);
+                                    errors::finish(std::slice::from_mut(&mut error), Some(connection_request_id.as_str()));
+                                    let payload = if protocol == WebSocketProtocols::GraphQLWS {
+                                        serde_json::json!([error])
+                                    } else {
+                                        serde_json::json!(error)
+                                    };
+                                    let message = serde_json::json!({ "id": id, "type": "error", "payload": payload });
+                                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(message.to_string().into()))).await;
+                                    if !matches!(sent, Ok(Ok(()))) {
+                                        break None;
+                                    }
+                                }
+                            }
+                        }
                         Verdict::Close(code, reason) => break Some(close(code, &reason)),
                     }
                 }

@@ -1,5 +1,6 @@
 //! Infrastructure: database, pub/sub bus, metrics, telemetry. Knows no business rule.
 
+pub mod apq;
 pub mod bus;
 pub mod db;
 pub mod metrics;

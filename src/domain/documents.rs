@@ -1,0 +1,261 @@
+//! Trusted documents: the GraphQL operations a deployment registers ahead of time, so that
+//! (with `GRAPHQL_TRUSTED_DOCUMENTS=require`) production serves only what its own front ends
+//! send. Registered from the persisted-query manifests the client toolchains write
+//! (`iris documents push FILE`):
+//!
+//! - Apollo's `generate-persisted-query-manifest`:
+//!   `{"format":"apollo-persisted-query-manifest","version":1,"operations":[{"id","name","type","body"}]}`
+//!   — every `id` must be the body's SHA-256;
+//! - Relay's `persistOutput`: `{"<id>": "<document text>", …}` — ids are the compiler's own.
+//!
+//! A document is immutable: pushing a different body under a registered id is refused, so a
+//! client built against an id always runs what it was built with. Lookups accept the id or the
+//! body's SHA-256 (what Apollo's persisted-query link sends), and are cached in process.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use chrono::Utc;
+use entity::trusted_documents::{self, ActiveModel, Column, Entity};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    error::AppError,
+    infra::db::{self, Db},
+};
+
+/// The longest document id a manifest may use.
+const MAX_ID_CHARS: usize = 200;
+/// The largest document body, in bytes.
+pub const MAX_BODY_BYTES: usize = 100_000;
+
+/// One operation of a manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub id: String,
+    pub body: String,
+    pub operation_name: Option<String>,
+}
+
+/// What a push did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PushReport {
+    pub added: usize,
+    pub unchanged: usize,
+}
+
+/// Lower-case hex SHA-256 of `text`.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The entries of an Apollo or Relay manifest; the error names the entry and the rule.
+pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, AppError> {
+    let json: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| AppError::validation("manifest", format!("must be JSON: {e}")))?;
+    let entries = if json.get("format").and_then(|f| f.as_str())
+        == Some("apollo-persisted-query-manifest")
+    {
+        let operations = json
+            .get("operations")
+            .and_then(|o| o.as_array())
+            .ok_or_else(|| {
+                AppError::validation("operations", "an Apollo manifest must list operations")
+            })?;
+        operations
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                let field = |name: &str| op.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+                let (Some(id), Some(body)) = (field("id"), field("body")) else {
+                    return Err(AppError::validation(
+                        format!("operations[{i}]"),
+                        "must have a string id and body",
+                    ));
+                };
+                if id != sha256_hex(&body) {
+                    return Err(AppError::validation(
+                        format!("operations[{i}].id"),
+                        "must be the SHA-256 of the body (hex)",
+                    ));
+                }
+                Ok(ManifestEntry {
+                    id,
+                    body,
+                    operation_name: field("name"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else if let Some(map) = json.as_object() {
+        map.iter()
+            .map(|(id, body)| match body.as_str() {
+                Some(body) => Ok(ManifestEntry {
+                    id: id.clone(),
+                    body: body.to_owned(),
+                    operation_name: None,
+                }),
+                None => Err(AppError::validation(
+                    id.clone(),
+                    "a Relay manifest maps ids to document text",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        return Err(AppError::validation(
+            "manifest",
+            "must be an Apollo persisted-query manifest or a Relay id → text map",
+        ));
+    };
+    for entry in &entries {
+        check_entry(entry)?;
+    }
+    Ok(entries)
+}
+
+fn check_entry(entry: &ManifestEntry) -> Result<(), AppError> {
+    if entry.id.is_empty() || entry.id.chars().count() > MAX_ID_CHARS {
+        return Err(AppError::validation(
+            entry.id.clone(),
+            format!("a document id must have 1 to {MAX_ID_CHARS} characters"),
+        ));
+    }
+    crate::domain::validation::edge_text(&entry.id)
+        .and_then(|()| crate::domain::validation::edge_text(&entry.body))
+        .map_err(|rule| AppError::validation(entry.id.clone(), rule))?;
+    if entry.body.trim().is_empty() || entry.body.len() > MAX_BODY_BYTES {
+        return Err(AppError::validation(
+            entry.id.clone(),
+            format!("a document body must have 1 to {MAX_BODY_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// The registered documents.
+#[derive(Clone)]
+pub struct TrustedDocuments {
+    db: Db,
+    /// id or SHA-256 → body; documents never change, so a found one is cached for good.
+    cache: Arc<RwLock<HashMap<String, Arc<str>>>>,
+}
+
+impl TrustedDocuments {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Registers every entry in one transaction: all or nothing.
+    pub async fn push(
+        &self,
+        entries: &[ManifestEntry],
+        client: Option<&str>,
+    ) -> Result<PushReport, AppError> {
+        let mut report = PushReport::default();
+        let txn = db::begin_write(&self.db).await?;
+        for entry in entries {
+            check_entry(entry)?;
+            let existing = Entity::find()
+                .filter(Column::DocumentId.eq(entry.id.as_str()))
+                .one(&txn)
+                .await?;
+            match existing {
+                Some(row) if row.body == entry.body => report.unchanged += 1,
+                Some(_) => {
+                    return Err(AppError::Conflict(format!(
+                        "document {} is registered with another body; documents are immutable, give the new one a new id",
+                        entry.id
+                    )));
+                }
+                None => {
+                    let now = Utc::now();
+                    Entity::insert(ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        document_id: Set(entry.id.clone()),
+                        sha256: Set(sha256_hex(&entry.body)),
+                        body: Set(entry.body.clone()),
+                        operation_name: Set(entry.operation_name.clone()),
+                        client: Set(client.map(str::to_owned)),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    })
+                    .exec(&txn)
+                    .await?;
+                    report.added += 1;
+                }
+            }
+        }
+        txn.commit().await?;
+        Ok(report)
+    }
+
+    /// The body registered under `id` (a document id or a body's SHA-256).
+    pub async fn find(&self, id: &str) -> Result<Option<Arc<str>>, AppError> {
+        if let Some(body) = self
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
+            return Ok(Some(body.clone()));
+        }
+        if id.is_empty() || id.len() > MAX_ID_CHARS {
+            return Ok(None);
+        }
+        let row: Option<trusted_documents::Model> = Entity::find()
+            .filter(
+                Condition::any()
+                    .add(Column::DocumentId.eq(id))
+                    .add(Column::Sha256.eq(id.to_ascii_lowercase())),
+            )
+            .one(&self.db)
+            .await?;
+        Ok(row.map(|row| {
+            let body: Arc<str> = row.body.into();
+            self.cache
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id.to_owned(), body.clone());
+            body
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apollo_and_relay_manifests_parse() {
+        let body = "query Me { me { id } }";
+        let apollo = serde_json::json!({
+            "format": "apollo-persisted-query-manifest",
+            "version": 1,
+            "operations": [{ "id": sha256_hex(body), "name": "Me", "type": "query", "body": body }]
+        });
+        let entries = parse_manifest(&apollo.to_string()).unwrap();
+        assert_eq!(entries[0].operation_name.as_deref(), Some("Me"));
+        let relay = serde_json::json!({ "a1b2": body });
+        assert_eq!(parse_manifest(&relay.to_string()).unwrap()[0].id, "a1b2");
+    }
+
+    #[test]
+    fn an_apollo_id_that_is_not_the_hash_is_refused() {
+        let apollo = serde_json::json!({
+            "format": "apollo-persisted-query-manifest",
+            "version": 1,
+            "operations": [{ "id": "abc", "name": "Me", "type": "query", "body": "{ me { id } }" }]
+        });
+        let error = parse_manifest(&apollo.to_string()).unwrap_err();
+        assert!(error.message().contains("operations[0].id"), "{}", error.message());
+    }
+}

@@ -1,0 +1,154 @@
+//! Which documents a request may run: Apollo's automatic persisted queries and trusted
+//! documents (`GRAPHQL_TRUSTED_DOCUMENTS`), applied alike to HTTP and websocket requests before
+//! anything is parsed.
+//!
+//! A request names a document by `extensions.persistedQuery.sha256Hash` (Apollo's link; also a
+//! Relay document id), sends its text, or both:
+//!
+//! | request            | off / allow                                   | require                               |
+//! |--------------------|-----------------------------------------------|---------------------------------------|
+//! | hash only          | registered (allow) or cached text, else `PersistedQueryNotFound` | registered only, else `PersistedQueryNotFound` |
+//! | text + hash        | hash checked, text cached (APQ registration)  | text must be registered               |
+//! | text only          | runs                                          | text must be registered               |
+//!
+//! Under `require`, admins may still send unregistered text when `GRAPHQL_ADMIN_ADHOC` allows.
+
+use async_graphql::{ServerError, Value};
+
+use super::errors::transport_error;
+use crate::{
+    config::{GraphqlConfig, TrustedDocumentsMode},
+    domain::documents::{TrustedDocuments, sha256_hex},
+    infra::apq::QueryCache,
+};
+
+/// The message and code Apollo's persisted-query link looks for.
+pub const PERSISTED_QUERY_NOT_FOUND: &str = "PersistedQueryNotFound";
+
+pub struct DocumentPolicy {
+    mode: TrustedDocumentsMode,
+    admin_adhoc: bool,
+    trusted: TrustedDocuments,
+    cache: QueryCache,
+}
+
+impl DocumentPolicy {
+    pub fn new(config: &GraphqlConfig, trusted: TrustedDocuments, cache: QueryCache) -> Self {
+        Self {
+            mode: config.trusted_documents,
+            admin_adhoc: config.admin_adhoc,
+            trusted,
+            cache,
+        }
+    }
+
+    /// Fills in `query` from the persisted-query extension, or refuses the request with one
+    /// request error.
+    pub async fn resolve(
+        &self,
+        query: &mut String,
+        extensions: &std::collections::HashMap<String, Value>,
+        is_admin: bool,
+    ) -> Result<(), ServerError> {
+        let hash = persisted_hash(extensions)?;
+        let has_text = !query.trim().is_empty();
+        match (has_text, hash) {
+            // No document at all: the parser says so.
+            (false, None) => Ok(()),
+            (false, Some(hash)) => {
+                if self.mode != TrustedDocumentsMode::Off
+                    && let Some(body) = self.registered(&hash).await?
+                {
+                    *query = body.to_string();
+                    return Ok(());
+                }
+                if self.mode != TrustedDocumentsMode::Require
+                    && let Some(body) = self.cache.get(&hash).await
+                {
+                    *query = body.to_string();
+                    return Ok(());
+                }
+                Err(not_found())
+            }
+            (true, hash) => {
+                let actual = sha256_hex(query);
+                if let Some(hash) = &hash
+                    && !hash.eq_ignore_ascii_case(&actual)
+                    && self.registered(hash).await?.is_none()
+                {
+                    return Err(transport_error(
+                        "provided sha does not match query",
+                        "PERSISTED_QUERY_HASH_MISMATCH",
+                        400,
+                    ));
+                }
+                if self.mode == TrustedDocumentsMode::Require {
+                    if self.registered(&actual).await?.is_some() || (is_admin && self.admin_adhoc)
+                    {
+                        return Ok(());
+                    }
+                    return Err(transport_error(
+                        "Only registered documents are served here (GRAPHQL_TRUSTED_DOCUMENTS=require): register this one with `iris documents push`",
+                        "TRUSTED_DOCUMENT_REQUIRED",
+                        400,
+                    ));
+                }
+                if let Some(hash) = hash
+                    && hash.eq_ignore_ascii_case(&actual)
+                {
+                    self.cache.put(&actual, query).await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn registered(&self, id: &str) -> Result<Option<std::sync::Arc<str>>, ServerError> {
+        self.trusted.find(id).await.map_err(|err| {
+            let status = err.status().as_u16();
+            transport_error(err.message(), err.code(), status)
+        })
+    }
+}
+
+fn not_found() -> ServerError {
+    transport_error(PERSISTED_QUERY_NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 400)
+}
+
+/// `extensions.persistedQuery.sha256Hash` (version 1), if the request has one.
+fn persisted_hash(
+    extensions: &std::collections::HashMap<String, Value>,
+) -> Result<Option<String>, ServerError> {
+    let Some(persisted) = extensions.get("persistedQuery") else {
+        return Ok(None);
+    };
+    let invalid = || {
+        transport_error(
+            "extensions.persistedQuery must be {\"version\": 1, \"sha256Hash\": \"<id>\"}",
+            "BAD_REQUEST",
+            400,
+        )
+    };
+    let Value::Object(fields) = persisted else {
+        return Err(invalid());
+    };
+    if let Some(version) = fields.get("version")
+        && !matches!(version, Value::Number(n) if n.as_u64() == Some(1))
+    {
+        return Err(transport_error(
+            "Unsupported persisted query version: only version 1 is supported",
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+            400,
+        ));
+    }
+    match fields.get("sha256Hash") {
+        Some(Value::String(hash))
+            if !hash.is_empty()
+                && hash.len() <= 200
+                && crate::domain::validation::edge_text(hash).is_ok() =>
+        {
+            Ok(Some(hash.clone()))
+        }
+        _ => Err(invalid()),
+    }
+}
