@@ -192,6 +192,9 @@ pub struct Config {
     pub database_background_connections: u32,
     /// Statements one request may have in flight at once (its share of the request pool).
     pub database_request_concurrency: usize,
+    /// How long a statement waits for a pooled connection (or for the database to accept a
+    /// new one) before the request is answered 503.
+    pub database_acquire_timeout: Duration,
     pub migrate_on_start: bool,
     pub seed_on_start: bool,
     pub redis_url: Option<String>,
@@ -311,6 +314,8 @@ impl Config {
             1,
             1000,
         );
+        let database_acquire_timeout =
+            Duration::from_secs(r.parse_range("DATABASE_ACQUIRE_TIMEOUT_SECS", 5u64, 1, 600));
         let migrate_on_start = r.flag("MIGRATE_ON_START", true);
         let seed_on_start = r.flag("SEED_ON_START", dev);
 
@@ -614,6 +619,7 @@ impl Config {
             database_max_connections,
             database_background_connections,
             database_request_concurrency,
+            database_acquire_timeout,
             migrate_on_start,
             seed_on_start,
             redis_url,

@@ -182,8 +182,7 @@ async fn push_documents(
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the manifest {}", file.display()))?;
-    let entries =
-        iris::domain::documents::parse_manifest(&text).map_err(AppError::into_anyhow)?;
+    let entries = iris::domain::documents::parse_manifest(&text).map_err(AppError::into_anyhow)?;
     // Only documents that parse are registered: a typo fails here, not in a client.
     for entry in &entries {
         async_graphql::parser::parse_query(&entry.body)

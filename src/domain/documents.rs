@@ -200,12 +200,7 @@ impl TrustedDocuments {
 
     /// The body registered under `id` (a document id or a body's SHA-256).
     pub async fn find(&self, id: &str) -> Result<Option<Arc<str>>, AppError> {
-        if let Some(body) = self
-            .cache
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-        {
+        if let Some(body) = self.cache.read().unwrap_or_else(|p| p.into_inner()).get(id) {
             return Ok(Some(body.clone()));
         }
         if id.is_empty() || id.len() > MAX_ID_CHARS {
@@ -256,6 +251,10 @@ mod tests {
             "operations": [{ "id": "abc", "name": "Me", "type": "query", "body": "{ me { id } }" }]
         });
         let error = parse_manifest(&apollo.to_string()).unwrap_err();
-        assert!(error.message().contains("operations[0].id"), "{}", error.message());
+        assert!(
+            error.message().contains("operations[0].id"),
+            "{}",
+            error.message()
+        );
     }
 }

@@ -83,8 +83,7 @@ impl DocumentPolicy {
                     ));
                 }
                 if self.mode == TrustedDocumentsMode::Require {
-                    if self.registered(&actual).await?.is_some() || (is_admin && self.admin_adhoc)
-                    {
+                    if self.registered(&actual).await?.is_some() || (is_admin && self.admin_adhoc) {
                         return Ok(());
                     }
                     return Err(transport_error(

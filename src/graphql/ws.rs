@@ -257,13 +257,15 @@ async fn prepare_subscribe(
     let payload = &mut message["payload"];
     let mut query = payload["query"].as_str().unwrap_or_default().to_owned();
     let extensions = match payload.get("extensions") {
-        Some(value) => serde_json::from_value::<std::collections::HashMap<String, async_graphql::Value>>(value.clone())
-            .map_err(|_| {
-                (
-                    id.clone(),
-                    transport_error("extensions must be an object", "BAD_REQUEST", 400),
-                )
-            })?,
+        Some(value) => serde_json::from_value::<
+            std::collections::HashMap<String, async_graphql::Value>,
+        >(value.clone())
+        .map_err(|_| {
+            (
+                id.clone(),
+                transport_error("extensions must be an object", "BAD_REQUEST", 400),
+            )
+        })?,
         None => Default::default(),
     };
     state

@@ -529,3 +529,112 @@ pub async fn update_until_event(writer: &Api, supplier_id: &str, ws: &mut Ws) ->
     }
     panic!("no supplierChanged event arrived");
 }
+
+/// What a [`TcpProxy`] does with traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// Forwards both ways.
+    Open,
+    /// Holds every byte (and every new connection) until resumed: a stalled dependency.
+    Paused,
+    /// Closes every connection and every new one at once: a dependency that is gone.
+    Cut,
+}
+
+/// A TCP proxy a test controls, between Iris and Redis or Postgres.
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    mode: tokio::sync::watch::Sender<ProxyMode>,
+    accept: JoinHandle<()>,
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.mode.send_replace(ProxyMode::Cut);
+    }
+}
+
+impl TcpProxy {
+    /// Proxies to `target` (`host:port`).
+    pub async fn start(target: String) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mode, watching) = tokio::sync::watch::channel(ProxyMode::Open);
+        let accept = tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let (target, mut mode) = (target.clone(), watching.clone());
+                tokio::spawn(async move {
+                    if !open_after_pause(&mut mode).await {
+                        return;
+                    }
+                    let Ok(outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    let (client_read, client_write) = inbound.into_split();
+                    let (server_read, server_write) = outbound.into_split();
+                    tokio::select! {
+                        () = pump(client_read, server_write, mode.clone()) => {}
+                        () = pump(server_read, client_write, mode) => {}
+                    }
+                });
+            }
+        });
+        TcpProxy { addr, mode, accept }
+    }
+
+    /// The `host:port` of a `scheme://[user@]host:port/…` URL.
+    pub fn target_of(url: &str) -> String {
+        let authority = url
+            .split_once("://")
+            .map_or(url, |(_, rest)| rest)
+            .split(['/', '?'])
+            .next()
+            .unwrap_or_default();
+        authority.rsplit('@').next().unwrap_or(authority).to_owned()
+    }
+
+    /// `url` with its host and port replaced by the proxy's.
+    pub fn through(&self, url: &str) -> String {
+        url.replacen(&Self::target_of(url), &self.addr.to_string(), 1)
+    }
+
+    pub fn set(&self, mode: ProxyMode) {
+        self.mode.send_replace(mode);
+    }
+}
+
+/// Waits out a pause; false once the proxy is cut.
+async fn open_after_pause(mode: &mut tokio::sync::watch::Receiver<ProxyMode>) -> bool {
+    matches!(
+        mode.wait_for(|m| *m != ProxyMode::Paused).await.map(|m| *m),
+        Ok(ProxyMode::Open)
+    )
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut mode: tokio::sync::watch::Receiver<ProxyMode>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            read = from.read(&mut buffer) => {
+                let n = match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                if !open_after_pause(&mut mode).await || to.write_all(&buffer[..n]).await.is_err() {
+                    return;
+                }
+            }
+            changed = mode.changed() => {
+                if changed.is_err() || *mode.borrow() == ProxyMode::Cut {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -20,6 +20,7 @@ mod orders_live;
 mod performance;
 mod privacy;
 mod products;
+mod resilience;
 mod rest;
 mod shutdown;
 mod webhooks;

@@ -8,14 +8,9 @@ use std::{
     time::Duration,
 };
 
-use tokio::{
-    io::AsyncWriteExt,
-    net::{TcpListener, TcpStream},
-    task::JoinHandle,
-};
-
 use crate::helpers::{
-    Api, Backend, TestApp, create_supplier, subscribe_supplier_changes, update_until_event,
+    Api, Backend, ProxyMode, TcpProxy, TestApp, create_supplier, subscribe_supplier_changes,
+    update_until_event,
 };
 
 /// An `iris serve` child process on a backend, with its address.
@@ -405,58 +400,6 @@ async fn webhook_events_survive_a_crash_mid_delivery() {
 }
 
 /// A TCP proxy in front of Redis that can drop every connection, as a Redis restart does.
-struct FlakyProxy {
-    port: u16,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    down: Arc<std::sync::atomic::AtomicBool>,
-    _accept: JoinHandle<()>,
-}
-
-impl FlakyProxy {
-    async fn start(target: String) -> FlakyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (conns, is_down) = (connections.clone(), down.clone());
-        let accept = tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if is_down.load(std::sync::atomic::Ordering::SeqCst) {
-                    let _ = inbound.shutdown().await;
-                    continue;
-                }
-                let target = target.clone();
-                conns.lock().unwrap().push(tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                }));
-            }
-        });
-        FlakyProxy {
-            port,
-            connections,
-            down,
-            _accept: accept,
-        }
-    }
-
-    /// Drops every proxied connection and refuses new ones until `restore`.
-    fn cut(&self) {
-        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
 #[tokio::test]
 async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
     let Some(redis_url) = std::env::var("IRIS_TEST_REDIS_URL")
@@ -466,25 +409,20 @@ async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
         eprintln!("NOT RUN on this backend: needs IRIS_TEST_REDIS_URL; .ci/run runs it");
         return;
     };
-    let authority = redis_url
-        .split_once("://")
-        .map_or(redis_url.as_str(), |(_, rest)| rest)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or(authority).to_owned();
-    let proxy = FlakyProxy::start(host_port).await;
-
+    let proxy = TcpProxy::start(TcpProxy::target_of(&redis_url)).await;
     let backend = Backend::fresh().await;
-    let proxied = format!("redis://127.0.0.1:{}", proxy.port);
+    let proxied = proxy.through(&redis_url);
     let app = TestApp::spawn_on(&backend, &[("REDIS_URL", proxied.as_str())]).await;
     let supplier = create_supplier(&app, 710, "Resilient AB", "Falun").await;
 
-    proxy.cut();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let ready = app.get("/readyz").await;
-    assert_eq!(ready.status(), 503, "readiness reports Redis down");
-    proxy.restore();
+    proxy.set(ProxyMode::Cut);
+    // Redis is an accelerator: the instance stays ready, reporting Redis degraded, unless the
+    // strict check is asked for.
+    let degraded = wait_for_redis(&app, "degraded").await;
+    assert_eq!(degraded["status"], "ready", "{degraded}");
+    assert_eq!(app.get("/readyz?strict=1").await.status(), 503);
+    proxy.set(ProxyMode::Open);
+    wait_for_redis(&app, "ok").await;
 
     let mut ws = subscribe_supplier_changes(&app, "graphql-transport-ws").await;
     let message = update_until_event(&app, supplier["id"].as_str().unwrap(), &mut ws).await;
@@ -492,8 +430,27 @@ async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
         message["payload"]["data"]["supplierChanged"]["kind"],
         "UPDATED"
     );
-    let ready = app.get("/readyz").await;
+    let ready = app.get("/readyz?strict=1").await;
     assert_eq!(ready.status(), 200, "readiness recovers");
+}
+
+/// Polls `/readyz` (at most 20 s) until it reports Redis as `state`; returns the body.
+pub async fn wait_for_redis(app: &TestApp, state: &str) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..100 {
+        let ready = app.get("/readyz").await;
+        assert_eq!(
+            ready.status(),
+            200,
+            "Redis never makes the instance unready"
+        );
+        last = ready.json().await.unwrap();
+        if last["checks"]["redis"] == state {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("readyz never reported Redis {state}: {last}");
 }
 
 #[tokio::test]
