@@ -34,7 +34,7 @@ use crate::{
         metrics::{self, ApiMetrics},
         ratelimit::{RateLimiter, RedisCounters},
         redis::RedisClient,
-        telemetry,
+        server, telemetry,
     },
     jobs::{self, Jobs},
     ops, rest, seed,
@@ -324,11 +324,10 @@ impl Application {
             }
         });
 
-        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut stopped = shutdown.clone();
-        let server = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stopped.wait().await })
-            .into_future();
+        let server = server::serve(listener, router(state.clone()), async move {
+            stopped.wait().await;
+        });
         let mut stopped = shutdown.clone();
         let grace_over = async move {
             stopped.wait().await;
@@ -338,7 +337,7 @@ impl Application {
         // close frames (sent since the signal) and 2 s for the pool. Whatever still runs is
         // abandoned: the caller returns, and the process exit (or runtime drop) ends it.
         tokio::select! {
-            result = server => result.context("HTTP server failed")?,
+            () = server => {}
             () = grace_over => tracing::warn!(
                 grace_secs = grace.as_secs(),
                 "in-flight requests did not finish within the grace period; abandoning them"
@@ -422,6 +421,7 @@ pub fn router(state: AppState) -> Router {
             telemetry::RequestLimits {
                 timeout: config.request_timeout,
                 db_concurrency: config.database_request_concurrency,
+                max_header_bytes: config.max_header_bytes,
             },
             telemetry::request_span,
         ))

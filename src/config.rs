@@ -205,6 +205,8 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     /// Largest request body accepted on `/graphql` and `/api/v1`, in bytes.
     pub max_body_bytes: usize,
+    /// Largest header section answered (bigger: 431 with the error envelope).
+    pub max_header_bytes: usize,
     /// A request still running after this long is answered 503.
     pub request_timeout: Duration,
     /// After SIGINT/SIGTERM, in-flight requests get this long before connections are dropped.
@@ -388,6 +390,12 @@ impl Config {
             admin_adhoc: r.flag("GRAPHQL_ADMIN_ADHOC", true),
         };
         let max_body_bytes = r.parse_range("MAX_BODY_BYTES", 1_048_576usize, 1024, 1 << 30);
+        let max_header_bytes = r.parse_range(
+            "MAX_HEADER_BYTES",
+            32_768usize,
+            1024,
+            crate::infra::server::HEADER_BUFFER_BYTES / 2,
+        );
         let request_timeout =
             Duration::from_secs(r.parse_range("REQUEST_TIMEOUT_SECS", 30u64, 1, 3600));
         graphql.time_budget = request_timeout * 9 / 10;
@@ -628,6 +636,7 @@ impl Config {
             log_filter,
             graphql,
             max_body_bytes,
+            max_header_bytes,
             request_timeout,
             shutdown_timeout,
             cors_origins,

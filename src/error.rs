@@ -61,6 +61,10 @@ pub enum AppError {
     PayloadTooLarge {
         limit_bytes: Option<usize>,
     },
+    /// The request's header section is over `MAX_HEADER_BYTES` (431).
+    HeadersTooLarge {
+        limit_bytes: usize,
+    },
     UnsupportedMediaType(String),
     /// A dependency is down (503); the message names it but shows no internals.
     Unavailable(String),
@@ -96,6 +100,7 @@ impl AppError {
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            AppError::HeadersTooLarge { .. } => "HEADERS_TOO_LARGE",
             AppError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
@@ -115,6 +120,7 @@ impl AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -135,6 +141,7 @@ impl AppError {
             AppError::RateLimited { .. } => "RateLimitError",
             AppError::MethodNotAllowed => "MethodNotAllowedError",
             AppError::PayloadTooLarge { .. } => "PayloadTooLargeError",
+            AppError::HeadersTooLarge { .. } => "RequestHeaderFieldsTooLargeError",
             AppError::UnsupportedMediaType(_) => "UnsupportedMediaTypeError",
             AppError::Unavailable(_) => "ServiceUnavailableError",
             AppError::Internal(_) => "InternalServerError",
@@ -174,6 +181,9 @@ impl AppError {
                 limit_bytes: Some(limit),
             } => format!("Request body exceeds the limit of {limit} bytes"),
             AppError::PayloadTooLarge { limit_bytes: None } => "Request body is too large".into(),
+            AppError::HeadersTooLarge { limit_bytes } => {
+                format!("Request headers exceed the limit of {limit_bytes} bytes")
+            }
             AppError::Internal(_) => "Internal server error".into(),
         }
     }

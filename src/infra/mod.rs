@@ -6,4 +6,5 @@ pub mod db;
 pub mod metrics;
 pub mod ratelimit;
 pub mod redis;
+pub mod server;
 pub mod telemetry;

@@ -104,6 +104,8 @@ pub struct RequestLimits {
     pub timeout: Duration,
     /// `DATABASE_REQUEST_CONCURRENCY`.
     pub db_concurrency: usize,
+    /// `MAX_HEADER_BYTES`: names, values and their separators, summed.
+    pub max_header_bytes: usize,
 }
 
 /// Outermost middleware: request id, the request's span, its database budget, the completion
@@ -121,6 +123,23 @@ pub async fn request_span(
         .and_then(RequestId::from_header)
         .unwrap_or_else(RequestId::generate);
     request.extensions_mut().insert(request_id.clone());
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > limits.max_header_bytes {
+        let mut response = AppError::HeadersTooLarge {
+            limit_bytes: limits.max_header_bytes,
+        }
+        .into_response();
+        if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
+            response
+                .headers_mut()
+                .insert(REQUEST_ID_HEADER.clone(), value);
+        }
+        return response;
+    }
 
     let span = tracing::info_span!(
         "request",

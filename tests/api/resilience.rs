@@ -59,7 +59,9 @@ async fn an_alias_flood_is_refused_and_a_small_query_answers_beside_the_largest_
         .graphql(&format!("{{ {flood} }}"), json!({}))
         .await;
     assert_eq!(body["data"], Value::Null);
-    let limit = body["errors"][0]["extensions"]["limit"].as_str().unwrap_or_default();
+    let limit = body["errors"][0]["extensions"]["limit"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         ["GRAPHQL_MAX_ROOT_FIELDS", "GRAPHQL_MAX_ALIASES"].contains(&limit),
         "{body}"
@@ -168,6 +170,19 @@ async fn error_bodies_are_bounded_whatever_the_input() {
         .unwrap();
     let text = response.text().await.unwrap();
     assert!(text.len() < 4_000, "parse error of {} bytes", text.len());
+
+    // A 1 MB header: the envelope, not a bare 431.
+    let response = app
+        .client
+        .get(app.url("/api/v1/suppliers"))
+        .header("authorization", format!("Bearer {}", "a".repeat(1_000_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 431);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "RequestHeaderFieldsTooLargeError", "{body}");
+    assert_eq!(body["status"], 431);
 
     // 5,000 duplicate directives: one error naming the limit.
     let directives = "@include(if: true) ".repeat(5_000);
