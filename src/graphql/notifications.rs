@@ -141,7 +141,9 @@ pub struct NotificationSubscription;
 
 #[Subscription]
 impl NotificationSubscription {
-    /// The signed-in account's new notifications, live.
+    /// The signed-in account's new notifications, live. When some may have been missed (the
+    /// event bus was unreachable), the stream ends with SERVICE_UNAVAILABLE: resubscribe, then
+    /// refetch `notifications`.
     async fn notification_received(
         &self,
         ctx: &Context<'_>,

@@ -622,6 +622,8 @@ pub struct OrderSubscription;
 impl OrderSubscription {
     /// Status changes of one order, live, for its parties and admins. Access is checked when
     /// subscribing (NOT_FOUND) and for every event; losing it ends the stream with FORBIDDEN.
+    /// When events may have been missed (the event bus was unreachable), the stream ends with
+    /// SERVICE_UNAVAILABLE: resubscribe, then refetch the order.
     async fn order_status_changed(
         &self,
         ctx: &Context<'_>,
@@ -637,7 +639,9 @@ impl OrderSubscription {
     }
 
     /// Every order placed or changed in the caller's organisations (every order for admins),
-    /// live; each event is checked against the caller's current memberships.
+    /// live; each event is checked against the caller's current memberships. When events may
+    /// have been missed (the event bus was unreachable), the stream ends with
+    /// SERVICE_UNAVAILABLE: resubscribe, then refetch the orders shown.
     async fn order_updates(
         &self,
         ctx: &Context<'_>,

@@ -415,7 +415,9 @@ pub struct SupplierSubscription;
 
 #[Subscription]
 impl SupplierSubscription {
-    /// Every committed change to suppliers, live; pass `id` to watch one supplier.
+    /// Every committed change to suppliers, live; pass `id` to watch one supplier. When changes
+    /// may have been missed (the event bus was unreachable), the stream ends with
+    /// SERVICE_UNAVAILABLE: resubscribe, then refetch.
     async fn supplier_changed(
         &self,
         ctx: &Context<'_>,
