@@ -182,7 +182,9 @@ impl AppError {
             } => format!("Request body exceeds the limit of {limit} bytes"),
             AppError::PayloadTooLarge { limit_bytes: None } => "Request body is too large".into(),
             AppError::HeadersTooLarge { limit_bytes } => {
-                format!("Request headers exceed the limit of {limit_bytes} bytes")
+                format!(
+                    "Request headers exceed the limit of {limit_bytes} bytes (or 100 header lines)"
+                )
             }
             AppError::Internal(_) => "Internal server error".into(),
         }

@@ -14,7 +14,8 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 use chrono::Utc;
@@ -129,6 +130,16 @@ fn check_entry(entry: &ManifestEntry) -> Result<(), AppError> {
     crate::domain::validation::edge_text(&entry.id)
         .and_then(|()| crate::domain::validation::edge_text(&entry.body))
         .map_err(|rule| AppError::validation(entry.id.clone(), rule))?;
+    if entry
+        .operation_name
+        .as_ref()
+        .is_some_and(|name| name.chars().count() > MAX_ID_CHARS)
+    {
+        return Err(AppError::validation(
+            entry.id.clone(),
+            format!("an operation name must have at most {MAX_ID_CHARS} characters"),
+        ));
+    }
     if entry.body.trim().is_empty() || entry.body.len() > MAX_BODY_BYTES {
         return Err(AppError::validation(
             entry.id.clone(),
@@ -144,13 +155,22 @@ pub struct TrustedDocuments {
     db: Db,
     /// id or SHA-256 → body; documents never change, so a found one is cached for good.
     cache: Arc<RwLock<HashMap<String, Arc<str>>>>,
+    /// Ids recently looked up and not found, with when: a client repeating an unknown id
+    /// costs one query per [`MISS_TTL`], not one per request.
+    misses: Arc<Mutex<HashMap<String, Instant>>>,
 }
+
+/// How long an unknown id is remembered as unknown (a push is seen after at most this long).
+const MISS_TTL: Duration = Duration::from_secs(10);
+/// Ids remembered as unknown at most (then the memory starts over).
+const MAX_MISSES: usize = 10_000;
 
 impl TrustedDocuments {
     pub fn new(db: Db) -> Self {
         Self {
             db,
             cache: Arc::default(),
+            misses: Arc::default(),
         }
     }
 
@@ -206,6 +226,16 @@ impl TrustedDocuments {
         if id.is_empty() || id.len() > MAX_ID_CHARS {
             return Ok(None);
         }
+        {
+            let mut misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
+            match misses.get(id) {
+                Some(at) if at.elapsed() < MISS_TTL => return Ok(None),
+                Some(_) => {
+                    misses.remove(id);
+                }
+                None => {}
+            }
+        }
         let row: Option<trusted_documents::Model> = Entity::find()
             .filter(
                 Condition::any()
@@ -214,14 +244,20 @@ impl TrustedDocuments {
             )
             .one(&self.db)
             .await?;
-        Ok(row.map(|row| {
-            let body: Arc<str> = row.body.into();
-            self.cache
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id.to_owned(), body.clone());
-            body
-        }))
+        let Some(row) = row else {
+            let mut misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
+            if misses.len() >= MAX_MISSES {
+                misses.clear();
+            }
+            misses.insert(id.to_owned(), Instant::now());
+            return Ok(None);
+        };
+        // Cached under the row's own id and hash only: other spellings are not remembered.
+        let body: Arc<str> = row.body.into();
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        cache.insert(row.document_id, body.clone());
+        cache.insert(row.sha256, body.clone());
+        Ok(Some(body))
     }
 }
 

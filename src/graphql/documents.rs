@@ -7,8 +7,8 @@
 //!
 //! | request            | off / allow                                   | require                               |
 //! |--------------------|-----------------------------------------------|---------------------------------------|
-//! | hash only          | registered (allow) or cached text, else `PersistedQueryNotFound` | registered only, else `PersistedQueryNotFound` |
-//! | text + hash        | hash checked, text cached (APQ registration)  | text must be registered               |
+//! | hash only          | cached text, or registered (allow), else `PersistedQueryNotFound` | registered only, else `PersistedQueryNotFound` |
+//! | text + hash        | hash checked; the text is cached once it ran (APQ registration) | text must be registered |
 //! | text only          | runs                                          | text must be registered               |
 //!
 //! Under `require`, admins may still send unregistered text when `GRAPHQL_ADMIN_ADHOC` allows.
@@ -32,6 +32,16 @@ pub struct DocumentPolicy {
     cache: QueryCache,
 }
 
+/// A document to register in the APQ cache once it has proved valid (parsed and passed
+/// validation and limits), so that only documents that run are ever stored.
+pub struct Registration {
+    hash: String,
+    body: String,
+}
+
+/// The largest document the APQ cache takes.
+const MAX_CACHED_DOCUMENT_BYTES: usize = 100_000;
+
 impl DocumentPolicy {
     pub fn new(config: &GraphqlConfig, trusted: TrustedDocuments, cache: QueryCache) -> Self {
         Self {
@@ -43,38 +53,48 @@ impl DocumentPolicy {
     }
 
     /// Fills in `query` from the persisted-query extension, or refuses the request with one
-    /// request error.
+    /// request error. `Ok(Some(_))`: an APQ registration, for [`Self::register`] once the
+    /// document has run.
     pub async fn resolve(
         &self,
         query: &mut String,
         extensions: &std::collections::HashMap<String, Value>,
         is_admin: bool,
-    ) -> Result<(), ServerError> {
+    ) -> Result<Option<Registration>, ServerError> {
         let hash = persisted_hash(extensions)?;
         let has_text = !query.trim().is_empty();
         match (has_text, hash) {
             // No document at all: the parser says so.
-            (false, None) => Ok(()),
+            (false, None) => Ok(None),
             (false, Some(hash)) => {
-                if self.mode != TrustedDocumentsMode::Off
-                    && let Some(body) = self.registered(&hash).await?
-                {
-                    *query = body.to_string();
-                    return Ok(());
+                let found = match self.mode {
+                    TrustedDocumentsMode::Off => self.cache.get(&hash).await,
+                    TrustedDocumentsMode::Allow => match self.cache.get(&hash).await {
+                        Some(body) => Some(body),
+                        None => self.registered(&hash).await?,
+                    },
+                    TrustedDocumentsMode::Require => self.registered(&hash).await?,
+                };
+                match found {
+                    Some(body) => {
+                        *query = body.to_string();
+                        Ok(None)
+                    }
+                    None => Err(not_found()),
                 }
-                if self.mode != TrustedDocumentsMode::Require
-                    && let Some(body) = self.cache.get(&hash).await
-                {
-                    *query = body.to_string();
-                    return Ok(());
-                }
-                Err(not_found())
             }
             (true, hash) => {
                 let actual = sha256_hex(query);
-                if let Some(hash) = &hash
-                    && !hash.eq_ignore_ascii_case(&actual)
-                    && self.registered(hash).await?.is_none()
+                let matches = hash
+                    .as_deref()
+                    .is_none_or(|hash| hash.eq_ignore_ascii_case(&actual));
+                // A Relay client may send its own document id with the text.
+                if !matches
+                    && (self.mode == TrustedDocumentsMode::Off
+                        || self
+                            .registered(hash.as_deref().unwrap_or_default())
+                            .await?
+                            .is_none())
                 {
                     return Err(transport_error(
                         "provided sha does not match query",
@@ -84,7 +104,7 @@ impl DocumentPolicy {
                 }
                 if self.mode == TrustedDocumentsMode::Require {
                     if self.registered(&actual).await?.is_some() || (is_admin && self.admin_adhoc) {
-                        return Ok(());
+                        return Ok(None);
                     }
                     return Err(transport_error(
                         "Only registered documents are served here (GRAPHQL_TRUSTED_DOCUMENTS=require): register this one with `iris documents push`",
@@ -92,21 +112,29 @@ impl DocumentPolicy {
                         400,
                     ));
                 }
-                if let Some(hash) = hash
-                    && hash.eq_ignore_ascii_case(&actual)
-                {
-                    self.cache.put(&actual, query).await;
-                }
-                Ok(())
+                Ok(
+                    (hash.is_some() && matches && query.len() <= MAX_CACHED_DOCUMENT_BYTES).then(
+                        || Registration {
+                            hash: actual,
+                            body: query.clone(),
+                        },
+                    ),
+                )
             }
         }
     }
 
+    /// Stores a document that ran, so later requests may send its hash alone.
+    pub async fn register(&self, registration: Registration) {
+        self.cache.put(&registration.hash, &registration.body).await;
+    }
+
     async fn registered(&self, id: &str) -> Result<Option<std::sync::Arc<str>>, ServerError> {
-        self.trusted.find(id).await.map_err(|err| {
-            let status = err.status().as_u16();
-            transport_error(err.message(), err.code(), status)
-        })
+        // A lookup failure is the server's (logged, coded, with Retry-After for an outage).
+        self.trusted
+            .find(id)
+            .await
+            .map_err(|err| async_graphql::Error::from(err).into_server_error(Default::default()))
     }
 }
 
@@ -114,7 +142,8 @@ fn not_found() -> ServerError {
     transport_error(PERSISTED_QUERY_NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 400)
 }
 
-/// `extensions.persistedQuery.sha256Hash` (version 1), if the request has one.
+/// `extensions.persistedQuery.sha256Hash` (version 1), if the request has one; a 64-digit hex
+/// hash is lower-cased (one spelling per document).
 fn persisted_hash(
     extensions: &std::collections::HashMap<String, Value>,
 ) -> Result<Option<String>, ServerError> {
@@ -146,7 +175,11 @@ fn persisted_hash(
                 && hash.len() <= 200
                 && crate::domain::validation::edge_text(hash).is_ok() =>
         {
-            Ok(Some(hash.clone()))
+            if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(Some(hash.to_ascii_lowercase()))
+            } else {
+                Ok(Some(hash.clone()))
+            }
         }
         _ => Err(invalid()),
     }

@@ -380,21 +380,33 @@ async fn execute(
     request_id: RequestId,
     authentication: Authentication,
 ) -> Response {
-    let is_admin = authentication
-        .result
+    // Refused callers (rate-limited, say) cost nothing more; an expired token may still sign
+    // in, so only that error waits for the document.
+    let Authentication { result, meta } = authentication;
+    let result = match result {
+        Err(err) if !matches!(err, AppError::Unauthenticated(_)) => {
+            return from_app_error(err, media, &request_id);
+        }
+        other => other,
+    };
+    let is_admin = result
         .as_ref()
         .is_ok_and(|caller| caller.principal.is_admin());
-    if let Err(error) = state
+    let registration = match state
         .documents
         .resolve(&mut request.query, &request.extensions, is_admin)
         .await
     {
-        let status = match error_status(&error) {
-            503 => StatusCode::SERVICE_UNAVAILABLE,
-            _ => request_error_status(media),
-        };
-        return error_response(status, media, error, &request_id);
-    }
+        Ok(registration) => registration,
+        Err(error) => {
+            let status = match error_status(&error) {
+                503 => StatusCode::SERVICE_UNAVAILABLE,
+                500 => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => request_error_status(media),
+            };
+            return error_response(status, media, error, &request_id);
+        }
+    };
     let operation_name = request.operation_name.clone();
     let (operation_type, operation, session_only) = match request.parsed_query() {
         Ok(doc) => {
@@ -436,9 +448,9 @@ async fn execute(
 
     // A bad or expired token is refused (401), except for sign-in, refresh and sign-out, which
     // a client reaches exactly when its token has expired.
-    let caller = match authentication.result {
+    let caller = match result {
         Ok(caller) => caller,
-        Err(AppError::Unauthenticated(_)) if session_only => Caller::anonymous(authentication.meta),
+        Err(AppError::Unauthenticated(_)) if session_only => Caller::anonymous(meta),
         Err(err) => return from_app_error(err, media, &request_id),
     };
     let loaders = Loaders::new(&state.services, &caller.principal);
@@ -460,6 +472,11 @@ async fn execute(
     } else {
         StatusCode::OK
     };
+    // The document parsed and passed validation and the limits: later requests may send its
+    // hash alone.
+    if let Some(registration) = registration.filter(|_| !request_error) {
+        state.documents.register(registration).await;
+    }
     respond_within(
         status,
         media,

@@ -268,6 +268,7 @@ async fn prepare_subscribe(
         })?,
         None => Default::default(),
     };
+    // Persisted queries are registered over HTTP only (as Apollo's link does).
     state
         .documents
         .resolve(&mut query, &extensions, is_admin)

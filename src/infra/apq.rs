@@ -12,15 +12,22 @@ use std::{
 
 use super::redis::RedisClient;
 
-/// Documents kept in process; past it the map starts over (a miss costs one round trip).
-const MEMORY_ENTRIES: usize = 5_000;
+/// Bytes of documents kept in process; past it the map starts over (a miss costs the client
+/// one round trip).
+const MEMORY_BYTES: usize = 16 * 1024 * 1024;
 /// How long Redis keeps a document after it was last registered.
 const REDIS_TTL: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Clone)]
 pub struct QueryCache {
     redis: Option<RedisClient>,
-    memory: Arc<Mutex<HashMap<String, Arc<str>>>>,
+    memory: Arc<Mutex<Memory>>,
+}
+
+#[derive(Default)]
+struct Memory {
+    documents: HashMap<String, Arc<str>>,
+    bytes: usize,
 }
 
 impl QueryCache {
@@ -37,6 +44,7 @@ impl QueryCache {
             .memory
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .documents
             .get(hash)
         {
             return Some(body.clone());
@@ -53,7 +61,10 @@ impl QueryCache {
             .await
             .ok()
             .flatten();
-        let body: Arc<str> = found?.into();
+        // A shared Redis is not trusted blindly: the body must still hash to its key.
+        let body: Arc<str> = found
+            .filter(|body| crate::domain::documents::sha256_hex(body) == hash)?
+            .into();
         self.remember(hash, body.clone());
         Some(body)
     }
@@ -83,9 +94,14 @@ impl QueryCache {
 
     fn remember(&self, hash: &str, body: Arc<str>) {
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        if memory.len() >= MEMORY_ENTRIES {
-            memory.clear();
+        if memory.documents.contains_key(hash) {
+            return;
         }
-        memory.insert(hash.to_owned(), body);
+        if memory.bytes + body.len() > MEMORY_BYTES {
+            memory.documents.clear();
+            memory.bytes = 0;
+        }
+        memory.bytes += body.len() + hash.len();
+        memory.documents.insert(hash.to_owned(), body);
     }
 }

@@ -90,13 +90,14 @@ fn local_subscription(sender: &broadcast::Sender<Delivery>, topic: &str) -> Payl
         };
         std::future::ready(wanted)
     });
-    until_missed(items).boxed()
+    until_err(items).boxed()
 }
 
-/// Ends a stream right after its first [`EventsMissed`].
-fn until_missed<T: Send + 'static>(
-    items: impl Stream<Item = Result<T, EventsMissed>> + Send + 'static,
-) -> impl Stream<Item = Result<T, EventsMissed>> + Send + 'static {
+/// Ends a stream right after its first error (a live stream that lost events, or access,
+/// says so once and stops).
+pub fn until_err<T: Send + 'static, E: Send + 'static>(
+    items: impl Stream<Item = Result<T, E>> + Send + 'static,
+) -> impl Stream<Item = Result<T, E>> + Send + 'static {
     futures_util::stream::unfold((items.boxed(), false), |(mut items, ended)| async move {
         if ended {
             return None;
@@ -343,10 +344,12 @@ impl PubSub for RedisBus {
     }
 
     fn subscribe(&self, topic: &str) -> PayloadStream {
+        // Receive first, check second: a gap after this check reaches the new receiver.
+        let subscription = local_subscription(&self.local, topic);
         if !self.listening.load(Ordering::Acquire) || self.redis.is_degraded() {
             return futures_util::stream::iter([Err(EventsMissed)]).boxed();
         }
-        local_subscription(&self.local, topic)
+        subscription
     }
 
     async fn check(&self) -> anyhow::Result<()> {

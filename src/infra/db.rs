@@ -123,7 +123,6 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         | DbErr::Query(RuntimeErr::SqlxError(cause)) => match cause.as_ref() {
             Sqlx::Io(_)
             | Sqlx::Tls(_)
-            | Sqlx::Protocol(_)
             | Sqlx::PoolTimedOut
             | Sqlx::PoolClosed
             | Sqlx::WorkerCrashed => true,

@@ -30,14 +30,40 @@ pub trait CounterStore: Send + Sync + 'static {
     async fn hit(&self, key: &str, window_index: u64, window: Duration) -> anyhow::Result<u64>;
 }
 
-/// Keys counted per window before further new keys pass uncounted (memory bound).
+/// Keys counted one by one per window; further new keys share overflow buckets (memory bound).
 const MAX_KEYS_PER_WINDOW: usize = 200_000;
+
+/// Shared buckets for keys past [`MAX_KEYS_PER_WINDOW`].
+const OVERFLOW_BUCKETS: u64 = 1024;
+
+fn overflow_bucket(key: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    format!("\0overflow:{}", hasher.finish() % OVERFLOW_BUCKETS)
+}
 
 /// Counts in this process: one map per window, dropped whole when the window is over, so
 /// memory stays bounded and no hit scans old entries.
-#[derive(Default)]
 pub struct MemoryCounters {
     windows: Mutex<HashMap<(u64, u64), HashMap<String, u64>>>,
+    max_keys: usize,
+}
+
+impl Default for MemoryCounters {
+    fn default() -> Self {
+        Self::with_max_keys(MAX_KEYS_PER_WINDOW)
+    }
+}
+
+impl MemoryCounters {
+    /// Counts at most `max_keys` keys one by one per window (then overflow buckets).
+    pub fn with_max_keys(max_keys: usize) -> Self {
+        Self {
+            windows: Mutex::default(),
+            max_keys,
+        }
+    }
 }
 
 #[async_trait]
@@ -55,11 +81,16 @@ impl CounterStore for MemoryCounters {
             *count += 1;
             return Ok(*count);
         }
-        if counts.len() >= MAX_KEYS_PER_WINDOW {
-            anyhow::bail!("in-process rate limiter is full for this window");
-        }
-        counts.insert(key.to_owned(), 1);
-        Ok(1)
+        // Full (a flood of distinct keys): a new key shares one of a fixed set of buckets with
+        // others — counted too strictly rather than not at all, and memory stays bounded.
+        let key = if counts.len() >= self.max_keys {
+            overflow_bucket(key)
+        } else {
+            key.to_owned()
+        };
+        let count = counts.entry(key).or_insert(0);
+        *count += 1;
+        Ok(*count)
     }
 }
 
@@ -137,11 +168,12 @@ impl RateLimiter {
                 retry_after_secs: (index + 1) * window - now,
             }),
             Ok(_) => Ok(()),
-            // Only the in-process fallback's key bound (MAX_KEYS_PER_WINDOW new keys in one
-            // window) gets here: memory stays bounded, and known keys are still counted.
+            // The in-process store does not fail; if it ever did, refuse rather than fail open.
             Err(error) => {
-                tracing::warn!(error = ?error, "rate limiter full; letting a new key through");
-                Ok(())
+                tracing::error!(error = ?error, "rate limiter failed; refusing the request");
+                Err(AppError::RateLimited {
+                    retry_after_secs: (index + 1) * window - now,
+                })
             }
         }
     }
@@ -177,6 +209,27 @@ mod tests {
         async fn hit(&self, _: &str, _: u64, _: Duration) -> anyhow::Result<u64> {
             anyhow::bail!("unreachable")
         }
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_new_keys_shares_buckets_instead_of_passing_uncounted() {
+        let limiter = RateLimiter::new(Arc::new(MemoryCounters::with_max_keys(10)));
+        let limit = Limit {
+            max: 3,
+            window: Duration::from_secs(60),
+        };
+        for i in 0..10 {
+            limiter.check(&format!("k{i}"), limit).await.unwrap();
+        }
+        // Past the bound, a new key is still counted: four hits on it are one too many.
+        let victim = "login:email:victim@example.com";
+        for _ in 0..3 {
+            limiter.check(victim, limit).await.unwrap();
+        }
+        assert!(matches!(
+            limiter.check(victim, limit).await,
+            Err(AppError::RateLimited { .. })
+        ));
     }
 
     #[tokio::test]

@@ -3,8 +3,8 @@
 //!
 //! Served here rather than through `axum::serve` for one setting: hyper answers a header
 //! section larger than its read buffer with a bare 431 and no body. The buffer here holds
-//! [`HEADER_BUFFER_BYTES`], so headers up to that size reach Iris, whose limit
-//! (`MAX_HEADER_BYTES`, far smaller) answers with the JSON error envelope.
+//! [`HEADER_BUFFER_BYTES`] (and up to 1,000 header lines), so such headers reach Iris, whose
+//! limits (`MAX_HEADER_BYTES`, at most 100 header lines) answer with the JSON error envelope.
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
@@ -17,12 +17,15 @@ use hyper_util::{
 use tokio::{net::TcpListener, sync::watch};
 use tower::ServiceExt as _;
 
-/// hyper's read buffer per connection: the largest header section that reaches Iris.
-/// Memory is taken only as a client's headers need it.
-pub const HEADER_BUFFER_BYTES: usize = 2 * 1024 * 1024;
+/// hyper's read buffer per connection: the largest header section that reaches Iris (a bit
+/// over 1 MiB, so a 1 MB header still gets the envelope). Memory is taken only as a client's
+/// headers need it, and a client gets [`HEADER_READ_TIMEOUT`] to send them.
+pub const HEADER_BUFFER_BYTES: usize = 1_310_720;
+/// Headers hyper parses per request (more: its bare 431); Iris answers past `MAX_HEADERS`.
+const PARSED_HEADERS: usize = 1_000;
 
 /// The longest a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `signal` resolves, then stops accepting, lets every open
 /// connection finish its requests (websockets until they close), and returns.
@@ -66,6 +69,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let connection = hyper::server::conn::http1::Builder::new()
                 .max_buf_size(HEADER_BUFFER_BYTES)
+                .max_headers(PARSED_HEADERS)
                 // A client that trickles its headers (slowloris) is dropped.
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)

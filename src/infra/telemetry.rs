@@ -97,6 +97,9 @@ fn flush_internal_errors(errors: &std::sync::Mutex<Vec<(String, u64)>>) {
     }
 }
 
+/// Header lines a request may carry (hyper's own default, answered here with the envelope).
+const MAX_HEADERS: usize = 100;
+
 /// What every request gets: a time budget and a share of the database pool.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestLimits {
@@ -128,7 +131,7 @@ pub async fn request_span(
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    if header_bytes > limits.max_header_bytes {
+    if header_bytes > limits.max_header_bytes || request.headers().len() > MAX_HEADERS {
         let mut response = AppError::HeadersTooLarge {
             limit_bytes: limits.max_header_bytes,
         }

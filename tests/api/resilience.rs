@@ -273,6 +273,21 @@ async fn automatic_persisted_queries_follow_apollos_protocol() {
         .unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["suppliers"]["totalCount"], 0, "{body}");
+    // Only documents that run are registered: one the schema rejects is not.
+    let invalid = "{ noSuchField }";
+    let body = persisted(&app, Some(invalid), &sha256(invalid)).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    let body = persisted(&app, None, &sha256(invalid)).await;
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+    // Hex hashes are one spelling, whatever the case.
+    let body = persisted(&app, None, &hash.to_ascii_uppercase()).await;
+    assert_eq!(body["data"]["suppliers"]["totalCount"], 0, "{body}");
     let body = persisted(&app, Some(query), &sha256("something else")).await;
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_HASH_MISMATCH",

@@ -851,17 +851,7 @@ impl OrderService {
             })
             .boxed();
         // The first error is the last item: the stream ends right after it.
-        Ok(futures_util::stream::unfold(
-            (events, false),
-            |(mut events, ended)| async move {
-                if ended {
-                    return None;
-                }
-                let item = events.next().await?;
-                let ended = item.is_err();
-                Some((item, (events, ended)))
-            },
-        ))
+        Ok(crate::infra::bus::until_err(events))
     }
 
     /// Every order event of the caller's organisations (all orders for admins), each checked
@@ -876,7 +866,7 @@ impl OrderService {
         let db = self.db.clone();
         let principal = caller.principal.clone();
         let cheap = principal.clone();
-        Ok(self
+        let events = self
             .bus
             .subscribe::<OrderStatusChanged>()
             .filter(move |e| {
@@ -894,13 +884,12 @@ impl OrderService {
                     match still_may_view(&db, &principal, &event.order).await {
                         Ok(true) => Some(Ok(event)),
                         Ok(false) => None,
-                        Err(error) => {
-                            tracing::warn!(error = ?error, "checking order access failed; event withheld");
-                            None
-                        }
+                        // Withheld, so the subscriber must hear of it (and the stream ends).
+                        Err(error) => Some(Err(error)),
                     }
                 }
-            }))
+            });
+        Ok(crate::infra::bus::until_err(events))
     }
 
     async fn publish_placed(&self, caller: &Caller, placed: &[Order]) {
