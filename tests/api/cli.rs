@@ -147,3 +147,65 @@ async fn migrate_and_seed_manage_the_database() {
     let status = run(&["migrate", "status"]);
     assert!(!status.contains("Pending"), "{status}");
 }
+
+#[tokio::test]
+async fn documents_push_registers_apollo_and_relay_manifests_all_or_nothing() {
+    let backend = Backend::fresh().await;
+    let env = [("DATABASE_URL", backend.database_url.as_str())];
+    let dir = std::env::temp_dir().join(format!("iris-manifests-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = "query Suppliers { suppliers { totalCount } }";
+    let apollo = dir.join("apollo.json");
+    std::fs::write(
+        &apollo,
+        serde_json::json!({
+            "format": "apollo-persisted-query-manifest",
+            "version": 1,
+            "operations": [{
+                "id": iris::domain::documents::sha256_hex(body),
+                "name": "Suppliers",
+                "type": "query",
+                "body": body,
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let push = |file: &std::path::Path| {
+        iris(
+            &[
+                "documents",
+                "push",
+                file.to_str().unwrap(),
+                "--client",
+                "supplier-portal",
+            ],
+            &env,
+        )
+    };
+    let first = push(&apollo);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout(&first).contains("1 registered, 0 already registered"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(stdout(&push(&apollo)).contains("0 registered, 1 already registered"));
+
+    // A Relay manifest with one document that does not parse: nothing is registered.
+    let relay = dir.join("relay.json");
+    std::fs::write(
+        &relay,
+        serde_json::json!({ "r1": "query A { suppliers { totalCount } }", "r2": "query B {" })
+            .to_string(),
+    )
+    .unwrap();
+    let refused = push(&relay);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("r2"));
+    std::fs::remove_dir_all(&dir).ok();
+}
