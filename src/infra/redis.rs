@@ -22,7 +22,7 @@ use redis::aio::ConnectionManager;
 use tokio::sync::Notify;
 
 /// The longest a command may take before Redis counts as down.
-const COMMAND_TIMEOUT: Duration = Duration::from_millis(750);
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(300);
 const FIRST_PROBE: Duration = Duration::from_millis(250);
 const LAST_PROBE: Duration = Duration::from_secs(5);
 

@@ -12,7 +12,7 @@ pub mod scheduler;
 
 use std::{sync::Arc, time::Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 use croner::{Cron, parser::CronParser};
 use serde_json::json;
 
@@ -85,6 +85,9 @@ impl ScheduledJob {
 
     /// The tick a firing at `now` belongs to.
     fn tick(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        // Cron resolution is one second: without the sub-second part, every process firing
+        // for one tick names the same instant (and the unique claim lets one of them run it).
+        let now = now.with_nanosecond(0).unwrap_or(now);
         self.cron
             .find_previous_occurrence(&now, true)
             .unwrap_or(now)
@@ -274,5 +277,30 @@ impl Jobs {
                 "job {other} has no work"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_firing_within_one_second_name_the_same_tick() {
+        let job = ScheduledJob {
+            spec: SPECS[0],
+            schedule: "* * * * * *".into(),
+            cron: parse_schedule("* * * * * *").unwrap(),
+        };
+        let a = "2026-12-06T04:28:21.099194Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap();
+        let b = "2026-12-06T04:28:21.102250Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap();
+        assert_eq!(job.tick(a), job.tick(b));
+        assert_eq!(
+            job.tick(a),
+            "2026-12-06T04:28:21Z".parse::<DateTime<Utc>>().unwrap()
+        );
     }
 }

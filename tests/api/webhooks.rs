@@ -147,6 +147,20 @@ async fn deliveries(api: &Api, endpoint: &str) -> Vec<Value> {
         .clone()
 }
 
+/// The endpoint's `count` deliveries once none is PENDING any more (at most 10 s).
+async fn settled_deliveries(api: &Api, endpoint: &str, count: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = deliveries(api, endpoint).await;
+        let settled = listed.len() == count && listed.iter().all(|d| d["status"] != "PENDING");
+        if settled || tokio::time::Instant::now() > deadline {
+            assert_eq!(listed.len(), count, "{listed:?}");
+            return listed;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The signature Standard Webhooks specifies (computed here, independently of Iris).
 fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
     use base64::Engine as _;
@@ -251,8 +265,9 @@ async fn order_events_reach_a_subscribed_endpoint_signed() {
     assert_eq!(placed.len(), 1);
     assert_eq!(placed[0].json()["type"], "order.placed");
 
-    let listed = deliveries(&m.seller_b, &endpoint).await;
-    assert_eq!(listed.len(), 5);
+    // The endpoint answered; its answers are recorded (attempt and outcome together) a moment
+    // after the receiver saw them.
+    let listed = settled_deliveries(&m.seller_b, &endpoint, 5).await;
     assert!(
         listed.iter().all(|d| d["status"] == "SUCCEEDED"
             && d["attemptCount"] == 1

@@ -266,6 +266,7 @@ impl WebhookSender {
                 };
                 return self
                     .end(
+                        &self.db,
                         &delivery,
                         DeliveryStatus::Dead,
                         delivery.attempts,
@@ -283,6 +284,9 @@ impl WebhookSender {
             Ok(code) => (Some(i32::from(*code)), None),
             Err(error) => (None, Some(error.clone())),
         };
+        // The attempt and the delivery's new state commit together: no reader sees an attempt
+        // without its outcome.
+        let txn = crate::infra::db::begin_write(&self.db).await?;
         webhook_attempts::Entity::insert(webhook_attempts::ActiveModel {
             id: Set(Uuid::now_v7()),
             delivery_id: Set(delivery.id),
@@ -291,12 +295,13 @@ impl WebhookSender {
             error: Set(error.clone()),
             duration_ms: Set(duration_ms),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await?;
         let attempts = delivery.attempts + 1;
         match outcome {
             Ok(code) if (200..300).contains(&code) => {
                 self.end(
+                    &txn,
                     &delivery,
                     DeliveryStatus::Succeeded,
                     attempts,
@@ -304,6 +309,7 @@ impl WebhookSender {
                     None,
                 )
                 .await?;
+                txn.commit().await?;
                 webhook_endpoints::Entity::update_many()
                     .col_expr(
                         webhook_endpoints::Column::FailingSince,
@@ -321,6 +327,7 @@ impl WebhookSender {
         if final_answer || attempts >= self.config.max_attempts {
             tracing::warn!(attempts, %error, "webhook delivery dead-lettered");
             self.end(
+                &txn,
                 &delivery,
                 DeliveryStatus::Dead,
                 attempts,
@@ -345,9 +352,10 @@ impl WebhookSender {
                     webhook_deliveries::Column::UpdatedAt,
                     Expr::value(Utc::now()),
                 )
-                .exec(&self.db)
+                .exec(&txn)
                 .await?;
         }
+        txn.commit().await?;
         self.endpoint_failed(&endpoint, &error).await
     }
 
@@ -396,6 +404,7 @@ impl WebhookSender {
     /// Ends a delivery: SUCCEEDED or DEAD, after `attempts` attempts.
     async fn end(
         &self,
+        conn: &impl sea_orm::ConnectionTrait,
         delivery: &webhook_deliveries::Model,
         status: DeliveryStatus,
         attempts: i32,
@@ -425,7 +434,7 @@ impl WebhookSender {
         if status == DeliveryStatus::Succeeded {
             update = update.col_expr(webhook_deliveries::Column::DeliveredAt, Expr::value(now));
         }
-        update.exec(&self.db).await?;
+        update.exec(conn).await?;
         Ok(())
     }
 
