@@ -32,7 +32,7 @@ function done(summary, latency, requests)
   for _, thread in ipairs(threads) do
     failed = failed + (thread:get("failures") or 0)
   end
-  io.write(string.format("p50 %.2f ms, p99 %.2f ms, %.1f requests/s, %d failed (non-200 or errors)\n",
+  io.write(string.format("p50 %.2f ms, p99 %.2f ms, %.1f requests/s, %d failed (non-200 or errors), %d timed out\n",
     latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.requests / (summary.duration / 1e6), failed))
+    summary.requests / (summary.duration / 1e6), failed, summary.errors.timeout))
 end

@@ -7,7 +7,7 @@ wrk.body = '{"query":"mutation PlaceOrder($input: PlaceOrderInput!) { placeOrder
   .. (os.getenv("IRIS_ORDER_INPUT") or "{}") .. '}}'
 
 function done(summary, latency, requests)
-  io.write(string.format("p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, %.1f requests/s, %d non-2xx\n",
+  io.write(string.format("p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, %.1f requests/s, %d non-2xx, %d timed out\n",
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    summary.requests / (summary.duration / 1e6), summary.errors.status))
+    summary.requests / (summary.duration / 1e6), summary.errors.status, summary.errors.timeout))
 end
