@@ -1,7 +1,8 @@
 //! Error metadata on every GraphQL error, whatever produced it.
 //!
-//! Resolver errors come from `AppError` with `code` and `status` already set. This extension
-//! gives the rest a code too — `GRAPHQL_PARSE_FAILED` for syntax errors,
+//! Resolver errors come from `AppError` with `code` and `status` already set. The schema's one
+//! extension ([`super::limits`], one so that fields pay for one extension hook, not two) calls
+//! these helpers to give the rest a code too — `GRAPHQL_PARSE_FAILED` for syntax errors,
 //! `GRAPHQL_VALIDATION_FAILED` for documents the schema rejects (the limits of
 //! [`super::limits`] code their own errors), `VALIDATION` for argument values
 //! that do not parse — and masks anything else as `INTERNAL`, logging the original. Then it adds
@@ -9,33 +10,13 @@
 //! handler stamps `requestId` itself, because async-graphql hides per-request data from the
 //! request hook.
 
-use std::sync::Arc;
-
-use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
-        NextValidation,
-    },
-    futures_util::stream::{BoxStream, StreamExt},
-    parser::types::ExecutableDocument,
-};
+use async_graphql::{ServerError, extensions::ExtensionContext};
 
 use super::RequestContext;
 use crate::error::timestamp_now;
 
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-
-pub struct ErrorMetadata;
-
-impl ExtensionFactory for ErrorMetadata {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorMetadataExtension)
-    }
-}
-
-struct ErrorMetadataExtension;
 
 /// The longest excerpt of a client's input an error message quotes.
 const MAX_MESSAGE_CHARS: usize = 300;
@@ -100,61 +81,26 @@ pub(crate) fn finish(errors: &mut [ServerError], request_id: Option<&str>) {
     }
 }
 
-fn request_id(ctx: &ExtensionContext<'_>) -> Option<String> {
+/// The request id of the request an extension runs for, where its data is visible.
+pub(crate) fn request_id(ctx: &ExtensionContext<'_>) -> Option<String> {
     ctx.data_opt::<RequestContext>()
         .map(|c| c.request_id.as_str().to_owned())
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorMetadataExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        finish(&mut response.errors, request_id(ctx).as_deref());
-        response
+/// A document that did not parse: a bounded message and `GRAPHQL_PARSE_FAILED` (limit and
+/// text errors of the parsed document come coded already).
+pub(crate) fn code_parse_error(mut error: ServerError) -> ServerError {
+    if !has_code(&error) {
+        error.message = bounded(&error.message);
+        set_code(&mut error, PARSE_FAILED, 400);
     }
+    error
+}
 
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let request_id = request_id(ctx);
-        next.run(ctx, stream)
-            .map(move |mut response| {
-                finish(&mut response.errors, request_id.as_deref());
-                response
-            })
-            .boxed()
+/// Documents the schema rejects: `GRAPHQL_VALIDATION_FAILED` on every uncoded error.
+pub(crate) fn code_validation_errors(mut errors: Vec<ServerError>) -> Vec<ServerError> {
+    for error in errors.iter_mut().filter(|e| !has_code(e)) {
+        set_code(error, VALIDATION_FAILED, 400);
     }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut error| {
-            // Limit and text errors of the parsed document come coded; syntax errors do not.
-            if !has_code(&error) {
-                error.message = bounded(&error.message);
-                set_code(&mut error, PARSE_FAILED, 400);
-            }
-            error
-        })
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            for error in errors.iter_mut().filter(|e| !has_code(e)) {
-                set_code(error, VALIDATION_FAILED, 400);
-            }
-            errors
-        })
-    }
+    errors
 }

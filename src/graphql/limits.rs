@@ -1,4 +1,6 @@
-//! The limits every GraphQL document passes before it runs, and the bound on what it answers.
+//! The limits every GraphQL document passes before it runs, and the bound on what it answers:
+//! the schema's one extension, which also applies [`super::errors`]' metadata (one extension,
+//! so every resolved field pays for one hook, not two).
 //!
 //! Checked in this order, each with one error naming the limit (`extensions.limit`, the
 //! setting that sets it) and what the document asked for (`extensions.actual`, plus
@@ -25,12 +27,13 @@ use async_graphql::{
     Name, Pos, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextResolve,
-        NextValidation, ResolveInfo,
+        NextSubscribe, NextValidation, ResolveInfo,
     },
+    futures_util::stream::{BoxStream, StreamExt},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use super::errors::{VALIDATION_FAILED, set_code};
+use super::errors::{self, VALIDATION_FAILED, set_code};
 use crate::{config::GraphqlConfig, domain::validation::edge_text, error::AppError};
 
 /// The limits, from configuration.
@@ -354,6 +357,7 @@ impl Extension for DocumentLimitsExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         bound_errors(&mut response.errors, self.limits.max_errors);
+        errors::finish(&mut response.errors, errors::request_id(ctx).as_deref());
         let cost = *self.cost.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(cost) = cost {
             let mut report = async_graphql::indexmap::IndexMap::new();
@@ -367,6 +371,22 @@ impl Extension for DocumentLimitsExtension {
                 .insert("cost".to_owned(), Value::Object(report));
         }
         response
+    }
+
+    /// Every event of a subscription gets its error metadata.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let request_id = errors::request_id(ctx);
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                errors::finish(&mut response.errors, request_id.as_deref());
+                response
+            })
+            .boxed()
     }
 
     /// A root field still running at the deadline is cancelled (dropping its futures stops its
@@ -406,7 +426,10 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+        let doc = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(errors::code_parse_error)?;
         check_document(&doc, &self.limits)?;
         check_text(&doc, variables)?;
         Ok(doc)
@@ -417,7 +440,10 @@ impl Extension for DocumentLimitsExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
+        let result = next
+            .run(ctx)
+            .await
+            .map_err(errors::code_validation_errors)?;
         if result.depth > self.limits.max_depth {
             return Err(vec![over_limit(
                 "GRAPHQL_MAX_DEPTH",

@@ -97,8 +97,7 @@ pub fn build_schema(services: Services, jobs: Jobs, config: &GraphqlConfig) -> A
     let mut builder = builder()
         .data(services)
         .data(jobs)
-        // Outermost first: error metadata sees what the limits produce.
-        .extension(errors::ErrorMetadata)
+        // One extension: every resolved field goes through each extension's hook.
         .extension(limits::DocumentLimits::new(config.into()));
     if !config.introspection {
         builder = builder.disable_introspection();
