@@ -245,7 +245,7 @@ impl ProtocolState {
 async fn prepare_subscribe(
     state: &AppState,
     text: &str,
-    is_admin: bool,
+    caller: &Caller,
 ) -> Result<String, (String, async_graphql::ServerError)> {
     let Ok(mut message) = serde_json::from_str::<serde_json::Value>(text) else {
         return Ok(text.to_owned());
@@ -254,6 +254,13 @@ async fn prepare_subscribe(
         return Ok(text.to_owned());
     }
     let id = message["id"].as_str().unwrap_or_default().to_owned();
+    // Every subscription spends the caller's API budget, as a request does.
+    if let Err(err) = state.services.identity.check_api_rate(caller).await {
+        return Err((
+            id,
+            async_graphql::Error::from(err).into_server_error(Default::default()),
+        ));
+    }
     let payload = &mut message["payload"];
     let mut query = payload["query"].as_str().unwrap_or_default().to_owned();
     let extensions = match payload.get("extensions") {
@@ -271,7 +278,7 @@ async fn prepare_subscribe(
     // Persisted queries are registered over HTTP only (as Apollo's link does).
     state
         .documents
-        .resolve(&mut query, &extensions, is_admin)
+        .resolve(&mut query, &extensions, caller.principal.is_admin())
         .await
         .map_err(|error| (id.clone(), error))?;
     payload["query"] = serde_json::Value::String(query);
@@ -292,8 +299,9 @@ async fn serve(
     let services = state.services.clone();
     let token_expiry: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
     let expiry_slot = token_expiry.clone();
-    let is_admin = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let admin_slot = is_admin.clone();
+    // Who the connection speaks for, once `connection_init` said so (anonymous before).
+    let connection_caller = Arc::new(Mutex::new(Caller::anonymous(meta.clone())));
+    let caller_slot = connection_caller.clone();
     let connection_request_id = request_id.clone();
     let graphql = GraphqlWebSocket::new(
         state.schema.clone(),
@@ -316,8 +324,10 @@ async fn serve(
         {
             *slot = Some(account.expires_at);
         }
-        admin_slot.store(principal.is_admin(), std::sync::atomic::Ordering::Release);
         let caller = Caller { principal, meta };
+        if let Ok(mut slot) = caller_slot.lock() {
+            *slot = caller.clone();
+        }
         // Opening a subscription connection spends the caller's API budget like a request.
         identity
             .check_api_rate(&caller)
@@ -356,8 +366,11 @@ async fn serve(
                 Some(Ok(Message::Text(text))) => {
                     match protocol_state.inspect_client(protocol, text.as_str()) {
                         Verdict::Forward => {
-                            let admin = is_admin.load(std::sync::atomic::Ordering::Acquire);
-                            match prepare_subscribe(&state, text.as_str(), admin).await {
+                            let caller = connection_caller
+                                .lock()
+                                .map(|caller| caller.clone())
+                                .unwrap_or_else(|_| Caller::anonymous(RequestMeta::default()));
+                            match prepare_subscribe(&state, text.as_str(), &caller).await {
                                 Ok(message) => pending = Some(message),
                                 Err((id, mut error)) => {
                                     // Refused before it started: one `error`, no `complete`.

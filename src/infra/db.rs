@@ -128,9 +128,13 @@ pub fn is_unavailable(err: &DbErr) -> bool {
             | Sqlx::WorkerCrashed => true,
             // Postgres: class 08 (connection exception), 57P01–57P03 (shutdown, cannot
             // connect now), 53300 (too many connections).
+            // SQLite: 5 (BUSY), 517 (BUSY_SNAPSHOT), 6 (LOCKED) — the busy timeout ran out.
             Sqlx::Database(db) => db.code().is_some_and(|code| {
                 code.starts_with("08")
-                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                    || matches!(
+                        code.as_ref(),
+                        "57P01" | "57P02" | "57P03" | "53300" | "5" | "517" | "6"
+                    )
             }),
             _ => false,
         },
@@ -253,8 +257,9 @@ impl ConnectionTrait for Db {
     }
 }
 
-/// Transactions take a permit to begin; they belong to mutations, which GraphQL runs one after
-/// another, so a request holds at most one open transaction at a time.
+/// Transactions take a permit to begin (the callback forms hold it to the end); they belong to
+/// mutations, which GraphQL runs one after another, so a request holds at most one open
+/// transaction at a time.
 #[async_trait::async_trait]
 impl TransactionTrait for Db {
     type Transaction = DatabaseTransaction;
@@ -288,7 +293,7 @@ impl TransactionTrait for Db {
         T: Send,
         E: std::fmt::Display + std::fmt::Debug + Send,
     {
-        self.pool.transaction(callback).await
+        budgeted(self.pool.transaction(callback)).await
     }
 
     async fn transaction_with_config<F, T, E>(
@@ -306,9 +311,11 @@ impl TransactionTrait for Db {
         T: Send,
         E: std::fmt::Display + std::fmt::Debug + Send,
     {
-        self.pool
-            .transaction_with_config(callback, isolation_level, access_mode)
-            .await
+        budgeted(
+            self.pool
+                .transaction_with_config(callback, isolation_level, access_mode),
+        )
+        .await
     }
 }
 

@@ -499,3 +499,28 @@ async fn a_cut_postgres_is_a_retryable_503_and_recovery_needs_no_restart() {
     );
     assert_eq!(app.get("/readyz").await.status(), 200);
 }
+
+#[tokio::test]
+async fn every_websocket_subscription_spends_the_api_budget() {
+    let (app, _backend) = TestApp::spawn_with(&[("API_RATE_LIMIT", "6")]).await;
+    let mut ws = crate::helpers::ws_connect(&app, "graphql-transport-ws").await;
+    crate::helpers::ws_send(&mut ws, crate::helpers::connection_init(&app)).await;
+    assert_eq!(ws_json(&mut ws).await["type"], "connection_ack");
+    for id in 1..=8 {
+        crate::helpers::ws_send(
+            &mut ws,
+            json!({
+                "id": id.to_string(),
+                "type": "subscribe",
+                "payload": { "query": "subscription { supplierChanged { kind } }" }
+            }),
+        )
+        .await;
+    }
+    let refused = ws_json(&mut ws).await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{refused}"
+    );
+}
