@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 use iris::{app::Application, config::Config, error::AppError, infra, seed};
 use migration::{Migrator, MigratorTrait};
 
+/// jemalloc, with background threads purging what a burst freed once its decay (10 s) is
+/// over: the server's footprint follows its load down as well as up. (glibc's malloc keeps
+/// freed memory in its arenas.)
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Iris — the GraphQL-first backend of a B2B food-service marketplace.
 ///
 /// Configuration comes from environment variables and `.env` (see `.env.example`).
