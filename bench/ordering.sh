@@ -5,29 +5,12 @@
 set -euo pipefail
 BASE=${1:-http://127.0.0.1:8080}
 DURATION=${2:-20s}
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
-
-TOKEN=$(curl -sf "$BASE/api/v1/auth/dev/login" -H 'content-type: application/json' \
-  -d '{"email":"admin@iris.local","password":"iris-demo"}' | json 'd["accessToken"]')
-AUTH=(-H "authorization: Bearer $TOKEN" -H 'content-type: application/json')
-RESTAURANT=$(curl -sf "$BASE/api/v1/restaurants?limit=1" "${AUTH[@]}" | json 'd["data"][0]["id"]')
-SUPPLIER_JSON=$(curl -sf "$BASE/api/v1/suppliers?limit=1" "${AUTH[@]}")
-SUPPLIER=$(echo "$SUPPLIER_JSON" | json 'd["data"][0]["id"]')
-DAYS=$(echo "$SUPPLIER_JSON" | json '",".join(d["data"][0]["deliveryDays"])')
+. "$(dirname "$0")/lib.sh"
+bench_setup
 # A product priced above every minimum order value, with stock for any run.
 PRODUCT=$(curl -sf -X PUT "$BASE/api/v1/suppliers/$SUPPLIER/products" "${AUTH[@]}" \
   -d '{"products":[{"sku":"BENCH-1","name":"Benchmarkvara","category":"Bench","unit":"CASE","unitPrice":"2500","stockOnHand":100000000}]}' \
   | json 'd["data"][0]["id"]')
-DATE=$(python3 - "$DAYS" <<'PY'
-import datetime, sys
-days = sys.argv[1].split(",")
-names = ["MONDAY","TUESDAY","WEDNESDAY","THURSDAY","FRIDAY","SATURDAY","SUNDAY"]
-d = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=1)
-while names[d.weekday()] not in days:
-    d += datetime.timedelta(days=1)
-print(d.isoformat())
-PY
-)
 INPUT="{\"restaurantId\":\"$RESTAURANT\",\"supplierId\":\"$SUPPLIER\",\"lines\":[{\"productId\":\"$PRODUCT\",\"quantity\":1}],\"requestedDeliveryDate\":\"$DATE\"}"
 # At least 50 orders for the nested query.
 for _ in $(seq 1 50); do

@@ -15,7 +15,7 @@ BASE=http://127.0.0.1:$PORT
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379}
 DB=iris_bench_$PORT
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+. "$HERE/lib.sh"
 rss() { awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$PID/status"; }
 
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
@@ -26,13 +26,7 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"' EXIT
 for _ in $(seq 1 120); do curl -sf "$BASE/healthz" > /dev/null && break; sleep 0.5; done
 
-TOKEN=$(curl -sf "$BASE/api/v1/auth/dev/login" -H 'content-type: application/json' \
-  -d '{"email":"admin@iris.local","password":"iris-demo"}' | json 'd["accessToken"]')
-AUTH=(-H "authorization: Bearer $TOKEN" -H 'content-type: application/json')
-SUPPLIER_JSON=$(curl -sf "$BASE/api/v1/suppliers?limit=1" "${AUTH[@]}")
-SUPPLIER=$(echo "$SUPPLIER_JSON" | json 'd["data"][0]["id"]')
-DAYS=$(echo "$SUPPLIER_JSON" | json '",".join(d["data"][0]["deliveryDays"])')
-RESTAURANT=$(curl -sf "$BASE/api/v1/restaurants?limit=1" "${AUTH[@]}" | json 'd["data"][0]["id"]')
+bench_setup
 # 5,000 more products, 1,000 per batch, as in the outside test.
 for batch in 0 1 2 3 4; do
   python3 - "$batch" > /tmp/iris-bench-products.json <<'PY'
@@ -47,16 +41,6 @@ PY
     --data-binary @/tmp/iris-bench-products.json > /dev/null
 done
 PRODUCT=$(curl -sf "$BASE/api/v1/products?q=B0-0001&limit=1" "${AUTH[@]}" | json 'd["data"][0]["id"]')
-DATE=$(python3 - "$DAYS" <<'PY'
-import datetime, sys
-days = sys.argv[1].split(",")
-names = ["MONDAY","TUESDAY","WEDNESDAY","THURSDAY","FRIDAY","SATURDAY","SUNDAY"]
-d = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=1)
-while names[d.weekday()] not in days:
-    d += datetime.timedelta(days=1)
-print(d.isoformat())
-PY
-)
 export IRIS_TOKEN=$TOKEN
 SMALL='{ suppliers { totalCount } }'
 # The most expensive query the default limits allow (GRAPHQL_MAX_COST 50,000): five aliases

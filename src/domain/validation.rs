@@ -54,6 +54,45 @@ pub fn edge_text(value: &str) -> Result<(), String> {
     }
 }
 
+/// A borrowed view of a structured input (a JSON body, GraphQL arguments and variables), so
+/// one walk applies the edge text rule to all of them. Adapters convert their value types.
+pub enum TextTree<'v> {
+    Str(&'v str),
+    List(Vec<TextTree<'v>>),
+    Object(Vec<(&'v str, TextTree<'v>)>),
+    /// Numbers, booleans, nulls, enums: nothing to check.
+    Other,
+}
+
+/// The first string or key of `tree` that breaks the edge text rule, with its path from
+/// `path` (`input.items[0].name`) and the rule.
+pub fn dirty_text(tree: TextTree<'_>, path: &mut String) -> Option<(String, String)> {
+    match tree {
+        TextTree::Str(s) => edge_text(s).err().map(|rule| (path.clone(), rule)),
+        TextTree::List(items) => items.into_iter().enumerate().find_map(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = dirty_text(item, path);
+            path.truncate(len);
+            found
+        }),
+        TextTree::Object(entries) => entries.into_iter().find_map(|(key, item)| {
+            if let Err(rule) = edge_text(key) {
+                return Some((path.clone(), format!("a key {rule}")));
+            }
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            let found = dirty_text(item, path);
+            path.truncate(len);
+            found
+        }),
+        TextTree::Other => None,
+    }
+}
+
 /// Trimmed text of 1..=`max` characters without control characters.
 pub fn text(raw: &str, max: usize) -> Result<String, String> {
     let value = raw.trim();

@@ -47,6 +47,14 @@ pub(crate) fn set_code(error: &mut ServerError, code: &str, status: u16) {
     ext.set("status", status);
 }
 
+/// A numeric extension of an error (`status`, `retryAfter`), if it has one.
+pub(crate) fn extension_u64(error: &ServerError, key: &str) -> Option<u64> {
+    match error.extensions.as_ref()?.get(key)? {
+        async_graphql::Value::Number(n) => n.as_u64(),
+        _ => None,
+    }
+}
+
 fn has_code(error: &ServerError) -> bool {
     error
         .extensions

@@ -124,11 +124,7 @@ fn respond_within(
     let worst = body
         .errors
         .iter()
-        .filter_map(|e| e.extensions.as_ref()?.get("status"))
-        .filter_map(|v| match v {
-            Value::Number(n) => n.as_u64(),
-            _ => None,
-        })
+        .filter_map(|e| errors::extension_u64(e, "status"))
         .max()
         .map_or(status.as_u16(), |s| (s as u16).max(status.as_u16()));
     let mut json = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
@@ -175,22 +171,11 @@ fn respond_within(
     response
 }
 
-/// The `status` an error carries in its extensions.
-fn error_status(error: &ServerError) -> u64 {
-    match error.extensions.as_ref().and_then(|ext| ext.get("status")) {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        _ => 0,
-    }
-}
-
 /// The longest `retryAfter` of the response's errors.
 fn retry_after(body: &async_graphql::Response) -> Option<u64> {
     body.errors
         .iter()
-        .filter_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
-            Value::Number(n) => n.as_u64(),
-            _ => None,
-        })
+        .filter_map(|e| errors::extension_u64(e, "retryAfter"))
         .max()
 }
 
@@ -399,9 +384,9 @@ async fn execute(
     {
         Ok(registration) => registration,
         Err(error) => {
-            let status = match error_status(&error) {
-                503 => StatusCode::SERVICE_UNAVAILABLE,
-                500 => StatusCode::INTERNAL_SERVER_ERROR,
+            let status = match errors::extension_u64(&error, "status") {
+                Some(503) => StatusCode::SERVICE_UNAVAILABLE,
+                Some(500) => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => request_error_status(media),
             };
             return error_response(status, media, error, &request_id);

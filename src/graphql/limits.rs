@@ -34,7 +34,11 @@ use async_graphql::{
 };
 
 use super::errors::{self, VALIDATION_FAILED, set_code};
-use crate::{config::GraphqlConfig, domain::validation::edge_text, error::AppError};
+use crate::{
+    config::GraphqlConfig,
+    domain::validation::{TextTree, dirty_text},
+    error::AppError,
+};
 
 /// The limits, from configuration.
 #[derive(Clone, Debug)]
@@ -183,67 +187,32 @@ pub fn check_document(doc: &ExecutableDocument, limits: &Limits) -> ServerResult
     Ok(())
 }
 
-/// The first string in `value` that breaks the edge text rule, as (path, rule).
-fn dirty_text<'v>(value: impl Into<ValueRef<'v>>, path: &mut String) -> Option<(String, String)> {
-    fn visit(value: ValueRef<'_>, path: &mut String) -> Option<(String, String)> {
-        match value {
-            ValueRef::Str(s) => edge_text(s).err().map(|rule| (path.clone(), rule)),
-            ValueRef::List(items) => items.into_iter().enumerate().find_map(|(i, item)| {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                let found = visit(item, path);
-                path.truncate(len);
-                found
-            }),
-            ValueRef::Object(entries) => entries.into_iter().find_map(|(key, item)| {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                let found = visit(item, path);
-                path.truncate(len);
-                found
-            }),
-            ValueRef::Other => None,
-        }
-    }
-    visit(value.into(), path)
-}
-
-/// A borrowed view of the two value types (document values may hold variables; variables
-/// hold constants), so one walk serves both.
-enum ValueRef<'v> {
-    Str(&'v str),
-    List(Vec<ValueRef<'v>>),
-    Object(Vec<(&'v str, ValueRef<'v>)>),
-    Other,
-}
-
-impl<'v> From<&'v async_graphql::Value> for ValueRef<'v> {
+/// The two GraphQL value types (document values may hold variables; variables hold
+/// constants) as the edge text rule walks them.
+impl<'v> From<&'v async_graphql::Value> for TextTree<'v> {
     fn from(value: &'v async_graphql::Value) -> Self {
         match value {
-            Value::String(s) => ValueRef::Str(s),
-            Value::Enum(_) => ValueRef::Other,
-            Value::List(items) => ValueRef::List(items.iter().map(Into::into).collect()),
+            Value::String(s) => TextTree::Str(s),
+            Value::Enum(_) => TextTree::Other,
+            Value::List(items) => TextTree::List(items.iter().map(Into::into).collect()),
             Value::Object(map) => {
-                ValueRef::Object(map.iter().map(|(k, v)| (k.as_str(), v.into())).collect())
+                TextTree::Object(map.iter().map(|(k, v)| (k.as_str(), v.into())).collect())
             }
-            _ => ValueRef::Other,
+            _ => TextTree::Other,
         }
     }
 }
 
-impl<'v> From<&'v async_graphql_value::Value> for ValueRef<'v> {
+impl<'v> From<&'v async_graphql_value::Value> for TextTree<'v> {
     fn from(value: &'v async_graphql_value::Value) -> Self {
         use async_graphql_value::Value as V;
         match value {
-            V::String(s) => ValueRef::Str(s),
-            V::List(items) => ValueRef::List(items.iter().map(Into::into).collect()),
+            V::String(s) => TextTree::Str(s),
+            V::List(items) => TextTree::List(items.iter().map(Into::into).collect()),
             V::Object(map) => {
-                ValueRef::Object(map.iter().map(|(k, v)| (k.as_str(), v.into())).collect())
+                TextTree::Object(map.iter().map(|(k, v)| (k.as_str(), v.into())).collect())
             }
-            _ => ValueRef::Other,
+            _ => TextTree::Other,
         }
     }
 }
@@ -259,7 +228,9 @@ fn check_arguments(set: &SelectionSet) -> ServerResult<()> {
             Selection::Field(field) => {
                 for (name, value) in &field.node.arguments {
                     let mut path = name.node.to_string();
-                    if let Some((field_path, rule)) = dirty_text(&value.node, &mut path) {
+                    if let Some((field_path, rule)) =
+                        dirty_text(TextTree::from(&value.node), &mut path)
+                    {
                         return Err(text_error(field_path, rule, Some(value.pos)));
                     }
                 }
@@ -278,7 +249,7 @@ fn check_arguments(set: &SelectionSet) -> ServerResult<()> {
 pub fn check_text(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
     for (name, value) in variables.iter() {
         let mut path = name.to_string();
-        if let Some((field, rule)) = dirty_text(value, &mut path) {
+        if let Some((field, rule)) = dirty_text(TextTree::from(value), &mut path) {
             return Err(text_error(field, rule, None));
         }
     }
@@ -299,10 +270,7 @@ pub fn bound_errors(errors: &mut Vec<ServerError>, max: usize) {
     let dropped = errors.split_off(max);
     let status = dropped
         .iter()
-        .filter_map(|e| match e.extensions.as_ref()?.get("status")? {
-            Value::Number(n) => n.as_u64(),
-            _ => None,
-        })
+        .filter_map(|e| errors::extension_u64(e, "status"))
         .max()
         .unwrap_or(200) as u16;
     let mut summary = ServerError::new(

@@ -18,6 +18,10 @@ const MEMORY_BYTES: usize = 16 * 1024 * 1024;
 /// How long Redis keeps a document after it was last registered.
 const REDIS_TTL: Duration = Duration::from_secs(24 * 3600);
 
+fn redis_key(redis: &RedisClient, hash: &str) -> String {
+    format!("{}:apq:{hash}", redis.prefix())
+}
+
 #[derive(Clone)]
 pub struct QueryCache {
     redis: Option<RedisClient>,
@@ -50,7 +54,7 @@ impl QueryCache {
             return Some(body.clone());
         }
         let redis = self.redis.as_ref()?;
-        let key = format!("{}:apq:{hash}", redis.prefix());
+        let key = redis_key(redis, hash);
         let found: Option<String> = redis
             .run("reading a persisted query", |mut connection| async move {
                 redis::cmd("GET")
@@ -73,7 +77,7 @@ impl QueryCache {
     pub async fn put(&self, hash: &str, body: &str) {
         self.remember(hash, body.into());
         if let Some(redis) = &self.redis {
-            let key = format!("{}:apq:{hash}", redis.prefix());
+            let key = redis_key(redis, hash);
             let body = body.to_owned();
             let stored = redis
                 .run("storing a persisted query", |mut connection| async move {

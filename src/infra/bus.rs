@@ -297,22 +297,33 @@ async fn run_subscriber(
     }
 }
 
+/// `PUBLISH <prefix>:<topic> <payload>`, through the circuit breaker.
+async fn publish(
+    client: &RedisClient,
+    what: &'static str,
+    topic: &str,
+    payload: String,
+) -> anyhow::Result<()> {
+    let channel = format!("{}:{topic}", client.prefix());
+    client
+        .run(what, |mut connection| async move {
+            redis::cmd("PUBLISH")
+                .arg(&channel)
+                .arg(payload)
+                .query_async::<i64>(&mut connection)
+                .await
+        })
+        .await
+        .map(drop)
+}
+
 /// After a failed publish, tells every process (through Redis, once it answers) that events
 /// may have been missed.
 async fn announce_gaps(redis: RedisClient, owe_gap: Arc<Notify>) {
     loop {
         owe_gap.notified().await;
         loop {
-            let channel = format!("{}:{GAP_TOPIC}", redis.prefix());
-            let sent = redis
-                .run("announcing a pub/sub gap", |mut connection| async move {
-                    redis::cmd("PUBLISH")
-                        .arg(&channel)
-                        .arg("")
-                        .query_async::<i64>(&mut connection)
-                        .await
-                })
-                .await;
+            let sent = publish(&redis, "announcing a pub/sub gap", GAP_TOPIC, String::new()).await;
             if sent.is_ok() {
                 break;
             }
@@ -324,23 +335,13 @@ async fn announce_gaps(redis: RedisClient, owe_gap: Arc<Notify>) {
 #[async_trait]
 impl PubSub for RedisBus {
     async fn publish(&self, topic: &str, payload: String) -> anyhow::Result<()> {
-        let channel = format!("{}:{topic}", self.redis.prefix());
-        let published = self
-            .redis
-            .run("publishing an event", |mut connection| async move {
-                redis::cmd("PUBLISH")
-                    .arg(&channel)
-                    .arg(payload)
-                    .query_async::<i64>(&mut connection)
-                    .await
-            })
-            .await;
+        let published = publish(&self.redis, "publishing an event", topic, payload).await;
         if published.is_err() {
             // Nobody may have heard it: local subscribers now, the others once Redis is back.
             let _ = self.local.send(Delivery::Gap);
             self.owe_gap.notify_one();
         }
-        published.map(drop)
+        published
     }
 
     fn subscribe(&self, topic: &str) -> PayloadStream {

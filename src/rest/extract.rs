@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    domain::validation::edge_text,
+    domain::validation::{TextTree, dirty_text, edge_text},
     error::{AppError, FieldViolation},
 };
 
@@ -42,7 +42,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             let tree: Value = serde_json::from_slice(&bytes)
                 .map_err(|err| AppError::BadRequest(format!("Malformed JSON: {err}")))?;
             let mut path = String::new();
-            if let Some((field, rule)) = dirty_json(&tree, &mut path) {
+            if let Some((field, rule)) = dirty_text(TextTree::from(&tree), &mut path) {
                 return Err(violation(
                     if field.is_empty() {
                         "body".into()
@@ -90,32 +90,19 @@ fn has_control_escape(bytes: &[u8]) -> bool {
     })
 }
 
-/// The first string (or key) of a JSON tree that breaks the edge text rule, with its path
-/// (`items[0].name`).
-fn dirty_json(value: &Value, path: &mut String) -> Option<(String, String)> {
-    match value {
-        Value::String(s) => edge_text(s).err().map(|rule| (path.clone(), rule)),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            let found = dirty_json(item, path);
-            path.truncate(len);
-            found
-        }),
-        Value::Object(entries) => entries.iter().find_map(|(key, item)| {
-            if let Err(rule) = edge_text(key) {
-                return Some((path.clone(), format!("a key {rule}")));
-            }
-            let len = path.len();
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(key);
-            let found = dirty_json(item, path);
-            path.truncate(len);
-            found
-        }),
-        _ => None,
+impl<'v> From<&'v Value> for TextTree<'v> {
+    fn from(value: &'v Value) -> Self {
+        match value {
+            Value::String(s) => TextTree::Str(s),
+            Value::Array(items) => TextTree::List(items.iter().map(Into::into).collect()),
+            Value::Object(entries) => TextTree::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.into()))
+                    .collect(),
+            ),
+            _ => TextTree::Other,
+        }
     }
 }
 

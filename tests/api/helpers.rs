@@ -530,6 +530,16 @@ pub async fn update_until_event(writer: &Api, supplier_id: &str, ws: &mut Ws) ->
     panic!("no supplierChanged event arrived");
 }
 
+/// The URL of a test service (`IRIS_TEST_REDIS_URL`, `IRIS_TEST_DATABASE_URL`), or `None`
+/// with a line saying the test does not run on this backend (`.ci/run` sets both).
+pub fn service_url(variable: &str) -> Option<String> {
+    let url = std::env::var(variable).ok().filter(|v| !v.is_empty());
+    if url.is_none() {
+        eprintln!("NOT RUN on this backend: needs {variable}; .ci/run runs it");
+    }
+    url
+}
+
 /// What a [`TcpProxy`] does with traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProxyMode {

@@ -9,8 +9,8 @@ use std::{
 };
 
 use crate::helpers::{
-    Api, Backend, ProxyMode, TcpProxy, TestApp, create_supplier, subscribe_supplier_changes,
-    update_until_event,
+    Api, Backend, ProxyMode, TcpProxy, TestApp, create_supplier, service_url,
+    subscribe_supplier_changes, update_until_event,
 };
 
 /// An `iris serve` child process on a backend, with its address.
@@ -402,11 +402,7 @@ async fn webhook_events_survive_a_crash_mid_delivery() {
 /// A TCP proxy in front of Redis that can drop every connection, as a Redis restart does.
 #[tokio::test]
 async fn the_redis_bus_reconnects_after_redis_drops_its_connections() {
-    let Some(redis_url) = std::env::var("IRIS_TEST_REDIS_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-    else {
-        eprintln!("NOT RUN on this backend: needs IRIS_TEST_REDIS_URL; .ci/run runs it");
+    let Some(redis_url) = service_url("IRIS_TEST_REDIS_URL") else {
         return;
     };
     let proxy = TcpProxy::start(TcpProxy::target_of(&redis_url)).await;

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        Backend, ProxyMode, TcpProxy, TestApp, create_supplier, subscribe_supplier_changes,
-        update_until_event, ws_json,
+        Backend, ProxyMode, TcpProxy, TestApp, create_supplier, service_url,
+        subscribe_supplier_changes, update_until_event, ws_json,
     },
     multi_process::wait_for_redis,
 };
@@ -355,11 +355,7 @@ async fn with_trusted_documents_required_only_registered_documents_run() {
 
 #[tokio::test]
 async fn a_stalled_redis_leaves_the_api_serving_limits_counted_and_subscribers_told() {
-    let Some(redis_url) = std::env::var("IRIS_TEST_REDIS_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-    else {
-        eprintln!("NOT RUN on this backend: needs IRIS_TEST_REDIS_URL; .ci/run runs it");
+    let Some(redis_url) = service_url("IRIS_TEST_REDIS_URL") else {
         return;
     };
     let proxy = TcpProxy::start(TcpProxy::target_of(&redis_url)).await;
@@ -435,8 +431,7 @@ async fn a_stalled_redis_leaves_the_api_serving_limits_counted_and_subscribers_t
 
 #[tokio::test]
 async fn a_cut_postgres_is_a_retryable_503_and_recovery_needs_no_restart() {
-    let Ok(admin_url) = std::env::var("IRIS_TEST_DATABASE_URL") else {
-        eprintln!("NOT RUN on this backend: needs IRIS_TEST_DATABASE_URL; .ci/run runs it");
+    let Some(admin_url) = service_url("IRIS_TEST_DATABASE_URL") else {
         return;
     };
     let backend = Backend::fresh().await;
