@@ -15,7 +15,7 @@ use axum::{
     middleware,
     routing::get,
 };
-use tokio::{net::TcpListener, sync::watch};
+use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -24,9 +24,9 @@ use tower_http::{
 
 use crate::{
     config::Config,
-    domain::Services,
+    domain::{Services, platform::job_runs::JobRegistry},
     error::AppError,
-    graphql::{self, AppSchema, documents::DocumentPolicy},
+    graphql::{self, GraphqlState, documents::DocumentPolicy},
     infra::{
         apq::QueryCache,
         bus::{EventBus, RedisBus},
@@ -34,72 +34,19 @@ use crate::{
         metrics::{self, ApiMetrics},
         ratelimit::{RateLimiter, RedisCounters},
         redis::RedisClient,
-        server, telemetry,
+        server,
+        shutdown::Shutdown,
+        telemetry,
     },
-    jobs::{self, Jobs},
-    ops, rest, seed,
+    jobs, ops, rest, seed,
+    web::ApiState,
 };
-
-/// Fires once, when the process is asked to stop; everything long-lived listens to it.
-#[derive(Clone)]
-pub struct Shutdown {
-    sender: Arc<watch::Sender<bool>>,
-    receiver: watch::Receiver<bool>,
-}
-
-impl Shutdown {
-    pub fn new() -> Self {
-        let (sender, receiver) = watch::channel(false);
-        Self {
-            sender: Arc::new(sender),
-            receiver,
-        }
-    }
-
-    pub fn trigger(&self) {
-        self.sender.send_replace(true);
-    }
-
-    pub fn is_triggered(&self) -> bool {
-        *self.receiver.borrow()
-    }
-
-    /// Resolves once shutdown has been triggered.
-    pub async fn wait(&mut self) {
-        // The sender lives as long as any clone of `self`, so this only errs when no one can
-        // trigger any more; treat that as shutdown too.
-        let _ = self.receiver.wait_for(|stopped| *stopped).await;
-    }
-}
-
-impl Default for Shutdown {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub bus: EventBus,
-    pub services: Services,
-    pub schema: AppSchema,
-    /// Which documents requests may run (persisted queries, trusted documents).
-    pub documents: Arc<DocumentPolicy>,
-    pub metrics: Arc<ApiMetrics>,
-    /// The job registry and runner (`runJob`, the scheduler).
-    pub jobs: Jobs,
-    pub shutdown: Shutdown,
-    /// Open websocket connections; shutdown waits for their close frames.
-    pub websockets: TaskTracker,
-}
 
 /// A built, bound, not yet serving Iris.
 pub struct Application {
     listener: TcpListener,
-    state: AppState,
+    state: ApiState,
+    graphql: GraphqlState,
     background_db: Db,
 }
 
@@ -124,12 +71,12 @@ pub struct Core {
 impl Core {
     pub async fn build(config: &Config) -> anyhow::Result<Core> {
         let metrics = Arc::new(ApiMetrics::new(config.metrics_max_operations)?);
-        let mut pool = db::connect(config).await?;
+        let mut pool = db::connect(&config.database()).await?;
         metrics.instrument(&mut pool, "request");
         if config.migrate_on_start {
             db::migrate_up(&pool).await?;
         }
-        let mut background_pool = db::connect_background(config).await?;
+        let mut background_pool = db::connect_background(&config.database()).await?;
         metrics.instrument(&mut background_pool, "background");
         let (db, background_db) = (Db::new(pool), Db::new(background_pool));
         let redis = match &config.redis_url {
@@ -181,10 +128,11 @@ impl Core {
     }
 
     /// The job registry over the background services.
-    pub fn jobs(&self, config: &Config) -> anyhow::Result<Jobs> {
-        Jobs::new(
+    pub fn jobs(&self, config: &Config) -> anyhow::Result<JobRegistry> {
+        JobRegistry::new(
             self.background.clone(),
             self.metrics.clone(),
+            jobs::catalog(),
             &config.jobs.schedules,
         )
     }
@@ -271,21 +219,24 @@ impl Application {
                     config.host, config.port
                 )
             })?;
+        let state = ApiState {
+            config: Arc::new(config),
+            db,
+            bus,
+            services,
+            metrics,
+            shutdown,
+            websockets: TaskTracker::new(),
+        };
         Ok(Self {
             listener,
             background_db,
-            state: AppState {
-                config: Arc::new(config),
-                db,
-                bus,
-                services,
+            graphql: GraphqlState {
+                api: state.clone(),
                 schema,
                 documents,
-                metrics,
-                jobs,
-                shutdown,
-                websockets: TaskTracker::new(),
             },
+            state,
         })
     }
 
@@ -295,7 +246,8 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    pub fn state(&self) -> &AppState {
+    /// The state every handler shares.
+    pub fn state(&self) -> &ApiState {
         &self.state
     }
 
@@ -309,6 +261,7 @@ impl Application {
         let Application {
             listener,
             state,
+            graphql,
             background_db,
         } = self;
         let grace = state.config.shutdown_timeout;
@@ -325,7 +278,7 @@ impl Application {
         });
 
         let mut stopped = shutdown.clone();
-        let server = server::serve(listener, router(state.clone()), async move {
+        let server = server::serve(listener, router(state.clone(), graphql), async move {
             stopped.wait().await;
         });
         let mut stopped = shutdown.clone();
@@ -395,15 +348,10 @@ fn cors(config: &Config) -> CorsLayer {
 }
 
 /// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: ApiState, graphql: GraphqlState) -> Router {
     let config = state.config.clone();
     Router::new()
-        .route(
-            "/graphql",
-            get(graphql::http::get).post(graphql::http::post),
-        )
-        .route("/graphql/ws", get(graphql::ws::upgrade))
-        .route("/graphiql/{version}/{file}", get(graphql::graphiql::asset))
+        .merge(graphql::router(graphql))
         .nest("/api/v1", rest::router())
         .merge(rest::docs())
         .route("/healthz", get(ops::healthz))

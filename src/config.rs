@@ -8,21 +8,17 @@
 use std::{collections::HashMap, fmt, net::IpAddr, str::FromStr, time::Duration};
 
 use crate::{auth::Role, infra::ratelimit::Limit};
+pub use crate::{
+    auth::oidc::OidcConfig,
+    domain::identity::{AuthConfig, AuthProvider, DevUser},
+    infra::telemetry::LogFormat,
+};
 
 /// The deployment environment; production refuses unsafe defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Environment {
     Development,
     Production,
-}
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable, coloured lines (development default).
-    Pretty,
-    /// One JSON object per line, with the request id of the span (production default).
-    Json,
 }
 
 /// Limits and switches of the GraphQL surface.
@@ -63,72 +59,6 @@ pub enum TrustedDocumentsMode {
     Require,
 }
 
-/// How callers prove who they are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthProvider {
-    /// Development: `DEV_USERS` with password hashes; Iris issues HS256 tokens.
-    Local,
-    /// Production: an OpenID Connect issuer (Clerk or any other) signs the tokens.
-    Oidc,
-}
-
-/// The OpenID Connect issuer whose tokens Iris accepts (`AUTH_PROVIDER=oidc`).
-#[derive(Clone, Debug)]
-pub struct OidcConfig {
-    pub issuer: String,
-    pub audience: String,
-    pub jwks_url: String,
-    /// The one algorithm accepted (asymmetric only).
-    pub algorithm: jsonwebtoken::Algorithm,
-    /// Dot path of the e-mail claim, e.g. `email`.
-    pub email_claim: String,
-    /// Dot path of the role claim, e.g. `public_metadata.role`.
-    pub role_claim: String,
-    /// Role of accounts whose token has no role claim; none means such tokens are refused.
-    pub default_role: Option<Role>,
-    /// Base URL of the provider's user API (Clerk Backend API) used by `register`.
-    pub users_api_url: String,
-    /// Server key of that API; without it `register` is unavailable.
-    pub users_api_key: Option<String>,
-    /// An unknown key id refetches the JWKS at most this often.
-    pub jwks_min_refetch: Duration,
-    /// Accounts are created or linked by e-mail only when the token says `email_verified`.
-    pub require_verified_email: bool,
-    /// Verified e-mails that become ADMIN accounts; a role claim never grants ADMIN.
-    pub admin_emails: Vec<String>,
-}
-
-/// One `DEV_USERS` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DevUser {
-    pub email: String,
-    pub role: Role,
-    pub password_hash: String,
-}
-
-/// Authentication settings.
-#[derive(Clone, Debug)]
-pub struct AuthConfig {
-    pub provider: AuthProvider,
-    /// Signs access tokens (HS256); at least 32 characters.
-    pub app_secret: String,
-    pub access_ttl: Duration,
-    pub refresh_ttl: Duration,
-    pub dev_users: Vec<DevUser>,
-    /// True when `dev_users` are the built-in demo users (development without `DEV_USERS`).
-    pub demo_users: bool,
-    /// Set when `provider` is `Oidc`.
-    pub oidc: Option<OidcConfig>,
-    /// Internal workers' tokens: name and hex SHA-256 of the token (never the token itself).
-    pub service_tokens: Vec<(String, String)>,
-    /// Sign-in attempts per e-mail address per window.
-    pub login_limit_per_email: Limit,
-    /// Sign-in attempts per IP address per window.
-    pub login_limit_per_ip: Limit,
-    /// API requests per account (or, when anonymous, per IP address) per window.
-    pub api_limit: Limit,
-}
-
 /// The password of the built-in demo users (development only).
 pub const DEMO_PASSWORD: &str = "iris-demo";
 /// bcrypt of [`DEMO_PASSWORD`].
@@ -155,7 +85,7 @@ fn parse_dev_users(raw: &str) -> Result<Vec<DevUser>, String> {
         else {
             return Err(format!("entry {n} is not `email:role:hash`"));
         };
-        if crate::domain::validation::email(email).is_err() {
+        if crate::domain::kernel::validation::email(email).is_err() {
             return Err(format!("entry {n}: `{email}` is not an e-mail address"));
         }
         let Some(role) = Role::parse(role) else {
@@ -220,8 +150,8 @@ pub struct Config {
     pub trusted_proxy_hops: usize,
     pub auth: AuthConfig,
     pub jobs: JobsConfig,
-    pub webhooks: crate::domain::webhooks::WebhookConfig,
-    pub retention: crate::domain::privacy::RetentionPolicy,
+    pub webhooks: crate::domain::platform::webhooks::WebhookConfig,
+    pub retention: crate::domain::platform::privacy::RetentionPolicy,
 }
 
 /// Background jobs.
@@ -261,6 +191,15 @@ impl std::error::Error for ConfigError {}
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://iris.db?mode=rwc";
 
 impl Config {
+    /// The database settings `infra::db` connects with.
+    pub fn database(&self) -> crate::infra::db::DatabaseSettings {
+        crate::infra::db::DatabaseSettings {
+            url: self.database_url.clone(),
+            max_connections: self.database_max_connections,
+            background_connections: self.database_background_connections,
+            acquire_timeout: self.database_acquire_timeout,
+        }
+    }
     /// Reads the process environment (the binary loads `.env` into it first).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -556,7 +495,7 @@ impl Config {
         let mut schedules = HashMap::new();
         for spec in crate::jobs::SPECS {
             if let Some(expression) = r.get(spec.env) {
-                match crate::jobs::parse_schedule(&expression) {
+                match crate::domain::platform::job_runs::parse_schedule(&expression) {
                     Ok(_) => {
                         schedules.insert(spec.name, expression);
                     }
@@ -574,7 +513,7 @@ impl Config {
                 60_000,
             )),
         };
-        let webhooks = crate::domain::webhooks::WebhookConfig {
+        let webhooks = crate::domain::platform::webhooks::WebhookConfig {
             allow_private_targets: r.flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
             timeout: Duration::from_secs(r.parse_range("WEBHOOK_TIMEOUT_SECS", 10u64, 1, 120)),
             max_attempts: r.parse_range("WEBHOOK_MAX_ATTEMPTS", 8i32, 1, 50),
@@ -602,7 +541,7 @@ impl Config {
         let days = |r: &mut Reader<'_, _>, name: &'static str, default: i64| {
             chrono::Duration::days(r.parse_range(name, default, 1, 36_500))
         };
-        let retention = crate::domain::privacy::RetentionPolicy {
+        let retention = crate::domain::platform::privacy::RetentionPolicy {
             audit: days(&mut r, "RETENTION_AUDIT_DAYS", 365),
             financial: days(&mut r, "RETENTION_FINANCIAL_DAYS", 2557),
             deleted: days(&mut r, "RETENTION_DELETED_DAYS", 30),

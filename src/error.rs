@@ -210,7 +210,7 @@ impl AppError {
     /// Logs server-side failures once, with their cause chain, in the current (request) span.
     fn log(&self) {
         if let AppError::Internal(err) = self {
-            crate::infra::telemetry::log_internal(err);
+            log_internal(err);
         }
     }
 }
@@ -221,7 +221,7 @@ impl From<anyhow::Error> for AppError {
         if let Some(db) = err
             .chain()
             .find_map(|cause| cause.downcast_ref::<sea_orm::DbErr>())
-            .filter(|db| crate::infra::db::is_unavailable(db))
+            .filter(|db| is_unavailable(db))
         {
             return database_unavailable(db);
         }
@@ -231,16 +231,10 @@ impl From<anyhow::Error> for AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        if crate::infra::db::is_unavailable(&err) {
+        if is_unavailable(&err) {
             return database_unavailable(&err);
         }
         AppError::Internal(anyhow::Error::new(err).context("database operation failed"))
-    }
-}
-
-impl From<crate::infra::bus::EventsMissed> for AppError {
-    fn from(_: crate::infra::bus::EventsMissed) -> Self {
-        AppError::Unavailable(LIVE_UPDATES_INTERRUPTED.into())
     }
 }
 
@@ -372,6 +366,79 @@ impl From<AppError> for async_graphql::Error {
                 ext.set("productId", id.as_str());
             }
         })
+    }
+}
+
+/// Whether `err` means the database cannot be reached right now — connection refused or lost,
+/// no pooled connection within the acquire timeout, the server shutting down or out of
+/// connection slots — rather than a bad statement: a retryable 503, not a bug.
+fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        sea_orm::DbErr::ConnectionAcquire(_) => true,
+        sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(cause))
+        | sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(cause))
+        | sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(cause)) => match cause.as_ref() {
+            Sqlx::Io(_)
+            | Sqlx::Tls(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::WorkerCrashed => true,
+            // Postgres: class 08 (connection exception), 57P01–57P03 (shutdown, cannot
+            // connect now), 53300 (too many connections).
+            // SQLite: 5 (BUSY), 517 (BUSY_SNAPSHOT), 6 (LOCKED) — the busy timeout ran out.
+            Sqlx::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(
+                        code.as_ref(),
+                        "57P01" | "57P02" | "57P03" | "53300" | "5" | "517" | "6"
+                    )
+            }),
+            _ => false,
+        },
+        sea_orm::DbErr::Conn(_) => true,
+        _ => false,
+    }
+}
+
+tokio::task_local! {
+    static INTERNAL_ERRORS: InternalErrors;
+}
+
+/// Internal errors of one request, collected while it runs and logged when it ends: each
+/// distinct error once, with its count, so a document whose 500 resolvers fail alike writes
+/// one line, not 500.
+#[derive(Clone, Default)]
+pub struct InternalErrors(std::sync::Arc<std::sync::Mutex<Vec<(String, u64)>>>);
+
+impl InternalErrors {
+    /// Runs `work` collecting the internal errors it logs.
+    pub async fn scope<F: std::future::Future>(&self, work: F) -> F::Output {
+        INTERNAL_ERRORS.scope(self.clone(), work).await
+    }
+
+    /// Logs what was collected (and forgets it).
+    pub fn flush(&self) {
+        let errors = std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()));
+        for (error, count) in errors {
+            tracing::error!(%error, count, "internal error");
+        }
+    }
+}
+
+/// Logs an internal error with its cause chain — at once outside a request; inside one,
+/// collected and logged when the request ends ([`InternalErrors`]).
+pub fn log_internal(error: &anyhow::Error) {
+    let line = format!("{error:?}");
+    let recorded = INTERNAL_ERRORS.try_with(|errors| {
+        let mut errors = errors.0.lock().unwrap_or_else(|p| p.into_inner());
+        match errors.iter_mut().find(|(seen, _)| *seen == line) {
+            Some((_, count)) => *count += 1,
+            None => errors.push((line.clone(), 1)),
+        }
+    });
+    if recorded.is_err() {
+        tracing::error!(error = %line, "internal error");
     }
 }
 

@@ -49,3 +49,4 @@ pub mod jobs;
 pub mod ops;
 pub mod rest;
 pub mod seed;
+pub mod web;

@@ -162,7 +162,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             action: DocumentsAction::Push { file, client },
         } => push_documents(&file, client.as_deref(), &config).await,
         Command::Seed => {
-            let db = infra::db::connect(&config).await?;
+            let db = infra::db::connect(&config.database()).await?;
             let services = iris::domain::Services::new(
                 infra::db::Db::new(db),
                 infra::bus::EventBus::memory(),
@@ -188,7 +188,8 @@ async fn push_documents(
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the manifest {}", file.display()))?;
-    let entries = iris::domain::documents::parse_manifest(&text).map_err(AppError::into_anyhow)?;
+    let entries = iris::domain::platform::trusted_documents::parse_manifest(&text)
+        .map_err(AppError::into_anyhow)?;
     // Only documents that parse are registered: a typo fails here, not in a client.
     for entry in &entries {
         async_graphql::parser::parse_query(&entry.body)
@@ -222,7 +223,7 @@ async fn jobs(action: JobsAction, config: &Config) -> anyhow::Result<()> {
             let names: Vec<&str> = listed.iter().map(|j| j.spec.name).collect();
             let last = core
                 .services
-                .jobs
+                .job_runs
                 .last_runs(&names)
                 .await
                 .map_err(AppError::into_anyhow)?;
@@ -265,7 +266,7 @@ async fn jobs(action: JobsAction, config: &Config) -> anyhow::Result<()> {
                     .map_or(0, |f| (f - run.started_at).num_milliseconds()),
                 run.error.unwrap_or_else(|| run.stats.to_string())
             ));
-            if run.status != iris::domain::jobs::RunStatus::Succeeded {
+            if run.status != iris::domain::platform::job_runs::RunStatus::Succeeded {
                 anyhow::bail!("the run did not succeed");
             }
         }
@@ -307,7 +308,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(action: MigrateAction, config: &Config) -> anyhow::Result<()> {
-    let db = infra::db::connect(config).await?;
+    let db = infra::db::connect(&config.database()).await?;
     match action {
         MigrateAction::Up => {
             Migrator::up(&db, None).await.context("migrate up failed")?;
@@ -338,7 +339,7 @@ async fn migrate(action: MigrateAction, config: &Config) -> anyhow::Result<()> {
                 anyhow::bail!("refusing to drop every table in production without --yes");
             }
             drop(db);
-            let db = infra::db::connect_for_rebuild(config).await?;
+            let db = infra::db::connect_for_rebuild(&config.database()).await?;
             Migrator::fresh(&db).await.context("migrate fresh failed")?;
             print_stdout("database recreated with all migrations applied\n");
         }

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::{app::AppState, infra::db};
+use crate::{infra::db, web::ApiState};
 
 /// Liveness: answers as long as the process serves HTTP.
 pub async fn healthz() -> Json<Value> {
@@ -28,7 +28,7 @@ pub struct ReadyParams {
 /// the instance still serves (limits in process, live subscribers told to resubscribe), so it
 /// stays ready and reports Redis `degraded` — unless `?strict=1` asks for every dependency.
 /// 503 names the failing dependency; the cause goes to the log, not the response.
-pub async fn readyz(State(state): State<AppState>, Query(params): Query<ReadyParams>) -> Response {
+pub async fn readyz(State(state): State<ApiState>, Query(params): Query<ReadyParams>) -> Response {
     let strict = matches!(params.strict.as_deref(), Some("1" | "true"));
     let (database, bus) = tokio::join!(db::ping(&state.db), state.bus.check());
     let mut checks = Map::new();
@@ -89,7 +89,7 @@ pub async fn readyz(State(state): State<AppState>, Query(params): Query<ReadyPar
 }
 
 /// Prometheus text exposition of the API metrics and process metrics.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<ApiState>) -> Response {
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

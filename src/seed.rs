@@ -8,13 +8,12 @@ use crate::{
     config::DEMO_USERS,
     domain::{
         Services,
+        catalog::{Allergen, DietaryTag, ProductFilter, ProductInput, ProductSort, Unit},
         identity::Organisation,
+        kernel::{pagination::PageRequest, weekday::Weekday},
         ordering::{LineInput, OrderAction, PlaceOrder},
-        pagination::PageRequest,
-        products::{Allergen, DietaryTag, ProductFilter, ProductInput, ProductSort, Unit},
         restaurants::{DeliveryPrefs, NewRestaurant},
         suppliers::{NewSupplier, Supplier},
-        weekday::Weekday,
     },
     error::AppError,
 };

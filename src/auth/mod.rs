@@ -9,7 +9,6 @@
 //!
 //! Decisions about what a principal may do live in the domain services, not here.
 
-pub mod extract;
 pub mod oidc;
 pub mod passwords;
 pub mod tokens;

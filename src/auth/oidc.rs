@@ -17,7 +17,33 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::Role;
-use crate::{config::OidcConfig, error::AppError};
+use crate::error::AppError;
+
+/// The OpenID Connect issuer whose tokens Iris accepts (`AUTH_PROVIDER=oidc`).
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+    /// The one algorithm accepted (asymmetric only).
+    pub algorithm: jsonwebtoken::Algorithm,
+    /// Dot path of the e-mail claim, e.g. `email`.
+    pub email_claim: String,
+    /// Dot path of the role claim, e.g. `public_metadata.role`.
+    pub role_claim: String,
+    /// Role of accounts whose token has no role claim; none means such tokens are refused.
+    pub default_role: Option<Role>,
+    /// Base URL of the provider's user API (Clerk Backend API) used by `register`.
+    pub users_api_url: String,
+    /// Server key of that API; without it `register` is unavailable.
+    pub users_api_key: Option<String>,
+    /// An unknown key id refetches the JWKS at most this often.
+    pub jwks_min_refetch: Duration,
+    /// Accounts are created or linked by e-mail only when the token says `email_verified`.
+    pub require_verified_email: bool,
+    /// Verified e-mails that become ADMIN accounts; a role claim never grants ADMIN.
+    pub admin_emails: Vec<String>,
+}
 
 const KEYS_FRESH_FOR: Duration = Duration::from_secs(600);
 

@@ -1,34 +1,48 @@
-//! Business rules, one module per bounded context. Services own validation, transactions,
-//! authorization decisions (they take the caller's `Principal`) and the events they publish.
+//! Business rules. Three kinds of rooms:
 //!
-//! Must not import `graphql`, `rest`, axum or async-graphql: adapters call in, never the reverse.
+//! - **[`kernel`]** — the shared vocabulary every context speaks: money, paging, text and
+//!   input validation, weekdays. Pure: no I/O, no database, no clock of its own.
+//! - **Business contexts** — one folder each, in one pattern: `mod.rs` holds the context's
+//!   types and rules (and says them in its doc), `service.rs` its service (rules that need
+//!   I/O, transactions, authorization — services take the caller's `Principal`),
+//!   `repository.rs` all of its SQL. A context reaches another only through that context's
+//!   service or the functions its `mod.rs` exports, never its repository.
+//!   - [`identity`] — accounts, sign-in, tokens, memberships;
+//!   - [`suppliers`], [`restaurants`] — the two kinds of organisation;
+//!   - [`catalog`] — products and search;
+//!   - [`ordering`] — carts, checkout, orders, idempotency, totals, live status;
+//!   - [`performance`] — supplier metrics from order history.
+//! - **[`platform`]** — services every context uses: audit, outbox, notifications, webhooks,
+//!   job runs, privacy (erasure, retention), trusted documents.
+//!
+//! [`repository`] holds what every repository shares (paging a query).
+//!
+//! A new context (inventory, invoicing, pricing, …) is a new folder in the context pattern,
+//! added by the work that builds it, and a field of [`Services`].
+//!
+//! Must not import `graphql`, `rest`, `jobs`, `web`, `app` or `config`, nor axum or
+//! async-graphql: adapters call in, never the reverse, and settings arrive as the types the
+//! domain defines (`identity::AuthConfig`, `platform::webhooks::WebhookConfig`,
+//! `platform::privacy::RetentionPolicy`). `tests/architecture.rs` checks it.
 
-pub mod audit;
-pub mod documents;
+pub mod kernel;
+pub mod platform;
+pub mod repository;
+
+pub mod catalog;
 pub mod identity;
-pub mod jobs;
-pub mod money;
-pub mod notifications;
 pub mod ordering;
-pub mod outbox;
-pub mod pagination;
 pub mod performance;
-pub mod privacy;
-pub mod products;
 pub mod restaurants;
 pub mod suppliers;
-pub mod validation;
-pub mod webhooks;
-pub mod weekday;
 
-use crate::infra::db::Db;
 use std::sync::Arc;
 
 use crate::{
     auth::tokens::TokenIssuer,
-    config::AuthConfig,
-    infra::{bus::EventBus, ratelimit::RateLimiter},
+    infra::{bus::EventBus, db::Db, ratelimit::RateLimiter},
 };
+use platform::{audit, job_runs, notifications, outbox, privacy, trusted_documents, webhooks};
 
 /// Every domain service, built once per process and shared by all adapters.
 #[derive(Clone)]
@@ -37,9 +51,9 @@ pub struct Services {
     pub audit: audit::AuditService,
     pub suppliers: suppliers::SupplierService,
     pub restaurants: restaurants::RestaurantService,
-    pub products: products::ProductService,
+    pub products: catalog::ProductService,
     pub carts: ordering::CartService,
-    pub jobs: jobs::JobService,
+    pub job_runs: job_runs::JobRunService,
     pub outbox: outbox::OutboxService,
     pub notifications: notifications::NotificationService,
     pub performance: performance::PerformanceService,
@@ -48,14 +62,14 @@ pub struct Services {
     pub webhook_sender: webhooks::WebhookSender,
     pub orders: ordering::OrderService,
     /// Trusted GraphQL documents (`iris documents push`).
-    pub documents: documents::TrustedDocuments,
+    pub documents: trusted_documents::TrustedDocuments,
 }
 
 impl Services {
     pub fn new(
         db: Db,
         bus: EventBus,
-        auth: &AuthConfig,
+        auth: &identity::AuthConfig,
         webhooks: &webhooks::WebhookConfig,
         retention: &privacy::RetentionPolicy,
         limiter: RateLimiter,
@@ -90,10 +104,10 @@ impl Services {
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers::SupplierService::new(db.clone(), bus.clone()),
             restaurants: restaurants::RestaurantService::new(db.clone()),
-            products: products::ProductService::new(db.clone()),
+            products: catalog::ProductService::new(db.clone()),
             carts: ordering::CartService::new(db.clone()),
-            jobs: jobs::JobService::new(db.clone()),
-            documents: documents::TrustedDocuments::new(db.clone()),
+            job_runs: job_runs::JobRunService::new(db.clone()),
+            documents: trusted_documents::TrustedDocuments::new(db.clone()),
             orders: ordering::OrderService::new(db, bus),
         })
     }

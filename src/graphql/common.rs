@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::{
-    domain::{money, pagination, weekday},
+    domain::kernel::{money, pagination, weekday},
     error::AppError,
 };
 

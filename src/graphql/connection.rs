@@ -10,9 +10,9 @@ use async_graphql::{
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 
-use crate::domain::pagination::MAX_PAGE_SIZE;
+use crate::domain::kernel::pagination::MAX_PAGE_SIZE;
 use crate::{
-    domain::pagination::{Page, PageRequest},
+    domain::kernel::pagination::{Page, PageRequest},
     error::AppError,
 };
 

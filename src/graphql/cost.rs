@@ -8,7 +8,7 @@
 //! 100 × 50 × 2, and the maximum (`GRAPHQL_MAX_COST`) bounds what one request can make Iris
 //! build, however its selections nest.
 
-use crate::domain::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::domain::kernel::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// Items assumed in a list without paging whose size the data bounds (an order's lines, a
 /// cart's items, an account's memberships, an order's status history).

@@ -18,7 +18,7 @@ use async_graphql::{ServerError, Value};
 use super::errors::transport_error;
 use crate::{
     config::{GraphqlConfig, TrustedDocumentsMode},
-    domain::documents::{TrustedDocuments, sha256_hex},
+    domain::platform::trusted_documents::{TrustedDocuments, sha256_hex},
     infra::apq::QueryCache,
 };
 
@@ -176,7 +176,7 @@ fn persisted_hash(
         Some(Value::String(hash))
             if !hash.is_empty()
                 && hash.len() <= 200
-                && crate::domain::validation::edge_text(hash).is_ok() =>
+                && crate::domain::kernel::validation::edge_text(hash).is_ok() =>
         {
             if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                 Ok(Some(hash.to_ascii_lowercase()))

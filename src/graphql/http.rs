@@ -21,6 +21,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use super::GraphqlState;
 use super::{
     RequestContext,
     errors::{self, PARSE_FAILED, transport_error},
@@ -28,10 +29,10 @@ use super::{
     loaders::Loaders,
 };
 use crate::{
-    app::AppState,
-    auth::{Caller, extract::Authentication},
+    auth::Caller,
     error::AppError,
     infra::{metrics::GraphqlOutcome, telemetry::RequestId},
+    web::extract::Authentication,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -208,7 +209,7 @@ fn from_app_error(err: AppError, media: MediaType, request_id: &RequestId) -> Re
 
 /// `GET /graphql`: GraphiQL for browsers, otherwise a query in the query string.
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     Extension(request_id): Extension<RequestId>,
     authentication: Authentication,
     headers: HeaderMap,
@@ -216,7 +217,7 @@ pub async fn get(
 ) -> Response {
     // A browser opening /graphql gets GraphiQL; a link with `?query=` gets the result.
     if wants_html(&headers) && !uri.query().unwrap_or_default().contains("query=") {
-        return if state.config.graphql.graphiql {
+        return if state.api.config.graphql.graphiql {
             graphiql::page()
         } else {
             AppError::NotFound {
@@ -241,7 +242,7 @@ pub async fn get(
 
 /// `POST /graphql`: a JSON-encoded GraphQL request.
 pub async fn post(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     Extension(request_id): Extension<RequestId>,
     authentication: Authentication,
     headers: HeaderMap,
@@ -267,7 +268,7 @@ pub async fn post(
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return from_app_error(
                 AppError::PayloadTooLarge {
-                    limit_bytes: Some(state.config.max_body_bytes),
+                    limit_bytes: Some(state.api.config.max_body_bytes),
                 },
                 media,
                 &request_id,
@@ -358,7 +359,7 @@ fn operation_of(
 }
 
 async fn execute(
-    state: &AppState,
+    state: &GraphqlState,
     mut request: async_graphql::Request,
     media: MediaType,
     is_get: bool,
@@ -438,7 +439,7 @@ async fn execute(
         Err(AppError::Unauthenticated(_)) if session_only => Caller::anonymous(meta),
         Err(err) => return from_app_error(err, media, &request_id),
     };
-    let loaders = Loaders::new(&state.services, &caller.principal);
+    let loaders = Loaders::new(&state.api.services, &caller.principal);
     let request = request
         .data(RequestContext {
             request_id: request_id.clone(),
@@ -467,7 +468,7 @@ async fn execute(
         media,
         &response,
         operation,
-        state.config.graphql.max_response_bytes,
+        state.api.config.graphql.max_response_bytes,
         Some(request_id.as_str()),
     )
 }

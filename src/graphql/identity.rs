@@ -15,8 +15,8 @@ use super::{
 use crate::{
     auth::{self, Principal},
     domain::{
-        audit::{AuditFilter, AuditRecord},
         identity::{AccountView, Membership, Organisation, TokenPair},
+        platform::audit::{AuditFilter, AuditRecord},
     },
     error::AppError,
 };

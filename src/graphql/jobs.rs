@@ -5,13 +5,12 @@ use chrono::{DateTime, Utc};
 
 use super::{caller, services};
 use crate::{
-    domain::jobs::{self as domain, JobRun},
+    domain::platform::job_runs::{self as domain, JobRegistry, JobRun, ScheduledJob},
     error::AppError,
-    jobs::{Jobs, ScheduledJob},
 };
 
-fn jobs<'a>(ctx: &Context<'a>) -> Result<&'a Jobs, AppError> {
-    ctx.data::<Jobs>()
+fn jobs<'a>(ctx: &Context<'a>) -> Result<&'a JobRegistry, AppError> {
+    ctx.data::<JobRegistry>()
         .map_err(|_| anyhow::anyhow!("the job registry is missing from the schema data").into())
 }
 
@@ -92,7 +91,10 @@ impl JobObject {
     }
     /// Its latest run, anywhere in the cluster.
     async fn last_run(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<JobRunObject>> {
-        let mut last = services(ctx)?.jobs.last_runs(&[self.0.spec.name]).await?;
+        let mut last = services(ctx)?
+            .job_runs
+            .last_runs(&[self.0.spec.name])
+            .await?;
         Ok(last.remove(self.0.spec.name).map(Into::into))
     }
     /// When it fires next (UTC).
@@ -110,7 +112,7 @@ impl JobObject {
             return Err(AppError::validation("first", "must be between 1 and 100").into());
         }
         let runs = services(ctx)?
-            .jobs
+            .job_runs
             .runs(self.0.spec.name, first as u64)
             .await?;
         Ok(runs.into_iter().map(Into::into).collect())

@@ -36,7 +36,7 @@ use async_graphql::{
 use super::errors::{self, VALIDATION_FAILED, set_code};
 use crate::{
     config::GraphqlConfig,
-    domain::validation::{TextTree, dirty_text},
+    domain::kernel::validation::{TextTree, dirty_text},
     error::AppError,
 };
 

@@ -34,9 +34,9 @@ use crate::{
     auth::Principal,
     domain::{
         Services,
+        catalog::Product,
         ordering::{CartItem, OrderEvent, OrderLine},
         performance::Performance,
-        products::Product,
         restaurants::Restaurant,
         suppliers::Supplier,
     },

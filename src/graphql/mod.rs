@@ -26,15 +26,18 @@ pub mod suppliers;
 pub mod webhooks;
 pub mod ws;
 
+use std::sync::Arc;
+
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use axum::{Router, extract::FromRef, routing::get};
 
 use crate::{
     auth::{Caller, RequestMeta},
     config::GraphqlConfig,
-    domain::Services,
+    domain::{Services, platform::job_runs::JobRegistry},
     error::AppError,
     infra::telemetry::RequestId,
-    jobs::Jobs,
+    web::ApiState,
 };
 
 /// Everything Iris answers: the marketplace's lists and objects.
@@ -77,6 +80,31 @@ pub struct Subscription(
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
+/// What the GraphQL transports reach: the shared state, the schema, and which documents may
+/// run.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub api: ApiState,
+    pub schema: AppSchema,
+    /// Which documents requests may run (persisted queries, trusted documents).
+    pub documents: Arc<documents::DocumentPolicy>,
+}
+
+impl FromRef<GraphqlState> for ApiState {
+    fn from_ref(state: &GraphqlState) -> Self {
+        state.api.clone()
+    }
+}
+
+/// `/graphql` (GET and POST, GraphiQL in a browser), `/graphql/ws`, and GraphiQL's assets.
+pub fn router<S: Clone + Send + Sync + 'static>(state: GraphqlState) -> Router<S> {
+    Router::new()
+        .route("/graphql", get(http::get).post(http::post))
+        .route("/graphql/ws", get(ws::upgrade))
+        .route("/graphiql/{version}/{file}", get(graphiql::asset))
+        .with_state(state)
+}
+
 /// Per-request (or per-websocket) data every resolver can read.
 #[derive(Clone, Debug)]
 pub struct RequestContext {
@@ -93,7 +121,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema served by a running Iris, with its limits and switches from configuration.
-pub fn build_schema(services: Services, jobs: Jobs, config: &GraphqlConfig) -> AppSchema {
+pub fn build_schema(services: Services, jobs: JobRegistry, config: &GraphqlConfig) -> AppSchema {
     let mut builder = builder()
         .data(services)
         .data(jobs)

@@ -13,7 +13,7 @@ use super::{
     connection::{self, RelayConnection},
     services,
 };
-use crate::{domain::notifications::Notification, error::AppError};
+use crate::{domain::platform::notifications::Notification, error::AppError};
 
 /// News for the signed-in account.
 #[derive(SimpleObject)]

@@ -18,12 +18,11 @@ use super::{
     suppliers::SupplierObject,
 };
 use crate::domain::{
-    money::Currency,
+    kernel::{money::Currency, pagination::Direction},
     ordering::{
         self as domain, Checkout, LineInput, Order, OrderAction, OrderEvent, OrderLine,
         OrderStatusChanged, OrderTax, PlaceOrder, SupplierDelivery,
     },
-    pagination::Direction,
 };
 
 /// Largest page of `orders`.

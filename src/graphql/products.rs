@@ -12,7 +12,7 @@ use super::{
     services,
     suppliers::SupplierObject,
 };
-use crate::domain::products::{
+use crate::domain::catalog::{
     self as domain, Product, ProductFilter as DomainFilter, ProductInput as DomainInput,
 };
 

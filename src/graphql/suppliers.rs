@@ -306,7 +306,7 @@ pub struct DeleteSupplierPayload {
     deleted_at: DateTime<Utc>,
 }
 
-fn days(days: Vec<Weekday>) -> Vec<crate::domain::weekday::Weekday> {
+fn days(days: Vec<Weekday>) -> Vec<crate::domain::kernel::weekday::Weekday> {
     days.into_iter().map(Into::into).collect()
 }
 

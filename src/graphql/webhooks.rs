@@ -12,7 +12,9 @@ use super::{
 };
 use crate::domain::{
     identity::Organisation,
-    webhooks::{self as domain, Attempt, Delivery, Endpoint, EndpointChanges, NewEndpoint},
+    platform::webhooks::{
+        self as domain, Attempt, Delivery, Endpoint, EndpointChanges, NewEndpoint,
+    },
 };
 
 /// Where a delivery stands.

@@ -38,16 +38,17 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument as _;
 
+use super::GraphqlState;
 use super::{
     RequestContext,
     errors::{self, transport_error},
     loaders::Loaders,
 };
 use crate::{
-    app::AppState,
-    auth::{Caller, RequestMeta, extract::request_meta},
+    auth::{Caller, RequestMeta},
     error::AppError,
     infra::telemetry::RequestId,
+    web::extract::request_meta,
 };
 
 /// Subscriptions one connection may hold open at once.
@@ -66,7 +67,7 @@ struct ClientEnvelope {
 
 /// `GET /graphql/ws`: upgrades to a websocket speaking the requested subprotocol.
 pub async fn upgrade(
-    State(state): State<AppState>,
+    State(state): State<GraphqlState>,
     Extension(request_id): Extension<RequestId>,
     parts: Parts,
     upgrade: WebSocketUpgrade,
@@ -74,7 +75,7 @@ pub async fn upgrade(
     let meta = request_meta(
         &parts.headers,
         &parts.extensions,
-        state.config.trusted_proxy_hops,
+        state.api.config.trusted_proxy_hops,
     );
     let headers = parts.headers;
     let protocol = headers
@@ -95,17 +96,17 @@ pub async fn upgrade(
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     if let Some(origin) = origin
-        && !state.config.allows_origin(origin, host)
+        && !state.api.config.allows_origin(origin, host)
     {
         return AppError::Forbidden(format!("Origin {origin} may not open websockets here"))
             .into_response();
     }
     let span = tracing::Span::current();
-    let token = state.websockets.token();
+    let token = state.api.websockets.token();
     upgrade
         .protocols([protocol.sec_websocket_protocol()])
-        .max_message_size(state.config.max_body_bytes)
-        .max_frame_size(state.config.max_body_bytes)
+        .max_message_size(state.api.config.max_body_bytes)
+        .max_frame_size(state.api.config.max_body_bytes)
         .on_upgrade(move |socket| {
             async move {
                 tracing::debug!(
@@ -243,7 +244,7 @@ impl ProtocolState {
 /// (persisted queries, trusted documents); other messages unchanged. `Err` carries the
 /// operation id and the request error.
 async fn prepare_subscribe(
-    state: &AppState,
+    state: &GraphqlState,
     text: &str,
     caller: &Caller,
 ) -> Result<String, (String, async_graphql::ServerError)> {
@@ -255,7 +256,7 @@ async fn prepare_subscribe(
     }
     let id = message["id"].as_str().unwrap_or_default().to_owned();
     // Every subscription spends the caller's API budget, as a request does.
-    if let Err(err) = state.services.identity.check_api_rate(caller).await {
+    if let Err(err) = state.api.services.identity.check_api_rate(caller).await {
         return Err((
             id,
             async_graphql::Error::from(err).into_server_error(Default::default()),
@@ -287,7 +288,7 @@ async fn prepare_subscribe(
 
 async fn serve(
     socket: WebSocket,
-    state: AppState,
+    state: GraphqlState,
     protocol: WebSocketProtocols,
     request_id: RequestId,
     meta: RequestMeta,
@@ -295,8 +296,8 @@ async fn serve(
     let (mut sink, mut stream) = socket.split();
     let (to_graphql, from_client) = mpsc::channel::<String>(32);
     // `connection_init` carries the token (`{"authorization": "Bearer …"}`, any case).
-    let identity = state.services.identity.clone();
-    let services = state.services.clone();
+    let identity = state.api.services.identity.clone();
+    let services = state.api.services.clone();
     let token_expiry: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
     let expiry_slot = token_expiry.clone();
     // Who the connection speaks for, once `connection_init` said so (anonymous before).
@@ -348,9 +349,9 @@ async fn serve(
     tokio::pin!(expiry);
     let mut expiry_armed = false;
 
-    let init_deadline = tokio::time::sleep(state.config.graphql.ws_init_timeout);
+    let init_deadline = tokio::time::sleep(state.api.config.graphql.ws_init_timeout);
     tokio::pin!(init_deadline);
-    let mut shutdown = state.shutdown.clone();
+    let mut shutdown = state.api.shutdown.clone();
     let mut protocol_state = ProtocolState::default();
 
     // A client message waiting for room in the channel. While one waits, the socket is not

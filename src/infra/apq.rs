@@ -67,7 +67,7 @@ impl QueryCache {
             .flatten();
         // A shared Redis is not trusted blindly: the body must still hash to its key.
         let body: Arc<str> = found
-            .filter(|body| crate::domain::documents::sha256_hex(body) == hash)?
+            .filter(|body| super::crypto::sha256_hex(body) == hash)?
             .into();
         self.remember(hash, body.clone());
         Some(body)

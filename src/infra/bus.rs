@@ -418,6 +418,12 @@ impl EventBus {
     }
 }
 
+impl From<EventsMissed> for crate::error::AppError {
+    fn from(_: EventsMissed) -> Self {
+        crate::error::AppError::Unavailable(crate::error::LIVE_UPDATES_INTERRUPTED.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,43 +20,56 @@ use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, RuntimeErr, SqliteTransactionMode,
-    Statement, TransactionError, TransactionOptions, TransactionTrait,
+    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, SqliteTransactionMode, Statement,
+    TransactionError, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::Semaphore;
 
-use crate::config::Config;
+/// Where the database is and how its pools are sized (built by `crate::config`).
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    /// `DATABASE_URL`.
+    pub url: String,
+    /// Connections of the request pool (`DATABASE_MAX_CONNECTIONS`).
+    pub max_connections: u32,
+    /// Connections of the background pool (`DATABASE_BACKGROUND_CONNECTIONS`).
+    pub background_connections: u32,
+    /// How long a statement waits for a pooled connection (`DATABASE_ACQUIRE_TIMEOUT_SECS`).
+    pub acquire_timeout: Duration,
+}
 
 /// Opens the request pool (`DATABASE_MAX_CONNECTIONS`). SQLite runs in WAL mode with a busy
 /// timeout so concurrent writers queue instead of failing; both backends get bounded connect
 /// and acquire timeouts.
-pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    open(config, config.database_max_connections, true).await
+pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
+    open(settings, settings.max_connections, true).await
 }
 
 /// Opens the background pool (`DATABASE_BACKGROUND_CONNECTIONS`): the outbox dispatcher, the
 /// webhook sender and the jobs run on it, beside the request pool.
-pub async fn connect_background(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    open(config, config.database_background_connections, true).await
+pub async fn connect_background(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
+    open(settings, settings.background_connections, true).await
 }
 
 /// A single connection without foreign-key enforcement on SQLite, for `migrate fresh`, which
 /// drops tables in an order foreign keys would refuse.
-pub async fn connect_for_rebuild(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    open(config, 1, false).await
+pub async fn connect_for_rebuild(
+    settings: &DatabaseSettings,
+) -> anyhow::Result<DatabaseConnection> {
+    open(settings, 1, false).await
 }
 
 async fn open(
-    config: &Config,
+    settings: &DatabaseSettings,
     max_connections: u32,
     foreign_keys: bool,
 ) -> anyhow::Result<DatabaseConnection> {
-    let mut options = ConnectOptions::new(&config.database_url);
+    let mut options = ConnectOptions::new(&settings.url);
     options
         .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(config.database_acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -67,7 +80,7 @@ async fn open(
     Database::connect(options).await.with_context(|| {
         format!(
             "DATABASE_URL: cannot connect to {}",
-            redact_url(&config.database_url)
+            redact_url(&settings.url)
         )
     })
 }
@@ -108,38 +121,6 @@ pub fn placeholder(backend: sea_orm::DatabaseBackend, n: usize) -> String {
     match backend {
         sea_orm::DatabaseBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
-    }
-}
-
-/// Whether `err` means the database cannot be reached right now — connection refused or lost,
-/// no pooled connection within the acquire timeout, the server shutting down or out of
-/// connection slots — rather than a bad statement: a retryable 503, not a bug.
-pub fn is_unavailable(err: &DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(cause))
-        | DbErr::Exec(RuntimeErr::SqlxError(cause))
-        | DbErr::Query(RuntimeErr::SqlxError(cause)) => match cause.as_ref() {
-            Sqlx::Io(_)
-            | Sqlx::Tls(_)
-            | Sqlx::PoolTimedOut
-            | Sqlx::PoolClosed
-            | Sqlx::WorkerCrashed => true,
-            // Postgres: class 08 (connection exception), 57P01–57P03 (shutdown, cannot
-            // connect now), 53300 (too many connections).
-            // SQLite: 5 (BUSY), 517 (BUSY_SNAPSHOT), 6 (LOCKED) — the busy timeout ran out.
-            Sqlx::Database(db) => db.code().is_some_and(|code| {
-                code.starts_with("08")
-                    || matches!(
-                        code.as_ref(),
-                        "57P01" | "57P02" | "57P03" | "53300" | "5" | "517" | "6"
-                    )
-            }),
-            _ => false,
-        },
-        DbErr::Conn(_) => true,
-        _ => false,
     }
 }
 

@@ -15,7 +15,19 @@ use axum::{
 use tracing::Instrument as _;
 use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};
 
-use crate::{config::LogFormat, error::AppError, infra::db::RequestBudget};
+use crate::{
+    error::{AppError, InternalErrors},
+    infra::db::RequestBudget,
+};
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured lines (development default).
+    Pretty,
+    /// One JSON object per line, with the request id of the span (production default).
+    Json,
+}
 
 pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -67,34 +79,6 @@ pub fn init(format: LogFormat, filter: &str) {
     };
     // A subscriber may already be installed (tests); keep it.
     let _ = result;
-}
-
-tokio::task_local! {
-    static INTERNAL_ERRORS: Arc<std::sync::Mutex<Vec<(String, u64)>>>;
-}
-
-/// Logs an internal error with its cause chain — at once outside a request; inside one,
-/// collected and logged when the request ends, each distinct error once with its count, so a
-/// document whose 500 resolvers fail alike writes one line, not 500.
-pub fn log_internal(error: &anyhow::Error) {
-    let line = format!("{error:?}");
-    let recorded = INTERNAL_ERRORS.try_with(|errors| {
-        let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
-        match errors.iter_mut().find(|(seen, _)| *seen == line) {
-            Some((_, count)) => *count += 1,
-            None => errors.push((line.clone(), 1)),
-        }
-    });
-    if recorded.is_err() {
-        tracing::error!(error = %line, "internal error");
-    }
-}
-
-fn flush_internal_errors(errors: &std::sync::Mutex<Vec<(String, u64)>>) {
-    let errors = std::mem::take(&mut *errors.lock().unwrap_or_else(|p| p.into_inner()));
-    for (error, count) in errors {
-        tracing::error!(%error, count, "internal error");
-    }
 }
 
 /// Header lines a request may carry (hyper's own default, answered here with the envelope).
@@ -152,12 +136,9 @@ pub async fn request_span(
     );
     let started = std::time::Instant::now();
     let budget = RequestBudget::new(limits.db_concurrency);
-    let internal_errors = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let internal_errors = InternalErrors::default();
     let mut response = async move {
-        let run = INTERNAL_ERRORS.scope(
-            internal_errors.clone(),
-            budget.clone().scope(next.run(request)),
-        );
+        let run = internal_errors.scope(budget.clone().scope(next.run(request)));
         let response = match tokio::time::timeout(timeout, run).await {
             Ok(response) => response,
             Err(_) => {
@@ -168,7 +149,7 @@ pub async fn request_span(
         };
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        flush_internal_errors(&internal_errors);
+        internal_errors.flush();
         let db_statements = budget.statements();
         if status >= 500 {
             tracing::error!(status, latency_ms, db_statements, "request failed");

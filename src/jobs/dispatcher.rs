@@ -11,9 +11,11 @@ use tokio::task::JoinHandle;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    app::Shutdown,
-    domain::{Services, outbox::OutboxWritten},
-    infra::bus::{Event, EventBus},
+    domain::{Services, platform::outbox::OutboxWritten},
+    infra::{
+        bus::{Event, EventBus},
+        shutdown::Shutdown,
+    },
 };
 
 /// Deliveries may be due: wakes the webhook senders.

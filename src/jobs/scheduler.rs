@@ -4,12 +4,11 @@
 use chrono::Utc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use super::Jobs;
-use crate::app::Shutdown;
+use crate::{domain::platform::job_runs::JobRegistry, infra::shutdown::Shutdown};
 
 /// Starts firing every job; stops (no new runs) when `shutdown` fires.
 pub async fn start(
-    jobs: Jobs,
+    jobs: JobRegistry,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let mut scheduler = JobScheduler::new().await?;

@@ -8,13 +8,12 @@ use uuid::Uuid;
 
 use super::{PaginationDto, extract::ApiQuery};
 use crate::{
-    app::AppState,
-    auth::extract::Authenticated,
     domain::{
-        audit::{AuditFilter, AuditRecord},
-        pagination::PageRequest,
+        kernel::pagination::PageRequest,
+        platform::audit::{AuditFilter, AuditRecord},
     },
     error::{AppError, ErrorEnvelope},
+    web::{ApiState, extract::Authenticated},
 };
 
 /// One audited action.
@@ -94,7 +93,7 @@ pub struct AuditParams {
     security(("bearer" = []))
 )]
 pub async fn audit(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditListResponse>, AppError> {

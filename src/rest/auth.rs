@@ -8,10 +8,12 @@ use uuid::Uuid;
 
 use super::extract::ApiJson;
 use crate::{
-    app::AppState,
-    auth::extract::{Authenticated, Lenient},
     domain::identity::{AccountView, TokenPair},
     error::{AppError, ErrorEnvelope},
+    web::{
+        ApiState,
+        extract::{Authenticated, Lenient},
+    },
 };
 
 /// Credentials of a `DEV_USERS` user.
@@ -76,7 +78,7 @@ pub struct RegisterRequest {
     )
 )]
 pub async fn register(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Lenient(caller): Lenient,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<MeResponse>), AppError> {
@@ -105,7 +107,7 @@ pub async fn register(
     )
 )]
 pub async fn dev_login(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Lenient(caller): Lenient,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, AppError> {
@@ -127,7 +129,7 @@ pub async fn dev_login(
     )
 )]
 pub async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Lenient(caller): Lenient,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenResponse>, AppError> {
@@ -146,7 +148,7 @@ pub async fn refresh(
     responses((status = 204, description = "Signed out"))
 )]
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Lenient(caller): Lenient,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<StatusCode, AppError> {
@@ -196,7 +198,7 @@ pub struct MeResponse {
     security(("bearer" = []))
 )]
 pub async fn me(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
 ) -> Result<Json<MeResponse>, AppError> {
     let me = state.services.identity.me(&caller).await?;

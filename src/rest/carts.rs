@@ -14,10 +14,9 @@ use super::{
     orders::{OrdersResponse, detailed, idempotency_key, placed_response},
 };
 use crate::{
-    app::AppState,
-    auth::extract::Authenticated,
     domain::ordering::{Cart, Checkout, SupplierDelivery},
     error::{AppError, ErrorEnvelope},
+    web::{ApiState, extract::Authenticated},
 };
 
 /// A product and a quantity in a cart, at today's price.
@@ -49,7 +48,7 @@ pub struct CartResponse {
     data: CartDto,
 }
 
-async fn cart_response(state: &AppState, cart: Cart) -> Result<Json<CartResponse>, AppError> {
+async fn cart_response(state: &ApiState, cart: Cart) -> Result<Json<CartResponse>, AppError> {
     let items = state
         .services
         .carts
@@ -104,7 +103,7 @@ async fn cart_response(state: &AppState, cart: Cart) -> Result<Json<CartResponse
     security(("bearer" = []))
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(restaurant): ApiPath<Uuid>,
 ) -> Result<Json<CartResponse>, AppError> {
@@ -135,7 +134,7 @@ pub struct AddCartItemRequest {
     security(("bearer" = []))
 )]
 pub async fn add(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(restaurant): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AddCartItemRequest>,
@@ -172,7 +171,7 @@ pub struct SetCartItemRequest {
     security(("bearer" = []))
 )]
 pub async fn set(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath((restaurant, product)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<SetCartItemRequest>,
@@ -199,7 +198,7 @@ pub async fn set(
     security(("bearer" = []))
 )]
 pub async fn remove(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath((restaurant, product)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<CartResponse>, AppError> {
@@ -222,7 +221,7 @@ pub async fn remove(
     security(("bearer" = []))
 )]
 pub async fn clear(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(restaurant): ApiPath<Uuid>,
 ) -> Result<Json<CartResponse>, AppError> {
@@ -269,7 +268,7 @@ pub struct CheckoutRequest {
     security(("bearer" = []))
 )]
 pub async fn checkout(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(restaurant): ApiPath<Uuid>,
     headers: HeaderMap,

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::{
-    domain::validation::{TextTree, dirty_text, edge_text},
+    domain::kernel::validation::{TextTree, dirty_text, edge_text},
     error::{AppError, FieldViolation},
 };
 

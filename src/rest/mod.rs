@@ -26,12 +26,12 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    app::AppState,
-    domain::{
+    domain::kernel::{
         money::Money,
         pagination::{Direction, PageRequest},
     },
     error::AppError,
+    web::ApiState,
 };
 
 /// Where a page sits in the whole list.
@@ -125,7 +125,7 @@ pub fn exact_decimal<'de, D: Deserializer<'de>>(
             d.deserialize_any(self)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            crate::domain::money::parse_decimal(v)
+            crate::domain::kernel::money::parse_decimal(v)
                 .map(Some)
                 .map_err(E::custom)
         }
@@ -222,7 +222,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The `/api/v1` router (to be nested).
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<ApiState> {
     Router::new()
         .route("/auth/dev/login", post(auth::dev_login))
         .route("/auth/register", post(auth::register))

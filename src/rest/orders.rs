@@ -20,17 +20,18 @@ use super::{
     parse_sort,
 };
 use crate::{
-    app::AppState,
-    auth::extract::Authenticated,
     domain::{
-        money::{Currency, Money},
+        kernel::{
+            money::{Currency, Money},
+            pagination::PageRequest,
+        },
         ordering::{
             LineInput, Order, OrderAction, OrderEvent, OrderFilter, OrderLine, OrderSort,
             OrderSortField, OrderStatus, PlaceOrder, Placed,
         },
-        pagination::PageRequest,
     },
     error::{AppError, ErrorEnvelope},
+    web::{ApiState, extract::Authenticated},
 };
 
 fn money(amount: Decimal, currency: &Currency) -> MoneyDto {
@@ -168,7 +169,7 @@ impl From<Order> for OrderDto {
 
 /// Orders with their lines and events (one query each for all of them).
 pub(super) async fn detailed(
-    state: &AppState,
+    state: &ApiState,
     orders: Vec<Order>,
 ) -> Result<Vec<OrderDto>, AppError> {
     let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
@@ -294,7 +295,7 @@ pub struct ListOrdersParams {
     security(("bearer" = []))
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListOrdersParams>,
 ) -> Result<Json<OrderListResponse>, AppError> {
@@ -354,7 +355,7 @@ pub async fn list(
     security(("bearer" = []))
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<OrderResponse>, AppError> {
@@ -402,7 +403,7 @@ pub struct PlaceOrderRequest {
     security(("bearer" = []))
 )]
 pub async fn place(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PlaceOrderRequest>,
@@ -453,7 +454,7 @@ fn reason(body: &Bytes) -> Result<Option<String>, AppError> {
 }
 
 async fn transition(
-    state: AppState,
+    state: ApiState,
     caller: crate::auth::Caller,
     id: Uuid,
     body: Bytes,
@@ -485,7 +486,7 @@ macro_rules! transition_route {
             security(("bearer" = []))
         )]
         pub async fn $name(
-            State(state): State<AppState>,
+            State(state): State<ApiState>,
             Authenticated(caller): Authenticated,
             ApiPath(id): ApiPath<Uuid>,
             body: Bytes,

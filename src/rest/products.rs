@@ -13,16 +13,15 @@ use super::{
     parse_sort,
 };
 use crate::{
-    app::AppState,
-    auth::extract::Authenticated,
     domain::{
-        pagination::PageRequest,
-        products::{
+        catalog::{
             Allergen, DietaryTag, Product, ProductFilter, ProductInput, ProductSort,
             ProductSortField,
         },
+        kernel::pagination::PageRequest,
     },
     error::{AppError, ErrorEnvelope},
+    web::{ApiState, extract::Authenticated},
 };
 
 /// Something a supplier sells.
@@ -144,7 +143,7 @@ fn list_of<T: for<'de> Deserialize<'de>>(
     )
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(_caller): Authenticated,
     ApiQuery(params): ApiQuery<ListProductsParams>,
 ) -> Result<Json<ProductListResponse>, AppError> {
@@ -188,7 +187,7 @@ pub async fn list(
     )
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(_caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ProductResponse>, AppError> {
@@ -249,7 +248,7 @@ pub struct UpsertProductsRequest {
     security(("bearer" = []))
 )]
 pub async fn upsert(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(supplier): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpsertProductsRequest>,

@@ -13,13 +13,13 @@ use super::{
     extract::{ApiPath, ApiQuery},
 };
 use crate::{
-    app::AppState,
-    auth::{Caller, extract::Authenticated},
+    auth::Caller,
     domain::{
-        pagination::PageRequest,
+        kernel::pagination::PageRequest,
         restaurants::{DeliveryPrefs, Restaurant, RestaurantFilter, may_see_private},
     },
     error::{AppError, ErrorEnvelope},
+    web::{ApiState, extract::Authenticated},
 };
 
 /// A restaurant buying on the marketplace. `contactEmail` and `deliveryPrefs` appear only for
@@ -53,7 +53,7 @@ fn dto(r: Restaurant, private: bool) -> RestaurantDto {
 
 /// Which of `restaurants` the caller may see the private fields of.
 async fn private_view(
-    state: &AppState,
+    state: &ApiState,
     caller: &Caller,
     restaurants: &[Uuid],
 ) -> Result<HashSet<Uuid>, AppError> {
@@ -109,7 +109,7 @@ pub struct ListRestaurantsParams {
     security(("bearer" = []))
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListRestaurantsParams>,
 ) -> Result<Json<RestaurantListResponse>, AppError> {
@@ -150,7 +150,7 @@ pub async fn list(
     security(("bearer" = []))
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RestaurantResponse>, AppError> {

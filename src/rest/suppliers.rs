@@ -18,16 +18,14 @@ use super::{
     parse_sort,
 };
 use crate::{
-    app::AppState,
-    auth::extract::Authenticated,
     domain::{
-        pagination::PageRequest,
+        kernel::{pagination::PageRequest, weekday::Weekday},
         suppliers::{
             NewSupplier, Supplier, SupplierChanges, SupplierFilter, SupplierSort, SupplierSortField,
         },
-        weekday::Weekday,
     },
     error::{AppError, ErrorEnvelope},
+    web::{ApiState, extract::Authenticated},
 };
 
 /// A wholesale supplier.
@@ -152,7 +150,7 @@ pub struct ListSuppliersParams {
     )
 )]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListSuppliersParams>,
 ) -> Result<Json<SupplierListResponse>, AppError> {
@@ -194,7 +192,7 @@ pub async fn list(
     )
 )]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<SupplierResponse>, AppError> {
@@ -217,7 +215,7 @@ pub async fn get(
     )
 )]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiJson(body): ApiJson<CreateSupplierRequest>,
 ) -> Result<Response, AppError> {
@@ -266,7 +264,7 @@ pub async fn create(
     )
 )]
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpdateSupplierRequest>,
@@ -305,7 +303,7 @@ pub async fn update(
     )
 )]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<ApiState>,
     Authenticated(caller): Authenticated,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AppError> {

@@ -162,7 +162,7 @@ async fn documents_push_registers_apollo_and_relay_manifests_all_or_nothing() {
             "format": "apollo-persisted-query-manifest",
             "version": 1,
             "operations": [{
-                "id": iris::domain::documents::sha256_hex(body),
+                "id": iris::domain::platform::trusted_documents::sha256_hex(body),
                 "name": "Suppliers",
                 "type": "query",
                 "body": body,

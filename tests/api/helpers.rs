@@ -3,10 +3,7 @@
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use iris::{
-    app::{AppState, Application},
-    config::Config,
-};
+use iris::{app::Application, config::Config, web::ApiState};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
@@ -266,7 +263,7 @@ impl Api {
 /// A running Iris in this process.
 pub struct TestApp {
     pub api: Api,
-    pub state: AppState,
+    pub state: ApiState,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }

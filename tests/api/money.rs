@@ -1,6 +1,9 @@
 //! Money is exact on every backend: stored as thousandths, read back to the last digit.
 
-use iris::{auth::Caller, domain::suppliers::NewSupplier, domain::weekday::Weekday};
+use iris::{
+    auth::Caller,
+    domain::{kernel::weekday::Weekday, suppliers::NewSupplier},
+};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;

@@ -223,7 +223,7 @@ async fn error_bodies_are_bounded_whatever_the_input() {
 }
 
 fn sha256(text: &str) -> String {
-    iris::domain::documents::sha256_hex(text)
+    iris::domain::platform::trusted_documents::sha256_hex(text)
 }
 
 async fn persisted(app: &crate::helpers::Api, query: Option<&str>, hash: &str) -> Value {
@@ -303,7 +303,7 @@ async fn with_trusted_documents_required_only_registered_documents_run() {
     ])
     .await;
     let registered = "query Count { suppliers { totalCount } }";
-    let entries = iris::domain::documents::parse_manifest(
+    let entries = iris::domain::platform::trusted_documents::parse_manifest(
         &json!({ "relay-count-1": registered }).to_string(),
     )
     .unwrap();
@@ -345,7 +345,7 @@ async fn with_trusted_documents_required_only_registered_documents_run() {
     assert!(body.get("errors").is_none(), "{body}");
 
     // A registered id keeps its body.
-    let changed = iris::domain::documents::parse_manifest(
+    let changed = iris::domain::platform::trusted_documents::parse_manifest(
         &json!({ "relay-count-1": "{ products { totalCount } }" }).to_string(),
     )
     .unwrap();

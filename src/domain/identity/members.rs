@@ -13,8 +13,8 @@ use super::service::{IdentityService, find_or_provision, role_of};
 use crate::{
     auth::{Caller, MemberRole, Principal, Role},
     domain::{
-        audit::{self, AuditEntry},
-        validation,
+        kernel::validation,
+        platform::audit::{self, AuditEntry},
     },
     error::AppError,
 };

@@ -13,7 +13,9 @@
 
 mod members;
 mod service;
+mod settings;
 
 pub use members::{Membership, Organisation};
 pub(crate) use members::{current_role, put_membership};
 pub use service::{AccountView, IdentityService, TokenPair};
+pub use settings::{AuthConfig, AuthProvider, DevUser};

@@ -19,8 +19,10 @@ use crate::{
         passwords,
         tokens::{self, TokenIssuer},
     },
-    config::{AuthConfig, DevUser},
-    domain::audit::{self, AuditEntry},
+    domain::{
+        identity::{AuthConfig, DevUser},
+        platform::audit::{self, AuditEntry},
+    },
     error::AppError,
     infra::ratelimit::{Limit, RateLimiter},
 };
@@ -184,7 +186,7 @@ impl IdentityService {
         let email = identity
             .email
             .as_deref()
-            .and_then(|e| crate::domain::validation::email(e).ok())
+            .and_then(|e| crate::domain::kernel::validation::email(e).ok())
             .ok_or_else(|| {
                 AppError::Unauthenticated("the token carries no usable e-mail claim".into())
             })?;
@@ -285,8 +287,8 @@ impl IdentityService {
                 .check(&format!("register:ip:{ip}"), self.login_per_ip)
                 .await?;
         }
-        let mut v = crate::domain::validation::Violations::default();
-        let email = v.check("email", crate::domain::validation::email(email));
+        let mut v = crate::domain::kernel::validation::Violations::default();
+        let email = v.check("email", crate::domain::kernel::validation::email(email));
         if role == Role::Admin {
             v.check::<()>("role", Err("must be SUPPLIER or RESTAURANT".into()));
         }
@@ -294,7 +296,10 @@ impl IdentityService {
             v.check::<()>("password", Err("must be at least 8 characters".into()));
         }
         let display_name = match display_name {
-            Some(name) => v.check("displayName", crate::domain::validation::text(&name, 200)),
+            Some(name) => v.check(
+                "displayName",
+                crate::domain::kernel::validation::text(&name, 200),
+            ),
             None => None,
         };
         v.finish()?;
@@ -480,7 +485,7 @@ impl IdentityService {
         }
         // Only plausible addresses become counter keys (and audit data): no unbounded keys, and
         // a password typed into the e-mail field is not kept.
-        let email = crate::domain::validation::email(email).ok();
+        let email = crate::domain::kernel::validation::email(email).ok();
         if let Some(email) = &email {
             self.limiter
                 .check(&format!("login:email:{email}"), self.login_per_email)

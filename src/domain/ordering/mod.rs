@@ -35,7 +35,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::Principal,
-    domain::{money::Currency, pagination::Direction, products::Unit},
+    domain::{
+        catalog::Unit,
+        kernel::{money::Currency, pagination::Direction},
+    },
     infra::bus::Event,
 };
 

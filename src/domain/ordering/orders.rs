@@ -25,14 +25,18 @@ use super::{
 use crate::{
     auth::{Caller, Principal},
     domain::{
-        audit::{self, AuditEntry},
         identity::{Organisation, current_role},
-        money::{self, Currency},
-        outbox,
-        pagination::{Page, PageRequest},
+        kernel::{
+            money::{self, Currency},
+            pagination::{Page, PageRequest},
+            validation::{self, Violations},
+            weekday::Weekday,
+        },
+        platform::{
+            audit::{self, AuditEntry},
+            outbox,
+        },
         suppliers::{self, Supplier},
-        validation::{self, Violations},
-        weekday::Weekday,
     },
     error::AppError,
     infra::{bus::EventBus, db::begin_write},

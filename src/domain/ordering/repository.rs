@@ -16,9 +16,12 @@ use super::{
 };
 use crate::{
     domain::{
-        money::{Currency, from_milli},
-        pagination::{Page, PageRequest, fetch_page},
-        products::{Unit, tax_rate_percent},
+        catalog::{Unit, tax_rate_percent},
+        kernel::{
+            money::{Currency, from_milli},
+            pagination::{Page, PageRequest},
+        },
+        repository::fetch_page,
     },
     error::AppError,
 };

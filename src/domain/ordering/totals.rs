@@ -9,7 +9,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::money;
+use crate::domain::kernel::money;
 
 /// One line to price: thousandths per unit, units, and VAT in basis points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

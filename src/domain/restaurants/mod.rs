@@ -20,11 +20,14 @@ use uuid::Uuid;
 use crate::{
     auth::{Caller, MemberRole, Principal, Role},
     domain::{
-        audit::{self, AuditEntry},
         identity::Organisation,
-        pagination::{Page, PageRequest, fetch_page},
-        validation::{self, Violations},
-        weekday::Weekday,
+        kernel::{
+            pagination::{Page, PageRequest},
+            validation::{self, Violations},
+            weekday::Weekday,
+        },
+        platform::audit::{self, AuditEntry},
+        repository::fetch_page,
     },
     error::AppError,
     infra::db::text_order,

@@ -13,9 +13,12 @@ use uuid::Uuid;
 use super::types::{Supplier, SupplierFilter, SupplierSort, SupplierSortField, ValidChanges};
 use crate::{
     domain::{
-        money::{self, Currency, Money},
-        pagination::{Page, PageRequest, fetch_page},
-        weekday::WeekdaySet,
+        kernel::{
+            money::{self, Currency, Money},
+            pagination::{Page, PageRequest},
+            weekday::WeekdaySet,
+        },
+        repository::fetch_page,
     },
     error::{AppError, DbResultExt},
     infra::db::text_order,

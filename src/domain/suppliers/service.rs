@@ -14,10 +14,10 @@ use super::{
 };
 use crate::{
     auth::{Caller, MemberRole, Principal, Role},
-    domain::pagination::{Page, PageRequest},
     domain::{
-        audit::{self, AuditEntry},
         identity::{Organisation, put_membership},
+        kernel::pagination::{Page, PageRequest},
+        platform::audit::{self, AuditEntry},
     },
     error::AppError,
     infra::bus::EventBus,

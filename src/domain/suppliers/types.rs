@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    domain::{
+    domain::kernel::{
         money::{self, Currency, Money},
         pagination::Direction,
         validation::{self, Violations},

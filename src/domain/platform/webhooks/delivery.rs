@@ -20,10 +20,12 @@ use super::{DeliveryStatus, WebhookConfig, service::endpoint_to_domain, signing,
 use crate::{
     auth::Caller,
     domain::{
-        audit::{self, AuditEntry},
         identity::Organisation,
-        notifications::{Notice, NotificationService, notify_members},
-        outbox::{OutboxEvent, OutboxHandler},
+        platform::{
+            audit::{self, AuditEntry},
+            notifications::{Notice, NotificationService, notify_members},
+            outbox::{OutboxEvent, OutboxHandler},
+        },
     },
     error::AppError,
     infra::db::begin_write,

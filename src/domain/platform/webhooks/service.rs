@@ -19,10 +19,12 @@ use super::{
 use crate::{
     auth::{Caller, MemberRole, Principal},
     domain::{
-        audit::{self, AuditEntry},
         identity::Organisation,
-        outbox::EVENT_TYPES,
-        validation::Violations,
+        kernel::validation::Violations,
+        platform::{
+            audit::{self, AuditEntry},
+            outbox::EVENT_TYPES,
+        },
     },
     error::AppError,
     infra::db::begin_write,

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         ordering::OrderStatus,
-        outbox::{OutboxEvent, OutboxHandler},
+        platform::outbox::{OutboxEvent, OutboxHandler},
     },
     error::AppError,
 };
@@ -236,7 +236,7 @@ impl OutboxHandler for PerformanceUpdater {
 
     async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
         if event.aggregate_type != "order"
-            || event.event_type == crate::domain::outbox::ORDER_PLACED
+            || event.event_type == crate::domain::platform::outbox::ORDER_PLACED
         {
             return Ok(());
         }

@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Principal},
-    domain::audit::{self, AuditEntry},
+    domain::platform::audit::{self, AuditEntry},
     error::AppError,
     infra::db::{begin_write, placeholder},
 };

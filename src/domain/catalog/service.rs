@@ -19,10 +19,12 @@ use super::{
 use crate::{
     auth::{Caller, Principal},
     domain::{
-        audit::{self, AuditEntry},
-        money::{self, Currency},
-        pagination::{Page, PageRequest},
-        validation::{self, Violations},
+        kernel::{
+            money::{self, Currency},
+            pagination::{Page, PageRequest},
+            validation::{self, Violations},
+        },
+        platform::audit::{self, AuditEntry},
     },
     error::AppError,
     infra::db::begin_write,

@@ -14,8 +14,11 @@ use super::{
 };
 use crate::{
     domain::{
-        money::{self, Currency, Money},
-        pagination::{Direction, Page, PageRequest, fetch_page},
+        kernel::{
+            money::{self, Currency, Money},
+            pagination::{Direction, Page, PageRequest},
+        },
+        repository::fetch_page,
     },
     error::AppError,
     infra::db::{placeholder, text_order},

@@ -1,90 +1,21 @@
-//! Job runs: the record of every background job run, and who may see and start them.
-//!
-//! Rules: only admins (and Iris itself) list jobs and start runs. A scheduled run is claimed by
-//! inserting its row — `(job, scheduled_for)` is unique — so each cron tick runs once per
-//! cluster however many processes fire for it; and at most one row per job is RUNNING (a
-//! partial unique index), so a run that finds another one going is recorded as SKIPPED. A run
-//! without a sign of life (start or progress report) for [`STALE_AFTER`] is presumed dead and
-//! closed as FAILED.
+//! Job-run bookkeeping: claims, progress, outcomes and the run history.
 
-use crate::infra::db::Db;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use entity::job_runs::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::Expr,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{Claim, JobRun, RunStatus, STALE_AFTER, Trigger};
 use crate::{
     auth::{Caller, Principal},
     error::AppError,
+    infra::db::Db,
 };
-
-/// A RUNNING run without a sign of life for this long is presumed dead (its process stopped).
-/// Long jobs report progress (a heartbeat) more often than this.
-pub const STALE_AFTER: Duration = Duration::minutes(15);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RunStatus {
-    Running,
-    Succeeded,
-    Failed,
-    Skipped,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "RUNNING",
-            RunStatus::Succeeded => "SUCCEEDED",
-            RunStatus::Failed => "FAILED",
-            RunStatus::Skipped => "SKIPPED",
-        }
-    }
-
-    fn parse(raw: &str) -> RunStatus {
-        match raw {
-            "SUCCEEDED" => RunStatus::Succeeded,
-            "FAILED" => RunStatus::Failed,
-            "SKIPPED" => RunStatus::Skipped,
-            _ => RunStatus::Running,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Schedule,
-    Manual,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "SCHEDULE",
-            Trigger::Manual => "MANUAL",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct JobRun {
-    pub id: Uuid,
-    pub job: String,
-    pub trigger: String,
-    pub scheduled_for: Option<DateTime<Utc>>,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub status: RunStatus,
-    pub error: Option<String>,
-    pub stats: serde_json::Value,
-    pub node: String,
-}
 
 fn to_domain(m: job_runs::Model) -> JobRun {
     JobRun {
@@ -101,23 +32,12 @@ fn to_domain(m: job_runs::Model) -> JobRun {
     }
 }
 
-/// How a claim ended.
-#[derive(Debug)]
-pub enum Claim {
-    /// This process runs it; the run is recorded as RUNNING.
-    Run(JobRun),
-    /// Another process holds this tick.
-    Taken,
-    /// An earlier run is still going; recorded as SKIPPED.
-    Skipped(JobRun),
-}
-
 #[derive(Clone)]
-pub struct JobService {
+pub struct JobRunService {
     db: Db,
 }
 
-impl JobService {
+impl JobRunService {
     pub fn new(db: Db) -> Self {
         Self { db }
     }

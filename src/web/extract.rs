@@ -5,12 +5,16 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts},
+    extract::{ConnectInfo, FromRef, FromRequestParts},
     http::{Extensions, HeaderMap, header, request::Parts},
 };
 
-use super::{Caller, RequestMeta};
-use crate::{app::AppState, error::AppError, infra::telemetry::RequestId};
+use super::ApiState;
+use crate::{
+    auth::{Caller, RequestMeta},
+    error::AppError,
+    infra::telemetry::RequestId,
+};
 
 /// The client's address: the TCP peer, or — behind `TRUSTED_PROXY_HOPS` reverse proxies — the
 /// address those proxies appended to `X-Forwarded-For` (never one the client could forge).
@@ -69,13 +73,15 @@ impl Authentication {
     }
 }
 
-impl FromRequestParts<AppState> for Authentication {
+impl<S> FromRequestParts<S> for Authentication
+where
+    ApiState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = &ApiState::from_ref(state);
         let meta = request_meta(
             &parts.headers,
             &parts.extensions,
@@ -108,10 +114,14 @@ impl FromRequestParts<AppState> for Authentication {
 /// anonymous caller (services decide what anonymous callers may do).
 pub struct Authenticated(pub Caller);
 
-impl FromRequestParts<AppState> for Authenticated {
+impl<S> FromRequestParts<S> for Authenticated
+where
+    ApiState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let Ok(authentication) = Authentication::from_request_parts(parts, state).await;
         authentication.result.map(Authenticated)
     }
@@ -121,10 +131,14 @@ impl FromRequestParts<AppState> for Authenticated {
 /// apply): for the sign-in, refresh and sign-out routes.
 pub struct Lenient(pub Caller);
 
-impl FromRequestParts<AppState> for Lenient {
+impl<S> FromRequestParts<S> for Lenient
+where
+    ApiState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let Ok(authentication) = Authentication::from_request_parts(parts, state).await;
         match authentication.result {
             Err(AppError::RateLimited { retry_after_secs }) => {

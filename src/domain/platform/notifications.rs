@@ -28,8 +28,9 @@ use crate::{
     auth::{Caller, MemberRole, Principal},
     domain::{
         identity::Organisation,
-        outbox::{self, OutboxEvent, OutboxHandler},
-        pagination::{Page, PageRequest, fetch_page},
+        kernel::pagination::{Page, PageRequest},
+        platform::outbox::{self, OutboxEvent, OutboxHandler},
+        repository::fetch_page,
     },
     error::AppError,
     infra::bus::{Event, EventBus},

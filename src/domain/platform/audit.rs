@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Principal},
-    domain::pagination::{Page, PageRequest, fetch_page},
+    domain::{
+        kernel::pagination::{Page, PageRequest},
+        repository::fetch_page,
+    },
     error::AppError,
 };
 

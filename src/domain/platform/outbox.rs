@@ -25,7 +25,10 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{error::AppError, infra::bus::Event, infra::db::begin_write};
+use crate::{
+    error::AppError,
+    infra::{bus::Event, db::begin_write},
+};
 
 /// An order was placed (payload: the order).
 pub const ORDER_PLACED: &str = "order.placed";

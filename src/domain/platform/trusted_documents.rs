@@ -21,7 +21,6 @@ use std::{
 use chrono::Utc;
 use entity::trusted_documents::{self, ActiveModel, Column, Entity};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
@@ -49,13 +48,8 @@ pub struct PushReport {
     pub unchanged: usize,
 }
 
-/// Lower-case hex SHA-256 of `text`.
-pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+/// A document's id is the lower-case hex SHA-256 of its body.
+pub use crate::infra::crypto::sha256_hex;
 
 /// The entries of an Apollo or Relay manifest; the error names the entry and the rule.
 pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, AppError> {
@@ -127,8 +121,8 @@ fn check_entry(entry: &ManifestEntry) -> Result<(), AppError> {
             format!("a document id must have 1 to {MAX_ID_CHARS} characters"),
         ));
     }
-    crate::domain::validation::edge_text(&entry.id)
-        .and_then(|()| crate::domain::validation::edge_text(&entry.body))
+    crate::domain::kernel::validation::edge_text(&entry.id)
+        .and_then(|()| crate::domain::kernel::validation::edge_text(&entry.body))
         .map_err(|rule| AppError::validation(entry.id.clone(), rule))?;
     if entry
         .operation_name

@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{money::Money, pagination::Direction};
+use crate::domain::kernel::{money::Money, pagination::Direction};
 
 pub use service::ProductService;
 
