@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::types::{Supplier, SupplierFilter, SupplierSort, SupplierSortField, ValidChanges};
+use super::{Supplier, SupplierFilter, SupplierSort, SupplierSortField, ValidChanges};
 use crate::{
     domain::{
         kernel::{

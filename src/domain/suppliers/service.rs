@@ -6,11 +6,8 @@ use futures_util::StreamExt as _;
 use uuid::Uuid;
 
 use super::{
-    repository,
-    types::{
-        NewSupplier, Supplier, SupplierChangeKind, SupplierChanged, SupplierChanges,
-        SupplierFilter, SupplierSort,
-    },
+    NewSupplier, Supplier, SupplierChangeKind, SupplierChanged, SupplierChanges, SupplierFilter,
+    SupplierSort, repository,
 };
 use crate::{
     auth::{Caller, MemberRole, Principal, Role},
