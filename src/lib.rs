@@ -4,39 +4,50 @@
 //! suppliers. This page maps the crate.
 //!
 //! ```text
-//!   HTTP / websocket clients   cron (jobs/)       operators
-//!          │                                         │
-//!   ┌──────▼───────────────────────────────┐   ┌─────▼──────┐
-//!   │ graphql/   /graphql, /graphql/ws,    │   │ ops        │ /healthz /readyz /metrics
-//!   │            GraphiQL                  │   └────────────┘
-//!   │ rest/      /api/v1, /openapi.json,   │
-//!   │            /docs                     │   adapters: parse, call ONE service, map
-//!   └──────┬───────────────────────────────┘
-//!          │  Principal + input
-//!   ┌──────▼───────────────────────────────┐
-//!   │ domain/<context>/  service →         │   rules, transactions, authorization, events
-//!   │                    repository        │
-//!   └──────┬──────────────────┬────────────┘
-//!          │                  │ events (after commit)
-//!   ┌──────▼──────┐    ┌──────▼──────────────┐
-//!   │ entity/     │    │ infra/bus           │   memory | Redis pub/sub
-//!   │ (SeaORM)    │    └─────────────────────┘
+//!   HTTP / websocket clients            cron, outbox wake-ups        operators
+//!          │                                   │                         │
+//!   ┌──────▼──────────────────────────┐ ┌──────▼──────────────┐ ┌───────▼──────┐
+//!   │ graphql/  /graphql, /graphql/ws │ │ jobs/  one module   │ │ ops  /healthz│
+//!   │ rest/     /api/v1, /openapi.json│ │ per job, scheduler, │ │ /readyz      │
+//!   │           (web/: shared state,  │ │ outbox loops        │ │ /metrics     │
+//!   │            who is calling)      │ │                     │ │              │
+//!   └──────┬──────────────────────────┘ └──────┬──────────────┘ └───────┬──────┘
+//!          │   adapters: parse, call ONE service, map — never each other │
+//!   ┌──────▼───────────────────────────────────▼───────────────────────────────┐
+//!   │ domain/   kernel/     money, paging, validation, weekdays (pure)         │
+//!   │           <context>/  mod.rs (types, rules) · service · repository (SQL) │
+//!   │           platform/   audit, outbox, notifications, webhooks, job runs,  │
+//!   │                       privacy, trusted documents                         │
+//!   └──────┬──────────────────┬────────────────────────────────────────────────┘
+//!          │ auth/            │ infra/  db, bus (memory | Redis), Redis, rate limits,
+//!          │ (principals,     │         metrics, telemetry, server loop, shutdown
+//!          │  tokens, OIDC)   │
+//!   ┌──────▼──────┐    ┌──────▼──────┐
+//!   │ entity/     │    │ error       │   AppError and its one mapping to the wire
+//!   │ (SeaORM)    │    └─────────────┘
 //!   └──────┬──────┘
 //!      SQLite | Postgres  (migration/)
 //! ```
 //!
-//! - [`config`] — settings from the environment, validated once.
-//! - [`app`] — composition root: [`app::Application`] builds, binds, serves and stops Iris.
-//! - [`error`] — [`error::AppError`] and its one mapping to GraphQL errors and REST envelopes.
-//! - [`auth`] — who is calling ([`auth::Principal`]).
-//! - [`domain`] — business rules per context; imports no adapter.
-//! - [`graphql`], [`rest`] — the two API adapters; they never import each other.
-//! - [`jobs`] — background jobs (the third adapter): registry, runner, cron scheduler.
-//! - [`infra`] — database, bus, metrics, telemetry; no business rules.
-//! - [`ops`] — health, readiness and metrics endpoints.
+//! - [`app`] — the composition root: [`app::Application`] builds, binds, serves and stops Iris;
+//!   [`app::run_worker`] runs the background work alone. The only module that imports every
+//!   other.
+//! - [`config`] — settings from the environment, validated once, built into the types each
+//!   layer defines (`domain::identity::AuthConfig`, `infra::db::DatabaseSettings`, …).
+//! - [`graphql`], [`rest`], [`ops`] — the HTTP adapters; [`jobs`] — the background adapter.
+//!   They never import each other.
+//! - [`web`] — what the HTTP adapters share: [`web::ApiState`] and who is calling.
+//! - [`domain`] — business rules in three kinds of rooms (kernel, contexts, platform); imports
+//!   no adapter, no `config`, neither axum nor async-graphql.
+//! - [`auth`] — principals and roles, token issuing and verification, identity providers.
+//! - [`infra`] — database, bus, Redis, metrics, telemetry, the server loop; no business rule;
+//!   imports nothing of Iris but [`error`].
+//! - [`error`] — [`error::AppError`] and its one mapping to GraphQL errors and REST envelopes;
+//!   imports nothing of Iris.
 //! - [`seed`] — demo data.
 //!
-//! Data flows one way: adapter → domain service → repository → entity.
+//! Imports run one way, downwards in the picture: no two top-level modules import each other
+//! (`tests/api/architecture.rs` checks it on the source).
 
 pub mod app;
 pub mod auth;
