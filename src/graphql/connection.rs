@@ -2,7 +2,7 @@
 //!
 //! Cursors encode the position in the sorted, filtered list (`base64url("v1:<offset>")`);
 //! clients must treat them as opaque. Windowing follows the Relay specification's algorithm,
-//! implemented once in `domain::pagination`.
+//! implemented once in `domain::kernel::pagination`.
 
 use async_graphql::{
     OutputType, SimpleObject,
