@@ -5,7 +5,7 @@ use crate::infra::db::Db;
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{cart_items, carts, products, restaurants};
+use entity::{cart_items, carts, restaurants};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::Expr,
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{Cart, CartItem, MAX_LINES, MAX_QUANTITY, repository};
 use crate::{
     auth::{Caller, Principal},
+    domain::catalog,
     error::{AppError, DbResultExt as _},
     infra::db::begin_write,
 };
@@ -207,9 +208,7 @@ impl CartService {
                     .await?;
             }
             (Change::Add(units), None) => {
-                let found = products::Entity::find_by_id(product)
-                    .filter(products::Column::DeletedAt.is_null())
-                    .one(&txn)
+                let found = catalog::find_live(&txn, product)
                     .await?
                     .ok_or_else(|| AppError::not_found("Product", product))?;
                 if !found.active {

@@ -25,6 +25,7 @@ use super::{
 use crate::{
     auth::{Caller, Principal},
     domain::{
+        catalog,
         identity::{Organisation, current_role},
         kernel::{
             money::{self, Currency},
@@ -243,9 +244,7 @@ async fn products_by_ids(
     db: &impl ConnectionTrait,
     ids: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, products::Model>, AppError> {
-    Ok(products::Entity::find()
-        .filter(products::Column::Id.is_in(ids))
-        .all(db)
+    Ok(catalog::find_many_including_deleted(db, &ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
@@ -681,7 +680,7 @@ impl OrderService {
                 *released.entry(line.product_id).or_default() += line.quantity;
             }
             for (product, quantity) in released {
-                repository::release_stock(&txn, product, quantity, now).await?;
+                catalog::put_stock_back(&txn, product, quantity, now).await?;
             }
         }
         insert_event(
@@ -954,11 +953,8 @@ async fn reserve(txn: &DatabaseTransaction, drafts: &[&Draft]) -> Result<(), App
     }
     let now = Utc::now();
     for (id, (quantity, product)) in wanted {
-        if !repository::reserve_stock(txn, id, quantity, now).await? {
-            let available = products::Entity::find_by_id(id)
-                .one(txn)
-                .await?
-                .map_or(0, |p| p.stock_on_hand);
+        if !catalog::take_stock_if_available(txn, id, quantity, now).await? {
+            let available = catalog::stock_on_hand(txn, id).await?.unwrap_or(0);
             return Err(AppError::InsufficientStock {
                 product_id: id,
                 sku: product.sku.clone(),

@@ -2,11 +2,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use entity::{cart_items, carts, order_events, order_lines, orders, products};
+use entity::{cart_items, carts, order_events, order_lines, orders};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait as _},
 };
 use uuid::Uuid;
 
@@ -130,46 +128,6 @@ pub(super) async fn events_of(
         .order_by_asc(order_events::Column::Id)
         .all(db)
         .await?)
-}
-
-/// Takes `quantity` units off the shelf if, and only if, that many are there: the condition
-/// and the decrement are one statement, so concurrent orders can never drive stock negative.
-pub(super) async fn reserve_stock(
-    db: &impl ConnectionTrait,
-    product: Uuid,
-    quantity: i64,
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    let result = products::Entity::update_many()
-        .col_expr(
-            products::Column::StockOnHand,
-            Expr::col(products::Column::StockOnHand).sub(quantity),
-        )
-        .col_expr(products::Column::UpdatedAt, Expr::value(now))
-        .filter(products::Column::Id.eq(product))
-        .filter(products::Column::StockOnHand.gte(quantity))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-/// Puts reserved units back.
-pub(super) async fn release_stock(
-    db: &impl ConnectionTrait,
-    product: Uuid,
-    quantity: i64,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    products::Entity::update_many()
-        .col_expr(
-            products::Column::StockOnHand,
-            Expr::col(products::Column::StockOnHand).add(quantity),
-        )
-        .col_expr(products::Column::UpdatedAt, Expr::value(now))
-        .filter(products::Column::Id.eq(product))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Which orders a caller may list: every order (admins), or those of these organisations.
