@@ -1,11 +1,15 @@
-//! Storage of carts and orders: conversions to domain types and the queries services share.
+//! Storage of carts, orders and idempotency keys: conversions to domain types and the queries
+//! services share.
 
 use std::collections::HashMap;
 
-use entity::{cart_items, carts, order_events, order_lines, orders};
+use chrono::{DateTime, Utc};
+use entity::{cart_items, carts, idempotency_keys, order_events, order_lines, orders};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -284,4 +288,144 @@ pub(super) async fn cart_items_of(
                 .map(|r| cart_item_to_domain(r, m))
         })
         .collect())
+}
+
+/// An idempotency key as stored: its request's fingerprint and the orders it produced (none
+/// until its request completes).
+pub(super) struct StoredKey {
+    pub request_hash: String,
+    pub order_ids: Vec<Uuid>,
+}
+
+/// The key of `scope` and `operation`, unless it expired by `now`.
+pub(super) async fn find_unexpired_key(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    operation: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<StoredKey>, AppError> {
+    Ok(idempotency_keys::Entity::find()
+        .filter(idempotency_keys::Column::Scope.eq(scope))
+        .filter(idempotency_keys::Column::Operation.eq(operation))
+        .filter(idempotency_keys::Column::Key.eq(key))
+        .filter(idempotency_keys::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+        .map(|row| StoredKey {
+            order_ids: row.response["orderIds"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| id.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            request_hash: row.request_hash,
+        }))
+}
+
+/// Deletes the key of `scope` and `operation` if it expired by `now`.
+pub(super) async fn delete_key_if_expired(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    operation: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::Scope.eq(scope))
+        .filter(idempotency_keys::Column::Operation.eq(operation))
+        .filter(idempotency_keys::Column::Key.eq(key))
+        .filter(idempotency_keys::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A key claimed by a request in progress: no orders yet.
+pub(super) struct NewKey<'a> {
+    pub scope: &'a str,
+    pub operation: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores the key with no orders yet, unless the key is held (the unique index says so, on
+/// Postgres after the holder's transaction ends): `false` then.
+pub(super) async fn insert_key_unless_held(
+    db: &impl ConnectionTrait,
+    key: NewKey<'_>,
+) -> Result<bool, AppError> {
+    let inserted = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        scope: Set(key.scope.to_owned()),
+        operation: Set(key.operation.to_owned()),
+        key: Set(key.key.to_owned()),
+        request_hash: Set(key.request_hash.to_owned()),
+        response: Set(json!({ "orderIds": [] })),
+        created_at: Set(key.created_at),
+        expires_at: Set(key.expires_at),
+    })
+    .exec_without_returning(db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores the orders a request produced under its key.
+pub(super) async fn store_key_orders(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    operation: &str,
+    key: &str,
+    order_ids: &[Uuid],
+) -> Result<(), AppError> {
+    idempotency_keys::Entity::update_many()
+        .col_expr(
+            idempotency_keys::Column::Response,
+            Expr::value(json!({ "orderIds": order_ids })),
+        )
+        .filter(idempotency_keys::Column::Scope.eq(scope))
+        .filter(idempotency_keys::Column::Operation.eq(operation))
+        .filter(idempotency_keys::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes up to `batch` keys expired by `now`; returns how many went.
+pub(super) async fn delete_expired_keys(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, AppError> {
+    let expired: Vec<Uuid> = idempotency_keys::Entity::find()
+        .select_only()
+        .column(idempotency_keys::Column::Id)
+        .filter(idempotency_keys::Column::ExpiresAt.lte(now))
+        .limit(batch)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    let result = idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::Id.is_in(expired))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
