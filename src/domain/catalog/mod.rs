@@ -17,9 +17,18 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::kernel::{money::Money, pagination::Direction};
+use crate::domain::kernel::{
+    money::{Currency, Money},
+    pagination::Direction,
+};
 
 pub use service::ProductService;
+
+/// What ordering needs of products, on any connection (it reads them and reserves and releases
+/// their stock inside its own transactions).
+pub(crate) use repository::{
+    find_live, find_many_including_deleted, put_stock_back, stock_on_hand, take_stock_if_available,
+};
 
 /// Most products one batch may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -211,4 +220,20 @@ pub enum ProductSortField {
 pub struct ProductSort {
     pub field: ProductSortField,
     pub direction: Direction,
+}
+
+/// A validated product of an upsert, without ids and timestamps.
+struct ValidProduct {
+    sku: String,
+    name: String,
+    description: Option<String>,
+    category: String,
+    unit: Unit,
+    unit_price_milli: i64,
+    currency: Currency,
+    stock_on_hand: Option<i64>,
+    allergens: i32,
+    dietary_tags: i32,
+    tax_rate_bp: Option<i32>,
+    active: bool,
 }

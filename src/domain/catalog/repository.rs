@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use entity::products::{self, Column, Entity};
 use sea_orm::{
+    ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
     sea_query::{Expr, ExprTrait as _},
@@ -10,7 +11,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    Allergen, DietaryTag, Product, ProductFilter, ProductSort, ProductSortField, Unit, trigram,
+    Allergen, DietaryTag, Product, ProductFilter, ProductSort, ProductSortField, Unit,
+    ValidProduct, trigram,
 };
 use crate::{
     domain::{
@@ -55,7 +57,8 @@ pub(super) fn fold(text: &str) -> String {
     text.trim().to_lowercase()
 }
 
-pub(super) async fn find_live(
+/// A product still on the marketplace (not deleted), active or not.
+pub(crate) async fn find_live(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<products::Model>, AppError> {
@@ -63,6 +66,68 @@ pub(super) async fn find_live(
         .filter(Column::DeletedAt.is_null())
         .one(db)
         .await?)
+}
+
+/// Products by id, deleted ones included (order lines keep pointing at them).
+pub(crate) async fn find_many_including_deleted(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<products::Model>, AppError> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?)
+}
+
+/// Units on hand of a product, deleted or not; `None` when there is no such product.
+pub(crate) async fn stock_on_hand(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<i64>, AppError> {
+    Ok(Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|p| p.stock_on_hand))
+}
+
+/// Takes `quantity` units off the shelf if, and only if, that many are there: the condition
+/// and the decrement are one statement, so concurrent orders can never drive stock negative.
+pub(crate) async fn take_stock_if_available(
+    db: &impl ConnectionTrait,
+    product: Uuid,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let result = Entity::update_many()
+        .col_expr(
+            Column::StockOnHand,
+            Expr::col(Column::StockOnHand).sub(quantity),
+        )
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(product))
+        .filter(Column::StockOnHand.gte(quantity))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Puts reserved units back on the shelf.
+pub(crate) async fn put_stock_back(
+    db: &impl ConnectionTrait,
+    product: Uuid,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    Entity::update_many()
+        .col_expr(
+            Column::StockOnHand,
+            Expr::col(Column::StockOnHand).add(quantity),
+        )
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(product))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub(super) async fn find_by_skus(
@@ -76,6 +141,54 @@ pub(super) async fn find_by_skus(
         .filter(Column::DeletedAt.is_null())
         .all(db)
         .await?)
+}
+
+/// Writes one product of an upsert: over `current` (keeping its id and creation time) when
+/// there is one, else as a new product with `id`.
+pub(super) async fn save(
+    db: &impl ConnectionTrait,
+    supplier: Uuid,
+    id: Uuid,
+    p: ValidProduct,
+    current: Option<&products::Model>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let model = products::ActiveModel {
+        id: Set(id),
+        supplier_id: Set(supplier),
+        sku_folded: Set(fold(&p.sku)),
+        sku: Set(p.sku),
+        name_folded: Set(fold(&p.name)),
+        name: Set(p.name),
+        description: Set(p.description),
+        category_folded: Set(fold(&p.category)),
+        category: Set(p.category),
+        unit: Set(p.unit.as_str().to_owned()),
+        unit_price_milli: Set(p.unit_price_milli),
+        currency: Set(p.currency.as_str().to_owned()),
+        // Unchanged stock is not written back: orders reserve and release it
+        // concurrently, and a stale copy would undo them.
+        stock_on_hand: match (p.stock_on_hand, current) {
+            (Some(units), _) => Set(units),
+            (None, Some(_)) => NotSet,
+            (None, None) => Set(0),
+        },
+        allergens: Set(p.allergens),
+        dietary_tags: Set(p.dietary_tags),
+        tax_rate_bp: Set(p
+            .tax_rate_bp
+            .unwrap_or_else(|| current.map_or(super::DEFAULT_TAX_RATE_BP, |m| m.tax_rate_bp))),
+        active: Set(p.active),
+        created_at: Set(current.map_or(now, |m| m.created_at)),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    };
+    if current.is_some() {
+        Entity::update(model).exec(db).await?;
+    } else {
+        Entity::insert(model).exec_without_returning(db).await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn soft_delete(

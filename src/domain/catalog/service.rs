@@ -4,16 +4,13 @@ use crate::infra::db::Db;
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{products, suppliers};
-use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, EntityTrait, QueryFilter,
-};
+use entity::products;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     Allergen, DietaryTag, MAX_BATCH, Product, ProductFilter, ProductInput, ProductSort, Unit,
+    ValidProduct,
     repository::{self, fold},
 };
 use crate::{
@@ -25,6 +22,7 @@ use crate::{
             validation::{self, Violations},
         },
         platform::audit::{self, AuditEntry},
+        suppliers,
     },
     error::AppError,
     infra::db::begin_write,
@@ -60,28 +58,12 @@ fn sku(raw: &str) -> Result<String, String> {
     }
 }
 
-/// A validated product row, without ids and timestamps.
-struct Valid {
-    sku: String,
-    name: String,
-    description: Option<String>,
-    category: String,
-    unit: Unit,
-    unit_price_milli: i64,
-    currency: Currency,
-    stock_on_hand: Option<i64>,
-    allergens: i32,
-    dietary_tags: i32,
-    tax_rate_bp: Option<i32>,
-    active: bool,
-}
-
 fn validate(
     item: &ProductInput,
     at: &str,
     default_currency: &Currency,
     v: &mut Violations,
-) -> Option<Valid> {
+) -> Option<ValidProduct> {
     let field = |name: &str| format!("{at}.{name}");
     let sku = v.check(&field("sku"), sku(&item.sku));
     let name = v.check(&field("name"), validation::text(&item.name, 200));
@@ -121,7 +103,7 @@ fn validate(
             .map(Some),
         None => Some(None),
     };
-    Some(Valid {
+    Some(ValidProduct {
         tax_rate_bp: tax_rate?,
         sku: sku?,
         name: name?,
@@ -158,12 +140,12 @@ impl ProductService {
                 format!("must hold 1 to {MAX_BATCH} products"),
             ));
         }
-        let owner = suppliers::Entity::find_by_id(supplier)
-            .filter(suppliers::Column::DeletedAt.is_null())
-            .one(&self.db)
+        let owner = suppliers::find_many_live(&self.db, &[supplier])
             .await?
+            .into_iter()
+            .next()
             .ok_or_else(|| AppError::not_found("Supplier", supplier))?;
-        let default_currency = Currency::from_stored(&owner.currency);
+        let default_currency = owner.currency;
 
         let mut v = Violations::default();
         let mut seen = HashSet::new();
@@ -179,7 +161,7 @@ impl ProductService {
             valid.push(validate(item, &at, &default_currency, &mut v));
         }
         v.finish()?;
-        let valid: Vec<Valid> = valid.into_iter().flatten().collect();
+        let valid: Vec<ValidProduct> = valid.into_iter().flatten().collect();
 
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
@@ -194,43 +176,10 @@ impl ProductService {
         for p in valid {
             let current = existing.get(&fold(&p.sku));
             let id = current.map_or_else(Uuid::now_v7, |m| m.id);
-            let model = products::ActiveModel {
-                id: Set(id),
-                supplier_id: Set(supplier),
-                sku_folded: Set(fold(&p.sku)),
-                sku: Set(p.sku),
-                name_folded: Set(fold(&p.name)),
-                name: Set(p.name),
-                description: Set(p.description),
-                category_folded: Set(fold(&p.category)),
-                category: Set(p.category),
-                unit: Set(p.unit.as_str().to_owned()),
-                unit_price_milli: Set(p.unit_price_milli),
-                currency: Set(p.currency.as_str().to_owned()),
-                // Unchanged stock is not written back: orders reserve and release it
-                // concurrently, and a stale copy would undo them.
-                stock_on_hand: match (p.stock_on_hand, current) {
-                    (Some(units), _) => Set(units),
-                    (None, Some(_)) => NotSet,
-                    (None, None) => Set(0),
-                },
-                allergens: Set(p.allergens),
-                dietary_tags: Set(p.dietary_tags),
-                tax_rate_bp: Set(p.tax_rate_bp.unwrap_or_else(|| {
-                    current.map_or(super::DEFAULT_TAX_RATE_BP, |m| m.tax_rate_bp)
-                })),
-                active: Set(p.active),
-                created_at: Set(current.map_or(now, |m| m.created_at)),
-                updated_at: Set(now),
-                deleted_at: Set(None),
-            };
+            repository::save(&txn, supplier, id, p, current, now).await?;
             if current.is_some() {
-                products::Entity::update(model).exec(&txn).await?;
                 updated += 1;
             } else {
-                products::Entity::insert(model)
-                    .exec_without_returning(&txn)
-                    .await?;
                 created += 1;
             }
             ids.push(id);
@@ -248,13 +197,12 @@ impl ProductService {
             },
         )
         .await?;
-        let rows: HashMap<Uuid, products::Model> = products::Entity::find()
-            .filter(products::Column::Id.is_in(ids.clone()))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect();
+        let rows: HashMap<Uuid, products::Model> =
+            repository::find_many_including_deleted(&txn, &ids)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect();
         txn.commit().await?;
         tracing::info!(created, updated, "products upserted");
         Ok(ids
@@ -300,9 +248,7 @@ impl ProductService {
 
     /// Products by id, deleted ones included (order lines keep pointing at them).
     pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Product>, AppError> {
-        Ok(products::Entity::find()
-            .filter(products::Column::Id.is_in(ids.to_vec()))
-            .all(&self.db)
+        Ok(repository::find_many_including_deleted(&self.db, ids)
             .await?
             .into_iter()
             .map(repository::to_domain)

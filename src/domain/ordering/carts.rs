@@ -5,17 +5,15 @@ use crate::infra::db::Db;
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{cart_items, carts, products, restaurants};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::Expr,
-};
+use entity::carts;
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use super::{Cart, CartItem, MAX_LINES, MAX_QUANTITY, repository};
 use crate::{
     auth::{Caller, Principal},
-    error::{AppError, DbResultExt as _},
+    domain::catalog,
+    error::AppError,
     infra::db::begin_write,
 };
 
@@ -63,11 +61,7 @@ impl CartService {
     /// The restaurant's cart (empty until something is added).
     pub async fn get(&self, caller: &Caller, restaurant: Uuid) -> Result<Cart, AppError> {
         authorize(caller, restaurant)?;
-        let live = restaurants::Entity::find_by_id(restaurant)
-            .filter(restaurants::Column::DeletedAt.is_null())
-            .count(&self.db)
-            .await?;
-        if live == 0 {
+        if !repository::restaurant_is_live(&self.db, restaurant).await? {
             return Err(AppError::not_found("Restaurant", restaurant));
         }
         let cart = repository::find_cart(&self.db, restaurant).await?;
@@ -139,10 +133,7 @@ impl CartService {
         authorize(caller, restaurant)?;
         let txn = begin_write(&self.db).await?;
         if let Some(cart) = repository::lock_cart(&txn, restaurant).await? {
-            cart_items::Entity::delete_many()
-                .filter(cart_items::Column::CartId.eq(cart.id))
-                .exec(&txn)
-                .await?;
+            repository::empty_cart(&txn, cart.id).await?;
             touch(&txn, cart.id).await?;
         }
         txn.commit().await?;
@@ -158,11 +149,7 @@ impl CartService {
     ) -> Result<Cart, AppError> {
         authorize(caller, restaurant)?;
         let txn = begin_write(&self.db).await?;
-        let live = restaurants::Entity::find_by_id(restaurant)
-            .filter(restaurants::Column::DeletedAt.is_null())
-            .count(&txn)
-            .await?;
-        if live == 0 {
+        if !repository::restaurant_is_live(&txn, restaurant).await? {
             return Err(AppError::not_found("Restaurant", restaurant));
         }
         // The locked cart row makes concurrent changes (and checkouts) of one cart take turns.
@@ -173,15 +160,11 @@ impl CartService {
             }
             None => create_cart(&txn, restaurant).await?,
         };
-        let existing = cart_items::Entity::find()
-            .filter(cart_items::Column::CartId.eq(cart.id))
-            .filter(cart_items::Column::ProductId.eq(product))
-            .one(&txn)
-            .await?;
+        let existing = repository::find_cart_item(&txn, cart.id, product).await?;
         let now = Utc::now();
         match (change, existing) {
             (Change::Remove, Some(item)) => {
-                cart_items::Entity::delete_by_id(item.id).exec(&txn).await?;
+                repository::delete_cart_item(&txn, item.id).await?;
             }
             (Change::Remove | Change::Set(_), None) => {
                 return Err(AppError::not_found("Cart item", product));
@@ -199,17 +182,10 @@ impl CartService {
                         ),
                     ));
                 }
-                cart_items::Entity::update_many()
-                    .col_expr(cart_items::Column::Quantity, Expr::value(quantity))
-                    .col_expr(cart_items::Column::UpdatedAt, Expr::value(now))
-                    .filter(cart_items::Column::Id.eq(item.id))
-                    .exec(&txn)
-                    .await?;
+                repository::set_cart_item_quantity(&txn, item.id, quantity, now).await?;
             }
             (Change::Add(units), None) => {
-                let found = products::Entity::find_by_id(product)
-                    .filter(products::Column::DeletedAt.is_null())
-                    .one(&txn)
+                let found = catalog::find_live(&txn, product)
                     .await?
                     .ok_or_else(|| AppError::not_found("Product", product))?;
                 if !found.active {
@@ -218,29 +194,14 @@ impl CartService {
                         format!("{} is not available for ordering", found.name),
                     ));
                 }
-                let count = cart_items::Entity::find()
-                    .filter(cart_items::Column::CartId.eq(cart.id))
-                    .count(&txn)
-                    .await?;
+                let count = repository::count_cart_items(&txn, cart.id).await?;
                 if count as usize >= MAX_LINES {
                     return Err(AppError::validation(
                         "productId",
                         format!("the cart already holds {MAX_LINES} products"),
                     ));
                 }
-                cart_items::Entity::insert(cart_items::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    cart_id: Set(cart.id),
-                    product_id: Set(product),
-                    quantity: Set(units),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                })
-                .exec_without_returning(&txn)
-                .await
-                .on_unique_violation(|| {
-                    AppError::Conflict("the cart changed at the same time; retry".into())
-                })?;
+                repository::insert_cart_item(&txn, cart.id, product, units, now).await?;
             }
         }
         touch(&txn, cart.id).await?;
@@ -257,26 +218,12 @@ async fn create_cart(
     txn: &DatabaseTransaction,
     restaurant: Uuid,
 ) -> Result<carts::Model, AppError> {
-    let now = Utc::now();
-    carts::Entity::insert(carts::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        restaurant_id: Set(restaurant),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([carts::Column::RestaurantId])
-    .exec(txn)
-    .await?;
+    repository::insert_cart_unless_exists(txn, restaurant, Utc::now()).await?;
     repository::lock_cart(txn, restaurant)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("created cart vanished")))
 }
 
 async fn touch(txn: &DatabaseTransaction, cart: Uuid) -> Result<(), AppError> {
-    carts::Entity::update_many()
-        .col_expr(carts::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(carts::Column::Id.eq(cart))
-        .exec(txn)
-        .await?;
-    Ok(())
+    repository::touch_cart(txn, cart, Utc::now()).await
 }

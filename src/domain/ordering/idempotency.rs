@@ -7,17 +7,15 @@
 //! attempt stores nothing, so the same key may be retried.
 
 use chrono::{Duration, Utc};
-use entity::idempotency_keys::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::IDEMPOTENCY_TTL_HOURS;
+use super::{
+    IDEMPOTENCY_TTL_HOURS,
+    repository::{self, NewKey},
+};
 use crate::{
     auth::{Caller, Principal},
     error::AppError,
@@ -84,28 +82,21 @@ pub(super) async fn lookup(
     db: &impl ConnectionTrait,
     request: &IdempotentRequest,
 ) -> Result<Option<Vec<Uuid>>, AppError> {
-    let Some(row) = Entity::find()
-        .filter(Column::Scope.eq(&request.scope))
-        .filter(Column::Operation.eq(request.operation))
-        .filter(Column::Key.eq(&request.key))
-        .filter(Column::ExpiresAt.gt(Utc::now()))
-        .one(db)
-        .await?
+    let Some(stored) = repository::find_unexpired_key(
+        db,
+        &request.scope,
+        request.operation,
+        &request.key,
+        Utc::now(),
+    )
+    .await?
     else {
         return Ok(None);
     };
-    if row.request_hash != request.hash {
+    if stored.request_hash != request.hash {
         return Err(conflict(request));
     }
-    let ids = row.response["orderIds"]
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| id.as_str().and_then(|s| Uuid::parse_str(s).ok()))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Some(ids))
+    Ok(Some(stored.order_ids))
 }
 
 /// Claims the key inside `txn`; `false` when another request holds it (the caller must roll
@@ -116,37 +107,20 @@ pub(super) async fn claim(
 ) -> Result<bool, AppError> {
     let now = Utc::now();
     // An expired key may be reused; the cleanup job may not have removed it yet.
-    Entity::delete_many()
-        .filter(Column::Scope.eq(&request.scope))
-        .filter(Column::Operation.eq(request.operation))
-        .filter(Column::Key.eq(&request.key))
-        .filter(Column::ExpiresAt.lte(now))
-        .exec(txn)
+    repository::delete_key_if_expired(txn, &request.scope, request.operation, &request.key, now)
         .await?;
-    let inserted = Entity::insert(idempotency_keys::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        scope: Set(request.scope.clone()),
-        operation: Set(request.operation.to_owned()),
-        key: Set(request.key.clone()),
-        request_hash: Set(request.hash.clone()),
-        response: Set(json!({ "orderIds": [] })),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::hours(IDEMPOTENCY_TTL_HOURS)),
-    })
-    .exec_without_returning(txn)
-    .await;
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
+    repository::insert_key_unless_held(
+        txn,
+        NewKey {
+            scope: &request.scope,
+            operation: request.operation,
+            key: &request.key,
+            request_hash: &request.hash,
+            created_at: now,
+            expires_at: now + Duration::hours(IDEMPOTENCY_TTL_HOURS),
+        },
+    )
+    .await
 }
 
 /// Stores the result under the claimed key (same transaction as the orders).
@@ -155,17 +129,14 @@ pub(super) async fn complete(
     request: &IdempotentRequest,
     order_ids: &[Uuid],
 ) -> Result<(), AppError> {
-    Entity::update_many()
-        .col_expr(
-            Column::Response,
-            sea_orm::sea_query::Expr::value(json!({ "orderIds": order_ids })),
-        )
-        .filter(Column::Scope.eq(&request.scope))
-        .filter(Column::Operation.eq(request.operation))
-        .filter(Column::Key.eq(&request.key))
-        .exec(txn)
-        .await?;
-    Ok(())
+    repository::store_key_orders(
+        txn,
+        &request.scope,
+        request.operation,
+        &request.key,
+        order_ids,
+    )
+    .await
 }
 
 /// After losing a claim race: the winner's result, or CONFLICT if it was a different request.
@@ -183,20 +154,5 @@ pub(super) async fn after_lost_claim(
 
 /// Deletes up to `batch` expired keys; returns how many went.
 pub(super) async fn expire(db: &impl ConnectionTrait, batch: u64) -> Result<u64, AppError> {
-    let expired: Vec<Uuid> = Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::ExpiresAt.lte(Utc::now()))
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if expired.is_empty() {
-        return Ok(0);
-    }
-    let result = Entity::delete_many()
-        .filter(Column::Id.is_in(expired))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+    repository::delete_expired_keys(db, Utc::now(), batch).await
 }

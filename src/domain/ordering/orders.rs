@@ -5,12 +5,9 @@ use crate::infra::db::Db;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate, Utc};
-use entity::{cart_items, carts, order_events, order_lines, orders, products, restaurants};
+use entity::products;
 use futures_util::{Stream, StreamExt};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    sea_query::Expr,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -19,12 +16,13 @@ use super::{
     Checkout, LineInput, MAX_DELIVERY_DAYS_AHEAD, MAX_LINES, MAX_QUANTITY, Order, OrderAction,
     OrderEvent, OrderFilter, OrderLine, OrderSort, OrderStatus, OrderStatusChanged, Party,
     PlaceOrder, Placed, SupplierDelivery, idempotency,
-    repository::{self, Scope},
+    repository::{self, NewLine, NewOrder, Scope},
     totals::{self, PricedLine},
 };
 use crate::{
     auth::{Caller, Principal},
     domain::{
+        catalog,
         identity::{Organisation, current_role},
         kernel::{
             money::{self, Currency},
@@ -225,12 +223,10 @@ async fn live_supplier(
 }
 
 async fn live_restaurant(db: &impl ConnectionTrait, id: Uuid) -> Result<(), AppError> {
-    let restaurant = restaurants::Entity::find_by_id(id)
-        .filter(restaurants::Column::DeletedAt.is_null())
-        .one(db)
+    let active = repository::live_restaurant_is_active(db, id)
         .await?
         .ok_or_else(|| AppError::not_found("Restaurant", id))?;
-    if !restaurant.active {
+    if !active {
         return Err(AppError::validation(
             "restaurantId",
             "the restaurant is not active",
@@ -243,9 +239,7 @@ async fn products_by_ids(
     db: &impl ConnectionTrait,
     ids: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, products::Model>, AppError> {
-    Ok(products::Entity::find()
-        .filter(products::Column::Id.is_in(ids))
-        .all(db)
+    Ok(catalog::find_many_including_deleted(db, &ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
@@ -536,15 +530,8 @@ impl OrderService {
             );
         }
         if let Some(cart) = cart {
-            cart_items::Entity::delete_many()
-                .filter(cart_items::Column::Id.is_in(items.iter().map(|i| i.id)))
-                .exec(&txn)
-                .await?;
-            carts::Entity::update_many()
-                .col_expr(carts::Column::UpdatedAt, Expr::value(now))
-                .filter(carts::Column::Id.eq(cart.id))
-                .exec(&txn)
-                .await?;
+            repository::delete_cart_items(&txn, items.iter().map(|i| i.id)).await?;
+            repository::touch_cart(&txn, cart.id, now).await?;
         }
         let ids: Vec<Uuid> = placed.iter().map(|o| o.id).collect();
         if let Some(request) = &idempotent {
@@ -662,14 +649,7 @@ impl OrderService {
         let to = action.target();
         let txn = begin_write(&self.db).await?;
         // Compare-and-set: a concurrent transition of the same order makes this one fail.
-        let changed = orders::Entity::update_many()
-            .col_expr(orders::Column::Status, Expr::value(to.as_str()))
-            .col_expr(orders::Column::UpdatedAt, Expr::value(now))
-            .filter(orders::Column::Id.eq(id))
-            .filter(orders::Column::Status.eq(order.status.as_str()))
-            .exec(&txn)
-            .await?;
-        if changed.rows_affected != 1 {
+        if !repository::transition_if_status_is(&txn, id, order.status, to, now).await? {
             txn.rollback().await?;
             let current = self.get(caller, id).await?;
             return Err(invalid(current.status));
@@ -681,7 +661,7 @@ impl OrderService {
                 *released.entry(line.product_id).or_default() += line.quantity;
             }
             for (product, quantity) in released {
-                repository::release_stock(&txn, product, quantity, now).await?;
+                catalog::put_stock_back(&txn, product, quantity, now).await?;
             }
         }
         insert_event(
@@ -954,11 +934,8 @@ async fn reserve(txn: &DatabaseTransaction, drafts: &[&Draft]) -> Result<(), App
     }
     let now = Utc::now();
     for (id, (quantity, product)) in wanted {
-        if !repository::reserve_stock(txn, id, quantity, now).await? {
-            let available = products::Entity::find_by_id(id)
-                .one(txn)
-                .await?
-                .map_or(0, |p| p.stock_on_hand);
+        if !catalog::take_stock_if_available(txn, id, quantity, now).await? {
+            let available = catalog::stock_on_hand(txn, id).await?.unwrap_or(0);
             return Err(AppError::InsufficientStock {
                 product_id: id,
                 sku: product.sku.clone(),
@@ -983,48 +960,34 @@ async fn insert_order(
         .map_err(|i| AppError::validation(format!("lines[{i}].quantity"), "is too large"))?;
     let id = Uuid::now_v7();
     let currency: Currency = draft.supplier.currency.clone();
-    orders::Entity::insert(orders::ActiveModel {
-        id: Set(id),
-        restaurant_id: Set(restaurant),
-        supplier_id: Set(draft.supplier.id),
-        status: Set(OrderStatus::Placed.as_str().to_owned()),
-        currency: Set(currency.as_str().to_owned()),
-        subtotal_milli: Set(totals.subtotal_milli),
-        tax_milli: Set(totals.tax_milli),
-        total_milli: Set(totals.total_milli),
-        taxes: Set(json!(totals.taxes)),
-        requested_delivery_date: Set(draft.requested_delivery_date),
-        note: Set(draft.note.clone()),
-        placed_by: Set(caller.principal.account_id()),
-        checkout_id: Set(checkout_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deleted_at: Set(None),
-    })
-    .exec_without_returning(txn)
-    .await?;
-    let lines: Vec<order_lines::ActiveModel> = draft
+    let lines: Vec<NewLine> = draft
         .lines
         .iter()
         .zip(&totals.line_totals_milli)
-        .enumerate()
-        .map(|(i, (line, total))| order_lines::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            order_id: Set(id),
-            line_number: Set(i as i32 + 1),
-            product_id: Set(line.product.id),
-            sku: Set(line.product.sku.clone()),
-            name: Set(line.product.name.clone()),
-            unit: Set(line.product.unit.clone()),
-            unit_price_milli: Set(line.product.unit_price_milli),
-            quantity: Set(line.quantity),
-            line_total_milli: Set(*total),
-            tax_rate_bp: Set(line.product.tax_rate_bp),
+        .map(|(line, total)| NewLine {
+            product: &line.product,
+            quantity: line.quantity,
+            line_total_milli: *total,
         })
         .collect();
-    order_lines::Entity::insert_many(lines)
-        .exec_without_returning(txn)
-        .await?;
+    repository::insert_order(
+        txn,
+        NewOrder {
+            id,
+            restaurant_id: restaurant,
+            supplier_id: draft.supplier.id,
+            status: OrderStatus::Placed,
+            currency: &currency,
+            totals: &totals,
+            requested_delivery_date: draft.requested_delivery_date,
+            note: draft.note.clone(),
+            placed_by: caller.principal.account_id(),
+            checkout_id,
+            at: now,
+        },
+        lines,
+    )
+    .await?;
     insert_event(txn, caller, id, None, OrderStatus::Placed, None, now).await?;
     audit::record(
         txn,
@@ -1070,17 +1033,18 @@ async fn insert_event(
     reason: Option<String>,
     at: chrono::DateTime<Utc>,
 ) -> Result<(), AppError> {
-    order_events::Entity::insert(order_events::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        order_id: Set(order),
-        from_status: Set(from.map(|s| s.as_str().to_owned())),
-        to_status: Set(to.as_str().to_owned()),
-        actor_account_id: Set(caller.principal.account_id()),
-        actor_role: Set(caller.principal.audit_role().to_owned()),
-        reason: Set(reason),
-        at: Set(at),
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
+    repository::insert_event(
+        txn,
+        OrderEvent {
+            id: Uuid::now_v7(),
+            order_id: order,
+            from,
+            to,
+            actor_account_id: caller.principal.account_id(),
+            actor_role: caller.principal.audit_role().to_owned(),
+            reason,
+            at,
+        },
+    )
+    .await
 }

@@ -1,18 +1,25 @@
-//! Storage of carts and orders: conversions to domain types and the queries services share.
+//! Storage of carts, orders and idempotency keys: every query of the ordering context, and the
+//! conversions of its rows to domain types. Products are the catalog's (see
+//! `crate::domain::catalog`); the restaurant checks read the `restaurants` table directly until
+//! that context exports them.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use entity::{cart_items, carts, order_events, order_lines, orders, products};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait as _},
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    cart_items, carts, idempotency_keys, order_events, order_lines, orders, products, restaurants,
 };
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     CartItem, Order, OrderEvent, OrderFilter, OrderLine, OrderSort, OrderSortField, OrderStatus,
-    OrderTax, totals::TaxLine,
+    OrderTax,
+    totals::{TaxLine, Totals},
 };
 use crate::{
     domain::{
@@ -23,7 +30,7 @@ use crate::{
         },
         repository::fetch_page,
     },
-    error::AppError,
+    error::{AppError, DbResultExt as _},
 };
 
 pub(super) fn order_to_domain(m: orders::Model) -> Order {
@@ -132,44 +139,115 @@ pub(super) async fn events_of(
         .await?)
 }
 
-/// Takes `quantity` units off the shelf if, and only if, that many are there: the condition
-/// and the decrement are one statement, so concurrent orders can never drive stock negative.
-pub(super) async fn reserve_stock(
-    db: &impl ConnectionTrait,
-    product: Uuid,
-    quantity: i64,
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    let result = products::Entity::update_many()
-        .col_expr(
-            products::Column::StockOnHand,
-            Expr::col(products::Column::StockOnHand).sub(quantity),
-        )
-        .col_expr(products::Column::UpdatedAt, Expr::value(now))
-        .filter(products::Column::Id.eq(product))
-        .filter(products::Column::StockOnHand.gte(quantity))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+/// A new order as it is stored, with its totals.
+pub(super) struct NewOrder<'a> {
+    pub id: Uuid,
+    pub restaurant_id: Uuid,
+    pub supplier_id: Uuid,
+    pub status: OrderStatus,
+    pub currency: &'a Currency,
+    pub totals: &'a Totals,
+    pub requested_delivery_date: NaiveDate,
+    pub note: Option<String>,
+    pub placed_by: Option<Uuid>,
+    pub checkout_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
 }
 
-/// Puts reserved units back.
-pub(super) async fn release_stock(
+/// One line of a new order: the product as it is now (its snapshot is stored), how many, and
+/// the line's exact total.
+pub(super) struct NewLine<'a> {
+    pub product: &'a products::Model,
+    pub quantity: i64,
+    pub line_total_milli: i64,
+}
+
+/// Writes an order and its lines, numbered from 1 in the given order.
+pub(super) async fn insert_order(
     db: &impl ConnectionTrait,
-    product: Uuid,
-    quantity: i64,
-    now: DateTime<Utc>,
+    order: NewOrder<'_>,
+    lines: Vec<NewLine<'_>>,
 ) -> Result<(), AppError> {
-    products::Entity::update_many()
-        .col_expr(
-            products::Column::StockOnHand,
-            Expr::col(products::Column::StockOnHand).add(quantity),
-        )
-        .col_expr(products::Column::UpdatedAt, Expr::value(now))
-        .filter(products::Column::Id.eq(product))
-        .exec(db)
+    orders::Entity::insert(orders::ActiveModel {
+        id: Set(order.id),
+        restaurant_id: Set(order.restaurant_id),
+        supplier_id: Set(order.supplier_id),
+        status: Set(order.status.as_str().to_owned()),
+        currency: Set(order.currency.as_str().to_owned()),
+        subtotal_milli: Set(order.totals.subtotal_milli),
+        tax_milli: Set(order.totals.tax_milli),
+        total_milli: Set(order.totals.total_milli),
+        taxes: Set(json!(order.totals.taxes)),
+        requested_delivery_date: Set(order.requested_delivery_date),
+        note: Set(order.note),
+        placed_by: Set(order.placed_by),
+        checkout_id: Set(order.checkout_id),
+        created_at: Set(order.at),
+        updated_at: Set(order.at),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    let lines: Vec<order_lines::ActiveModel> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| order_lines::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(order.id),
+            line_number: Set(i as i32 + 1),
+            product_id: Set(line.product.id),
+            sku: Set(line.product.sku.clone()),
+            name: Set(line.product.name.clone()),
+            unit: Set(line.product.unit.clone()),
+            unit_price_milli: Set(line.product.unit_price_milli),
+            quantity: Set(line.quantity),
+            line_total_milli: Set(line.line_total_milli),
+            tax_rate_bp: Set(line.product.tax_rate_bp),
+        })
+        .collect();
+    order_lines::Entity::insert_many(lines)
+        .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// Adds a status to an order's history.
+pub(super) async fn insert_event(
+    db: &impl ConnectionTrait,
+    event: OrderEvent,
+) -> Result<(), AppError> {
+    order_events::Entity::insert(order_events::ActiveModel {
+        id: Set(event.id),
+        order_id: Set(event.order_id),
+        from_status: Set(event.from.map(|s| s.as_str().to_owned())),
+        to_status: Set(event.to.as_str().to_owned()),
+        actor_account_id: Set(event.actor_account_id),
+        actor_role: Set(event.actor_role),
+        reason: Set(event.reason),
+        at: Set(event.at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Moves the order from `from` to `to` if, and only if, it is still `from`: compare-and-set, so
+/// of two concurrent transitions of one order the second changes nothing (`false`).
+pub(super) async fn transition_if_status_is(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    from: OrderStatus,
+    to: OrderStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let changed = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(to.as_str()))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(now))
+        .filter(orders::Column::Id.eq(id))
+        .filter(orders::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await?;
+    Ok(changed.rows_affected == 1)
 }
 
 /// Which orders a caller may list: every order (admins), or those of these organisations.
@@ -262,6 +340,30 @@ pub(super) async fn restaurants_trading_with(
         .await?)
 }
 
+/// Whether the restaurant exists and is not deleted (active or not).
+pub(super) async fn restaurant_is_live(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<bool, AppError> {
+    let live = restaurants::Entity::find_by_id(id)
+        .filter(restaurants::Column::DeletedAt.is_null())
+        .count(db)
+        .await?;
+    Ok(live != 0)
+}
+
+/// Whether the live (not deleted) restaurant is active; `None` when there is no such restaurant.
+pub(super) async fn live_restaurant_is_active(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<bool>, AppError> {
+    Ok(restaurants::Entity::find_by_id(id)
+        .filter(restaurants::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(|r| r.active))
+}
+
 pub(super) fn cart_item_to_domain(restaurant: Uuid, m: cart_items::Model) -> CartItem {
     CartItem {
         id: m.id,
@@ -326,4 +428,268 @@ pub(super) async fn cart_items_of(
                 .map(|r| cart_item_to_domain(r, m))
         })
         .collect())
+}
+
+/// Creates the restaurant's cart unless it has one (a concurrent creator wins harmlessly).
+pub(super) async fn insert_cart_unless_exists(
+    db: &impl ConnectionTrait,
+    restaurant: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    carts::Entity::insert(carts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        restaurant_id: Set(restaurant),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([carts::Column::RestaurantId])
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks the cart as changed at `at`.
+pub(super) async fn touch_cart(
+    db: &impl ConnectionTrait,
+    cart: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    carts::Entity::update_many()
+        .col_expr(carts::Column::UpdatedAt, Expr::value(at))
+        .filter(carts::Column::Id.eq(cart))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The cart's item for a product, if it holds one.
+pub(super) async fn find_cart_item(
+    db: &impl ConnectionTrait,
+    cart: Uuid,
+    product: Uuid,
+) -> Result<Option<cart_items::Model>, AppError> {
+    Ok(cart_items::Entity::find()
+        .filter(cart_items::Column::CartId.eq(cart))
+        .filter(cart_items::Column::ProductId.eq(product))
+        .one(db)
+        .await?)
+}
+
+/// How many products the cart holds.
+pub(super) async fn count_cart_items(
+    db: &impl ConnectionTrait,
+    cart: Uuid,
+) -> Result<u64, AppError> {
+    Ok(cart_items::Entity::find()
+        .filter(cart_items::Column::CartId.eq(cart))
+        .count(db)
+        .await?)
+}
+
+/// Puts a product in the cart; CONFLICT when a concurrent change put it there first.
+pub(super) async fn insert_cart_item(
+    db: &impl ConnectionTrait,
+    cart: Uuid,
+    product: Uuid,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    cart_items::Entity::insert(cart_items::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        cart_id: Set(cart),
+        product_id: Set(product),
+        quantity: Set(quantity),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(db)
+    .await
+    .on_unique_violation(|| {
+        AppError::Conflict("the cart changed at the same time; retry".into())
+    })?;
+    Ok(())
+}
+
+pub(super) async fn set_cart_item_quantity(
+    db: &impl ConnectionTrait,
+    item: Uuid,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    cart_items::Entity::update_many()
+        .col_expr(cart_items::Column::Quantity, Expr::value(quantity))
+        .col_expr(cart_items::Column::UpdatedAt, Expr::value(now))
+        .filter(cart_items::Column::Id.eq(item))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_cart_item(
+    db: &impl ConnectionTrait,
+    item: Uuid,
+) -> Result<(), AppError> {
+    cart_items::Entity::delete_by_id(item).exec(db).await?;
+    Ok(())
+}
+
+/// Deletes these items (those a checkout ordered).
+pub(super) async fn delete_cart_items(
+    db: &impl ConnectionTrait,
+    items: impl IntoIterator<Item = Uuid>,
+) -> Result<(), AppError> {
+    cart_items::Entity::delete_many()
+        .filter(cart_items::Column::Id.is_in(items))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every item of the cart.
+pub(super) async fn empty_cart(db: &impl ConnectionTrait, cart: Uuid) -> Result<(), AppError> {
+    cart_items::Entity::delete_many()
+        .filter(cart_items::Column::CartId.eq(cart))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// An idempotency key as stored: its request's fingerprint and the orders it produced (none
+/// until its request completes).
+pub(super) struct StoredKey {
+    pub request_hash: String,
+    pub order_ids: Vec<Uuid>,
+}
+
+/// The key of `scope` and `operation`, unless it expired by `now`.
+pub(super) async fn find_unexpired_key(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    operation: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<StoredKey>, AppError> {
+    Ok(idempotency_keys::Entity::find()
+        .filter(idempotency_keys::Column::Scope.eq(scope))
+        .filter(idempotency_keys::Column::Operation.eq(operation))
+        .filter(idempotency_keys::Column::Key.eq(key))
+        .filter(idempotency_keys::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+        .map(|row| StoredKey {
+            order_ids: row.response["orderIds"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| id.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            request_hash: row.request_hash,
+        }))
+}
+
+/// Deletes the key of `scope` and `operation` if it expired by `now`.
+pub(super) async fn delete_key_if_expired(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    operation: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::Scope.eq(scope))
+        .filter(idempotency_keys::Column::Operation.eq(operation))
+        .filter(idempotency_keys::Column::Key.eq(key))
+        .filter(idempotency_keys::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A key claimed by a request in progress: no orders yet.
+pub(super) struct NewKey<'a> {
+    pub scope: &'a str,
+    pub operation: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores the key with no orders yet, unless the key is held (the unique index says so, on
+/// Postgres after the holder's transaction ends): `false` then.
+pub(super) async fn insert_key_unless_held(
+    db: &impl ConnectionTrait,
+    key: NewKey<'_>,
+) -> Result<bool, AppError> {
+    let inserted = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        scope: Set(key.scope.to_owned()),
+        operation: Set(key.operation.to_owned()),
+        key: Set(key.key.to_owned()),
+        request_hash: Set(key.request_hash.to_owned()),
+        response: Set(json!({ "orderIds": [] })),
+        created_at: Set(key.created_at),
+        expires_at: Set(key.expires_at),
+    })
+    .exec_without_returning(db)
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores the orders a request produced under its key.
+pub(super) async fn store_key_orders(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    operation: &str,
+    key: &str,
+    order_ids: &[Uuid],
+) -> Result<(), AppError> {
+    idempotency_keys::Entity::update_many()
+        .col_expr(
+            idempotency_keys::Column::Response,
+            Expr::value(json!({ "orderIds": order_ids })),
+        )
+        .filter(idempotency_keys::Column::Scope.eq(scope))
+        .filter(idempotency_keys::Column::Operation.eq(operation))
+        .filter(idempotency_keys::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes up to `batch` keys expired by `now`; returns how many went.
+pub(super) async fn delete_expired_keys(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> Result<u64, AppError> {
+    let expired: Vec<Uuid> = idempotency_keys::Entity::find()
+        .select_only()
+        .column(idempotency_keys::Column::Id)
+        .filter(idempotency_keys::Column::ExpiresAt.lte(now))
+        .limit(batch)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    let result = idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::Id.is_in(expired))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
