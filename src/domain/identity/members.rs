@@ -1,94 +1,21 @@
-//! Memberships of organisations: who belongs to which supplier or restaurant, as OWNER or STAFF.
+//! Memberships of organisations, the identity service's part: who belongs to which supplier or
+//! restaurant, as OWNER or STAFF, and who may manage that.
 
-use chrono::Utc;
-use entity::{accounts, restaurant_members, restaurants, supplier_members, suppliers};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::Expr,
-};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::service::{IdentityService, find_or_provision, role_of};
+use super::{
+    Membership, Organisation, repository,
+    service::{IdentityService, find_or_provision},
+};
 use crate::{
-    auth::{Caller, MemberRole, Principal, Role},
+    auth::{Caller, MemberRole, Principal},
     domain::{
         kernel::validation,
         platform::audit::{self, AuditEntry},
     },
     error::AppError,
 };
-
-/// An organisation an account can belong to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Organisation {
-    Supplier(Uuid),
-    Restaurant(Uuid),
-}
-
-impl Organisation {
-    pub fn id(self) -> Uuid {
-        match self {
-            Organisation::Supplier(id) | Organisation::Restaurant(id) => id,
-        }
-    }
-
-    /// SUPPLIER or RESTAURANT.
-    pub fn kind(self) -> &'static str {
-        match self {
-            Organisation::Supplier(_) => "SUPPLIER",
-            Organisation::Restaurant(_) => "RESTAURANT",
-        }
-    }
-
-    /// The organisation of a kind (`SUPPLIER` / `RESTAURANT`) and id.
-    pub fn of_kind(kind: &str, id: Uuid) -> Option<Organisation> {
-        match kind {
-            "SUPPLIER" => Some(Organisation::Supplier(id)),
-            "RESTAURANT" => Some(Organisation::Restaurant(id)),
-            _ => None,
-        }
-    }
-
-    fn entity(self) -> &'static str {
-        match self {
-            Organisation::Supplier(_) => "supplier_member",
-            Organisation::Restaurant(_) => "restaurant_member",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Organisation::Supplier(_) => "Supplier",
-            Organisation::Restaurant(_) => "Restaurant",
-        }
-    }
-
-    /// The account role a member of this kind of organisation has.
-    fn member_role(self) -> Role {
-        match self {
-            Organisation::Supplier(_) => Role::Supplier,
-            Organisation::Restaurant(_) => Role::Restaurant,
-        }
-    }
-
-    /// The role the principal holds in it, if any.
-    pub fn role_of(self, principal: &Principal) -> Option<MemberRole> {
-        match self {
-            Organisation::Supplier(id) => principal.supplier_role(id),
-            Organisation::Restaurant(id) => principal.restaurant_role(id),
-        }
-    }
-}
-
-/// One account's membership of one organisation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Membership {
-    pub organisation: Organisation,
-    pub account_id: Uuid,
-    pub email: String,
-    pub role: MemberRole,
-}
 
 /// Only the organisation's owners and admins manage its members. Anyone else learns nothing
 /// about the organisation (NOT_FOUND), unless they are a member (FORBIDDEN).
@@ -109,129 +36,6 @@ fn authorize_management(caller: &Caller, organisation: Organisation) -> Result<(
     }
 }
 
-async fn organisation_exists(
-    db: &impl ConnectionTrait,
-    organisation: Organisation,
-) -> Result<bool, AppError> {
-    Ok(match organisation {
-        Organisation::Supplier(id) => {
-            suppliers::Entity::find_by_id(id)
-                .filter(suppliers::Column::DeletedAt.is_null())
-                .count(db)
-                .await?
-                > 0
-        }
-        Organisation::Restaurant(id) => {
-            restaurants::Entity::find_by_id(id)
-                .filter(restaurants::Column::DeletedAt.is_null())
-                .count(db)
-                .await?
-                > 0
-        }
-    })
-}
-
-pub(crate) async fn current_role(
-    db: &impl ConnectionTrait,
-    organisation: Organisation,
-    account: Uuid,
-) -> Result<Option<MemberRole>, AppError> {
-    let role = match organisation {
-        Organisation::Supplier(id) => supplier_members::Entity::find()
-            .filter(supplier_members::Column::SupplierId.eq(id))
-            .filter(supplier_members::Column::AccountId.eq(account))
-            .one(db)
-            .await?
-            .map(|m| m.role),
-        Organisation::Restaurant(id) => restaurant_members::Entity::find()
-            .filter(restaurant_members::Column::RestaurantId.eq(id))
-            .filter(restaurant_members::Column::AccountId.eq(account))
-            .one(db)
-            .await?
-            .map(|m| m.role),
-    };
-    Ok(role.and_then(|r| MemberRole::parse(&r)))
-}
-
-async fn owner_count(
-    db: &impl ConnectionTrait,
-    organisation: Organisation,
-) -> Result<u64, AppError> {
-    let owner = MemberRole::Owner.as_str();
-    Ok(match organisation {
-        Organisation::Supplier(id) => {
-            supplier_members::Entity::find()
-                .filter(supplier_members::Column::SupplierId.eq(id))
-                .filter(supplier_members::Column::Role.eq(owner))
-                .count(db)
-                .await?
-        }
-        Organisation::Restaurant(id) => {
-            restaurant_members::Entity::find()
-                .filter(restaurant_members::Column::RestaurantId.eq(id))
-                .filter(restaurant_members::Column::Role.eq(owner))
-                .count(db)
-                .await?
-        }
-    })
-}
-
-/// Inserts or changes a membership row (no checks; callers authorize).
-pub(crate) async fn put_membership(
-    db: &impl ConnectionTrait,
-    organisation: Organisation,
-    account: Uuid,
-    role: MemberRole,
-    exists: bool,
-) -> Result<(), AppError> {
-    let now = Utc::now();
-    match (organisation, exists) {
-        (Organisation::Supplier(id), false) => {
-            supplier_members::Entity::insert(supplier_members::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                account_id: Set(account),
-                supplier_id: Set(id),
-                role: Set(role.as_str().to_owned()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(db)
-            .await?;
-        }
-        (Organisation::Restaurant(id), false) => {
-            restaurant_members::Entity::insert(restaurant_members::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                account_id: Set(account),
-                restaurant_id: Set(id),
-                role: Set(role.as_str().to_owned()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec_without_returning(db)
-            .await?;
-        }
-        (Organisation::Supplier(id), true) => {
-            supplier_members::Entity::update_many()
-                .col_expr(supplier_members::Column::Role, Expr::value(role.as_str()))
-                .col_expr(supplier_members::Column::UpdatedAt, Expr::value(now))
-                .filter(supplier_members::Column::SupplierId.eq(id))
-                .filter(supplier_members::Column::AccountId.eq(account))
-                .exec(db)
-                .await?;
-        }
-        (Organisation::Restaurant(id), true) => {
-            restaurant_members::Entity::update_many()
-                .col_expr(restaurant_members::Column::Role, Expr::value(role.as_str()))
-                .col_expr(restaurant_members::Column::UpdatedAt, Expr::value(now))
-                .filter(restaurant_members::Column::RestaurantId.eq(id))
-                .filter(restaurant_members::Column::AccountId.eq(account))
-                .exec(db)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
 impl IdentityService {
     /// Adds the account with `email` to the organisation with `role`, or changes its role if it
     /// is a member already. An account that has never signed in is created, ready for its first
@@ -247,32 +51,32 @@ impl IdentityService {
         authorize_management(caller, organisation)?;
         let email = validation::email(email).map_err(|rule| AppError::validation("email", rule))?;
         let txn = crate::infra::db::begin_write(self.db()).await?;
-        if !organisation_exists(&txn, organisation).await? {
+        if !repository::live_organisation_exists(&txn, organisation).await? {
             return Err(AppError::not_found(organisation.label(), organisation.id()));
         }
         let (account, _) = find_or_provision(&txn, &email, organisation.member_role()).await?;
-        if role_of(&account) != organisation.member_role() {
+        if account.role != organisation.member_role() {
             return Err(AppError::validation(
                 "email",
                 format!(
                     "belongs to a {} account; members of a {} must be {} accounts",
-                    role_of(&account).as_str(),
+                    account.role.as_str(),
                     organisation.label().to_lowercase(),
                     organisation.member_role().as_str()
                 ),
             ));
         }
-        let before = current_role(&txn, organisation, account.id).await?;
+        let before = repository::current_role(&txn, organisation, account.id).await?;
         if before == Some(MemberRole::Owner)
             && role != MemberRole::Owner
-            && owner_count(&txn, organisation).await? <= 1
+            && repository::count_owners(&txn, organisation).await? <= 1
         {
             return Err(AppError::Conflict(format!(
                 "the {} must keep at least one OWNER",
                 organisation.label().to_lowercase()
             )));
         }
-        put_membership(&txn, organisation, account.id, role, before.is_some()).await?;
+        repository::put_membership(&txn, organisation, account.id, role, before.is_some()).await?;
         audit::record(
             &txn,
             caller,
@@ -309,31 +113,16 @@ impl IdentityService {
     ) -> Result<(), AppError> {
         authorize_management(caller, organisation)?;
         let txn = crate::infra::db::begin_write(self.db()).await?;
-        let Some(before) = current_role(&txn, organisation, account).await? else {
+        let Some(before) = repository::current_role(&txn, organisation, account).await? else {
             return Err(AppError::not_found("Membership", account));
         };
-        if before == MemberRole::Owner && owner_count(&txn, organisation).await? <= 1 {
+        if before == MemberRole::Owner && repository::count_owners(&txn, organisation).await? <= 1 {
             return Err(AppError::Conflict(format!(
                 "the {} must keep at least one OWNER",
                 organisation.label().to_lowercase()
             )));
         }
-        match organisation {
-            Organisation::Supplier(id) => {
-                supplier_members::Entity::delete_many()
-                    .filter(supplier_members::Column::SupplierId.eq(id))
-                    .filter(supplier_members::Column::AccountId.eq(account))
-                    .exec(&txn)
-                    .await?;
-            }
-            Organisation::Restaurant(id) => {
-                restaurant_members::Entity::delete_many()
-                    .filter(restaurant_members::Column::RestaurantId.eq(id))
-                    .filter(restaurant_members::Column::AccountId.eq(account))
-                    .exec(&txn)
-                    .await?;
-            }
-        }
+        repository::delete_membership(&txn, organisation, account).await?;
         audit::record(
             &txn,
             caller,
@@ -376,19 +165,9 @@ impl IdentityService {
         let suppliers: Vec<Uuid> = identity.suppliers.keys().copied().collect();
         let restaurants: Vec<Uuid> = identity.restaurants.keys().copied().collect();
         let in_supplier = !suppliers.is_empty()
-            && supplier_members::Entity::find()
-                .filter(supplier_members::Column::AccountId.eq(other))
-                .filter(supplier_members::Column::SupplierId.is_in(suppliers))
-                .count(self.db())
-                .await?
-                > 0;
+            && repository::is_member_of_any_supplier(self.db(), other, suppliers).await?;
         let in_restaurant = !restaurants.is_empty()
-            && restaurant_members::Entity::find()
-                .filter(restaurant_members::Column::AccountId.eq(other))
-                .filter(restaurant_members::Column::RestaurantId.is_in(restaurants))
-                .count(self.db())
-                .await?
-                > 0;
+            && repository::is_member_of_any_restaurant(self.db(), other, restaurants).await?;
         Ok(in_supplier || in_restaurant)
     }
 
@@ -397,10 +176,7 @@ impl IdentityService {
         &self,
         ids: &[Uuid],
     ) -> Result<Vec<(Uuid, String, String)>, AppError> {
-        Ok(accounts::Entity::find()
-            .filter(accounts::Column::Id.is_in(ids.to_vec()))
-            .filter(accounts::Column::DeletedAt.is_null())
-            .all(self.db())
+        Ok(repository::find_live_accounts(self.db(), ids)
             .await?
             .into_iter()
             .map(|a| (a.id, a.email, a.display_name))

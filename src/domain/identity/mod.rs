@@ -12,10 +12,136 @@
 //!   the transaction that makes them.
 
 mod members;
+mod repository;
 mod service;
 mod settings;
 
-pub use members::{Membership, Organisation};
-pub(crate) use members::{current_role, put_membership};
-pub use service::{AccountView, IdentityService, TokenPair};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::auth::{MemberRole, Principal, Role};
+
+/// Membership rows on any connection (other contexts write and read them inside their
+/// transactions; callers authorize).
+pub(crate) use repository::{current_role, put_membership};
+pub use service::IdentityService;
 pub use settings::{AuthConfig, AuthProvider, DevUser};
+
+/// What a successful sign-in or refresh returns.
+#[derive(Clone, Debug)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// When the access token expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An account with its memberships, as `me` shows it.
+#[derive(Clone, Debug)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    pub suppliers: Vec<(Uuid, MemberRole)>,
+    pub restaurants: Vec<(Uuid, MemberRole)>,
+}
+
+/// An organisation an account can belong to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Organisation {
+    Supplier(Uuid),
+    Restaurant(Uuid),
+}
+
+impl Organisation {
+    pub fn id(self) -> Uuid {
+        match self {
+            Organisation::Supplier(id) | Organisation::Restaurant(id) => id,
+        }
+    }
+
+    /// SUPPLIER or RESTAURANT.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Organisation::Supplier(_) => "SUPPLIER",
+            Organisation::Restaurant(_) => "RESTAURANT",
+        }
+    }
+
+    /// The organisation of a kind (`SUPPLIER` / `RESTAURANT`) and id.
+    pub fn of_kind(kind: &str, id: Uuid) -> Option<Organisation> {
+        match kind {
+            "SUPPLIER" => Some(Organisation::Supplier(id)),
+            "RESTAURANT" => Some(Organisation::Restaurant(id)),
+            _ => None,
+        }
+    }
+
+    fn entity(self) -> &'static str {
+        match self {
+            Organisation::Supplier(_) => "supplier_member",
+            Organisation::Restaurant(_) => "restaurant_member",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Organisation::Supplier(_) => "Supplier",
+            Organisation::Restaurant(_) => "Restaurant",
+        }
+    }
+
+    /// The account role a member of this kind of organisation has.
+    fn member_role(self) -> Role {
+        match self {
+            Organisation::Supplier(_) => Role::Supplier,
+            Organisation::Restaurant(_) => Role::Restaurant,
+        }
+    }
+
+    /// The role the principal holds in it, if any.
+    pub fn role_of(self, principal: &Principal) -> Option<MemberRole> {
+        match self {
+            Organisation::Supplier(id) => principal.supplier_role(id),
+            Organisation::Restaurant(id) => principal.restaurant_role(id),
+        }
+    }
+}
+
+/// One account's membership of one organisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub organisation: Organisation,
+    pub account_id: Uuid,
+    pub email: String,
+    pub role: MemberRole,
+}
+
+/// An account as the service works with it.
+#[derive(Clone, Debug)]
+struct Account {
+    id: Uuid,
+    email: String,
+    /// The identity provider's subject (`sub`), when the account came from one.
+    external_id: Option<String>,
+    role: Role,
+    display_name: String,
+    created_at: DateTime<Utc>,
+}
+
+/// A stored refresh token (its hash is how it is found).
+#[derive(Clone, Debug)]
+struct RefreshToken {
+    account_id: Uuid,
+    family_id: Uuid,
+    used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The role of a stored account. Written only through `Role::as_str`; an unknown value (manual
+/// edit) gets least power.
+fn role_from_stored(stored: &str) -> Role {
+    Role::parse(stored).unwrap_or(Role::Restaurant)
+}

@@ -4,17 +4,15 @@ use crate::infra::db::Db;
 use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use entity::{accounts, refresh_tokens, restaurant_members, supplier_members};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionSession as _, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ConnectionTrait, TransactionSession as _, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::{Account, AccountView, TokenPair, repository};
+
 use crate::{
     auth::{
-        AccountIdentity, Caller, MemberRole, Principal, Role,
+        AccountIdentity, Caller, Principal, Role,
         oidc::{OidcIdentity, OidcVerifier, ProviderUsers},
         passwords,
         tokens::{self, TokenIssuer},
@@ -26,27 +24,6 @@ use crate::{
     error::AppError,
     infra::ratelimit::{Limit, RateLimiter},
 };
-
-/// What a successful sign-in or refresh returns.
-#[derive(Clone, Debug)]
-pub struct TokenPair {
-    pub access_token: String,
-    pub refresh_token: String,
-    /// When the access token expires.
-    pub expires_at: DateTime<Utc>,
-}
-
-/// An account with its memberships, as `me` shows it.
-#[derive(Clone, Debug)]
-pub struct AccountView {
-    pub id: Uuid,
-    pub email: String,
-    pub role: Role,
-    pub display_name: String,
-    pub created_at: DateTime<Utc>,
-    pub suppliers: Vec<(Uuid, MemberRole)>,
-    pub restaurants: Vec<(Uuid, MemberRole)>,
-}
 
 const INVALID_LOGIN: &str = "Invalid e-mail or password";
 
@@ -66,72 +43,41 @@ pub struct IdentityService {
     provider_users: Option<Arc<ProviderUsers>>,
 }
 
-pub(super) fn role_of(model: &accounts::Model) -> Role {
-    // Written only through `Role::as_str`; an unknown value (manual edit) gets least power.
-    Role::parse(&model.role).unwrap_or(Role::Restaurant)
-}
-
-pub(super) async fn find_account_by_email(
-    db: &impl ConnectionTrait,
-    email: &str,
-) -> Result<Option<accounts::Model>, AppError> {
-    Ok(accounts::Entity::find()
-        .filter(accounts::Column::EmailFolded.eq(email.to_ascii_lowercase()))
-        .filter(accounts::Column::DeletedAt.is_null())
-        .one(db)
-        .await?)
-}
-
 /// The live account with `email`, created with `role` when there is none.
 pub(super) async fn find_or_provision(
     db: &(impl ConnectionTrait + TransactionTrait),
     email: &str,
     role: Role,
-) -> Result<(accounts::Model, bool), AppError> {
-    if let Some(account) = find_account_by_email(db, email).await? {
+) -> Result<(Account, bool), AppError> {
+    if let Some(account) = repository::find_live_account_by_email(db, email).await? {
         return Ok((account, false));
     }
     let now = Utc::now();
     let display_name = email.split('@').next().unwrap_or(email).to_owned();
-    let model = accounts::Model {
+    let account = Account {
         id: Uuid::now_v7(),
         email: email.to_owned(),
-        email_folded: email.to_ascii_lowercase(),
         external_id: None,
-        role: role.as_str().to_owned(),
+        role,
         display_name,
         created_at: now,
-        updated_at: now,
-        deleted_at: None,
     };
     // In a savepoint: if a concurrent request created the account first, the failed insert
     // rolls back alone and the surrounding transaction (on Postgres) stays usable.
     let savepoint = db.begin().await?;
-    let inserted = accounts::Entity::insert(accounts::ActiveModel::from(model.clone()))
-        .exec_without_returning(&savepoint)
-        .await;
-    if inserted.is_ok() {
+    let inserted = repository::insert_account_unless_taken(&savepoint, &account).await;
+    if matches!(inserted, Ok(true)) {
         savepoint.commit().await?;
     } else {
         savepoint.rollback().await?;
     }
-    match inserted {
-        Ok(_) => Ok((model, true)),
+    match inserted? {
+        true => Ok((account, true)),
         // Provisioned concurrently by another request: use that account.
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            find_account_by_email(db, email)
-                .await?
-                .map(|account| (account, false))
-                .ok_or_else(|| {
-                    AppError::Conflict("email: the account is being created; retry".into())
-                })
-        }
-        Err(e) => Err(e.into()),
+        false => repository::find_live_account_by_email(db, email)
+            .await?
+            .map(|account| (account, false))
+            .ok_or_else(|| AppError::Conflict("email: the account is being created; retry".into())),
     }
 }
 
@@ -175,12 +121,9 @@ impl IdentityService {
     /// The account of an issuer's subject, created from the token's claims on first sight (or
     /// linked, when an owner added its e-mail as a member before it first signed in).
     async fn account_for_subject(&self, identity: &OidcIdentity) -> Result<Uuid, AppError> {
-        let by_subject = || {
-            accounts::Entity::find()
-                .filter(accounts::Column::ExternalId.eq(identity.subject.as_str()))
-                .filter(accounts::Column::DeletedAt.is_null())
-        };
-        if let Some(account) = by_subject().one(&self.db).await? {
+        if let Some(account) =
+            repository::find_live_account_by_subject(&self.db, &identity.subject).await?
+        {
             return Ok(account.id);
         }
         let email = identity
@@ -201,17 +144,16 @@ impl IdentityService {
             .role
             .ok_or_else(|| AppError::Unauthenticated("the token carries no role claim".into()))?;
         let txn = crate::infra::db::begin_write(&self.db).await?;
-        let account_id = match find_account_by_email(&txn, &email).await? {
+        let account_id = match repository::find_live_account_by_email(&txn, &email).await? {
             Some(existing) if existing.external_id.is_none() => {
-                accounts::Entity::update_many()
-                    .col_expr(
-                        accounts::Column::ExternalId,
-                        Expr::value(identity.subject.as_str()),
-                    )
-                    .col_expr(accounts::Column::UpdatedAt, Expr::value(Utc::now()))
-                    .filter(accounts::Column::Id.eq(existing.id))
-                    .exec(&txn)
-                    .await?;
+                repository::link_account_to_subject(
+                    &txn,
+                    existing.id,
+                    &identity.subject,
+                    None,
+                    Some(Utc::now()),
+                )
+                .await?;
                 existing.id
             }
             // A concurrent first request of the same subject got here first.
@@ -227,14 +169,14 @@ impl IdentityService {
             }
             None => {
                 let (account, _) = find_or_provision(&txn, &email, role).await?;
-                accounts::Entity::update_many()
-                    .col_expr(
-                        accounts::Column::ExternalId,
-                        Expr::value(identity.subject.as_str()),
-                    )
-                    .filter(accounts::Column::Id.eq(account.id))
-                    .exec(&txn)
-                    .await?;
+                repository::link_account_to_subject(
+                    &txn,
+                    account.id,
+                    &identity.subject,
+                    None,
+                    None,
+                )
+                .await?;
                 account.id
             }
         };
@@ -255,8 +197,7 @@ impl IdentityService {
         match txn.commit().await {
             Ok(()) => Ok(account_id),
             // A concurrent first request provisioned it: use that one.
-            Err(_) => by_subject()
-                .one(&self.db)
+            Err(_) => repository::find_live_account_by_subject(&self.db, &identity.subject)
                 .await?
                 .map(|a| a.id)
                 .ok_or_else(|| {
@@ -306,7 +247,10 @@ impl IdentityService {
         let Some(email) = email else {
             return Err(anyhow::anyhow!("validated e-mail missing").into());
         };
-        if find_account_by_email(&self.db, &email).await?.is_some() {
+        if repository::find_live_account_by_email(&self.db, &email)
+            .await?
+            .is_some()
+        {
             return Err(AppError::Conflict(
                 "email: an account with this e-mail exists".into(),
             ));
@@ -317,13 +261,14 @@ impl IdentityService {
         drop(password);
         let txn = crate::infra::db::begin_write(&self.db).await?;
         let (account, _) = find_or_provision(&txn, &email, role).await?;
-        let mut update = accounts::Entity::update_many()
-            .col_expr(accounts::Column::ExternalId, Expr::value(subject.as_str()))
-            .filter(accounts::Column::Id.eq(account.id));
-        if let Some(name) = &display_name {
-            update = update.col_expr(accounts::Column::DisplayName, Expr::value(name.as_str()));
-        }
-        update.exec(&txn).await?;
+        repository::link_account_to_subject(
+            &txn,
+            account.id,
+            &subject,
+            display_name.as_deref(),
+            None,
+        )
+        .await?;
         audit::record(
             &txn,
             caller,
@@ -338,8 +283,7 @@ impl IdentityService {
         )
         .await?;
         txn.commit().await?;
-        let account = accounts::Entity::find_by_id(account.id)
-            .one(&self.db)
+        let account = repository::find_account_including_deleted(&self.db, account.id)
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("registered account vanished")))?;
         self.view_of(account).await
@@ -409,11 +353,7 @@ impl IdentityService {
         account_id: Uuid,
         expires_at: DateTime<Utc>,
     ) -> Result<Option<AccountIdentity>, AppError> {
-        let Some(account) = accounts::Entity::find_by_id(account_id)
-            .filter(accounts::Column::DeletedAt.is_null())
-            .one(&self.db)
-            .await?
-        else {
+        let Some(account) = repository::find_live_account(&self.db, account_id).await? else {
             return Ok(None);
         };
         let view = self.view_of(account).await?;
@@ -427,24 +367,12 @@ impl IdentityService {
         }))
     }
 
-    async fn view_of(&self, account: accounts::Model) -> Result<AccountView, AppError> {
-        let suppliers = supplier_members::Entity::find()
-            .filter(supplier_members::Column::AccountId.eq(account.id))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .filter_map(|m| Some((m.supplier_id, MemberRole::parse(&m.role)?)))
-            .collect();
-        let restaurants = restaurant_members::Entity::find()
-            .filter(restaurant_members::Column::AccountId.eq(account.id))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .filter_map(|m| Some((m.restaurant_id, MemberRole::parse(&m.role)?)))
-            .collect();
+    async fn view_of(&self, account: Account) -> Result<AccountView, AppError> {
+        let suppliers = repository::find_supplier_memberships_of(&self.db, account.id).await?;
+        let restaurants = repository::find_restaurant_memberships_of(&self.db, account.id).await?;
         Ok(AccountView {
             id: account.id,
-            role: role_of(&account),
+            role: account.role,
             email: account.email,
             display_name: account.display_name,
             created_at: account.created_at,
@@ -460,9 +388,7 @@ impl IdentityService {
                 "sign in to see your account".into(),
             ));
         };
-        let account = accounts::Entity::find_by_id(id)
-            .filter(accounts::Column::DeletedAt.is_null())
-            .one(&self.db)
+        let account = repository::find_live_account(&self.db, id)
             .await?
             .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))?;
         self.view_of(account).await
@@ -519,15 +445,10 @@ impl IdentityService {
 
         let txn = crate::infra::db::begin_write(&self.db).await?;
         let (mut account, _) = find_or_provision(&txn, &email, user.role).await?;
-        if role_of(&account) != user.role {
+        if account.role != user.role {
             // DEV_USERS is the source of truth for local accounts' roles.
-            accounts::Entity::update_many()
-                .col_expr(accounts::Column::Role, Expr::value(user.role.as_str()))
-                .col_expr(accounts::Column::UpdatedAt, Expr::value(Utc::now()))
-                .filter(accounts::Column::Id.eq(account.id))
-                .exec(&txn)
-                .await?;
-            account.role = user.role.as_str().to_owned();
+            repository::set_account_role(&txn, account.id, user.role, Utc::now()).await?;
+            account.role = user.role;
         }
         let pair = self
             .issue(&txn, account.id, user.role, Uuid::now_v7())
@@ -562,17 +483,14 @@ impl IdentityService {
         let now = Utc::now();
         let ttl = chrono::Duration::from_std(self.tokens.refresh_ttl())
             .map_err(|e| AppError::Internal(anyhow::anyhow!("refresh TTL: {e}")))?;
-        refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            account_id: Set(account_id),
-            family_id: Set(family_id),
-            token_hash: Set(tokens::hash_refresh_token(&refresh)),
-            expires_at: Set(now + ttl),
-            used_at: Set(None),
-            revoked_at: Set(None),
-            created_at: Set(now),
-        })
-        .exec_without_returning(db)
+        repository::insert_refresh_token(
+            db,
+            account_id,
+            family_id,
+            tokens::hash_refresh_token(&refresh),
+            now,
+            now + ttl,
+        )
         .await?;
         Ok(TokenPair {
             access_token: access.token,
@@ -595,41 +513,16 @@ impl IdentityService {
         let txn = crate::infra::db::begin_write(&self.db).await?;
         // Claim first (a write): concurrent refreshes of one token cannot both succeed, and on
         // SQLite the transaction holds the write lock from the start.
-        let claimed = refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
-            .filter(refresh_tokens::Column::TokenHash.eq(hash.as_str()))
-            .filter(refresh_tokens::Column::UsedAt.is_null())
-            .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .filter(refresh_tokens::Column::ExpiresAt.gt(now))
-            // A family revoked by a concurrent reuse detection is dead even for the token that
-            // detection could not see yet.
-            .filter(Expr::cust(
-                "NOT EXISTS (SELECT 1 FROM refresh_tokens AS sibling \
-                 WHERE sibling.family_id = refresh_tokens.family_id \
-                 AND sibling.revoked_at IS NOT NULL)",
-            ))
-            .exec(&txn)
-            .await?
-            .rows_affected
-            == 1;
-        let Some(row) = refresh_tokens::Entity::find()
-            .filter(refresh_tokens::Column::TokenHash.eq(hash.as_str()))
-            .one(&txn)
-            .await?
-        else {
+        let claimed = repository::claim_unused_live_refresh_token(&txn, &hash, now).await?;
+        let Some(row) = repository::find_refresh_token_by_hash(&txn, &hash).await? else {
             return Err(AppError::Unauthenticated(
                 "the refresh token is invalid".into(),
             ));
         };
         if !claimed {
             if row.used_at.is_some() || row.revoked_at.is_some() {
-                let revoked = refresh_tokens::Entity::update_many()
-                    .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
-                    .filter(refresh_tokens::Column::FamilyId.eq(row.family_id))
-                    .filter(refresh_tokens::Column::RevokedAt.is_null())
-                    .exec(&txn)
-                    .await?
-                    .rows_affected;
+                let revoked =
+                    repository::revoke_refresh_token_family(&txn, row.family_id, now).await?;
                 if row.used_at.is_some() {
                     audit::record(
                         &txn,
@@ -655,13 +548,11 @@ impl IdentityService {
                 "the refresh token has expired".into(),
             ));
         }
-        let account = accounts::Entity::find_by_id(row.account_id)
-            .filter(accounts::Column::DeletedAt.is_null())
-            .one(&txn)
+        let account = repository::find_live_account(&txn, row.account_id)
             .await?
             .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))?;
         let pair = self
-            .issue(&txn, account.id, role_of(&account), row.family_id)
+            .issue(&txn, account.id, account.role, row.family_id)
             .await?;
         txn.commit().await?;
         Ok(pair)
@@ -672,11 +563,7 @@ impl IdentityService {
     pub async fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), AppError> {
         let hash = tokens::hash_refresh_token(refresh_token.trim());
         let txn = crate::infra::db::begin_write(&self.db).await?;
-        let Some(row) = refresh_tokens::Entity::find()
-            .filter(refresh_tokens::Column::TokenHash.eq(hash.as_str()))
-            .one(&txn)
-            .await?
-        else {
+        let Some(row) = repository::find_refresh_token_by_hash(&txn, &hash).await? else {
             return Ok(());
         };
         if let Some(me) = caller.principal.account_id()
@@ -686,12 +573,7 @@ impl IdentityService {
                 "that refresh token is not yours".into(),
             ));
         }
-        refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
-            .filter(refresh_tokens::Column::FamilyId.eq(row.family_id))
-            .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        repository::revoke_refresh_token_family(&txn, row.family_id, Utc::now()).await?;
         audit::record(
             &txn,
             caller,

@@ -11,26 +11,18 @@
 //! Rebuilt for one supplier whenever one of its orders changes status (outbox handler) and for
 //! every supplier by the nightly `rebuild-supplier-metrics` job.
 
-use crate::infra::db::Db;
+mod repository;
+mod service;
+
 use std::collections::HashMap;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use entity::{order_events, order_lines, orders, supplier_metrics, suppliers};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, sea_query::OnConflict,
-};
 use uuid::Uuid;
 
-use crate::{
-    domain::{
-        ordering::OrderStatus,
-        platform::outbox::{OutboxEvent, OutboxHandler},
-    },
-    error::AppError,
-};
+use crate::domain::ordering::OrderStatus;
+
+pub use service::{PerformanceService, PerformanceUpdater};
 
 /// A supplier's performance, as the API shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,77 +46,70 @@ fn ratio(part: i64, whole: i64) -> Option<Decimal> {
     })
 }
 
-fn to_domain(m: supplier_metrics::Model) -> Performance {
-    Performance {
-        supplier_id: m.supplier_id,
-        delivered_orders: m.delivered_orders,
-        on_time_rate: ratio(m.on_time_orders, m.delivered_orders),
-        fill_rate: ratio(m.delivered_units, m.ordered_units),
-        average_confirmation_seconds: (m.confirmed_orders > 0)
-            .then(|| m.confirmation_seconds / m.confirmed_orders),
-        computed_at: m.computed_at,
+/// The counts a supplier's performance is computed from, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SupplierCounts {
+    supplier_id: Uuid,
+    delivered_orders: i64,
+    /// Delivered on or before the requested delivery date (UTC).
+    on_time_orders: i64,
+    /// Units of delivered and rejected orders.
+    ordered_units: i64,
+    /// Units of delivered orders.
+    delivered_units: i64,
+    confirmed_orders: i64,
+    /// Sum over confirmed orders of the seconds from placement to confirmation.
+    confirmation_seconds: i64,
+    computed_at: DateTime<Utc>,
+}
+
+impl SupplierCounts {
+    fn performance(&self) -> Performance {
+        Performance {
+            supplier_id: self.supplier_id,
+            delivered_orders: self.delivered_orders,
+            on_time_rate: ratio(self.on_time_orders, self.delivered_orders),
+            fill_rate: ratio(self.delivered_units, self.ordered_units),
+            average_confirmation_seconds: (self.confirmed_orders > 0)
+                .then(|| self.confirmation_seconds / self.confirmed_orders),
+            computed_at: self.computed_at,
+        }
     }
 }
 
-/// Recomputes one supplier's counts from its orders and stores them.
-pub(crate) async fn rebuild(db: &impl ConnectionTrait, supplier: Uuid) -> Result<(), AppError> {
-    // Every status an order can have after a confirmation (or a rejection).
-    let ended = [
+/// One of a supplier's orders that got past placement.
+#[derive(Clone, Debug)]
+struct PastOrder {
+    id: Uuid,
+    status: String,
+    requested_delivery_date: NaiveDate,
+    placed_at: DateTime<Utc>,
+}
+
+/// What a supplier's counts are computed from.
+#[derive(Clone, Debug, Default)]
+struct OrderHistory {
+    orders: Vec<PastOrder>,
+    /// When each order first reached CONFIRMED and DELIVERED (by status text).
+    first_reached: HashMap<(Uuid, String), DateTime<Utc>>,
+    /// Units ordered, per order.
+    units: HashMap<Uuid, i64>,
+}
+
+/// Every status an order can have after a confirmation (or a rejection).
+fn statuses_past_placement() -> [&'static str; 5] {
+    [
         OrderStatus::Delivered.as_str(),
         OrderStatus::Rejected.as_str(),
         OrderStatus::Confirmed.as_str(),
         OrderStatus::Shipped.as_str(),
         OrderStatus::Cancelled.as_str(),
-    ];
-    let rows: Vec<(Uuid, String, chrono::NaiveDate, DateTime<Utc>)> = orders::Entity::find()
-        .select_only()
-        .column(orders::Column::Id)
-        .column(orders::Column::Status)
-        .column(orders::Column::RequestedDeliveryDate)
-        .column(orders::Column::CreatedAt)
-        .filter(orders::Column::SupplierId.eq(supplier))
-        .filter(orders::Column::DeletedAt.is_null())
-        .filter(orders::Column::Status.is_in(ended))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-    let mut events: HashMap<(Uuid, String), DateTime<Utc>> = HashMap::new();
-    let mut units: HashMap<Uuid, i64> = HashMap::new();
-    for chunk in ids.chunks(1000) {
-        for (order, to, at) in order_events::Entity::find()
-            .select_only()
-            .column(order_events::Column::OrderId)
-            .column(order_events::Column::ToStatus)
-            .column(order_events::Column::At)
-            .filter(order_events::Column::OrderId.is_in(chunk.to_vec()))
-            .filter(order_events::Column::ToStatus.is_in([
-                OrderStatus::Confirmed.as_str(),
-                OrderStatus::Delivered.as_str(),
-            ]))
-            .into_tuple::<(Uuid, String, DateTime<Utc>)>()
-            .all(db)
-            .await?
-        {
-            // The first time it got there counts.
-            events
-                .entry((order, to))
-                .and_modify(|first| *first = (*first).min(at))
-                .or_insert(at);
-        }
-        for (order, quantity) in order_lines::Entity::find()
-            .select_only()
-            .column(order_lines::Column::OrderId)
-            .column(order_lines::Column::Quantity)
-            .filter(order_lines::Column::OrderId.is_in(chunk.to_vec()))
-            .into_tuple::<(Uuid, i64)>()
-            .all(db)
-            .await?
-        {
-            *units.entry(order).or_default() += quantity;
-        }
-    }
-    let mut m = supplier_metrics::Model {
+    ]
+}
+
+/// A supplier's counts from its order history (the rules in this module's doc).
+fn tally(supplier: Uuid, history: &OrderHistory, computed_at: DateTime<Utc>) -> SupplierCounts {
+    let mut m = SupplierCounts {
         supplier_id: supplier,
         delivered_orders: 0,
         on_time_orders: 0,
@@ -132,16 +117,19 @@ pub(crate) async fn rebuild(db: &impl ConnectionTrait, supplier: Uuid) -> Result
         delivered_units: 0,
         confirmed_orders: 0,
         confirmation_seconds: 0,
-        computed_at: Utc::now(),
+        computed_at,
     };
-    for (id, status, requested, placed_at) in &rows {
-        let order_units = units.get(id).copied().unwrap_or(0);
+    let events = &history.first_reached;
+    for order in &history.orders {
+        let id = &order.id;
+        let status = &order.status;
+        let order_units = history.units.get(id).copied().unwrap_or(0);
         if status == OrderStatus::Delivered.as_str() {
             m.delivered_orders += 1;
             m.delivered_units += order_units;
             m.ordered_units += order_units;
             let delivered_at = events.get(&(*id, OrderStatus::Delivered.as_str().to_owned()));
-            if delivered_at.is_some_and(|at| at.date_naive() <= *requested) {
+            if delivered_at.is_some_and(|at| at.date_naive() <= order.requested_delivery_date) {
                 m.on_time_orders += 1;
             }
         } else if status == OrderStatus::Rejected.as_str() {
@@ -149,103 +137,8 @@ pub(crate) async fn rebuild(db: &impl ConnectionTrait, supplier: Uuid) -> Result
         }
         if let Some(confirmed_at) = events.get(&(*id, OrderStatus::Confirmed.as_str().to_owned())) {
             m.confirmed_orders += 1;
-            m.confirmation_seconds += (*confirmed_at - *placed_at).num_seconds().max(0);
+            m.confirmation_seconds += (*confirmed_at - order.placed_at).num_seconds().max(0);
         }
     }
-    supplier_metrics::Entity::insert(supplier_metrics::ActiveModel {
-        supplier_id: Set(m.supplier_id),
-        delivered_orders: Set(m.delivered_orders),
-        on_time_orders: Set(m.on_time_orders),
-        ordered_units: Set(m.ordered_units),
-        delivered_units: Set(m.delivered_units),
-        confirmed_orders: Set(m.confirmed_orders),
-        confirmation_seconds: Set(m.confirmation_seconds),
-        computed_at: Set(m.computed_at),
-    })
-    .on_conflict(
-        OnConflict::column(supplier_metrics::Column::SupplierId)
-            .update_columns([
-                supplier_metrics::Column::DeliveredOrders,
-                supplier_metrics::Column::OnTimeOrders,
-                supplier_metrics::Column::OrderedUnits,
-                supplier_metrics::Column::DeliveredUnits,
-                supplier_metrics::Column::ConfirmedOrders,
-                supplier_metrics::Column::ConfirmationSeconds,
-                supplier_metrics::Column::ComputedAt,
-            ])
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
-}
-
-#[derive(Clone)]
-pub struct PerformanceService {
-    db: Db,
-}
-
-impl PerformanceService {
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    /// Performance of suppliers by id (those with none computed yet are absent).
-    pub async fn by_suppliers(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Performance>, AppError> {
-        Ok(supplier_metrics::Entity::find()
-            .filter(supplier_metrics::Column::SupplierId.is_in(ids.to_vec()))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|m| (m.supplier_id, to_domain(m)))
-            .collect())
-    }
-
-    /// Rebuilds every live supplier's metrics, reporting how many are done after each batch.
-    pub async fn rebuild_all<F, Fut>(&self, mut progress: F) -> Result<u64, AppError>
-    where
-        F: FnMut(u64, u64) -> Fut,
-        Fut: std::future::Future<Output = ()>,
-    {
-        let ids: Vec<Uuid> = suppliers::Entity::find()
-            .select_only()
-            .column(suppliers::Column::Id)
-            .filter(suppliers::Column::DeletedAt.is_null())
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let total = ids.len() as u64;
-        for (i, id) in ids.iter().enumerate() {
-            rebuild(&self.db, *id).await?;
-            if (i + 1) % 20 == 0 {
-                progress(i as u64 + 1, total).await;
-            }
-        }
-        Ok(total)
-    }
-}
-
-/// Rebuilds a supplier's metrics when one of its orders changes status.
-pub struct PerformanceUpdater;
-
-#[async_trait]
-impl OutboxHandler for PerformanceUpdater {
-    fn name(&self) -> &'static str {
-        "supplier-metrics"
-    }
-
-    async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
-        if event.aggregate_type != "order"
-            || event.event_type == crate::domain::platform::outbox::ORDER_PLACED
-        {
-            return Ok(());
-        }
-        let Some(supplier) = event.payload["order"]["supplierId"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
-            return Ok(());
-        };
-        rebuild(txn, supplier).await
-    }
+    m
 }

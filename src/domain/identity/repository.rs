@@ -1,0 +1,461 @@
+//! Storage of identity: accounts, refresh tokens and memberships — SeaORM queries and the
+//! conversions at the storage edge (case-folded e-mail, roles as text). Hides deleted accounts
+//! where the function's name says "live".
+
+use chrono::{DateTime, Utc};
+use entity::{
+    accounts, refresh_tokens, restaurant_members, restaurants, supplier_members, suppliers,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{Account, Organisation, RefreshToken, role_from_stored};
+use crate::{auth::MemberRole, error::AppError};
+
+fn to_account(model: accounts::Model) -> Account {
+    Account {
+        id: model.id,
+        role: role_from_stored(&model.role),
+        email: model.email,
+        external_id: model.external_id,
+        display_name: model.display_name,
+        created_at: model.created_at,
+    }
+}
+
+fn to_refresh_token(model: refresh_tokens::Model) -> RefreshToken {
+    RefreshToken {
+        account_id: model.account_id,
+        family_id: model.family_id,
+        used_at: model.used_at,
+        revoked_at: model.revoked_at,
+    }
+}
+
+// ---- accounts ----
+
+/// The live account with this e-mail, compared case-insensitively.
+pub(super) async fn find_live_account_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<Account>, AppError> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::EmailFolded.eq(email.to_ascii_lowercase()))
+        .filter(accounts::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(to_account))
+}
+
+/// The live account linked to an identity provider's subject.
+pub(super) async fn find_live_account_by_subject(
+    db: &impl ConnectionTrait,
+    subject: &str,
+) -> Result<Option<Account>, AppError> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::ExternalId.eq(subject))
+        .filter(accounts::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(to_account))
+}
+
+pub(super) async fn find_live_account(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<Account>, AppError> {
+    Ok(accounts::Entity::find_by_id(id)
+        .filter(accounts::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(to_account))
+}
+
+/// The account with this id, deleted or not.
+pub(super) async fn find_account_including_deleted(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<Account>, AppError> {
+    Ok(accounts::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(to_account))
+}
+
+/// Live accounts by id.
+pub(super) async fn find_live_accounts(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Account>, AppError> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::Id.is_in(ids.to_vec()))
+        .filter(accounts::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_account)
+        .collect())
+}
+
+/// Inserts a new live account (updated when created). `Ok(false)` when a unique constraint
+/// refuses it: the account was created concurrently.
+pub(super) async fn insert_account_unless_taken(
+    db: &impl ConnectionTrait,
+    account: &Account,
+) -> Result<bool, AppError> {
+    let model = accounts::Model {
+        id: account.id,
+        email: account.email.clone(),
+        email_folded: account.email.to_ascii_lowercase(),
+        external_id: account.external_id.clone(),
+        role: account.role.as_str().to_owned(),
+        display_name: account.display_name.clone(),
+        created_at: account.created_at,
+        updated_at: account.created_at,
+        deleted_at: None,
+    };
+    match accounts::Entity::insert(accounts::ActiveModel::from(model))
+        .exec_without_returning(db)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Links an account to an identity provider's subject, setting its display name and its
+/// `updated_at` too when given.
+pub(super) async fn link_account_to_subject(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+    subject: &str,
+    display_name: Option<&str>,
+    updated_at: Option<DateTime<Utc>>,
+) -> Result<(), AppError> {
+    let mut update = accounts::Entity::update_many()
+        .col_expr(accounts::Column::ExternalId, Expr::value(subject));
+    if let Some(name) = display_name {
+        update = update.col_expr(accounts::Column::DisplayName, Expr::value(name));
+    }
+    if let Some(at) = updated_at {
+        update = update.col_expr(accounts::Column::UpdatedAt, Expr::value(at));
+    }
+    update
+        .filter(accounts::Column::Id.eq(account))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn set_account_role(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+    role: crate::auth::Role,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    accounts::Entity::update_many()
+        .col_expr(accounts::Column::Role, Expr::value(role.as_str()))
+        .col_expr(accounts::Column::UpdatedAt, Expr::value(now))
+        .filter(accounts::Column::Id.eq(account))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+// ---- refresh tokens ----
+
+/// Stores a newly issued refresh token (by its hash), unused and unrevoked.
+pub(super) async fn insert_refresh_token(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+    family: Uuid,
+    token_hash: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    refresh_tokens::Entity::insert(refresh_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account),
+        family_id: Set(family),
+        token_hash: Set(token_hash),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        created_at: Set(created_at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks the token used at `now` if it is unused, unrevoked, unexpired and of a family nobody
+/// revoked; `true` when this call claimed it. A write, so concurrent claims of one token cannot
+/// both succeed.
+pub(super) async fn claim_unused_live_refresh_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    Ok(refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .filter(refresh_tokens::Column::ExpiresAt.gt(now))
+        // A family revoked by a concurrent reuse detection is dead even for the token that
+        // detection could not see yet.
+        .filter(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM refresh_tokens AS sibling \
+             WHERE sibling.family_id = refresh_tokens.family_id \
+             AND sibling.revoked_at IS NOT NULL)",
+        ))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+pub(super) async fn find_refresh_token_by_hash(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<RefreshToken>, AppError> {
+    Ok(refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await?
+        .map(to_refresh_token))
+}
+
+/// Revokes every not yet revoked token of the family; how many that was.
+pub(super) async fn revoke_refresh_token_family(
+    db: &impl ConnectionTrait,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    Ok(refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_tokens::Column::FamilyId.eq(family))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+// ---- memberships ----
+
+/// The account's supplier memberships (rows with an unknown role are left out).
+pub(super) async fn find_supplier_memberships_of(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+) -> Result<Vec<(Uuid, MemberRole)>, AppError> {
+    Ok(supplier_members::Entity::find()
+        .filter(supplier_members::Column::AccountId.eq(account))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| Some((m.supplier_id, MemberRole::parse(&m.role)?)))
+        .collect())
+}
+
+/// The account's restaurant memberships (rows with an unknown role are left out).
+pub(super) async fn find_restaurant_memberships_of(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+) -> Result<Vec<(Uuid, MemberRole)>, AppError> {
+    Ok(restaurant_members::Entity::find()
+        .filter(restaurant_members::Column::AccountId.eq(account))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| Some((m.restaurant_id, MemberRole::parse(&m.role)?)))
+        .collect())
+}
+
+/// Whether the organisation exists and is not deleted.
+pub(super) async fn live_organisation_exists(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+) -> Result<bool, AppError> {
+    Ok(match organisation {
+        Organisation::Supplier(id) => {
+            suppliers::Entity::find_by_id(id)
+                .filter(suppliers::Column::DeletedAt.is_null())
+                .count(db)
+                .await?
+                > 0
+        }
+        Organisation::Restaurant(id) => {
+            restaurants::Entity::find_by_id(id)
+                .filter(restaurants::Column::DeletedAt.is_null())
+                .count(db)
+                .await?
+                > 0
+        }
+    })
+}
+
+/// The account's role in the organisation, if it is a member.
+pub(crate) async fn current_role(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    account: Uuid,
+) -> Result<Option<MemberRole>, AppError> {
+    let role = match organisation {
+        Organisation::Supplier(id) => supplier_members::Entity::find()
+            .filter(supplier_members::Column::SupplierId.eq(id))
+            .filter(supplier_members::Column::AccountId.eq(account))
+            .one(db)
+            .await?
+            .map(|m| m.role),
+        Organisation::Restaurant(id) => restaurant_members::Entity::find()
+            .filter(restaurant_members::Column::RestaurantId.eq(id))
+            .filter(restaurant_members::Column::AccountId.eq(account))
+            .one(db)
+            .await?
+            .map(|m| m.role),
+    };
+    Ok(role.and_then(|r| MemberRole::parse(&r)))
+}
+
+/// How many OWNERs the organisation has.
+pub(super) async fn count_owners(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+) -> Result<u64, AppError> {
+    let owner = MemberRole::Owner.as_str();
+    Ok(match organisation {
+        Organisation::Supplier(id) => {
+            supplier_members::Entity::find()
+                .filter(supplier_members::Column::SupplierId.eq(id))
+                .filter(supplier_members::Column::Role.eq(owner))
+                .count(db)
+                .await?
+        }
+        Organisation::Restaurant(id) => {
+            restaurant_members::Entity::find()
+                .filter(restaurant_members::Column::RestaurantId.eq(id))
+                .filter(restaurant_members::Column::Role.eq(owner))
+                .count(db)
+                .await?
+        }
+    })
+}
+
+/// Inserts (`exists == false`) or changes a membership row (no checks; callers authorize).
+pub(crate) async fn put_membership(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    account: Uuid,
+    role: MemberRole,
+    exists: bool,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    match (organisation, exists) {
+        (Organisation::Supplier(id), false) => {
+            supplier_members::Entity::insert(supplier_members::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                account_id: Set(account),
+                supplier_id: Set(id),
+                role: Set(role.as_str().to_owned()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(db)
+            .await?;
+        }
+        (Organisation::Restaurant(id), false) => {
+            restaurant_members::Entity::insert(restaurant_members::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                account_id: Set(account),
+                restaurant_id: Set(id),
+                role: Set(role.as_str().to_owned()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_without_returning(db)
+            .await?;
+        }
+        (Organisation::Supplier(id), true) => {
+            supplier_members::Entity::update_many()
+                .col_expr(supplier_members::Column::Role, Expr::value(role.as_str()))
+                .col_expr(supplier_members::Column::UpdatedAt, Expr::value(now))
+                .filter(supplier_members::Column::SupplierId.eq(id))
+                .filter(supplier_members::Column::AccountId.eq(account))
+                .exec(db)
+                .await?;
+        }
+        (Organisation::Restaurant(id), true) => {
+            restaurant_members::Entity::update_many()
+                .col_expr(restaurant_members::Column::Role, Expr::value(role.as_str()))
+                .col_expr(restaurant_members::Column::UpdatedAt, Expr::value(now))
+                .filter(restaurant_members::Column::RestaurantId.eq(id))
+                .filter(restaurant_members::Column::AccountId.eq(account))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn delete_membership(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    account: Uuid,
+) -> Result<(), AppError> {
+    match organisation {
+        Organisation::Supplier(id) => {
+            supplier_members::Entity::delete_many()
+                .filter(supplier_members::Column::SupplierId.eq(id))
+                .filter(supplier_members::Column::AccountId.eq(account))
+                .exec(db)
+                .await?;
+        }
+        Organisation::Restaurant(id) => {
+            restaurant_members::Entity::delete_many()
+                .filter(restaurant_members::Column::RestaurantId.eq(id))
+                .filter(restaurant_members::Column::AccountId.eq(account))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the account is a member of any of these suppliers.
+pub(super) async fn is_member_of_any_supplier(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+    suppliers: Vec<Uuid>,
+) -> Result<bool, AppError> {
+    Ok(supplier_members::Entity::find()
+        .filter(supplier_members::Column::AccountId.eq(account))
+        .filter(supplier_members::Column::SupplierId.is_in(suppliers))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Whether the account is a member of any of these restaurants.
+pub(super) async fn is_member_of_any_restaurant(
+    db: &impl ConnectionTrait,
+    account: Uuid,
+    restaurants: Vec<Uuid>,
+) -> Result<bool, AppError> {
+    Ok(restaurant_members::Entity::find()
+        .filter(restaurant_members::Column::AccountId.eq(account))
+        .filter(restaurant_members::Column::RestaurantId.is_in(restaurants))
+        .count(db)
+        .await?
+        > 0)
+}

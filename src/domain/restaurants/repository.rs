@@ -1,0 +1,149 @@
+//! Storage of restaurants: SeaORM queries and the conversions at the storage edge (delivery
+//! preferences as JSON, case-folded search columns). Hides deleted rows where the function's
+//! name says "live".
+
+use chrono::{DateTime, Utc};
+use entity::restaurants::{self, Column, Entity};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder as _,
+    sea_query::{Expr, ExprTrait as _},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{DeliveryPrefs, Restaurant, RestaurantFilter};
+use crate::{
+    domain::{
+        kernel::pagination::{Page, PageRequest},
+        repository::fetch_page,
+    },
+    error::AppError,
+    infra::db::text_order,
+};
+
+fn to_domain(m: restaurants::Model) -> Restaurant {
+    Restaurant {
+        id: m.id,
+        name: m.name,
+        contact_email: m.contact_email,
+        city: m.city,
+        delivery_prefs: serde_json::from_value(m.delivery_prefs).unwrap_or_default(),
+        active: m.active,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+/// Inserts a new, active restaurant (its fields validated).
+pub(super) async fn insert(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    name: String,
+    contact_email: String,
+    city: String,
+    delivery_prefs: &DeliveryPrefs,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    Entity::insert(restaurants::ActiveModel {
+        id: Set(id),
+        name_folded: Set(name.to_lowercase()),
+        name: Set(name),
+        contact_email: Set(contact_email),
+        city_folded: Set(city.to_lowercase()),
+        city: Set(city),
+        delivery_prefs: Set(json!(delivery_prefs)),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The restaurant with this id, deleted or not.
+pub(super) async fn find_including_deleted(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<Restaurant>, AppError> {
+    Ok(Entity::find_by_id(id).one(db).await?.map(to_domain))
+}
+
+pub(super) async fn find_live(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<Restaurant>, AppError> {
+    Ok(Entity::find_by_id(id)
+        .filter(Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(to_domain))
+}
+
+/// Live restaurants matching the filter, by name. A blank filter field matches all; `%` and
+/// `_` in the name match themselves.
+pub(super) async fn list_live(
+    db: &impl ConnectionTrait,
+    filter: &RestaurantFilter,
+    page: PageRequest,
+) -> Result<Page<Restaurant>, AppError> {
+    let mut select = Entity::find().filter(Column::DeletedAt.is_null());
+    if let Some(name) = filter
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let escaped = name
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select = select.filter(
+            Expr::col(Column::NameFolded)
+                .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(city) = filter
+        .city
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        select = select.filter(Column::CityFolded.eq(city.to_lowercase()));
+    }
+    let backend = db.get_database_backend();
+    fetch_page(
+        db,
+        select,
+        page,
+        |s| {
+            s.order_by(text_order(backend, "name_folded"), sea_orm::Order::Asc)
+                .order_by_asc(Column::Id)
+        },
+        to_domain,
+    )
+    .await
+}
+
+/// Whether any restaurant row exists, deleted or not.
+pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    Ok(Entity::find().one(db).await?.is_some())
+}
+
+/// Live restaurants by id.
+pub(super) async fn find_many_live(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Restaurant>, AppError> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
