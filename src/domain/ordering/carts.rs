@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{Cart, CartItem, MAX_LINES, MAX_QUANTITY, repository};
 use crate::{
     auth::{Caller, Principal},
-    domain::catalog,
+    domain::{catalog, restaurants},
     error::AppError,
     infra::db::begin_write,
 };
@@ -61,7 +61,10 @@ impl CartService {
     /// The restaurant's cart (empty until something is added).
     pub async fn get(&self, caller: &Caller, restaurant: Uuid) -> Result<Cart, AppError> {
         authorize(caller, restaurant)?;
-        if !repository::restaurant_is_live(&self.db, restaurant).await? {
+        if restaurants::find_live(&self.db, restaurant)
+            .await?
+            .is_none()
+        {
             return Err(AppError::not_found("Restaurant", restaurant));
         }
         let cart = repository::find_cart(&self.db, restaurant).await?;
@@ -149,7 +152,7 @@ impl CartService {
     ) -> Result<Cart, AppError> {
         authorize(caller, restaurant)?;
         let txn = begin_write(&self.db).await?;
-        if !repository::restaurant_is_live(&txn, restaurant).await? {
+        if restaurants::find_live(&txn, restaurant).await?.is_none() {
             return Err(AppError::not_found("Restaurant", restaurant));
         }
         // The locked cart row makes concurrent changes (and checkouts) of one cart take turns.

@@ -34,6 +34,7 @@ use crate::{
             audit::{self, AuditEntry},
             outbox,
         },
+        restaurants,
         suppliers::{self, Supplier},
     },
     error::AppError,
@@ -223,10 +224,10 @@ async fn live_supplier(
 }
 
 async fn live_restaurant(db: &impl ConnectionTrait, id: Uuid) -> Result<(), AppError> {
-    let active = repository::live_restaurant_is_active(db, id)
+    let restaurant = restaurants::find_live(db, id)
         .await?
         .ok_or_else(|| AppError::not_found("Restaurant", id))?;
-    if !active {
+    if !restaurant.active {
         return Err(AppError::validation(
             "restaurantId",
             "the restaurant is not active",

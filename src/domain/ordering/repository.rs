@@ -6,9 +6,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{
-    cart_items, carts, idempotency_keys, order_events, order_lines, orders, products, restaurants,
-};
+use entity::{cart_items, carts, idempotency_keys, order_events, order_lines, orders, products};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
@@ -338,30 +336,6 @@ pub(super) async fn restaurants_trading_with(
         .into_tuple::<Uuid>()
         .all(db)
         .await?)
-}
-
-/// Whether the restaurant exists and is not deleted (active or not).
-pub(super) async fn restaurant_is_live(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<bool, AppError> {
-    let live = restaurants::Entity::find_by_id(id)
-        .filter(restaurants::Column::DeletedAt.is_null())
-        .count(db)
-        .await?;
-    Ok(live != 0)
-}
-
-/// Whether the live (not deleted) restaurant is active; `None` when there is no such restaurant.
-pub(super) async fn live_restaurant_is_active(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<bool>, AppError> {
-    Ok(restaurants::Entity::find_by_id(id)
-        .filter(restaurants::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .map(|r| r.active))
 }
 
 pub(super) fn cart_item_to_domain(restaurant: Uuid, m: cart_items::Model) -> CartItem {

@@ -16,6 +16,10 @@ use crate::{auth::Principal, domain::kernel::weekday::Weekday};
 
 pub use service::RestaurantService;
 
+/// A live restaurant by id, on any connection (other contexts check restaurants inside their
+/// transactions).
+pub(crate) use repository::find_live;
+
 /// When and how a restaurant wants deliveries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryPrefs {

@@ -71,7 +71,8 @@ pub(super) async fn find_including_deleted(
     Ok(Entity::find_by_id(id).one(db).await?.map(to_domain))
 }
 
-pub(super) async fn find_live(
+/// The restaurant with this id unless it is deleted (active or not).
+pub(crate) async fn find_live(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<Restaurant>, AppError> {
