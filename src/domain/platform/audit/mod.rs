@@ -1,22 +1,18 @@
 //! The audit log: every sensitive action, written in the same transaction as the change, and
 //! readable by admins only.
 
-use crate::infra::db::Db;
+mod repository;
+
 use chrono::{DateTime, Utc};
-use entity::audit_log::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Principal},
-    domain::{
-        kernel::pagination::{Page, PageRequest},
-        repository::fetch_page,
-    },
+    domain::kernel::pagination::{Page, PageRequest},
     error::AppError,
+    infra::db::Db,
 };
 
 /// What happened, to what.
@@ -38,26 +34,25 @@ pub async fn record(
     entry: AuditEntry,
 ) -> Result<(), AppError> {
     let actor_id = actor.or_else(|| caller.principal.account_id());
-    let model = audit_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        at: Set(Utc::now()),
-        actor_id: Set(actor_id),
-        actor_role: Set(caller.principal.audit_role().to_owned()),
-        action: Set(entry.action.to_owned()),
-        entity: Set(entry.entity.to_owned()),
-        entity_id: Set(entry.entity_id),
-        before: Set(entry.before),
-        after: Set(entry.after),
-        request_id: Set(caller.meta.request_id.clone()),
-        ip: Set(caller.meta.ip.clone()),
-        user_agent: Set(caller
+    let record = AuditRecord {
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+        actor_id,
+        actor_role: caller.principal.audit_role().to_owned(),
+        action: entry.action.to_owned(),
+        entity: entry.entity.to_owned(),
+        entity_id: entry.entity_id,
+        before: entry.before,
+        after: entry.after,
+        request_id: caller.meta.request_id.clone(),
+        ip: caller.meta.ip.clone(),
+        user_agent: caller
             .meta
             .user_agent
             .as_deref()
-            .map(|ua| ua.chars().take(512).collect())),
+            .map(|ua| ua.chars().take(512).collect()),
     };
-    Entity::insert(model).exec_without_returning(db).await?;
-    Ok(())
+    repository::insert(db, record).await
 }
 
 /// An audit log entry as admins read it.
@@ -117,41 +112,6 @@ impl AuditService {
             }
             _ => {}
         }
-        let mut query = Entity::find();
-        if let Some(actor) = filter.actor_id {
-            query = query.filter(Column::ActorId.eq(actor));
-        }
-        if let Some(entity) = &filter.entity {
-            query = query.filter(Column::Entity.eq(entity.as_str()));
-        }
-        if let Some(entity_id) = &filter.entity_id {
-            query = query.filter(Column::EntityId.eq(entity_id.as_str()));
-        }
-        if let Some(action) = &filter.action {
-            query = query.filter(Column::Action.eq(action.as_str()));
-        }
-        if let Some(from) = filter.from {
-            query = query.filter(Column::At.gte(from));
-        }
-        if let Some(to) = filter.to {
-            query = query.filter(Column::At.lt(to));
-        }
-        let newest_first =
-            |q: sea_orm::Select<Entity>| q.order_by_desc(Column::At).order_by_desc(Column::Id);
-        fetch_page(&self.db, query, page, newest_first, |m| AuditRecord {
-            id: m.id,
-            at: m.at,
-            actor_id: m.actor_id,
-            actor_role: m.actor_role,
-            action: m.action,
-            entity: m.entity,
-            entity_id: m.entity_id,
-            before: m.before,
-            after: m.after,
-            request_id: m.request_id,
-            ip: m.ip,
-            user_agent: m.user_agent,
-        })
-        .await
+        repository::list(&self.db, filter, page).await
     }
 }
