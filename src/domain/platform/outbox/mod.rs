@@ -10,24 +10,22 @@
 //! first, but a retried event can be overtaken by later ones, so consumers must not rely on
 //! order (webhook payloads carry the order's state and the time of the change).
 
-use crate::infra::db::Db;
+mod repository;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use entity::outbox::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-    sea_query::{Expr, LockBehavior, LockType},
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
     error::AppError,
-    infra::{bus::Event, db::begin_write},
+    infra::{
+        bus::Event,
+        db::{Db, begin_write},
+    },
 };
 
 /// An order was placed (payload: the order).
@@ -55,18 +53,6 @@ pub struct OutboxEvent {
     pub attempts: i32,
 }
 
-fn to_domain(m: outbox::Model) -> OutboxEvent {
-    OutboxEvent {
-        id: m.id,
-        event_type: m.event_type,
-        aggregate_type: m.aggregate_type,
-        aggregate_id: m.aggregate_id,
-        payload: m.payload,
-        occurred_at: m.occurred_at,
-        attempts: m.attempts,
-    }
-}
-
 /// Published on the bus after a transaction that wrote outbox rows commits: wakes the
 /// dispatchers (which also poll, so a lost wake-up only delays).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -86,19 +72,15 @@ pub(crate) async fn record(
     at: DateTime<Utc>,
 ) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
-    Entity::insert(outbox::ActiveModel {
-        id: Set(id),
-        event_type: Set(event_type.to_owned()),
-        aggregate_type: Set(aggregate_type.to_owned()),
-        aggregate_id: Set(aggregate_id),
-        payload: Set(payload),
-        occurred_at: Set(at),
-        available_at: Set(at),
-        attempts: Set(0),
-        last_error: Set(None),
-        dispatched_at: Set(None),
-    })
-    .exec_without_returning(txn)
+    repository::insert(
+        txn,
+        id,
+        event_type,
+        aggregate_type,
+        aggregate_id,
+        payload,
+        at,
+    )
     .await?;
     Ok(id)
 }
@@ -138,20 +120,10 @@ impl OutboxService {
     pub async fn dispatch_one(&self) -> Result<bool, AppError> {
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
-        let Some(row) = Entity::find()
-            .filter(Column::DispatchedAt.is_null())
-            .filter(Column::AvailableAt.lte(now))
-            .order_by_asc(Column::AvailableAt)
-            .order_by_asc(Column::Id)
-            .limit(1)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .one(&txn)
-            .await?
-        else {
+        let Some(event) = repository::lock_oldest_due(&txn, now).await? else {
             txn.commit().await?;
             return Ok(false);
         };
-        let event = to_domain(row);
         for handler in self.handlers.iter() {
             if let Err(error) = handler.handle(&txn, &event).await {
                 txn.rollback().await?;
@@ -159,12 +131,7 @@ impl OutboxService {
                 return Ok(true);
             }
         }
-        Entity::update_many()
-            .col_expr(Column::DispatchedAt, Expr::value(Utc::now()))
-            .col_expr(Column::Attempts, Expr::value(event.attempts + 1))
-            .filter(Column::Id.eq(event.id))
-            .exec(&txn)
-            .await?;
+        repository::mark_dispatched(&txn, event.id, event.attempts + 1, Utc::now()).await?;
         txn.commit().await?;
         for handler in self.handlers.iter() {
             handler.after_commit(&event).await;
@@ -189,17 +156,14 @@ impl OutboxService {
             error = %error.message(),
             "outbox handler failed; will retry"
         );
-        Entity::update_many()
-            .col_expr(Column::Attempts, Expr::value(attempts))
-            .col_expr(Column::AvailableAt, Expr::value(retry_at))
-            .col_expr(
-                Column::LastError,
-                Expr::value(format!("{handler}: {}", error.message())),
-            )
-            .filter(Column::Id.eq(event.id))
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        repository::mark_failed(
+            &self.db,
+            event.id,
+            attempts,
+            retry_at,
+            format!("{handler}: {}", error.message()),
+        )
+        .await
     }
 
     /// Dispatches due events until none is left (at most `limit`); returns how many.
@@ -213,10 +177,7 @@ impl OutboxService {
 
     /// Events not dispatched yet.
     pub async fn pending(&self) -> Result<u64, AppError> {
-        Ok(Entity::find()
-            .filter(Column::DispatchedAt.is_null())
-            .count(&self.db)
-            .await?)
+        repository::count_undispatched(&self.db).await
     }
 }
 

@@ -1,0 +1,116 @@
+//! Storage of the outbox: appending events, locking the oldest due one for dispatch, and
+//! recording each attempt's outcome.
+
+use chrono::{DateTime, Utc};
+use entity::outbox::{self, Column, Entity};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, LockBehavior, LockType},
+};
+use uuid::Uuid;
+
+use super::OutboxEvent;
+use crate::error::AppError;
+
+fn to_domain(m: outbox::Model) -> OutboxEvent {
+    OutboxEvent {
+        id: m.id,
+        event_type: m.event_type,
+        aggregate_type: m.aggregate_type,
+        aggregate_id: m.aggregate_id,
+        payload: m.payload,
+        occurred_at: m.occurred_at,
+        attempts: m.attempts,
+    }
+}
+
+/// Appends an event that occurred `at`, due at once and not yet attempted.
+pub(super) async fn insert(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    event_type: &str,
+    aggregate_type: &str,
+    aggregate_id: Uuid,
+    payload: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    Entity::insert(outbox::ActiveModel {
+        id: Set(id),
+        event_type: Set(event_type.to_owned()),
+        aggregate_type: Set(aggregate_type.to_owned()),
+        aggregate_id: Set(aggregate_id),
+        payload: Set(payload),
+        occurred_at: Set(at),
+        available_at: Set(at),
+        attempts: Set(0),
+        last_error: Set(None),
+        dispatched_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The undispatched event due longest ago (by `available_at`, then id), locked for the rest of
+/// the transaction `db`. On Postgres the lock is `FOR UPDATE SKIP LOCKED`, so concurrent
+/// dispatchers each take a different event; SQLite ignores the clause (its write transactions
+/// are exclusive already).
+pub(super) async fn lock_oldest_due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<Option<OutboxEvent>, AppError> {
+    Ok(Entity::find()
+        .filter(Column::DispatchedAt.is_null())
+        .filter(Column::AvailableAt.lte(now))
+        .order_by_asc(Column::AvailableAt)
+        .order_by_asc(Column::Id)
+        .limit(1)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .one(db)
+        .await?
+        .map(to_domain))
+}
+
+/// Marks the event dispatched at `at`, after its `attempts`-th attempt.
+pub(super) async fn mark_dispatched(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    attempts: i32,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    Entity::update_many()
+        .col_expr(Column::DispatchedAt, Expr::value(at))
+        .col_expr(Column::Attempts, Expr::value(attempts))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: the attempt count, when to retry, and why it failed.
+pub(super) async fn mark_failed(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    attempts: i32,
+    retry_at: DateTime<Utc>,
+    last_error: String,
+) -> Result<(), AppError> {
+    Entity::update_many()
+        .col_expr(Column::Attempts, Expr::value(attempts))
+        .col_expr(Column::AvailableAt, Expr::value(retry_at))
+        .col_expr(Column::LastError, Expr::value(last_error))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// How many events are not dispatched yet.
+pub(super) async fn count_undispatched(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    Ok(Entity::find()
+        .filter(Column::DispatchedAt.is_null())
+        .count(db)
+        .await?)
+}
