@@ -6,34 +6,30 @@
 //! written by the outbox handler in the dispatch transaction (so exactly once per event) and
 //! announced after it commits.
 
-use crate::infra::db::Db;
+mod repository;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use entity::{
-    notifications::{self, Column, Entity},
-    restaurant_members, restaurants, supplier_members, suppliers,
-};
 use futures_util::{Stream, StreamExt};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Caller, MemberRole, Principal},
+    auth::{Caller, Principal},
     domain::{
         identity::Organisation,
         kernel::pagination::{Page, PageRequest},
         platform::outbox::{self, OutboxEvent, OutboxHandler},
-        repository::fetch_page,
     },
     error::AppError,
-    infra::bus::{Event, EventBus},
+    infra::{
+        bus::{Event, EventBus},
+        db::Db,
+    },
 };
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,19 +43,6 @@ pub struct Notification {
     pub data: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
-}
-
-fn to_domain(m: notifications::Model) -> Notification {
-    Notification {
-        id: m.id,
-        account_id: m.account_id,
-        kind: m.kind,
-        title: m.title,
-        body: m.body,
-        data: m.data,
-        created_at: m.created_at,
-        read_at: m.read_at,
-    }
 }
 
 /// A notification was created (published after its transaction committed).
@@ -109,47 +92,26 @@ pub(crate) async fn notify_members(
     notice: &Notice,
     source_event: Option<Uuid>,
 ) -> Result<Vec<Uuid>, AppError> {
-    let accounts: Vec<Uuid> = match organisation {
-        Organisation::Supplier(id) => supplier_members::Entity::find()
-            .filter(supplier_members::Column::SupplierId.eq(id))
-            .all(txn)
-            .await?
-            .into_iter()
-            .filter(|m| !owners_only || m.role == MemberRole::Owner.as_str())
-            .map(|m| m.account_id)
-            .collect(),
-        Organisation::Restaurant(id) => restaurant_members::Entity::find()
-            .filter(restaurant_members::Column::RestaurantId.eq(id))
-            .all(txn)
-            .await?
-            .into_iter()
-            .filter(|m| !owners_only || m.role == MemberRole::Owner.as_str())
-            .map(|m| m.account_id)
-            .collect(),
-    };
+    let accounts = repository::member_accounts(txn, organisation, owners_only).await?;
     if accounts.is_empty() {
         return Ok(Vec::new());
     }
     let now = Utc::now();
-    let ids: Vec<Uuid> = accounts.iter().map(|_| Uuid::now_v7()).collect();
-    let rows: Vec<notifications::ActiveModel> = accounts
-        .iter()
-        .zip(&ids)
-        .map(|(account, id)| notifications::ActiveModel {
-            id: Set(*id),
-            account_id: Set(*account),
-            kind: Set(notice.kind.clone()),
-            title: Set(notice.title.clone()),
-            body: Set(notice.body.clone()),
-            data: Set(notice.data.clone()),
-            source_event_id: Set(source_event),
-            created_at: Set(now),
-            read_at: Set(None),
+    let rows: Vec<Notification> = accounts
+        .into_iter()
+        .map(|account_id| Notification {
+            id: Uuid::now_v7(),
+            account_id,
+            kind: notice.kind.clone(),
+            title: notice.title.clone(),
+            body: notice.body.clone(),
+            data: notice.data.clone(),
+            created_at: now,
+            read_at: None,
         })
         .collect();
-    Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
+    let ids = rows.iter().map(|n| n.id).collect();
+    repository::insert_all(txn, rows, source_event).await?;
     Ok(ids)
 }
 
@@ -185,27 +147,12 @@ impl NotificationService {
         page: PageRequest,
     ) -> Result<Page<Notification>, AppError> {
         let account = account_of(caller)?;
-        let mut select = Entity::find().filter(Column::AccountId.eq(account));
-        if unread_only {
-            select = select.filter(Column::ReadAt.is_null());
-        }
-        fetch_page(
-            &self.db,
-            select,
-            page,
-            |s| s.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id),
-            to_domain,
-        )
-        .await
+        repository::list_for_account(&self.db, account, unread_only, page).await
     }
 
     pub async fn unread_count(&self, caller: &Caller) -> Result<u64, AppError> {
         let account = account_of(caller)?;
-        Ok(Entity::find()
-            .filter(Column::AccountId.eq(account))
-            .filter(Column::ReadAt.is_null())
-            .count(&self.db)
-            .await?)
+        repository::count_unread(&self.db, account).await
     }
 
     /// Marks the caller's notifications read: these ones, or all with `None`; returns how many
@@ -216,17 +163,10 @@ impl NotificationService {
         ids: Option<Vec<Uuid>>,
     ) -> Result<u64, AppError> {
         let account = account_of(caller)?;
-        let mut update = Entity::update_many()
-            .col_expr(Column::ReadAt, Expr::value(Utc::now()))
-            .filter(Column::AccountId.eq(account))
-            .filter(Column::ReadAt.is_null());
-        if let Some(ids) = ids {
-            if ids.len() > 1000 {
-                return Err(AppError::validation("ids", "must hold at most 1000 ids"));
-            }
-            update = update.filter(Column::Id.is_in(ids));
+        if ids.as_ref().is_some_and(|ids| ids.len() > 1000) {
+            return Err(AppError::validation("ids", "must hold at most 1000 ids"));
         }
-        Ok(update.exec(&self.db).await?.rows_affected)
+        repository::mark_read(&self.db, account, ids, Utc::now()).await
     }
 
     /// The caller's new notifications, live.
@@ -248,23 +188,19 @@ impl NotificationService {
 
     /// Announces notifications that were just committed: live subscribers and the push provider.
     pub async fn announce(&self, ids: &[Uuid]) {
-        let found = Entity::find()
-            .filter(Column::Id.is_in(ids.to_vec()))
-            .all(&self.db)
-            .await;
-        self.announce_rows(found).await;
+        let found = repository::find_many(&self.db, ids).await;
+        self.announce_all(found).await;
     }
 
-    async fn announce_rows(&self, found: Result<Vec<notifications::Model>, sea_orm::DbErr>) {
-        let rows = match found {
-            Ok(rows) => rows,
+    async fn announce_all(&self, found: Result<Vec<Notification>, AppError>) {
+        let notifications = match found {
+            Ok(notifications) => notifications,
             Err(error) => {
-                tracing::warn!(error = %error, "loading notifications to announce failed");
+                tracing::warn!(error = ?error, "loading notifications to announce failed");
                 return;
             }
         };
-        for row in rows {
-            let notification = to_domain(row);
+        for notification in notifications {
             if let Err(error) = self
                 .bus
                 .publish(&NotificationCreated(notification.clone()))
@@ -280,11 +216,8 @@ impl NotificationService {
 
     /// Announces every notification an outbox event caused.
     pub async fn announce_event(&self, event: Uuid) {
-        let found = Entity::find()
-            .filter(Column::SourceEventId.eq(event))
-            .all(&self.db)
-            .await;
-        self.announce_rows(found).await;
+        let found = repository::find_by_source_event(&self.db, event).await;
+        self.announce_all(found).await;
     }
 }
 
@@ -295,17 +228,9 @@ async fn name_of(
     txn: &DatabaseTransaction,
     organisation: Organisation,
 ) -> Result<String, AppError> {
-    Ok(match organisation {
-        Organisation::Supplier(id) => suppliers::Entity::find_by_id(id)
-            .one(txn)
-            .await?
-            .map(|s| s.name),
-        Organisation::Restaurant(id) => restaurants::Entity::find_by_id(id)
-            .one(txn)
-            .await?
-            .map(|r| r.name),
-    }
-    .unwrap_or_else(|| "A former member".to_owned()))
+    Ok(repository::organisation_name(txn, organisation)
+        .await?
+        .unwrap_or_else(|| "A former member".to_owned()))
 }
 
 #[async_trait]
