@@ -12,6 +12,8 @@
 //! client built against an id always runs what it was built with. Lookups accept the id or the
 //! body's SHA-256 (what Apollo's persisted-query link sends), and are cached in process.
 
+mod repository;
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, RwLock},
@@ -19,9 +21,6 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::trusted_documents::{self, ActiveModel, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 use crate::{
     error::AppError,
@@ -46,6 +45,14 @@ pub struct ManifestEntry {
 pub struct PushReport {
     pub added: usize,
     pub unchanged: usize,
+}
+
+/// A registered document.
+struct TrustedDocument {
+    document_id: String,
+    /// Lower-case hex SHA-256 of the body.
+    sha256: String,
+    body: String,
 }
 
 /// A document's id is the lower-case hex SHA-256 of its body.
@@ -178,12 +185,9 @@ impl TrustedDocuments {
         let txn = db::begin_write(&self.db).await?;
         for entry in entries {
             check_entry(entry)?;
-            let existing = Entity::find()
-                .filter(Column::DocumentId.eq(entry.id.as_str()))
-                .one(&txn)
-                .await?;
+            let existing = repository::find_by_document_id(&txn, &entry.id).await?;
             match existing {
-                Some(row) if row.body == entry.body => report.unchanged += 1,
+                Some(document) if document.body == entry.body => report.unchanged += 1,
                 Some(_) => {
                     return Err(AppError::Conflict(format!(
                         "document {} is registered with another body; documents are immutable, give the new one a new id",
@@ -191,19 +195,8 @@ impl TrustedDocuments {
                     )));
                 }
                 None => {
-                    let now = Utc::now();
-                    Entity::insert(ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        document_id: Set(entry.id.clone()),
-                        sha256: Set(sha256_hex(&entry.body)),
-                        body: Set(entry.body.clone()),
-                        operation_name: Set(entry.operation_name.clone()),
-                        client: Set(client.map(str::to_owned)),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                    })
-                    .exec(&txn)
-                    .await?;
+                    repository::insert(&txn, entry, sha256_hex(&entry.body), client, Utc::now())
+                        .await?;
                     report.added += 1;
                 }
             }
@@ -230,15 +223,10 @@ impl TrustedDocuments {
                 None => {}
             }
         }
-        let row: Option<trusted_documents::Model> = Entity::find()
-            .filter(
-                Condition::any()
-                    .add(Column::DocumentId.eq(id))
-                    .add(Column::Sha256.eq(id.to_ascii_lowercase())),
-            )
-            .one(&self.db)
-            .await?;
-        let Some(row) = row else {
+        let found =
+            repository::find_by_document_id_or_sha256(&self.db, id, &id.to_ascii_lowercase())
+                .await?;
+        let Some(document) = found else {
             let mut misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
             if misses.len() >= MAX_MISSES {
                 misses.clear();
@@ -247,10 +235,10 @@ impl TrustedDocuments {
             return Ok(None);
         };
         // Cached under the row's own id and hash only: other spellings are not remembered.
-        let body: Arc<str> = row.body.into();
+        let body: Arc<str> = document.body.into();
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        cache.insert(row.document_id, body.clone());
-        cache.insert(row.sha256, body.clone());
+        cache.insert(document.document_id, body.clone());
+        cache.insert(document.sha256, body.clone());
         Ok(Some(body))
     }
 }
