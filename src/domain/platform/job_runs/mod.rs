@@ -11,6 +11,7 @@
 //! closed as FAILED.
 
 mod registry;
+mod repository;
 mod service;
 
 use chrono::{DateTime, Duration, Utc};
