@@ -1,34 +1,29 @@
 //! Getting events to endpoints: the outbox handler that fans an event out into deliveries, and
 //! the sender that attempts them.
 
-use crate::infra::db::Db;
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
+use chrono::{Duration, Utc};
 use rand::Rng;
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, LockBehavior, LockType},
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{DeliveryStatus, WebhookConfig, service::endpoint_to_domain, signing, targets};
+use super::{
+    Attempt, DeliveryStatus, DeliveryWithClaim, Endpoint, StoredEndpoint, WebhookConfig,
+    repository::{self, Outcome},
+    signing, targets,
+};
 use crate::{
     auth::Caller,
-    domain::{
-        identity::Organisation,
-        platform::{
-            audit::{self, AuditEntry},
-            notifications::{Notice, NotificationService, notify_members},
-            outbox::{OutboxEvent, OutboxHandler},
-        },
+    domain::platform::{
+        audit::{self, AuditEntry},
+        notifications::{Notice, NotificationService, notify_members},
+        outbox::{OutboxEvent, OutboxHandler},
     },
     error::AppError,
-    infra::db::begin_write,
+    infra::db::{Db, begin_write},
 };
 
 /// Longest wait between two attempts.
@@ -61,56 +56,26 @@ impl OutboxHandler for WebhookFanout {
                 event.id
             )));
         };
-        let endpoints = webhook_endpoints::Entity::find()
-            .filter(webhook_endpoints::Column::DeletedAt.is_null())
-            .filter(webhook_endpoints::Column::Enabled.eq(true))
-            .filter(
-                Condition::any()
-                    .add(
-                        Condition::all()
-                            .add(webhook_endpoints::Column::OwnerType.eq("SUPPLIER"))
-                            .add(webhook_endpoints::Column::OwnerId.eq(supplier)),
-                    )
-                    .add(
-                        Condition::all()
-                            .add(webhook_endpoints::Column::OwnerType.eq("RESTAURANT"))
-                            .add(webhook_endpoints::Column::OwnerId.eq(restaurant)),
-                    ),
-            )
-            .all(txn)
-            .await?;
+        let endpoints = repository::enabled_endpoints_of_parties(txn, supplier, restaurant).await?;
         let now = Utc::now();
         let body = json!({
             "type": event.event_type,
             "timestamp": event.occurred_at,
             "data": event.payload,
         });
-        for endpoint in endpoints.into_iter().filter_map(endpoint_to_domain) {
+        for endpoint in endpoints {
             if !endpoint.event_types.contains(&event.event_type) {
                 continue;
             }
             // At-least-once dispatch may bring the event again: one delivery per endpoint.
-            webhook_deliveries::Entity::insert(webhook_deliveries::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                endpoint_id: Set(endpoint.id),
-                event_id: Set(event.id),
-                event_type: Set(event.event_type.clone()),
-                payload: Set(body.clone()),
-                status: Set(DeliveryStatus::Pending.as_str().to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(Some(now)),
-                claim_id: Set(None),
-                last_status_code: Set(None),
-                last_error: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                delivered_at: Set(None),
-            })
-            .on_conflict_do_nothing_on([
-                webhook_deliveries::Column::EndpointId,
-                webhook_deliveries::Column::EventId,
-            ])
-            .exec(txn)
+            repository::insert_delivery(
+                txn,
+                endpoint.id,
+                event.id,
+                &event.event_type,
+                body.clone(),
+                now,
+            )
             .await?;
         }
         Ok(())
@@ -200,26 +165,11 @@ impl WebhookSender {
         let timeout = Duration::from_std(self.config.timeout).unwrap_or(Duration::seconds(10));
         let lease = now + timeout * 2 + Duration::seconds(5);
         let txn = begin_write(&self.db).await?;
-        let due = webhook_deliveries::Entity::find()
-            .filter(webhook_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-            .filter(webhook_deliveries::Column::NextAttemptAt.lte(now))
-            .order_by_asc(webhook_deliveries::Column::NextAttemptAt)
-            .limit(free)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .all(&txn)
-            .await?;
+        let due = repository::lock_due_deliveries(&txn, now, free).await?;
         let mut claimed = Vec::with_capacity(due.len());
         for mut delivery in due {
             let claim = Uuid::now_v7();
-            webhook_deliveries::Entity::update_many()
-                .col_expr(
-                    webhook_deliveries::Column::NextAttemptAt,
-                    Expr::value(lease),
-                )
-                .col_expr(webhook_deliveries::Column::ClaimId, Expr::value(claim))
-                .filter(webhook_deliveries::Column::Id.eq(delivery.id))
-                .exec(&txn)
-                .await?;
+            repository::claim_delivery(&txn, delivery.delivery.id, claim, lease).await?;
             delivery.claim_id = Some(claim);
             claimed.push(delivery);
         }
@@ -240,28 +190,17 @@ impl WebhookSender {
         Ok(count)
     }
 
-    /// An update of this delivery that only applies while `claim` still holds it.
-    fn claimed(
-        delivery: &webhook_deliveries::Model,
-    ) -> sea_orm::UpdateMany<webhook_deliveries::Entity> {
-        webhook_deliveries::Entity::update_many()
-            .col_expr(
-                webhook_deliveries::Column::ClaimId,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .filter(webhook_deliveries::Column::Id.eq(delivery.id))
-            .filter(webhook_deliveries::Column::ClaimId.eq(delivery.claim_id))
-    }
-
-    #[tracing::instrument(skip_all, fields(delivery_id = %delivery.id, endpoint_id = %delivery.endpoint_id))]
-    async fn attempt(&self, delivery: webhook_deliveries::Model) -> Result<(), AppError> {
-        let endpoint = webhook_endpoints::Entity::find_by_id(delivery.endpoint_id)
-            .one(&self.db)
-            .await?;
-        let endpoint = match endpoint {
-            Some(e) if e.deleted_at.is_none() && e.enabled => e,
+    #[tracing::instrument(skip_all, fields(delivery_id = %delivery.delivery.id, endpoint_id = %delivery.delivery.endpoint_id))]
+    async fn attempt(&self, delivery: DeliveryWithClaim) -> Result<(), AppError> {
+        let endpoint =
+            repository::find_endpoint_including_deleted(&self.db, delivery.delivery.endpoint_id)
+                .await?;
+        let StoredEndpoint {
+            endpoint, secret, ..
+        } = match endpoint {
+            Some(e) if !e.deleted && e.endpoint.enabled => e,
             other => {
-                let why = if other.is_some_and(|e| e.deleted_at.is_none()) {
+                let why = if other.is_some_and(|e| !e.deleted) {
                     "the endpoint is disabled"
                 } else {
                     "the endpoint was deleted"
@@ -271,7 +210,7 @@ impl WebhookSender {
                         &self.db,
                         &delivery,
                         DeliveryStatus::Dead,
-                        delivery.attempts,
+                        delivery.delivery.attempts,
                         None,
                         Some(why),
                     )
@@ -280,7 +219,7 @@ impl WebhookSender {
         };
         let started = Instant::now();
         let attempted_at = Utc::now();
-        let outcome = self.send(&endpoint, &delivery).await;
+        let outcome = self.send(&endpoint, &secret, &delivery).await;
         let duration_ms = started.elapsed().as_millis() as i64;
         let (status_code, error) = match &outcome {
             Ok(code) => (Some(i32::from(*code)), None),
@@ -288,18 +227,17 @@ impl WebhookSender {
         };
         // The attempt and the delivery's new state commit together: no reader sees an attempt
         // without its outcome.
-        let txn = crate::infra::db::begin_write(&self.db).await?;
-        webhook_attempts::Entity::insert(webhook_attempts::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            delivery_id: Set(delivery.id),
-            attempted_at: Set(attempted_at),
-            status_code: Set(status_code),
-            error: Set(error.clone()),
-            duration_ms: Set(duration_ms),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-        let attempts = delivery.attempts + 1;
+        let txn = begin_write(&self.db).await?;
+        let attempt = Attempt {
+            id: Uuid::now_v7(),
+            delivery_id: delivery.delivery.id,
+            attempted_at,
+            status_code,
+            error: error.clone(),
+            duration_ms,
+        };
+        repository::insert_attempt(&txn, &attempt).await?;
+        let attempts = delivery.delivery.attempts + 1;
         match outcome {
             Ok(code) if (200..300).contains(&code) => {
                 self.end(
@@ -312,14 +250,7 @@ impl WebhookSender {
                 )
                 .await?;
                 txn.commit().await?;
-                webhook_endpoints::Entity::update_many()
-                    .col_expr(
-                        webhook_endpoints::Column::FailingSince,
-                        Expr::value(Option::<DateTime<Utc>>::None),
-                    )
-                    .filter(webhook_endpoints::Column::Id.eq(endpoint.id))
-                    .exec(&self.db)
-                    .await?;
+                repository::clear_endpoint_failing_since(&self.db, endpoint.id).await?;
                 return Ok(());
             }
             _ => {}
@@ -339,22 +270,12 @@ impl WebhookSender {
             .await?;
         } else {
             let next = Utc::now() + retry_delay(self.config.retry_base, attempts);
-            Self::claimed(&delivery)
-                .col_expr(webhook_deliveries::Column::Attempts, Expr::value(attempts))
-                .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::value(next))
-                .col_expr(
-                    webhook_deliveries::Column::LastStatusCode,
-                    Expr::value(status_code),
-                )
-                .col_expr(
-                    webhook_deliveries::Column::LastError,
-                    Expr::value(error.clone()),
-                )
-                .col_expr(
-                    webhook_deliveries::Column::UpdatedAt,
-                    Expr::value(Utc::now()),
-                )
-                .exec(&txn)
+            let outcome = Outcome {
+                attempts,
+                status_code,
+                error: Some(&error),
+            };
+            repository::schedule_retry_if_claimed(&txn, &delivery, outcome, next, Utc::now())
                 .await?;
         }
         txn.commit().await?;
@@ -364,9 +285,11 @@ impl WebhookSender {
     /// Sends one delivery; the HTTP status, or why there was none.
     async fn send(
         &self,
-        endpoint: &webhook_endpoints::Model,
-        delivery: &webhook_deliveries::Model,
+        endpoint: &Endpoint,
+        secret: &str,
+        delivery: &DeliveryWithClaim,
     ) -> Result<u16, String> {
+        let delivery = &delivery.delivery;
         let url = targets::check_url(&endpoint.url)?;
         // Literal addresses never reach the resolver: check them here.
         if url.host_str().is_some_and(|h| {
@@ -379,7 +302,7 @@ impl WebhookSender {
         let body = serde_json::to_vec(&delivery.payload).map_err(|e| e.to_string())?;
         let id = delivery.id.to_string();
         let timestamp = Utc::now().timestamp();
-        let signature = signing::sign(&endpoint.secret, &id, timestamp, &body)?;
+        let signature = signing::sign(secret, &id, timestamp, &body)?;
         let mut response = self
             .client
             .post(url)
@@ -404,57 +327,33 @@ impl WebhookSender {
     }
 
     /// Ends a delivery: SUCCEEDED or DEAD, after `attempts` attempts.
+    /// Only while the attempt's claim still holds the delivery.
     async fn end(
         &self,
-        conn: &impl sea_orm::ConnectionTrait,
-        delivery: &webhook_deliveries::Model,
+        conn: &impl ConnectionTrait,
+        delivery: &DeliveryWithClaim,
         status: DeliveryStatus,
         attempts: i32,
         code: Option<i32>,
         error: Option<&str>,
     ) -> Result<(), AppError> {
         let now = Utc::now();
-        let mut update = Self::claimed(delivery)
-            .col_expr(
-                webhook_deliveries::Column::Status,
-                Expr::value(status.as_str()),
-            )
-            .col_expr(webhook_deliveries::Column::Attempts, Expr::value(attempts))
-            .col_expr(
-                webhook_deliveries::Column::NextAttemptAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(
-                webhook_deliveries::Column::LastStatusCode,
-                Expr::value(code),
-            )
-            .col_expr(
-                webhook_deliveries::Column::LastError,
-                Expr::value(error.map(str::to_owned)),
-            )
-            .col_expr(webhook_deliveries::Column::UpdatedAt, Expr::value(now));
-        if status == DeliveryStatus::Succeeded {
-            update = update.col_expr(webhook_deliveries::Column::DeliveredAt, Expr::value(now));
-        }
-        update.exec(conn).await?;
-        Ok(())
+        let outcome = Outcome {
+            attempts,
+            status_code: code,
+            error,
+        };
+        let delivered_at = (status == DeliveryStatus::Succeeded).then_some(now);
+        repository::end_delivery_if_claimed(conn, delivery, status, outcome, delivered_at, now)
+            .await
     }
 
     /// Records that the endpoint is failing; disables it once it has failed long enough.
-    async fn endpoint_failed(
-        &self,
-        endpoint: &webhook_endpoints::Model,
-        error: &str,
-    ) -> Result<(), AppError> {
+    async fn endpoint_failed(&self, endpoint: &Endpoint, error: &str) -> Result<(), AppError> {
         let now = Utc::now();
         let since = endpoint.failing_since.unwrap_or(now);
         if endpoint.failing_since.is_none() {
-            webhook_endpoints::Entity::update_many()
-                .col_expr(webhook_endpoints::Column::FailingSince, Expr::value(now))
-                .filter(webhook_endpoints::Column::Id.eq(endpoint.id))
-                .filter(webhook_endpoints::Column::FailingSince.is_null())
-                .exec(&self.db)
-                .await?;
+            repository::mark_endpoint_failing_unless_marked(&self.db, endpoint.id, now).await?;
         }
         let limit = Duration::from_std(self.config.disable_after).unwrap_or(Duration::days(5));
         if now - since < limit {
@@ -465,19 +364,10 @@ impl WebhookSender {
             since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
         let txn = begin_write(&self.db).await?;
-        let disabled = webhook_endpoints::Entity::update_many()
-            .col_expr(webhook_endpoints::Column::Enabled, Expr::value(false))
-            .col_expr(
-                webhook_endpoints::Column::DisabledReason,
-                Expr::value(reason.clone()),
-            )
-            .col_expr(webhook_endpoints::Column::UpdatedAt, Expr::value(now))
-            .filter(webhook_endpoints::Column::Id.eq(endpoint.id))
-            .filter(webhook_endpoints::Column::Enabled.eq(true))
-            .exec(&txn)
-            .await?;
+        let disabled =
+            repository::disable_endpoint_if_enabled(&txn, endpoint.id, &reason, now).await?;
         let mut notified = Vec::new();
-        if disabled.rows_affected == 1 {
+        if disabled {
             audit::record(
                 &txn,
                 &Caller::system(),
@@ -491,22 +381,20 @@ impl WebhookSender {
                 },
             )
             .await?;
-            if let Some(owner) = Organisation::of_kind(&endpoint.owner_type, endpoint.owner_id) {
-                let notice = Notice {
-                    kind: "webhook.disabled".into(),
-                    title: "A webhook endpoint was disabled".into(),
-                    body: format!(
-                        "Deliveries to {} kept failing, so Iris stopped sending them: {reason}. Re-enable the endpoint once it answers again.",
-                        endpoint.url
-                    ),
-                    data: json!({ "endpointId": endpoint.id }),
-                };
-                notified = notify_members(&txn, owner, true, &notice, None).await?;
-            }
+            let notice = Notice {
+                kind: "webhook.disabled".into(),
+                title: "A webhook endpoint was disabled".into(),
+                body: format!(
+                    "Deliveries to {} kept failing, so Iris stopped sending them: {reason}. Re-enable the endpoint once it answers again.",
+                    endpoint.url
+                ),
+                data: json!({ "endpointId": endpoint.id }),
+            };
+            notified = notify_members(&txn, endpoint.organisation, true, &notice, None).await?;
             tracing::warn!(
                 endpoint_id = %endpoint.id,
-                owner_type = %endpoint.owner_type,
-                owner_id = %endpoint.owner_id,
+                owner_type = %endpoint.organisation.kind(),
+                owner_id = %endpoint.organisation.id(),
                 %reason,
                 "webhook endpoint disabled; its owners are notified"
             );

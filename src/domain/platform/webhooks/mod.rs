@@ -21,6 +21,7 @@
 //!   retried after its lease ends.
 
 mod delivery;
+mod repository;
 mod service;
 pub mod signing;
 pub mod targets;
@@ -82,6 +83,13 @@ pub struct EndpointWithSecret {
     pub secret: String,
 }
 
+/// An endpoint as stored: with its signing secret, and whether it is deleted.
+struct StoredEndpoint {
+    endpoint: Endpoint,
+    secret: String,
+    deleted: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct NewEndpoint {
     pub organisation: Organisation,
@@ -136,6 +144,13 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A delivery with the claim of the attempt in flight, if any: only the claim's holder may
+/// record the attempt's outcome.
+struct DeliveryWithClaim {
+    delivery: Delivery,
+    claim_id: Option<Uuid>,
 }
 
 /// One HTTP attempt at a delivery.

@@ -1,20 +1,16 @@
 //! The webhook service: endpoints (owners and admins), deliveries and their attempts.
 
-use crate::infra::db::Db;
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{webhook_attempts, webhook_deliveries, webhook_endpoints};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
-};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     Attempt, Delivery, DeliveryStatus, Endpoint, EndpointChanges, EndpointWithSecret, NewEndpoint,
-    WebhookConfig, signing, targets,
+    WebhookConfig,
+    repository::{self, EndpointScope, EndpointUpdate},
+    signing, targets,
 };
 use crate::{
     auth::{Caller, MemberRole, Principal},
@@ -27,39 +23,8 @@ use crate::{
         },
     },
     error::AppError,
-    infra::db::begin_write,
+    infra::db::{Db, begin_write},
 };
-
-pub(super) fn endpoint_to_domain(m: webhook_endpoints::Model) -> Option<Endpoint> {
-    Some(Endpoint {
-        id: m.id,
-        organisation: Organisation::of_kind(&m.owner_type, m.owner_id)?,
-        url: m.url,
-        event_types: serde_json::from_value(m.event_types).unwrap_or_default(),
-        enabled: m.enabled,
-        failing_since: m.failing_since,
-        disabled_reason: m.disabled_reason,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    })
-}
-
-pub(super) fn delivery_to_domain(m: webhook_deliveries::Model) -> Delivery {
-    Delivery {
-        id: m.id,
-        endpoint_id: m.endpoint_id,
-        event_id: m.event_id,
-        event_type: m.event_type,
-        payload: m.payload,
-        status: DeliveryStatus::parse(&m.status),
-        attempts: m.attempts,
-        next_attempt_at: m.next_attempt_at,
-        last_status_code: m.last_status_code,
-        last_error: m.last_error,
-        created_at: m.created_at,
-        delivered_at: m.delivered_at,
-    }
-}
 
 /// An organisation's OWNERs and admins manage its endpoints.
 fn authorize(caller: &Caller, organisation: Organisation) -> Result<(), AppError> {
@@ -118,11 +83,8 @@ impl WebhookService {
 
     /// A live endpoint the caller manages (NOT_FOUND for others', so they do not exist).
     async fn managed(&self, caller: &Caller, id: Uuid) -> Result<Endpoint, AppError> {
-        let endpoint = webhook_endpoints::Entity::find_by_id(id)
-            .filter(webhook_endpoints::Column::DeletedAt.is_null())
-            .one(&self.db)
+        let endpoint = repository::find_live_endpoint(&self.db, id)
             .await?
-            .and_then(endpoint_to_domain)
             .ok_or_else(|| AppError::not_found("Webhook endpoint", id))?;
         match authorize(caller, endpoint.organisation) {
             Ok(()) => Ok(endpoint),
@@ -132,10 +94,9 @@ impl WebhookService {
     }
 
     async fn reload(&self, id: Uuid) -> Result<Endpoint, AppError> {
-        webhook_endpoints::Entity::find_by_id(id)
-            .one(&self.db)
+        repository::find_endpoint_including_deleted(&self.db, id)
             .await?
-            .and_then(endpoint_to_domain)
+            .map(|stored| stored.endpoint)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("webhook endpoint vanished")))
     }
 
@@ -158,22 +119,18 @@ impl WebhookService {
         let id = Uuid::now_v7();
         let secret = signing::new_secret();
         let txn = begin_write(&self.db).await?;
-        webhook_endpoints::Entity::insert(webhook_endpoints::ActiveModel {
-            id: Set(id),
-            owner_type: Set(input.organisation.kind().to_owned()),
-            owner_id: Set(input.organisation.id()),
-            url: Set(url.clone()),
-            event_types: Set(json!(types)),
-            enabled: Set(true),
-            secret: Set(secret.clone()),
-            failing_since: Set(None),
-            disabled_reason: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            deleted_at: Set(None),
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        let endpoint = Endpoint {
+            id,
+            organisation: input.organisation,
+            url: url.clone(),
+            event_types: types.clone(),
+            enabled: true,
+            failing_since: None,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        repository::insert_endpoint(&txn, &endpoint, &secret).await?;
         audit::record(
             &txn,
             caller,
@@ -215,34 +172,15 @@ impl WebhookService {
             .and_then(|t| event_types(t, &mut v));
         v.finish()?;
         let now = Utc::now();
-        let mut update = webhook_endpoints::Entity::update_many()
-            .col_expr(webhook_endpoints::Column::UpdatedAt, Expr::value(now))
-            .filter(webhook_endpoints::Column::Id.eq(id));
-        if let Some(url) = &url {
-            update = update.col_expr(webhook_endpoints::Column::Url, Expr::value(url.clone()));
-        }
-        if let Some(types) = &types {
-            update = update.col_expr(
-                webhook_endpoints::Column::EventTypes,
-                Expr::value(json!(types)),
-            );
-        }
-        if let Some(enabled) = changes.enabled {
-            update = update.col_expr(webhook_endpoints::Column::Enabled, Expr::value(enabled));
-            if enabled {
-                update = update
-                    .col_expr(
-                        webhook_endpoints::Column::FailingSince,
-                        Expr::value(Option::<chrono::DateTime<Utc>>::None),
-                    )
-                    .col_expr(
-                        webhook_endpoints::Column::DisabledReason,
-                        Expr::value(Option::<String>::None),
-                    );
-            }
-        }
+        let update = EndpointUpdate {
+            url: url.as_deref(),
+            event_types: types.as_deref(),
+            enabled: changes.enabled,
+            // Enabled again: its failure record starts afresh.
+            clear_failures: changes.enabled == Some(true),
+        };
         let txn = begin_write(&self.db).await?;
-        update.exec(&txn).await?;
+        repository::update_endpoint(&txn, id, update, now).await?;
         audit::record(
             &txn,
             caller,
@@ -269,18 +207,7 @@ impl WebhookService {
         self.managed(caller, id).await?;
         let secret = signing::new_secret();
         let txn = begin_write(&self.db).await?;
-        webhook_endpoints::Entity::update_many()
-            .col_expr(
-                webhook_endpoints::Column::Secret,
-                Expr::value(secret.clone()),
-            )
-            .col_expr(
-                webhook_endpoints::Column::UpdatedAt,
-                Expr::value(Utc::now()),
-            )
-            .filter(webhook_endpoints::Column::Id.eq(id))
-            .exec(&txn)
-            .await?;
+        repository::set_endpoint_secret(&txn, id, &secret, Utc::now()).await?;
         audit::record(
             &txn,
             caller,
@@ -306,12 +233,7 @@ impl WebhookService {
         self.managed(caller, id).await?;
         let txn = begin_write(&self.db).await?;
         let now = Utc::now();
-        webhook_endpoints::Entity::update_many()
-            .col_expr(webhook_endpoints::Column::DeletedAt, Expr::value(now))
-            .col_expr(webhook_endpoints::Column::Enabled, Expr::value(false))
-            .filter(webhook_endpoints::Column::Id.eq(id))
-            .exec(&txn)
-            .await?;
+        repository::soft_delete_endpoint(&txn, id, now).await?;
         audit::record(
             &txn,
             caller,
@@ -335,13 +257,9 @@ impl WebhookService {
         caller: &Caller,
         organisation: Option<Organisation>,
     ) -> Result<Vec<Endpoint>, AppError> {
-        let mut select = webhook_endpoints::Entity::find()
-            .filter(webhook_endpoints::Column::DeletedAt.is_null());
-        if let Some(organisation) = organisation {
+        let scope = if let Some(organisation) = organisation {
             authorize(caller, organisation)?;
-            select = select
-                .filter(webhook_endpoints::Column::OwnerType.eq(organisation.kind()))
-                .filter(webhook_endpoints::Column::OwnerId.eq(organisation.id()));
+            EndpointScope::Of(organisation)
         } else {
             match &caller.principal {
                 Principal::Anonymous => {
@@ -349,7 +267,7 @@ impl WebhookService {
                         "sign in to manage webhooks".into(),
                     ));
                 }
-                p if p.is_admin() => {}
+                p if p.is_admin() => EndpointScope::All,
                 Principal::Account(a) => {
                     let owned = |orgs: &HashMap<Uuid, MemberRole>| -> Vec<Uuid> {
                         orgs.iter()
@@ -357,36 +275,15 @@ impl WebhookService {
                             .map(|(id, _)| *id)
                             .collect()
                     };
-                    select = select.filter(
-                        Condition::any()
-                            .add(
-                                Condition::all()
-                                    .add(webhook_endpoints::Column::OwnerType.eq("SUPPLIER"))
-                                    .add(
-                                        webhook_endpoints::Column::OwnerId
-                                            .is_in(owned(&a.suppliers)),
-                                    ),
-                            )
-                            .add(
-                                Condition::all()
-                                    .add(webhook_endpoints::Column::OwnerType.eq("RESTAURANT"))
-                                    .add(
-                                        webhook_endpoints::Column::OwnerId
-                                            .is_in(owned(&a.restaurants)),
-                                    ),
-                            ),
-                    );
+                    EndpointScope::OfAny {
+                        suppliers: owned(&a.suppliers),
+                        restaurants: owned(&a.restaurants),
+                    }
                 }
                 _ => return Ok(Vec::new()),
             }
-        }
-        Ok(select
-            .order_by_asc(webhook_endpoints::Column::CreatedAt)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .filter_map(endpoint_to_domain)
-            .collect())
+        };
+        repository::list_live_endpoints(&self.db, scope).await
     }
 
     /// An endpoint's latest deliveries, newest first, optionally in one status.
@@ -398,20 +295,7 @@ impl WebhookService {
         limit: u64,
     ) -> Result<Vec<Delivery>, AppError> {
         self.managed(caller, endpoint).await?;
-        let mut select = webhook_deliveries::Entity::find()
-            .filter(webhook_deliveries::Column::EndpointId.eq(endpoint));
-        if let Some(status) = status {
-            select = select.filter(webhook_deliveries::Column::Status.eq(status.as_str()));
-        }
-        Ok(select
-            .order_by_desc(webhook_deliveries::Column::CreatedAt)
-            .order_by_desc(webhook_deliveries::Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(delivery_to_domain)
-            .collect())
+        repository::latest_deliveries(&self.db, endpoint, status, limit).await
     }
 
     /// Attempts of deliveries the caller already saw, by delivery, oldest first.
@@ -420,60 +304,40 @@ impl WebhookService {
         deliveries: &[Uuid],
     ) -> Result<HashMap<Uuid, Vec<Attempt>>, AppError> {
         let mut by_delivery: HashMap<Uuid, Vec<Attempt>> = HashMap::new();
-        for m in webhook_attempts::Entity::find()
-            .filter(webhook_attempts::Column::DeliveryId.is_in(deliveries.to_vec()))
-            .order_by_asc(webhook_attempts::Column::AttemptedAt)
-            .order_by_asc(webhook_attempts::Column::Id)
-            .all(&self.db)
-            .await?
-        {
-            by_delivery.entry(m.delivery_id).or_default().push(Attempt {
-                id: m.id,
-                delivery_id: m.delivery_id,
-                attempted_at: m.attempted_at,
-                status_code: m.status_code,
-                error: m.error,
-                duration_ms: m.duration_ms,
-            });
+        for attempt in repository::attempts_of(&self.db, deliveries).await? {
+            by_delivery
+                .entry(attempt.delivery_id)
+                .or_default()
+                .push(attempt);
         }
         Ok(by_delivery)
     }
 
     /// Sends a delivery again (from scratch: a full set of attempts), whatever its status.
     pub async fn redeliver(&self, caller: &Caller, delivery: Uuid) -> Result<Delivery, AppError> {
-        let found = webhook_deliveries::Entity::find_by_id(delivery)
-            .one(&self.db)
+        let found = repository::find_delivery(&self.db, delivery)
             .await?
             .ok_or_else(|| AppError::not_found("Webhook delivery", delivery))?;
-        self.managed(caller, found.endpoint_id)
+        self.managed(caller, found.delivery.endpoint_id)
             .await
             .map_err(|e| match e {
                 AppError::NotFound { .. } => AppError::not_found("Webhook delivery", delivery),
                 other => other,
             })?;
         let now = Utc::now();
-        if found.claim_id.is_some() && found.next_attempt_at.is_some_and(|lease| lease > now) {
+        if found.claim_id.is_some()
+            && found
+                .delivery
+                .next_attempt_at
+                .is_some_and(|lease| lease > now)
+        {
             return Err(AppError::Conflict(
                 "the delivery is being attempted right now; redeliver it once the attempt ends"
                     .into(),
             ));
         }
         let txn = begin_write(&self.db).await?;
-        webhook_deliveries::Entity::update_many()
-            .col_expr(
-                webhook_deliveries::Column::ClaimId,
-                Expr::value(Option::<Uuid>::None),
-            )
-            .col_expr(
-                webhook_deliveries::Column::Status,
-                Expr::value(DeliveryStatus::Pending.as_str()),
-            )
-            .col_expr(webhook_deliveries::Column::Attempts, Expr::value(0))
-            .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(webhook_deliveries::Column::UpdatedAt, Expr::value(now))
-            .filter(webhook_deliveries::Column::Id.eq(delivery))
-            .exec(&txn)
-            .await?;
+        repository::requeue_delivery(&txn, delivery, now).await?;
         audit::record(
             &txn,
             caller,
@@ -482,16 +346,15 @@ impl WebhookService {
                 action: "webhook.redeliver",
                 entity: "webhook_delivery",
                 entity_id: Some(delivery.to_string()),
-                before: Some(json!({ "status": found.status })),
-                after: Some(json!({ "status": "PENDING" })),
+                before: Some(json!({ "status": found.delivery.status.as_str() })),
+                after: Some(json!({ "status": DeliveryStatus::Pending.as_str() })),
             },
         )
         .await?;
         txn.commit().await?;
-        webhook_deliveries::Entity::find_by_id(delivery)
-            .one(&self.db)
+        repository::find_delivery(&self.db, delivery)
             .await?
-            .map(delivery_to_domain)
+            .map(|found| found.delivery)
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("delivery vanished")))
     }
 }
