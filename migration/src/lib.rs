@@ -14,6 +14,7 @@ mod m20261122_000007_webhooks;
 mod m20261122_000008_notifications;
 mod m20261122_000009_supplier_metrics;
 mod m20261206_000010_trusted_documents;
+mod m20261207_000011_keyset_indexes;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_notifications::Migration),
             Box::new(m20261122_000009_supplier_metrics::Migration),
             Box::new(m20261206_000010_trusted_documents::Migration),
+            Box::new(m20261207_000011_keyset_indexes::Migration),
         ]
     }
 }

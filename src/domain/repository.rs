@@ -1,43 +1,198 @@
-//! What every repository shares: one way to page a query, and the sort direction in SQL.
+//! What every repository shares: one way to page a query (offset or keyset), and the sort
+//! direction in SQL.
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
+use sea_orm::{
+    ConnectionTrait, EntityTrait, IntoSimpleExpr, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Value,
+    sea_query::{Expr, ExprTrait as _, SimpleExpr},
+};
+use uuid::Uuid;
 
 use crate::{
-    domain::kernel::pagination::{Direction, Page, PageRequest},
+    domain::kernel::pagination::{
+        Cursor, Direction, KeyKind, KeyValue, Page, PageRequest, finish_keyset,
+    },
     error::AppError,
 };
 
-/// Counts `select`, then fetches the requested window of it, sorted by `order` (which should
-/// end with a unique column so pages never overlap), each row mapped by `map`.
+type ReadKey<M> = Box<dyn Fn(&M) -> KeyValue + Send + Sync>;
+
+/// One sort order of a list: its name (cursors carry it), its direction, and its columns,
+/// ending with a unique one (the id) so pages never overlap or skip. Every column sorts the
+/// same way, and each says how to read its value from a row for the row's cursor. Keyset
+/// pages seek with a row-value comparison (`WHERE (a, b, id) > ($1, $2, $3)`), which both
+/// backends answer from an index on the same columns.
+pub struct SortOrder<M> {
+    name: String,
+    direction: Direction,
+    columns: Vec<(SimpleExpr, KeyKind, ReadKey<M>)>,
+}
+
+impl<M: 'static> SortOrder<M> {
+    /// An order named `name` (e.g. `orders.createdAt`) in `direction`.
+    pub fn new(name: &str, direction: Direction) -> Self {
+        let direction_name = match direction {
+            Direction::Asc => "asc",
+            Direction::Desc => "desc",
+        };
+        SortOrder {
+            name: format!("{name}.{direction_name}"),
+            direction,
+            columns: Vec::new(),
+        }
+    }
+
+    fn by(mut self, expr: impl IntoSimpleExpr, kind: KeyKind, read: ReadKey<M>) -> Self {
+        self.columns.push((expr.into_simple_expr(), kind, read));
+        self
+    }
+
+    pub fn text(self, expr: impl IntoSimpleExpr, read: fn(&M) -> &str) -> Self {
+        self.by(
+            expr,
+            KeyKind::Text,
+            Box::new(move |m| KeyValue::Text(read(m).to_owned())),
+        )
+    }
+
+    pub fn int(self, expr: impl IntoSimpleExpr, read: fn(&M) -> i64) -> Self {
+        self.by(
+            expr,
+            KeyKind::Int,
+            Box::new(move |m| KeyValue::Int(read(m))),
+        )
+    }
+
+    pub fn time(
+        self,
+        expr: impl IntoSimpleExpr,
+        read: fn(&M) -> chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        self.by(
+            expr,
+            KeyKind::Time,
+            Box::new(move |m| KeyValue::Time(read(m))),
+        )
+    }
+
+    pub fn date(self, expr: impl IntoSimpleExpr, read: fn(&M) -> chrono::NaiveDate) -> Self {
+        self.by(
+            expr,
+            KeyKind::Date,
+            Box::new(move |m| KeyValue::Date(read(m))),
+        )
+    }
+
+    /// The unique last column.
+    pub fn id(self, expr: impl IntoSimpleExpr, read: fn(&M) -> Uuid) -> Self {
+        self.by(expr, KeyKind::Id, Box::new(move |m| KeyValue::Id(read(m))))
+    }
+
+    fn cursor(&self, row: &M) -> Cursor {
+        Cursor {
+            order: self.name.clone(),
+            key: self.columns.iter().map(|(_, _, read)| read(row)).collect(),
+        }
+    }
+
+    fn kinds(&self) -> Vec<KeyKind> {
+        self.columns.iter().map(|(_, kind, _)| *kind).collect()
+    }
+
+    fn sorted<E>(&self, select: Select<E>, direction: Direction) -> Select<E>
+    where
+        E: EntityTrait<Model = M>,
+    {
+        self.columns.iter().fold(select, |select, (expr, _, _)| {
+            select.order_by(expr.clone(), direction.order())
+        })
+    }
+
+    /// `(columns) > (cursor)` in the list's direction when `past`, else before the cursor.
+    fn seek(&self, cursor: &Cursor, past: bool) -> SimpleExpr {
+        let columns = Expr::tuple(self.columns.iter().map(|(expr, _, _)| expr.clone()));
+        let values = Expr::tuple(cursor.key.iter().map(|v| Expr::val(sql_value(v))));
+        if past == (self.direction == Direction::Asc) {
+            columns.gt(values)
+        } else {
+            columns.lt(values)
+        }
+    }
+}
+
+fn sql_value(value: &KeyValue) -> Value {
+    match value {
+        KeyValue::Text(text) => text.clone().into(),
+        KeyValue::Int(n) => (*n).into(),
+        KeyValue::Float(x) => (*x).into(),
+        KeyValue::Time(at) => (*at).into(),
+        KeyValue::Date(day) => (*day).into(),
+        KeyValue::Id(id) => (*id).into(),
+    }
+}
+
+/// Fetches the requested page of `select` in `sort` order, each row mapped by `map`: an offset
+/// window, or a keyset page that seeks from its cursors. Counts the whole list only when the
+/// request asks for the total.
 pub async fn fetch_page<E, T>(
     db: &impl ConnectionTrait,
     select: Select<E>,
-    page: PageRequest,
-    order: impl FnOnce(Select<E>) -> Select<E>,
+    page: &PageRequest,
+    sort: SortOrder<E::Model>,
     map: impl Fn(E::Model) -> T,
 ) -> Result<Page<T>, AppError>
 where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
-    let total = select.clone().count(db).await?;
-    let window = page.window(total);
-    let items = if window.limit == 0 {
-        Vec::new()
+    let total = if page.counts() {
+        Some(select.clone().count(db).await?)
     } else {
-        order(select)
-            .offset(window.offset)
-            .limit(window.limit)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(map)
-            .collect()
+        None
     };
+    let (rows, has_previous, has_next) = match page {
+        PageRequest::Offset { offset, limit } => {
+            let rows = sort
+                .sorted(select, sort.direction)
+                .offset(*offset)
+                .limit(*limit)
+                .all(db)
+                .await?;
+            let end = offset + rows.len() as u64;
+            (rows, *offset > 0, end < total.unwrap_or(0))
+        }
+        PageRequest::Keyset(keyset) => {
+            let mut select = select;
+            let kinds = sort.kinds();
+            for (field, cursor, past) in [
+                ("after", &keyset.after, true),
+                ("before", &keyset.before, false),
+            ] {
+                if let Some(cursor) = cursor {
+                    cursor.check(field, &sort.name, &kinds)?;
+                    select = select.filter(sort.seek(cursor, past));
+                }
+            }
+            let direction = if keyset.backwards() {
+                sort.direction.reverse()
+            } else {
+                sort.direction
+            };
+            let rows = sort
+                .sorted(select, direction)
+                .limit(keyset.size() + 1)
+                .all(db)
+                .await?;
+            finish_keyset(keyset, rows)
+        }
+    };
+    let cursors = rows.iter().map(|row| sort.cursor(row)).collect();
     Ok(Page {
-        items,
+        items: rows.into_iter().map(map).collect(),
+        cursors,
         total,
-        offset: window.offset,
+        has_previous,
+        has_next,
     })
 }
 

@@ -1,18 +1,17 @@
-//! Relay connections for every list: opaque cursors, `pageInfo`, `totalCount`.
+//! Relay connections for every list: opaque keyset cursors, `pageInfo`, `totalCount`.
 //!
-//! Cursors encode the position in the sorted, filtered list (`base64url("v1:<offset>")`);
-//! clients must treat them as opaque. Windowing follows the Relay specification's algorithm,
-//! implemented once in `domain::kernel::pagination`.
+//! A cursor carries its row's sort key (see `domain::kernel::pagination`); `after`/`before`
+//! seek from it, so every page costs what the first costs. `totalCount` is counted only when
+//! the selection asks for it.
 
 use async_graphql::{
-    OutputType, SimpleObject,
+    Context, OutputType, SimpleObject,
     connection::{Connection, Edge, EmptyFields},
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use crate::domain::kernel::pagination::MAX_PAGE_SIZE;
 use crate::{
-    domain::kernel::pagination::{Page, PageRequest},
+    domain::kernel::pagination::{Cursor, Page, PageRequest},
     error::AppError,
 };
 
@@ -25,35 +24,27 @@ pub struct ConnectionTotals {
 
 pub type RelayConnection<N> = Connection<String, N, ConnectionTotals, EmptyFields>;
 
-fn encode_cursor(offset: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1:{offset}"))
+fn decode_cursor(field: &str, cursor: Option<String>) -> Result<Option<Cursor>, AppError> {
+    cursor
+        .map(|cursor| Cursor::decode(field, &cursor))
+        .transpose()
 }
 
-fn decode_cursor(field: &str, cursor: Option<String>) -> Result<Option<u64>, AppError> {
-    let Some(cursor) = cursor else {
-        return Ok(None);
-    };
-    URL_SAFE_NO_PAD
-        .decode(cursor.as_bytes())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("v1:")?.parse::<u64>().ok())
-        .map(Some)
-        .ok_or_else(|| AppError::validation(field, "is not a cursor this API issued"))
-}
-
-/// The Relay arguments of a connection field, validated.
+/// The Relay arguments of the connection field being resolved, validated; the total is
+/// counted only if the selection asks for `totalCount`.
 pub fn page_request(
+    ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
     before: Option<String>,
 ) -> Result<PageRequest, AppError> {
-    page_request_up_to(first, after, last, before, MAX_PAGE_SIZE)
+    page_request_up_to(ctx, first, after, last, before, MAX_PAGE_SIZE)
 }
 
 /// As [`page_request`], for a connection whose pages may hold up to `max` nodes.
 pub fn page_request_up_to(
+    ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -66,37 +57,25 @@ pub fn page_request_up_to(
         last.map(i64::from),
         decode_cursor("before", before)?,
         max,
+        ctx.look_ahead().field("totalCount").exists(),
     )
 }
 
 /// Builds the connection for one page, mapping each item to its node type.
 pub fn connection<T, N: OutputType>(page: Page<T>, node: impl Fn(T) -> N) -> RelayConnection<N> {
     let mut connection = Connection::with_additional_fields(
-        page.has_previous(),
-        page.has_next(),
+        page.has_previous,
+        page.has_next,
         ConnectionTotals {
-            total_count: page.total,
+            // Not selected when not counted.
+            total_count: page.total.unwrap_or_default(),
         },
     );
-    let offset = page.offset;
     connection.edges.extend(
         page.items
             .into_iter()
-            .enumerate()
-            .map(|(i, item)| Edge::new(encode_cursor(offset + i as u64), node(item))),
+            .zip(page.cursors)
+            .map(|(item, cursor)| Edge::new(cursor.encode(), node(item))),
     );
     connection
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_foreign_ones_are_refused() {
-        let cursor = encode_cursor(41);
-        assert_eq!(decode_cursor("after", Some(cursor)).unwrap(), Some(41));
-        let err = decode_cursor("after", Some("b2Zmc2V0OjQx".into())).unwrap_err();
-        assert_eq!(err.message(), "after: is not a cursor this API issued");
-    }
 }

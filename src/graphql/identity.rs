@@ -416,7 +416,7 @@ impl IdentityQuery {
         #[graphql(desc = "Cursor to end before.")] before: Option<String>,
         #[graphql(desc = "Which entries.")] filter: Option<AuditLogFilter>,
     ) -> async_graphql::Result<RelayConnection<AuditEntryObject>> {
-        let page = connection::page_request(first, after, last, before)?;
+        let page = connection::page_request(ctx, first, after, last, before)?;
         let filter = filter.unwrap_or_default();
         let filter = AuditFilter {
             actor_id: filter

@@ -87,7 +87,7 @@ impl NotificationQuery {
         #[graphql(desc = "Cursor to end before.")] before: Option<String>,
         #[graphql(default, desc = "Only unread ones.")] unread_only: bool,
     ) -> async_graphql::Result<RelayConnection<NotificationObject>> {
-        let page = connection::page_request(first, after, last, before)?;
+        let page = connection::page_request(ctx, first, after, last, before)?;
         let result = services(ctx)?
             .notifications
             .list(caller(ctx), unread_only, page)

@@ -435,7 +435,8 @@ impl OrderQuery {
         #[graphql(desc = "Which orders.")] filter: Option<OrderFilter>,
         #[graphql(desc = "Sort order; newest first when absent.")] sort: Option<OrderSort>,
     ) -> async_graphql::Result<RelayConnection<OrderObject>> {
-        let page = connection::page_request_up_to(first, after, last, before, MAX_ORDERS_PAGE)?;
+        let page =
+            connection::page_request_up_to(ctx, first, after, last, before, MAX_ORDERS_PAGE)?;
         let filter = filter.unwrap_or_default();
         let filter = domain::OrderFilter {
             statuses: filter.statuses.into_iter().map(Into::into).collect(),

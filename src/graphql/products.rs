@@ -299,7 +299,7 @@ impl ProductQuery {
         #[graphql(desc = "Which products.")] filter: Option<ProductFilter>,
         #[graphql(desc = "Sort order; relevance (or name) when absent.")] sort: Option<ProductSort>,
     ) -> async_graphql::Result<RelayConnection<ProductObject>> {
-        let page = connection::page_request(first, after, last, before)?;
+        let page = connection::page_request(ctx, first, after, last, before)?;
         let filter = filter.unwrap_or_default();
         let sort = sort.unwrap_or_default();
         let filter = DomainFilter {

@@ -198,7 +198,7 @@ impl SupplierQuery {
         #[graphql(desc = "Which suppliers to return.")] filter: Option<SupplierFilter>,
         #[graphql(desc = "Sort order; by name ascending when absent.")] sort: Option<SupplierSort>,
     ) -> async_graphql::Result<RelayConnection<SupplierObject>> {
-        let page = connection::page_request(first, after, last, before)?;
+        let page = connection::page_request(ctx, first, after, last, before)?;
         let filter = filter.unwrap_or_default();
         let sort = sort.unwrap_or_default();
         let result = services(ctx)?

@@ -70,9 +70,9 @@ impl ApiMetrics {
         let db_statements = IntCounterVec::new(
             Opts::new(
                 "iris_db_statements_total",
-                "SQL statements Iris sent to its database, by pool (request or background) and outcome (ok or error)",
+                "SQL statements Iris sent to its database, by pool (request or background), kind (select, count, insert, update, delete, other) and outcome (ok or error)",
             ),
-            &["pool", "outcome"],
+            &["pool", "kind", "outcome"],
         )?;
         let db_latency = prometheus::Histogram::with_opts(
             HistogramOpts::new(
@@ -132,7 +132,8 @@ impl ApiMetrics {
         let latency = self.db_latency.clone();
         db.set_metric_callback(move |info| {
             let outcome = if info.failed { "error" } else { "ok" };
-            statements.with_label_values(&[pool, outcome]).inc();
+            let kind = statement_kind(&info.statement.sql);
+            statements.with_label_values(&[pool, kind, outcome]).inc();
             latency.observe(info.elapsed.as_secs_f64());
         });
     }
@@ -269,5 +270,41 @@ mod tests {
         assert_eq!(metrics.operation_label(Some("A")), "A");
         assert_eq!(metrics.operation_label(None), "__anonymous");
         assert_eq!(metrics.operation_label(Some("no spaces")), "__other");
+    }
+}
+
+/// The kind of an SQL statement, for the statements metric: its verb, with counts apart (a
+/// `COUNT` over a whole list is the statement a page should not pay for unasked).
+fn statement_kind(sql: &str) -> &'static str {
+    let head: String = sql
+        .trim_start()
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let verb = head.split_whitespace().next().unwrap_or_default();
+    match verb {
+        "SELECT" if head.starts_with("SELECT COUNT(") => "count",
+        "SELECT" | "WITH" => "select",
+        "INSERT" => "insert",
+        "UPDATE" => "update",
+        "DELETE" => "delete",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod statement_kind_tests {
+    use super::statement_kind;
+
+    #[test]
+    fn statements_are_told_apart_by_verb() {
+        assert_eq!(
+            statement_kind("SELECT COUNT(*) AS num_items FROM (SELECT 1) AS sub"),
+            "count"
+        );
+        assert_eq!(statement_kind(" select \"id\" from orders"), "select");
+        assert_eq!(statement_kind("INSERT INTO orders"), "insert");
+        assert_eq!(statement_kind("BEGIN"), "other");
     }
 }

@@ -8,10 +8,7 @@ use uuid::Uuid;
 
 use super::{PaginationDto, extract::ApiQuery};
 use crate::{
-    domain::{
-        kernel::pagination::PageRequest,
-        platform::audit::{AuditFilter, AuditRecord},
-    },
+    domain::platform::audit::{AuditFilter, AuditRecord},
     error::{AppError, ErrorEnvelope},
     web::{ApiState, extract::Authenticated},
 };
@@ -71,6 +68,9 @@ pub struct AuditParams {
     limit: Option<u64>,
     /// Entries to skip.
     offset: Option<u64>,
+    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
+    /// `offset`).
+    cursor: Option<String>,
     actor_id: Option<Uuid>,
     entity: Option<String>,
     entity_id: Option<String>,
@@ -97,7 +97,7 @@ pub async fn audit(
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditListResponse>, AppError> {
-    let page = PageRequest::offset(params.offset, params.limit)?;
+    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
     let filter = AuditFilter {
         actor_id: params.actor_id,
         entity: params.entity,
@@ -106,9 +106,13 @@ pub async fn audit(
         from: params.from,
         to: params.to,
     };
-    let result = state.services.audit.list(&caller, &filter, page).await?;
+    let result = state
+        .services
+        .audit
+        .list(&caller, &filter, page.clone())
+        .await?;
     Ok(Json(AuditListResponse {
-        pagination: PaginationDto::of(page, result.total),
+        pagination: PaginationDto::of(&page, &result),
         data: result.items.into_iter().map(AuditEntryDto::from).collect(),
     }))
 }

@@ -28,7 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::{
     domain::kernel::{
         money::Money,
-        pagination::{Direction, PageRequest},
+        pagination::{Direction, Page, PageRequest},
     },
     error::AppError,
     web::ApiState,
@@ -36,24 +36,53 @@ use crate::{
 
 /// Where a page sits in the whole list.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PaginationDto {
     /// Page size asked for.
     pub limit: u64,
-    /// Items skipped.
-    pub offset: u64,
+    /// Items skipped (absent when paging by `cursor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
     /// Items matching the filters, across all pages.
     pub total: u64,
+    /// Pass as `cursor` to read the page after this one (absent on the last page). Unlike
+    /// `offset`, a cursor never skips or repeats items when the list changes in between.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 impl PaginationDto {
-    /// Where `page` sits in a list of `total` items.
-    pub fn of(page: PageRequest, total: u64) -> Self {
-        let window = page.window(total);
+    /// Where `page` (fetched for `request`) sits in the list.
+    pub fn of<T>(request: &PageRequest, page: &Page<T>) -> Self {
+        let (limit, offset) = match request {
+            PageRequest::Offset { offset, limit } => (*limit, Some(*offset)),
+            PageRequest::Keyset(keyset) => (keyset.size(), None),
+        };
         PaginationDto {
-            limit: window.limit,
-            offset: window.offset,
-            total,
+            limit,
+            offset,
+            total: page.total.unwrap_or_default(),
+            next_cursor: page
+                .has_next
+                .then(|| page.end_cursor().map(|c| c.encode()))
+                .flatten(),
         }
+    }
+}
+
+/// A list's paging parameters: `limit` with `offset` or with `cursor` (not both).
+pub fn page_request(
+    offset: Option<u64>,
+    limit: Option<u64>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, AppError> {
+    match cursor {
+        None => PageRequest::offset(offset, limit),
+        Some(_) if offset.is_some() => Err(AppError::validation(
+            "offset",
+            "cannot be combined with cursor",
+        )),
+        Some(cursor) => PageRequest::after_cursor(cursor, limit),
     }
 }
 

@@ -21,10 +21,7 @@ use super::{
 };
 use crate::{
     domain::{
-        kernel::{
-            money::{Currency, Money},
-            pagination::PageRequest,
-        },
+        kernel::money::{Currency, Money},
         ordering::{
             LineInput, Order, OrderAction, OrderEvent, OrderFilter, OrderLine, OrderSort,
             OrderSortField, OrderStatus, PlaceOrder, Placed,
@@ -270,6 +267,9 @@ pub struct ListOrdersParams {
     limit: Option<u64>,
     /// Items to skip.
     offset: Option<u64>,
+    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
+    /// `offset`).
+    cursor: Option<String>,
     /// Comma-separated statuses, e.g. `PLACED,CONFIRMED`.
     status: Option<String>,
     restaurant_id: Option<Uuid>,
@@ -299,7 +299,7 @@ pub async fn list(
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListOrdersParams>,
 ) -> Result<Json<OrderListResponse>, AppError> {
-    let page = PageRequest::offset(params.offset, params.limit)?;
+    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
     let statuses = params
         .status
         .as_deref()
@@ -335,10 +335,10 @@ pub async fn list(
     let result = state
         .services
         .orders
-        .list(&caller, &filter, sort, page)
+        .list(&caller, &filter, sort, page.clone())
         .await?;
     Ok(Json(OrderListResponse {
-        pagination: PaginationDto::of(page, result.total),
+        pagination: PaginationDto::of(&page, &result),
         data: result.items.into_iter().map(OrderDto::from).collect(),
     }))
 }

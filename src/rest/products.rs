@@ -13,12 +13,8 @@ use super::{
     parse_sort,
 };
 use crate::{
-    domain::{
-        catalog::{
-            Allergen, DietaryTag, Product, ProductFilter, ProductInput, ProductSort,
-            ProductSortField,
-        },
-        kernel::pagination::PageRequest,
+    domain::catalog::{
+        Allergen, DietaryTag, Product, ProductFilter, ProductInput, ProductSort, ProductSortField,
     },
     error::{AppError, ErrorEnvelope},
     web::{ApiState, extract::Authenticated},
@@ -100,6 +96,9 @@ pub struct ListProductsParams {
     limit: Option<u64>,
     /// Items to skip.
     offset: Option<u64>,
+    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
+    /// `offset`).
+    cursor: Option<String>,
     /// Search text (names, typo-tolerant, and SKUs).
     q: Option<String>,
     supplier_id: Option<Uuid>,
@@ -147,7 +146,7 @@ pub async fn list(
     Authenticated(_caller): Authenticated,
     ApiQuery(params): ApiQuery<ListProductsParams>,
 ) -> Result<Json<ProductListResponse>, AppError> {
-    let page = PageRequest::offset(params.offset, params.limit)?;
+    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
     let filter = ProductFilter {
         query: params.q,
         supplier_id: params.supplier_id,
@@ -170,9 +169,13 @@ pub async fn list(
     )?
     .map(|(field, direction)| ProductSort { field, direction })
     .unwrap_or_default();
-    let result = state.services.products.list(&filter, sort, page).await?;
+    let result = state
+        .services
+        .products
+        .list(&filter, sort, page.clone())
+        .await?;
     Ok(Json(ProductListResponse {
-        pagination: PaginationDto::of(page, result.total),
+        pagination: PaginationDto::of(&page, &result),
         data: result.items.into_iter().map(ProductDto::from).collect(),
     }))
 }

@@ -14,10 +14,7 @@ use super::{
 };
 use crate::{
     auth::Caller,
-    domain::{
-        kernel::pagination::PageRequest,
-        restaurants::{DeliveryPrefs, Restaurant, RestaurantFilter, may_see_private},
-    },
+    domain::restaurants::{DeliveryPrefs, Restaurant, RestaurantFilter, may_see_private},
     error::{AppError, ErrorEnvelope},
     web::{ApiState, extract::Authenticated},
 };
@@ -91,6 +88,9 @@ pub struct ListRestaurantsParams {
     limit: Option<u64>,
     /// Items to skip.
     offset: Option<u64>,
+    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
+    /// `offset`).
+    cursor: Option<String>,
     /// Case-insensitive part of the name.
     q: Option<String>,
     /// Case-insensitive city.
@@ -113,7 +113,7 @@ pub async fn list(
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListRestaurantsParams>,
 ) -> Result<Json<RestaurantListResponse>, AppError> {
-    let page = PageRequest::offset(params.offset, params.limit)?;
+    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
     let filter = RestaurantFilter {
         name: params.q,
         city: params.city,
@@ -121,12 +121,12 @@ pub async fn list(
     let result = state
         .services
         .restaurants
-        .list(&caller, &filter, page)
+        .list(&caller, &filter, page.clone())
         .await?;
     let ids: Vec<Uuid> = result.items.iter().map(|r| r.id).collect();
     let private = private_view(&state, &caller, &ids).await?;
     Ok(Json(RestaurantListResponse {
-        pagination: PaginationDto::of(page, result.total),
+        pagination: PaginationDto::of(&page, &result),
         data: result
             .items
             .into_iter()

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     domain::{
-        kernel::{pagination::PageRequest, weekday::Weekday},
+        kernel::weekday::Weekday,
         suppliers::{
             NewSupplier, Supplier, SupplierChanges, SupplierFilter, SupplierSort, SupplierSortField,
         },
@@ -129,6 +129,9 @@ pub struct ListSuppliersParams {
     limit: Option<u64>,
     /// Items to skip (default 0).
     offset: Option<u64>,
+    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
+    /// `offset`).
+    cursor: Option<String>,
     /// Case-insensitive part of the name.
     name: Option<String>,
     /// City, case-insensitive.
@@ -154,7 +157,7 @@ pub async fn list(
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListSuppliersParams>,
 ) -> Result<Json<SupplierListResponse>, AppError> {
-    let page = PageRequest::offset(params.offset, params.limit)?;
+    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
     let sort = parse_sort(
         params.sort.as_deref(),
         &[
@@ -173,10 +176,10 @@ pub async fn list(
     let result = state
         .services
         .suppliers
-        .list(&caller, &filter, sort, page)
+        .list(&caller, &filter, sort, page.clone())
         .await?;
     Ok(Json(SupplierListResponse {
-        pagination: PaginationDto::of(page, result.total),
+        pagination: PaginationDto::of(&page, &result),
         data: result.items.into_iter().map(SupplierDto::from).collect(),
     }))
 }

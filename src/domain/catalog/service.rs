@@ -278,6 +278,6 @@ impl ProductService {
         sort: ProductSort,
         page: PageRequest,
     ) -> Result<Page<Product>, AppError> {
-        repository::list(&self.db, filter, sort, page).await
+        repository::list(&self.db, filter, sort, &page).await
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::restaurants::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder as _,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait as _},
 };
 use serde_json::json;
@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::{DeliveryPrefs, Restaurant, RestaurantFilter};
 use crate::{
     domain::{
-        kernel::pagination::{Page, PageRequest},
-        repository::fetch_page,
+        kernel::pagination::{Direction, Page, PageRequest},
+        repository::{SortOrder, fetch_page},
     },
     error::AppError,
     infra::db::text_order,
@@ -88,7 +88,7 @@ pub(crate) async fn find_live(
 pub(super) async fn list_live(
     db: &impl ConnectionTrait,
     filter: &RestaurantFilter,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Page<Restaurant>, AppError> {
     let mut select = Entity::find().filter(Column::DeletedAt.is_null());
     if let Some(name) = filter
@@ -115,18 +115,12 @@ pub(super) async fn list_live(
     {
         select = select.filter(Column::CityFolded.eq(city.to_lowercase()));
     }
-    let backend = db.get_database_backend();
-    fetch_page(
-        db,
-        select,
-        page,
-        |s| {
-            s.order_by(text_order(backend, "name_folded"), sea_orm::Order::Asc)
-                .order_by_asc(Column::Id)
-        },
-        to_domain,
-    )
-    .await
+    let by = SortOrder::<restaurants::Model>::new("restaurants.name", Direction::Asc)
+        .text(text_order(db.get_database_backend(), "name_folded"), |r| {
+            &r.name_folded
+        })
+        .id(Column::Id, |r| r.id);
+    fetch_page(db, select, page, by, to_domain).await
 }
 
 /// Whether any restaurant row exists, deleted or not.

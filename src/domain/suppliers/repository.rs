@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::suppliers::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, LikeExpr},
 };
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use crate::{
             pagination::{Page, PageRequest},
             weekday::WeekdaySet,
         },
-        repository::fetch_page,
+        repository::{SortOrder, fetch_page},
     },
     error::{AppError, DbResultExt},
     infra::db::text_order,
@@ -195,7 +195,7 @@ pub(super) async fn list(
     db: &impl ConnectionTrait,
     filter: &SupplierFilter,
     sort: SupplierSort,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Page<Supplier>, AppError> {
     let mut query = Entity::find().filter(Column::DeletedAt.is_null());
     if let Some(name) = filter
@@ -212,22 +212,24 @@ pub(super) async fn list(
         query = query.filter(Column::Active.eq(active));
     }
 
-    let order = sort.direction.order();
     let backend = db.get_database_backend();
-    let sorted = |query: Select<Entity>| {
-        let query = match sort.field {
-            SupplierSortField::Name => {
-                query.order_by(text_order(backend, "name_folded"), order.clone())
-            }
-            SupplierSortField::City => query
-                .order_by(text_order(backend, "city_folded"), order.clone())
-                .order_by(text_order(backend, "name_folded"), order.clone()),
-            SupplierSortField::CreatedAt => query.order_by(Column::CreatedAt, order.clone()),
-        };
-        // The id breaks ties, so pages never overlap or skip.
-        query.order_by(Column::Id, order.clone())
+    let by = match sort.field {
+        SupplierSortField::Name => {
+            SortOrder::<entity::suppliers::Model>::new("suppliers.name", sort.direction)
+                .text(text_order(backend, "name_folded"), |s| &s.name_folded)
+        }
+        SupplierSortField::City => {
+            SortOrder::<entity::suppliers::Model>::new("suppliers.city", sort.direction)
+                .text(text_order(backend, "city_folded"), |s| &s.city_folded)
+                .text(text_order(backend, "name_folded"), |s| &s.name_folded)
+        }
+        SupplierSortField::CreatedAt => {
+            SortOrder::<entity::suppliers::Model>::new("suppliers.createdAt", sort.direction)
+                .time(Column::CreatedAt, |s| s.created_at)
+        }
     };
-    fetch_page(db, query, page, sorted, to_domain).await
+    // The id breaks ties, so pages never overlap or skip.
+    fetch_page(db, query, page, by.id(Column::Id, |s| s.id), to_domain).await
 }
 
 pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppError> {

@@ -112,6 +112,6 @@ impl AuditService {
             }
             _ => {}
         }
-        repository::list(&self.db, filter, page).await
+        repository::list(&self.db, filter, &page).await
     }
 }

@@ -2,15 +2,13 @@
 //! never changed here; privacy's retention purges old ones (see `platform::privacy`).
 
 use entity::audit_log::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{AuditFilter, AuditRecord};
 use crate::{
     domain::{
-        kernel::pagination::{Page, PageRequest},
-        repository::fetch_page,
+        kernel::pagination::{Direction, Page, PageRequest},
+        repository::{SortOrder, fetch_page},
     },
     error::AppError,
 };
@@ -57,7 +55,7 @@ pub(super) async fn insert(db: &impl ConnectionTrait, record: AuditRecord) -> Re
 pub(super) async fn list(
     db: &impl ConnectionTrait,
     filter: &AuditFilter,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Page<AuditRecord>, AppError> {
     let mut query = Entity::find();
     if let Some(actor) = filter.actor_id {
@@ -78,7 +76,8 @@ pub(super) async fn list(
     if let Some(to) = filter.to {
         query = query.filter(Column::At.lt(to));
     }
-    let newest_first =
-        |q: sea_orm::Select<Entity>| q.order_by_desc(Column::At).order_by_desc(Column::Id);
+    let newest_first = SortOrder::<audit_log::Model>::new("audit.at", Direction::Desc)
+        .time(Column::At, |m| m.at)
+        .id(Column::Id, |m| m.id);
     fetch_page(db, query, page, newest_first, to_domain).await
 }

@@ -147,7 +147,7 @@ impl NotificationService {
         page: PageRequest,
     ) -> Result<Page<Notification>, AppError> {
         let account = account_of(caller)?;
-        repository::list_for_account(&self.db, account, unread_only, page).await
+        repository::list_for_account(&self.db, account, unread_only, &page).await
     }
 
     pub async fn unread_count(&self, caller: &Caller) -> Result<u64, AppError> {

@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -20,8 +20,8 @@ use crate::{
     auth::MemberRole,
     domain::{
         identity::Organisation,
-        kernel::pagination::{Page, PageRequest},
-        repository::fetch_page,
+        kernel::pagination::{Direction, Page, PageRequest},
+        repository::{SortOrder, fetch_page},
     },
     error::AppError,
 };
@@ -114,20 +114,17 @@ pub(super) async fn list_for_account(
     db: &impl ConnectionTrait,
     account: Uuid,
     unread_only: bool,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Page<Notification>, AppError> {
     let mut select = Entity::find().filter(Column::AccountId.eq(account));
     if unread_only {
         select = select.filter(Column::ReadAt.is_null());
     }
-    fetch_page(
-        db,
-        select,
-        page,
-        |s| s.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id),
-        to_domain,
-    )
-    .await
+    let newest_first =
+        SortOrder::<notifications::Model>::new("notifications.createdAt", Direction::Desc)
+            .time(Column::CreatedAt, |n| n.created_at)
+            .id(Column::Id, |n| n.id);
+    fetch_page(db, select, page, newest_first, to_domain).await
 }
 
 /// How many of an account's notifications are unread.
