@@ -102,6 +102,9 @@ impl Core {
         };
         let services = services_on(db.clone())?;
         let background = services_on(background_db.clone())?;
+        // Authentication runs on the request services: their caller cache follows changes
+        // made by every process.
+        services.identity.callers().follow_changes();
         Ok(Core {
             db,
             bus,

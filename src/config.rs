@@ -490,6 +490,12 @@ impl Config {
                 max: r.parse_range("API_RATE_LIMIT", 600u64, 1, 100_000_000),
                 window: rate_window,
             },
+            caller_cache_ttl: Duration::from_secs(r.parse_range(
+                "CALLER_CACHE_TTL_SECS",
+                10u64,
+                0,
+                3600,
+            )),
         };
 
         let mut schedules = HashMap::new();

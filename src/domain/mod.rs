@@ -79,6 +79,7 @@ impl Services {
             auth.access_ttl,
             auth.refresh_ttl,
         ));
+        let callers = identity::CallerCache::new(bus.clone(), auth.caller_cache_ttl, 100_000);
         let notifications = notifications::NotificationService::new(
             db.clone(),
             bus.clone(),
@@ -92,7 +93,7 @@ impl Services {
         Ok(Self {
             notifications: notifications.clone(),
             performance: performance::PerformanceService::new(db.clone()),
-            privacy: privacy::PrivacyService::new(db.clone(), retention.clone()),
+            privacy: privacy::PrivacyService::new(db.clone(), retention.clone(), callers.clone()),
             outbox: outbox::OutboxService::new(db.clone(), handlers),
             webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone()),
             webhook_sender: webhooks::WebhookSender::new(
@@ -100,10 +101,16 @@ impl Services {
                 webhooks.clone(),
                 notifications.clone(),
             )?,
-            identity: identity::IdentityService::new(db.clone(), tokens, auth, limiter),
+            identity: identity::IdentityService::new(
+                db.clone(),
+                tokens,
+                auth,
+                limiter,
+                callers.clone(),
+            ),
             audit: audit::AuditService::new(db.clone()),
-            suppliers: suppliers::SupplierService::new(db.clone(), bus.clone()),
-            restaurants: restaurants::RestaurantService::new(db.clone()),
+            suppliers: suppliers::SupplierService::new(db.clone(), bus.clone(), callers.clone()),
+            restaurants: restaurants::RestaurantService::new(db.clone(), callers.clone()),
             products: catalog::ProductService::new(db.clone()),
             carts: ordering::CartService::new(db.clone()),
             job_runs: job_runs::JobRunService::new(db.clone()),

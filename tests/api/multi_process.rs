@@ -485,3 +485,42 @@ async fn two_processes_on_one_redis_share_the_sign_in_budget() {
     assert!(a.wait(Duration::from_secs(15)).success());
     assert!(b.wait(Duration::from_secs(15)).success());
 }
+
+/// A membership granted on one process holds on the next request to another, although that
+/// process had the account's memberships in its caller cache.
+#[tokio::test]
+async fn a_membership_change_on_one_process_holds_on_the_next_request_of_another() {
+    if !shared_backends_configured() {
+        return;
+    }
+    let backend = Backend::fresh().await;
+    let first = Process::start(&backend, false);
+    let second = Process::start(&backend, false);
+    let admin = first.api().await;
+    let supplier = create_supplier(&admin, 710, "Cache Grossist AB", "Luleå").await;
+    let id = supplier["id"].as_str().unwrap();
+    let addr = second.base.trim_start_matches("http://");
+    let seller = Api::at(addr.parse().expect("address"))
+        .login("supplier@iris.local", "iris-demo")
+        .await;
+    const RENAME: &str = "mutation($input: UpdateSupplierInput!) { updateSupplier(input: $input) { supplier { name } } }";
+    let rename = serde_json::json!({ "input": { "id": id, "name": "Renamed by owner" } });
+    // The second process now has the seller's (empty) memberships cached.
+    let refused = seller.graphql(RENAME, rename.clone()).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let added = admin
+        .graphql(
+            "mutation($id: ID!) { addMember(input: {organisationType: SUPPLIER, organisationId: $id, email: \"supplier@iris.local\", role: OWNER}) { membership { role } } }",
+            serde_json::json!({ "id": id }),
+        )
+        .await;
+    assert!(added.get("errors").is_none(), "{added}");
+    let renamed = seller.graphql(RENAME, rename).await;
+    assert!(
+        renamed.get("errors").is_none(),
+        "the next request: {renamed}"
+    );
+}

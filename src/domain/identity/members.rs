@@ -95,6 +95,7 @@ impl IdentityService {
         )
         .await?;
         txn.commit().await?;
+        self.callers().account_changed(account.id).await;
         Ok(Membership {
             organisation,
             account_id: account.id,
@@ -137,6 +138,7 @@ impl IdentityService {
         )
         .await?;
         txn.commit().await?;
+        self.callers().account_changed(account).await;
         Ok(())
     }
 

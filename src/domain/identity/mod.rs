@@ -11,6 +11,7 @@
 //! - Logins (both outcomes), refresh-token reuse, logouts and membership changes are audited in
 //!   the transaction that makes them.
 
+mod cache;
 mod members;
 mod repository;
 mod service;
@@ -21,9 +22,36 @@ use uuid::Uuid;
 
 use crate::auth::{MemberRole, Principal, Role};
 
-/// Membership rows on any connection (other contexts write and read them inside their
-/// transactions; callers authorize).
-pub(crate) use repository::{current_role, put_membership};
+pub use cache::{AccountChanged, CallerCache};
+/// Membership rows inside another context's transaction (the caller authorizes).
+pub(crate) use repository::put_membership;
+
+/// `principal` as it stands now: its account's current role and memberships, read in one
+/// statement; `None` when the account is gone. Live streams call it when the bus says the
+/// account changed ([`AccountChanged`]), instead of checking every event against the database.
+pub(crate) async fn refreshed(
+    db: &impl sea_orm::ConnectionTrait,
+    principal: &Principal,
+) -> Result<Option<Principal>, crate::error::AppError> {
+    let Principal::Account(identity) = principal else {
+        return Ok(Some(principal.clone()));
+    };
+    let found = repository::find_live_account_with_memberships(
+        db,
+        repository::AccountKey::Id(identity.account_id),
+    )
+    .await?;
+    Ok(found.map(|(account, suppliers, restaurants)| {
+        Principal::Account(std::sync::Arc::new(crate::auth::AccountIdentity {
+            account_id: account.id,
+            email: account.email,
+            role: account.role,
+            suppliers: suppliers.into_iter().collect(),
+            restaurants: restaurants.into_iter().collect(),
+            expires_at: identity.expires_at,
+        }))
+    }))
+}
 pub use service::IdentityService;
 pub use settings::{AuthConfig, AuthProvider, DevUser};
 

@@ -8,12 +8,12 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::Expr,
+    Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::{Account, Organisation, RefreshToken, role_from_stored};
-use crate::{auth::MemberRole, error::AppError};
+use crate::{auth::MemberRole, error::AppError, infra::db::placeholder};
 
 fn to_account(model: accounts::Model) -> Account {
     Account {
@@ -74,15 +74,66 @@ pub(super) async fn find_live_account(
         .map(to_account))
 }
 
-/// The account with this id, deleted or not.
-pub(super) async fn find_account_including_deleted(
+/// How a caller names its account: by id (Iris's tokens) or by the identity provider's subject.
+#[derive(Clone, Debug)]
+pub(super) enum AccountKey<'a> {
+    Id(Uuid),
+    Subject(&'a str),
+}
+
+/// The live account with all its memberships, in one statement (it runs for every signed-in
+/// request that misses the caller cache).
+pub(super) async fn find_live_account_with_memberships(
     db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<Account>, AppError> {
-    Ok(accounts::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .map(to_account))
+    key: AccountKey<'_>,
+) -> Result<Option<(Account, Vec<(Uuid, MemberRole)>, Vec<(Uuid, MemberRole)>)>, AppError> {
+    let backend = db.get_database_backend();
+    let (condition, value): (&str, sea_orm::Value) = match key {
+        AccountKey::Id(id) => ("a.id", id.into()),
+        AccountKey::Subject(subject) => ("a.external_id", subject.into()),
+    };
+    let sql = format!(
+        "SELECT a.id, a.role, a.email, a.external_id, a.display_name, a.created_at, \
+                m.kind, m.organisation_id, m.member_role \
+         FROM accounts a \
+         LEFT JOIN ( \
+             SELECT 'S' AS kind, supplier_id AS organisation_id, role AS member_role, account_id \
+             FROM supplier_members \
+             UNION ALL \
+             SELECT 'R', restaurant_id, role, account_id FROM restaurant_members \
+         ) m ON m.account_id = a.id \
+         WHERE {condition} = {} AND a.deleted_at IS NULL",
+        placeholder(backend, 1)
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [value]))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let account = Account {
+        id: first.try_get("", "id")?,
+        role: role_from_stored(&first.try_get::<String>("", "role")?),
+        email: first.try_get("", "email")?,
+        external_id: first.try_get("", "external_id")?,
+        display_name: first.try_get("", "display_name")?,
+        created_at: first.try_get("", "created_at")?,
+    };
+    let (mut suppliers, mut restaurants) = (Vec::new(), Vec::new());
+    for row in &rows {
+        let Some(kind) = row.try_get::<Option<String>>("", "kind")? else {
+            continue;
+        };
+        let organisation: Uuid = row.try_get("", "organisation_id")?;
+        let Some(role) = MemberRole::parse(&row.try_get::<String>("", "member_role")?) else {
+            continue;
+        };
+        match kind.as_str() {
+            "S" => suppliers.push((organisation, role)),
+            _ => restaurants.push((organisation, role)),
+        }
+    }
+    Ok(Some((account, suppliers, restaurants)))
 }
 
 /// Live accounts by id.
@@ -254,34 +305,6 @@ pub(super) async fn revoke_refresh_token_family(
 
 // ---- memberships ----
 
-/// The account's supplier memberships (rows with an unknown role are left out).
-pub(super) async fn find_supplier_memberships_of(
-    db: &impl ConnectionTrait,
-    account: Uuid,
-) -> Result<Vec<(Uuid, MemberRole)>, AppError> {
-    Ok(supplier_members::Entity::find()
-        .filter(supplier_members::Column::AccountId.eq(account))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|m| Some((m.supplier_id, MemberRole::parse(&m.role)?)))
-        .collect())
-}
-
-/// The account's restaurant memberships (rows with an unknown role are left out).
-pub(super) async fn find_restaurant_memberships_of(
-    db: &impl ConnectionTrait,
-    account: Uuid,
-) -> Result<Vec<(Uuid, MemberRole)>, AppError> {
-    Ok(restaurant_members::Entity::find()
-        .filter(restaurant_members::Column::AccountId.eq(account))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|m| Some((m.restaurant_id, MemberRole::parse(&m.role)?)))
-        .collect())
-}
-
 /// Whether the organisation exists and is not deleted.
 pub(super) async fn live_organisation_exists(
     db: &impl ConnectionTrait,
@@ -306,7 +329,7 @@ pub(super) async fn live_organisation_exists(
 }
 
 /// The account's role in the organisation, if it is a member.
-pub(crate) async fn current_role(
+pub(super) async fn current_role(
     db: &impl ConnectionTrait,
     organisation: Organisation,
     account: Uuid,

@@ -8,7 +8,11 @@ use sea_orm::{ConnectionTrait, TransactionSession as _, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Account, AccountView, TokenPair, repository};
+use super::{
+    Account, AccountView, TokenPair,
+    cache::{CachedAccount, CallerCache},
+    repository,
+};
 
 use crate::{
     auth::{
@@ -41,6 +45,8 @@ pub struct IdentityService {
     /// Set with AUTH_PROVIDER=oidc: tokens come from the issuer, users from its API.
     oidc: Option<Arc<OidcVerifier>>,
     provider_users: Option<Arc<ProviderUsers>>,
+    /// Callers seen lately, so a busy caller costs no statement per request.
+    callers: CallerCache,
 }
 
 /// The live account with `email`, created with `role` when there is none.
@@ -82,9 +88,16 @@ pub(super) async fn find_or_provision(
 }
 
 impl IdentityService {
-    pub fn new(db: Db, tokens: Arc<TokenIssuer>, auth: &AuthConfig, limiter: RateLimiter) -> Self {
+    pub fn new(
+        db: Db,
+        tokens: Arc<TokenIssuer>,
+        auth: &AuthConfig,
+        limiter: RateLimiter,
+        callers: CallerCache,
+    ) -> Self {
         Self {
             db,
+            callers,
             tokens,
             dev_users: Arc::new(auth.dev_users.clone()),
             limiter,
@@ -283,10 +296,10 @@ impl IdentityService {
         )
         .await?;
         txn.commit().await?;
-        let account = repository::find_account_including_deleted(&self.db, account.id)
+        self.cached_account(repository::AccountKey::Id(account.id))
             .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("registered account vanished")))?;
-        self.view_of(account).await
+            .map(|cached| Self::view_of(&cached))
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("registered account vanished")))
     }
 
     /// Counts one API request against the caller's budget: per account when signed in, per IP
@@ -326,59 +339,94 @@ impl IdentityService {
                 .map(|name| Principal::Service(name.clone()))
                 .ok_or_else(|| AppError::Unauthenticated("the service token is unknown".into()));
         }
-        let (account_id, expires_at) = match &self.oidc {
+        let (cached, expires_at) = match &self.oidc {
             Some(verifier) => {
                 let identity = verifier.verify(token).await?;
-                (
-                    self.account_for_subject(&identity).await?,
-                    identity.expires_at,
-                )
+                let known = self
+                    .cached_account(repository::AccountKey::Subject(&identity.subject))
+                    .await?;
+                let cached = match known {
+                    Some(cached) => Some(cached),
+                    // First sign-in of this subject: link or provision its account.
+                    None => {
+                        let account_id = self.account_for_subject(&identity).await?;
+                        self.cached_account(repository::AccountKey::Id(account_id))
+                            .await?
+                    }
+                };
+                (cached, identity.expires_at)
             }
             None => {
                 let claims = self.tokens.verify_access(token)?;
                 let account_id = Uuid::parse_str(&claims.sub)
                     .map_err(|_| AppError::Unauthenticated("the access token is invalid".into()))?;
                 let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
-                (account_id, expires_at)
+                (
+                    self.cached_account(repository::AccountKey::Id(account_id))
+                        .await?,
+                    expires_at,
+                )
             }
         };
-        self.load_identity(account_id, expires_at)
-            .await?
-            .map(|identity| Principal::Account(Arc::new(identity)))
+        cached
+            .map(|cached| Principal::Account(Arc::new(Self::identity_of(&cached, expires_at))))
             .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))
     }
 
-    async fn load_identity(
+    /// The live account `key` names, with its memberships: from the caller cache, else in one
+    /// statement (stored for the next request).
+    async fn cached_account(
         &self,
-        account_id: Uuid,
-        expires_at: DateTime<Utc>,
-    ) -> Result<Option<AccountIdentity>, AppError> {
-        let Some(account) = repository::find_live_account(&self.db, account_id).await? else {
+        key: repository::AccountKey<'_>,
+    ) -> Result<Option<Arc<CachedAccount>>, AppError> {
+        let cached = match &key {
+            repository::AccountKey::Id(id) => self.callers.by_id(*id),
+            repository::AccountKey::Subject(subject) => self.callers.by_subject(subject),
+        };
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let ticket = self.callers.ticket();
+        let Some((account, suppliers, restaurants)) =
+            repository::find_live_account_with_memberships(&self.db, key).await?
+        else {
             return Ok(None);
         };
-        let view = self.view_of(account).await?;
-        Ok(Some(AccountIdentity {
-            account_id,
-            email: view.email,
-            role: view.role,
-            suppliers: view.suppliers.into_iter().collect::<HashMap<_, _>>(),
-            restaurants: view.restaurants.into_iter().collect::<HashMap<_, _>>(),
-            expires_at,
-        }))
-    }
-
-    async fn view_of(&self, account: Account) -> Result<AccountView, AppError> {
-        let suppliers = repository::find_supplier_memberships_of(&self.db, account.id).await?;
-        let restaurants = repository::find_restaurant_memberships_of(&self.db, account.id).await?;
-        Ok(AccountView {
-            id: account.id,
-            role: account.role,
-            email: account.email,
-            display_name: account.display_name,
-            created_at: account.created_at,
+        let value = Arc::new(CachedAccount {
+            account,
             suppliers,
             restaurants,
-        })
+        });
+        self.callers.store(ticket, value.clone());
+        Ok(Some(value))
+    }
+
+    fn identity_of(cached: &CachedAccount, expires_at: DateTime<Utc>) -> AccountIdentity {
+        AccountIdentity {
+            account_id: cached.account.id,
+            email: cached.account.email.clone(),
+            role: cached.account.role,
+            suppliers: cached.suppliers.iter().copied().collect(),
+            restaurants: cached.restaurants.iter().copied().collect(),
+            expires_at,
+        }
+    }
+
+    fn view_of(cached: &CachedAccount) -> AccountView {
+        AccountView {
+            id: cached.account.id,
+            role: cached.account.role,
+            email: cached.account.email.clone(),
+            display_name: cached.account.display_name.clone(),
+            created_at: cached.account.created_at,
+            suppliers: cached.suppliers.clone(),
+            restaurants: cached.restaurants.clone(),
+        }
+    }
+
+    /// The process's caller cache (other contexts report account changes through it).
+    pub fn callers(&self) -> &CallerCache {
+        &self.callers
     }
 
     /// The signed-in account with its memberships.
@@ -388,10 +436,10 @@ impl IdentityService {
                 "sign in to see your account".into(),
             ));
         };
-        let account = repository::find_live_account(&self.db, id)
+        self.cached_account(repository::AccountKey::Id(id))
             .await?
-            .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))?;
-        self.view_of(account).await
+            .map(|cached| Self::view_of(&cached))
+            .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))
     }
 
     /// Signs in with a `DEV_USERS` e-mail and password (local provider).
@@ -467,6 +515,8 @@ impl IdentityService {
         )
         .await?;
         txn.commit().await?;
+        // Its role follows DEV_USERS, which may have changed since the last sign-in.
+        self.callers.account_changed(account.id).await;
         tracing::info!(account_id = %account.id, "login succeeded");
         Ok(pair)
     }

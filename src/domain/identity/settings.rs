@@ -45,4 +45,8 @@ pub struct AuthConfig {
     pub login_limit_per_ip: Limit,
     /// API requests per account (or, when anonymous, per IP address) per window.
     pub api_limit: Limit,
+    /// How long a caller's account and memberships are reused without a statement (changes
+    /// are forgotten at once on every process through the bus; this bounds a lost notice).
+    /// Zero: every request reads them.
+    pub caller_cache_ttl: Duration,
 }

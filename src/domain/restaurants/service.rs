@@ -8,7 +8,7 @@ use super::{DeliveryPrefs, NewRestaurant, Restaurant, RestaurantFilter, reposito
 use crate::{
     auth::{Caller, MemberRole, Principal, Role},
     domain::{
-        identity::Organisation,
+        identity::{CallerCache, Organisation},
         kernel::{
             pagination::{Page, PageRequest},
             validation::{self, Violations},
@@ -22,11 +22,12 @@ use crate::{
 #[derive(Clone)]
 pub struct RestaurantService {
     db: Db,
+    callers: CallerCache,
 }
 
 impl RestaurantService {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, callers: CallerCache) -> Self {
+        Self { db, callers }
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller))]
@@ -118,6 +119,9 @@ impl RestaurantService {
         )
         .await?;
         txn.commit().await?;
+        if let Some(owner) = creator {
+            self.callers.account_changed(owner).await;
+        }
         Ok(restaurant)
     }
 
@@ -145,7 +149,7 @@ impl RestaurantService {
                 "sign in to see restaurants".into(),
             ));
         }
-        repository::list_live(&self.db, filter, page).await
+        repository::list_live(&self.db, filter, &page).await
     }
 
     /// Whether any restaurant row exists, deleted or not (seeding checks this).

@@ -12,7 +12,7 @@ use super::{
 use crate::{
     auth::{Caller, MemberRole, Principal, Role},
     domain::{
-        identity::{Organisation, put_membership},
+        identity::{CallerCache, Organisation, put_membership},
         kernel::pagination::{Page, PageRequest},
         platform::audit::{self, AuditEntry},
     },
@@ -39,11 +39,12 @@ fn authorize_owner(caller: &Caller, supplier: Uuid) -> Result<(), AppError> {
 pub struct SupplierService {
     db: Db,
     bus: EventBus,
+    callers: CallerCache,
 }
 
 impl SupplierService {
-    pub fn new(db: Db, bus: EventBus) -> Self {
-        Self { db, bus }
+    pub fn new(db: Db, bus: EventBus, callers: CallerCache) -> Self {
+        Self { db, bus, callers }
     }
 
     #[tracing::instrument(skip_all, fields(caller = %caller))]
@@ -89,6 +90,9 @@ impl SupplierService {
         )
         .await?;
         txn.commit().await?;
+        if let Some(owner) = owner {
+            self.callers.account_changed(owner).await;
+        }
         tracing::info!(supplier_id = %supplier.id, "supplier created");
         self.publish(SupplierChangeKind::Created, &supplier).await;
         Ok(supplier)
@@ -186,7 +190,7 @@ impl SupplierService {
         sort: SupplierSort,
         page: PageRequest,
     ) -> Result<Page<Supplier>, AppError> {
-        repository::list(&self.db, filter, sort, page).await
+        repository::list(&self.db, filter, sort, &page).await
     }
 
     /// Changes committed from now on, optionally of one supplier only.

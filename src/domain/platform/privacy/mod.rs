@@ -25,7 +25,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, Principal},
-    domain::platform::audit::{self, AuditEntry},
+    domain::{
+        identity::CallerCache,
+        platform::audit::{self, AuditEntry},
+    },
     error::AppError,
     infra::db::{Db, begin_write},
 };
@@ -57,6 +60,8 @@ impl Default for RetentionPolicy {
 pub struct PrivacyService {
     db: Db,
     retention: RetentionPolicy,
+    /// Told when an account is erased, so no process keeps serving it.
+    callers: CallerCache,
 }
 
 /// Whether `c` can continue an e-mail address (so a match inside a longer address is not one).
@@ -109,8 +114,12 @@ async fn scrub(db: &impl ConnectionTrait, email: &str) -> Result<BTreeMap<String
 }
 
 impl PrivacyService {
-    pub fn new(db: Db, retention: RetentionPolicy) -> Self {
-        Self { db, retention }
+    pub fn new(db: Db, retention: RetentionPolicy, callers: CallerCache) -> Self {
+        Self {
+            db,
+            retention,
+            callers,
+        }
     }
 
     /// Erases an account's personal data everywhere (admins); returns when.
@@ -161,6 +170,7 @@ impl PrivacyService {
         )
         .await?;
         txn.commit().await?;
+        self.callers.account_changed(account).await;
         tracing::info!("account erased");
         Ok(now)
     }
