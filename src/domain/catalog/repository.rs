@@ -18,9 +18,9 @@ use crate::{
     domain::{
         kernel::{
             money::{self, Currency, Money},
-            pagination::{Direction, Page, PageRequest},
+            pagination::{Direction, KeyValue, Page, PageRequest, page_in_memory},
         },
-        repository::fetch_page,
+        repository::{SortOrder, fetch_page},
     },
     error::AppError,
     infra::db::{placeholder, text_order},
@@ -79,36 +79,73 @@ pub(crate) async fn find_many_including_deleted(
         .await?)
 }
 
-/// Units on hand of a product, deleted or not; `None` when there is no such product.
-pub(crate) async fn stock_on_hand(
+/// Takes `quantity` units of each product off the shelf, in one statement, if and only if
+/// every one has that many — the condition and the decrement are one statement, so concurrent
+/// orders can never drive stock negative: `false` when any is short (then the caller's
+/// transaction must be rolled back, as some rows may have changed). Products must not repeat.
+pub(crate) async fn take_stock_if_all_available(
     db: &impl ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<i64>, AppError> {
-    Ok(Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .map(|p| p.stock_on_hand))
-}
-
-/// Takes `quantity` units off the shelf if, and only if, that many are there: the condition
-/// and the decrement are one statement, so concurrent orders can never drive stock negative.
-pub(crate) async fn take_stock_if_available(
-    db: &impl ConnectionTrait,
-    product: Uuid,
-    quantity: i64,
+    wanted: &[(Uuid, i64)],
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
-    let result = Entity::update_many()
-        .col_expr(
-            Column::StockOnHand,
-            Expr::col(Column::StockOnHand).sub(quantity),
-        )
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::Id.eq(product))
-        .filter(Column::StockOnHand.gte(quantity))
-        .exec(db)
+    if wanted.is_empty() {
+        return Ok(true);
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut bind = |value: sea_orm::Value| {
+        values.push(value);
+        placeholder(backend, values.len())
+    };
+    // Qualified on Postgres, where the update joins the locked ids.
+    let key = match backend {
+        sea_orm::DatabaseBackend::Postgres => "products.id",
+        _ => "id",
+    };
+    let mut case = format!("CASE {key}");
+    for (id, quantity) in wanted {
+        let (id, quantity) = (bind((*id).into()), bind((*quantity).into()));
+        case.push_str(&format!(" WHEN {id} THEN {quantity}"));
+    }
+    case.push_str(" END");
+    // Bound in the order the placeholders appear (SQLite's `?` are positional).
+    let at = bind(now.into());
+    let ids: Vec<String> = wanted.iter().map(|(id, _)| bind((*id).into())).collect();
+    // The CASE is written twice (decrement and condition); Postgres numbers parameters, so
+    // the second copy reuses them, SQLite's `?` needs them bound again.
+    let condition = match backend {
+        sea_orm::DatabaseBackend::Postgres => case.clone(),
+        _ => {
+            let mut again = format!("CASE {key}");
+            for (id, quantity) in wanted {
+                let (id, quantity) = (bind((*id).into()), bind((*quantity).into()));
+                again.push_str(&format!(" WHEN {id} THEN {quantity}"));
+            }
+            again.push_str(" END");
+            again
+        }
+    };
+    // Postgres locks the rows in id order first (concurrent orders sharing products then
+    // queue instead of deadlocking); SQLite's write transactions are exclusive anyway.
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => format!(
+            "WITH locked AS MATERIALIZED (SELECT id FROM products WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE) \
+             UPDATE products SET stock_on_hand = stock_on_hand - ({case}), updated_at = {at} \
+             FROM locked WHERE products.id = locked.id AND stock_on_hand >= ({condition})",
+            ids = ids.join(", ")
+        ),
+        _ => format!(
+            "UPDATE products SET stock_on_hand = stock_on_hand - ({case}), updated_at = {at} \
+             WHERE id IN ({}) AND stock_on_hand >= ({condition})",
+            ids.join(", ")
+        ),
+    };
+    let result = db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(result.rows_affected() == wanted.len() as u64)
 }
 
 /// Puts reserved units back on the shelf.
@@ -314,7 +351,7 @@ pub(super) async fn list(
     db: &impl ConnectionTrait,
     filter: &ProductFilter,
     sort: ProductSort,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Page<Product>, AppError> {
     let query_text = filter.query.as_deref().map(fold).filter(|q| !q.is_empty());
     let mut select = filtered(filter)?;
@@ -340,59 +377,69 @@ pub(super) async fn list(
         .limit(MAX_CANDIDATES)
         .all(db)
         .await?;
-    let mut ranked: Vec<(f64, products::Model)> = candidates
+    let ranked: Vec<(f64, products::Model)> = candidates
         .into_iter()
         .filter_map(|p| score(&text, &p).map(|s| (s, p)))
         .collect();
-    let descending = sort.direction == Direction::Desc;
-    ranked.sort_by(|(sa, a), (sb, b)| {
+    let descending = sort.direction == Direction::Desc && sort.field != ProductSortField::Relevance;
+    let field_key = |score: f64, p: &products::Model| match sort.field {
+        ProductSortField::Relevance => KeyValue::Float(score),
+        ProductSortField::Name => KeyValue::Text(p.name_folded.clone()),
+        ProductSortField::Price => KeyValue::Int(p.unit_price_milli),
+        ProductSortField::CreatedAt => KeyValue::Time(p.created_at),
+    };
+    let key = |(score, p): &(f64, products::Model)| {
+        vec![
+            field_key(*score, p),
+            KeyValue::Text(p.name_folded.clone()),
+            KeyValue::Id(p.id),
+        ]
+    };
+    // Best first by relevance; by a field in the asked direction; then by name and id.
+    let cmp = |a: &[KeyValue], b: &[KeyValue]| {
         let by_field = match sort.field {
-            ProductSortField::Relevance => sb.total_cmp(sa),
-            ProductSortField::Name => a.name_folded.cmp(&b.name_folded),
-            ProductSortField::Price => a.unit_price_milli.cmp(&b.unit_price_milli),
-            ProductSortField::CreatedAt => a.created_at.cmp(&b.created_at),
-        };
-        let by_field = if descending && sort.field != ProductSortField::Relevance {
-            by_field.reverse()
-        } else {
-            by_field
+            ProductSortField::Relevance => b[0].compare(&a[0]),
+            _ if descending => b[0].compare(&a[0]),
+            _ => a[0].compare(&b[0]),
         };
         by_field
-            .then_with(|| a.name_folded.cmp(&b.name_folded))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let total = ranked.len() as u64;
-    let window = page.window(total);
-    let items = ranked
-        .into_iter()
-        .skip(window.offset as usize)
-        .take(window.limit as usize)
-        .map(|(_, p)| to_domain(p))
-        .collect();
-    Ok(Page {
-        items,
-        total,
-        offset: window.offset,
-    })
+            .then_with(|| a[1].compare(&b[1]))
+            .then_with(|| a[2].compare(&b[2]))
+    };
+    let mut keyed: Vec<(Vec<KeyValue>, (f64, products::Model))> =
+        ranked.into_iter().map(|r| (key(&r), r)).collect();
+    keyed.sort_by(|(a, _), (b, _)| cmp(a, b));
+    let sorted = keyed.into_iter().map(|(_, r)| r).collect();
+    let order = match sort.field {
+        ProductSortField::Relevance => "products.search.relevance".to_owned(),
+        field => format!(
+            "products.search.{field:?}.{}",
+            if descending { "desc" } else { "asc" }
+        ),
+    };
+    Ok(page_in_memory(sorted, &order, page, key, cmp)?.map(|(_, p)| to_domain(p)))
 }
 
 async fn list_sorted(
     db: &impl ConnectionTrait,
     select: Select<Entity>,
     sort: ProductSort,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Page<Product>, AppError> {
-    let order = sort.direction.order();
     let backend = db.get_database_backend();
-    let sorted = |select: Select<Entity>| {
-        let select = match sort.field {
-            ProductSortField::Relevance | ProductSortField::Name => {
-                select.order_by(text_order(backend, "name_folded"), order.clone())
-            }
-            ProductSortField::Price => select.order_by(Column::UnitPriceMilli, order.clone()),
-            ProductSortField::CreatedAt => select.order_by(Column::CreatedAt, order.clone()),
-        };
-        select.order_by(Column::Id, order.clone())
+    let by = match sort.field {
+        ProductSortField::Relevance | ProductSortField::Name => {
+            SortOrder::<products::Model>::new("products.name", sort.direction)
+                .text(text_order(backend, "name_folded"), |p| &p.name_folded)
+        }
+        ProductSortField::Price => {
+            SortOrder::<products::Model>::new("products.price", sort.direction)
+                .int(Column::UnitPriceMilli, |p| p.unit_price_milli)
+        }
+        ProductSortField::CreatedAt => {
+            SortOrder::<products::Model>::new("products.createdAt", sort.direction)
+                .time(Column::CreatedAt, |p| p.created_at)
+        }
     };
-    fetch_page(db, select, page, sorted, to_domain).await
+    fetch_page(db, select, page, by.id(Column::Id, |p| p.id), to_domain).await
 }

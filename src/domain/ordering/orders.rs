@@ -23,7 +23,7 @@ use crate::{
     auth::{Caller, Principal},
     domain::{
         catalog,
-        identity::{Organisation, current_role},
+        identity::{self, AccountChanged},
         kernel::{
             money::{self, Currency},
             pagination::{Page, PageRequest},
@@ -38,7 +38,10 @@ use crate::{
         suppliers::{self, Supplier},
     },
     error::AppError,
-    infra::{bus::EventBus, db::begin_write},
+    infra::{
+        bus::{EventBus, EventsMissed},
+        db::begin_write,
+    },
 };
 
 #[derive(Clone)]
@@ -349,11 +352,12 @@ impl OrderService {
         v.finish()?;
 
         let now = Utc::now();
-        reserve(&txn, &[&draft]).await?;
+        let stock = StockWanted::of(&[&draft])?;
         let order = insert_order(&txn, caller, input.restaurant_id, draft, None, now).await?;
         if let Some(request) = &idempotent {
             idempotency::complete(&txn, request, &[order.id]).await?;
         }
+        stock.take(&txn, &self.db).await?;
         txn.commit().await?;
         tracing::info!(order_id = %order.id, total = %order.total, "order placed");
         self.publish_placed(caller, std::slice::from_ref(&order))
@@ -514,7 +518,7 @@ impl OrderService {
         v.finish()?;
 
         let now = Utc::now();
-        reserve(&txn, &drafts.iter().collect::<Vec<_>>()).await?;
+        let stock = StockWanted::of(&drafts.iter().collect::<Vec<_>>())?;
         let checkout_id = Uuid::now_v7();
         let mut placed = Vec::with_capacity(drafts.len());
         for draft in drafts {
@@ -538,6 +542,7 @@ impl OrderService {
         if let Some(request) = &idempotent {
             idempotency::complete(&txn, request, &ids).await?;
         }
+        stock.take(&txn, &self.db).await?;
         txn.commit().await?;
         tracing::info!(%checkout_id, orders = placed.len(), "cart checked out");
         self.publish_placed(caller, &placed).await;
@@ -753,7 +758,7 @@ impl OrderService {
                 suppliers: Vec::new(),
             },
         };
-        repository::list(&self.db, scope, filter, sort, page).await
+        repository::list(&self.db, scope, filter, sort, &page).await
     }
 
     /// Lines of orders, by order (for dataloaders: callers resolved the orders already).
@@ -806,7 +811,7 @@ impl OrderService {
     }
 
     /// Live status of one order, for its parties and admins: checked now (NOT_FOUND for
-    /// others) and again for every event, against current memberships; the stream ends with
+    /// others) and again whenever the caller's memberships change; the stream ends with
     /// FORBIDDEN once the caller has lost access.
     pub async fn watch(
         &self,
@@ -814,67 +819,108 @@ impl OrderService {
         id: Uuid,
     ) -> Result<impl Stream<Item = Result<OrderStatusChanged, AppError>> + Send + use<>, AppError>
     {
-        self.get(caller, id).await?;
-        let db = self.db.clone();
-        let principal = caller.principal.clone();
-        let events = self
-            .bus
-            .subscribe::<OrderStatusChanged>()
-            .filter(move |e| std::future::ready(e.as_ref().map_or(true, |e| e.order.id == id)))
-            .then(move |event| {
-                let (db, principal) = (db.clone(), principal.clone());
-                async move {
-                    let event = event?;
-                    match still_may_view(&db, &principal, &event.order).await {
-                        Ok(true) => Ok(event),
-                        Ok(false) => Err(AppError::Forbidden(
-                            "you no longer have access to this order".into(),
-                        )),
-                        Err(error) => Err(error),
-                    }
-                }
-            })
-            .boxed();
-        // The first error is the last item: the stream ends right after it.
-        Ok(crate::infra::bus::until_err(events))
+        let order = self.get(caller, id).await?;
+        let events = self.live(
+            caller.principal.clone(),
+            Some((order.restaurant_id, order.supplier_id)),
+            move |event| event.order.id == id,
+        );
+        Ok(events)
     }
 
-    /// Every order event of the caller's organisations (all orders for admins), each checked
-    /// against current memberships before it is delivered. Ends with SERVICE_UNAVAILABLE when
-    /// events may have been missed (the subscriber resubscribes and refetches).
+    /// Every order event of the caller's organisations (all orders for admins), as its
+    /// memberships stand when the event arrives. Ends with SERVICE_UNAVAILABLE when events may
+    /// have been missed (the subscriber resubscribes and refetches).
     pub fn updates(
         &self,
         caller: &Caller,
     ) -> Result<impl Stream<Item = Result<OrderStatusChanged, AppError>> + Send + use<>, AppError>
     {
         signed_in(caller)?;
-        let db = self.db.clone();
-        let principal = caller.principal.clone();
-        let cheap = principal.clone();
-        let events = self
+        Ok(self.live(caller.principal.clone(), None, |_| true))
+    }
+
+    /// Order events `wanted` and visible to `principal`. Each event is checked in memory
+    /// against the principal's memberships, which are read again (one statement) only when
+    /// the bus says the account changed — so an event costs no query, however many subscribe,
+    /// and a member removed from an organisation stops seeing its orders at once. When
+    /// `watched` (an order's restaurant and supplier) is no longer visible after a change, the
+    /// stream ends with FORBIDDEN. A gap in either stream ends it (events may have been missed).
+    fn live<F>(
+        &self,
+        principal: Principal,
+        watched: Option<(Uuid, Uuid)>,
+        wanted: F,
+    ) -> impl Stream<Item = Result<OrderStatusChanged, AppError>> + Send + use<F>
+    where
+        F: Fn(&OrderStatusChanged) -> bool + Send + 'static,
+    {
+        enum Live {
+            Order(Result<Box<OrderStatusChanged>, EventsMissed>),
+            Account(Result<AccountChanged, EventsMissed>),
+        }
+        let account = principal.account_id();
+        let orders = self
             .bus
             .subscribe::<OrderStatusChanged>()
-            .filter(move |e| {
-                std::future::ready(e.as_ref().map_or(true, |e| {
-                    super::may_view(&cheap, e.order.restaurant_id, e.order.supplier_id)
+            .filter(move |e| std::future::ready(e.as_ref().map_or(true, &wanted)))
+            .map(|e| Live::Order(e.map(Box::new)));
+        let changes = self
+            .bus
+            .subscribe::<AccountChanged>()
+            .filter(move |c| {
+                std::future::ready(c.as_ref().map_or(true, |c| {
+                    account.is_some() && c.account_id.is_none_or(|id| Some(id) == account)
                 }))
             })
-            .filter_map(move |event| {
-                let (db, principal) = (db.clone(), principal.clone());
-                async move {
-                    let event = match event {
-                        Ok(event) => event,
-                        Err(missed) => return Some(Err(AppError::from(missed))),
+            .map(Live::Account);
+        let merged = futures_util::stream::select(orders, changes).boxed();
+        let db = self.db.clone();
+        let events = futures_util::stream::unfold(
+            (merged, principal, db),
+            move |(mut merged, mut principal, db)| async move {
+                loop {
+                    let item = match merged.next().await? {
+                        Live::Order(Err(missed)) | Live::Account(Err(missed)) => {
+                            Err(AppError::from(missed))
+                        }
+                        Live::Order(Ok(event)) => {
+                            if super::may_view(
+                                &principal,
+                                event.order.restaurant_id,
+                                event.order.supplier_id,
+                            ) {
+                                Ok(*event)
+                            } else {
+                                continue;
+                            }
+                        }
+                        Live::Account(Ok(_)) => match identity::refreshed(&db, &principal).await {
+                            Ok(Some(now)) => {
+                                principal = now;
+                                match watched {
+                                    Some((restaurant, supplier))
+                                        if !super::may_view(&principal, restaurant, supplier) =>
+                                    {
+                                        Err(AppError::Forbidden(
+                                            "you no longer have access to this order".into(),
+                                        ))
+                                    }
+                                    _ => continue,
+                                }
+                            }
+                            Ok(None) => Err(AppError::Unauthenticated(
+                                "the account no longer exists".into(),
+                            )),
+                            Err(error) => Err(error),
+                        },
                     };
-                    match still_may_view(&db, &principal, &event.order).await {
-                        Ok(true) => Some(Ok(event)),
-                        Ok(false) => None,
-                        // Withheld, so the subscriber must hear of it (and the stream ends).
-                        Err(error) => Some(Err(error)),
-                    }
+                    return Some((item, (merged, principal, db)));
                 }
-            });
-        Ok(crate::infra::bus::until_err(events))
+            },
+        );
+        // The first error is the last item: the stream ends right after it.
+        crate::infra::bus::until_err(events)
     }
 
     async fn publish_placed(&self, caller: &Caller, placed: &[Order]) {
@@ -903,50 +949,76 @@ impl OrderService {
     }
 }
 
-/// Whether the principal may still see the order, with memberships read now (they may have
-/// been revoked since the subscription started).
-async fn still_may_view(db: &Db, principal: &Principal, order: &Order) -> Result<bool, AppError> {
-    if principal.is_admin() {
-        return Ok(true);
-    }
-    let Some(account) = principal.account_id() else {
-        return Ok(false);
-    };
-    if principal.restaurant_role(order.restaurant_id).is_some()
-        && current_role(db, Organisation::Restaurant(order.restaurant_id), account)
-            .await?
-            .is_some()
-    {
-        return Ok(true);
-    }
-    Ok(principal.supplier_role(order.supplier_id).is_some()
-        && current_role(db, Organisation::Supplier(order.supplier_id), account)
-            .await?
-            .is_some())
-}
-
 /// Takes the stock of every line of `drafts`, in product-id order (so concurrent orders lock
 /// rows in the same order and cannot deadlock); INSUFFICIENT_STOCK names the first short one.
-async fn reserve(txn: &DatabaseTransaction, drafts: &[&Draft]) -> Result<(), AppError> {
-    let mut wanted: BTreeMap<Uuid, (i64, &products::Model)> = BTreeMap::new();
-    for line in drafts.iter().flat_map(|d| &d.lines) {
-        let entry = wanted.entry(line.product.id).or_insert((0, &line.product));
-        entry.0 += line.quantity;
-    }
-    let now = Utc::now();
-    for (id, (quantity, product)) in wanted {
-        if !catalog::take_stock_if_available(txn, id, quantity, now).await? {
-            let available = catalog::stock_on_hand(txn, id).await?.unwrap_or(0);
-            return Err(AppError::InsufficientStock {
-                product_id: id,
-                sku: product.sku.clone(),
-                name: product.name.clone(),
-                requested: quantity,
-                available,
-            });
+/// The units an order (or a checkout's orders) takes from each product.
+struct StockWanted {
+    /// By product id: quantity, SKU and name (for the error).
+    products: BTreeMap<Uuid, (i64, String, String)>,
+}
+
+impl StockWanted {
+    /// Sums the lines per product; INSUFFICIENT_STOCK at once when the stock read with the
+    /// products is already short.
+    fn of(drafts: &[&Draft]) -> Result<Self, AppError> {
+        let mut products: BTreeMap<Uuid, (i64, String, String)> = BTreeMap::new();
+        let mut on_hand: HashMap<Uuid, i64> = HashMap::new();
+        for line in drafts.iter().flat_map(|d| &d.lines) {
+            let entry = products
+                .entry(line.product.id)
+                .or_insert_with(|| (0, line.product.sku.clone(), line.product.name.clone()));
+            entry.0 += line.quantity;
+            on_hand.insert(line.product.id, line.product.stock_on_hand);
         }
+        for (id, (quantity, sku, name)) in &products {
+            let available = on_hand.get(id).copied().unwrap_or_default();
+            if available < *quantity {
+                return Err(insufficient(*id, sku, name, *quantity, available));
+            }
+        }
+        Ok(Self { products })
     }
-    Ok(())
+
+    /// Takes the stock as the transaction's last statement before COMMIT, in one conditional
+    /// update: the products' rows stay locked only for that update and the commit, so orders
+    /// of the same products do not queue behind each other's whole transaction. When any is
+    /// short now, the transaction must not commit: INSUFFICIENT_STOCK names the first short
+    /// product as it stands (read outside this transaction, whose partial update is undone).
+    async fn take(&self, txn: &DatabaseTransaction, db: &Db) -> Result<(), AppError> {
+        let taking: Vec<(Uuid, i64)> = self
+            .products
+            .iter()
+            .map(|(id, (q, ..))| (*id, *q))
+            .collect();
+        if catalog::take_stock_if_all_available(txn, &taking, Utc::now()).await? {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = self.products.keys().copied().collect();
+        let now: HashMap<Uuid, i64> = catalog::find_many_including_deleted(db, &ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.stock_on_hand))
+            .collect();
+        for (id, (quantity, sku, name)) in &self.products {
+            let available = now.get(id).copied().unwrap_or_default();
+            if available < *quantity {
+                return Err(insufficient(*id, sku, name, *quantity, available));
+            }
+        }
+        Err(AppError::Conflict(
+            "the stock changed while the order was placed; retry".into(),
+        ))
+    }
+}
+
+fn insufficient(id: Uuid, sku: &str, name: &str, requested: i64, available: i64) -> AppError {
+    AppError::InsufficientStock {
+        product_id: id,
+        sku: sku.to_owned(),
+        name: name.to_owned(),
+        requested,
+        available,
+    }
 }
 
 async fn insert_order(
@@ -971,7 +1043,7 @@ async fn insert_order(
             line_total_milli: *total,
         })
         .collect();
-    repository::insert_order(
+    let order = repository::insert_order(
         txn,
         NewOrder {
             id,
@@ -1009,10 +1081,6 @@ async fn insert_order(
         },
     )
     .await?;
-    let order = repository::find_order(txn, id)
-        .await?
-        .map(repository::order_to_domain)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserted order vanished")))?;
     let event = OrderStatusChanged {
         order: order.clone(),
         from: None,

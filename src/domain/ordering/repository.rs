@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound as _, Utc};
 use entity::{cart_items, carts, idempotency_keys, order_events, order_lines, orders, products};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel as _,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -26,7 +26,7 @@ use crate::{
             money::{Currency, from_milli},
             pagination::{Page, PageRequest},
         },
-        repository::fetch_page,
+        repository::{SortOrder, fetch_page},
     },
     error::{AppError, DbResultExt as _},
 };
@@ -165,27 +165,31 @@ pub(super) async fn insert_order(
     db: &impl ConnectionTrait,
     order: NewOrder<'_>,
     lines: Vec<NewLine<'_>>,
-) -> Result<(), AppError> {
-    orders::Entity::insert(orders::ActiveModel {
-        id: Set(order.id),
-        restaurant_id: Set(order.restaurant_id),
-        supplier_id: Set(order.supplier_id),
-        status: Set(order.status.as_str().to_owned()),
-        currency: Set(order.currency.as_str().to_owned()),
-        subtotal_milli: Set(order.totals.subtotal_milli),
-        tax_milli: Set(order.totals.tax_milli),
-        total_milli: Set(order.totals.total_milli),
-        taxes: Set(json!(order.totals.taxes)),
-        requested_delivery_date: Set(order.requested_delivery_date),
-        note: Set(order.note),
-        placed_by: Set(order.placed_by),
-        checkout_id: Set(order.checkout_id),
-        created_at: Set(order.at),
-        updated_at: Set(order.at),
-        deleted_at: Set(None),
-    })
-    .exec_without_returning(db)
-    .await?;
+) -> Result<Order, AppError> {
+    // Stored as read back: Postgres keeps microseconds, so the order returned now and the one
+    // read later carry the same times.
+    let at = order.at.trunc_subsecs(6);
+    let model = orders::Model {
+        id: order.id,
+        restaurant_id: order.restaurant_id,
+        supplier_id: order.supplier_id,
+        status: order.status.as_str().to_owned(),
+        currency: order.currency.as_str().to_owned(),
+        subtotal_milli: order.totals.subtotal_milli,
+        tax_milli: order.totals.tax_milli,
+        total_milli: order.totals.total_milli,
+        taxes: json!(order.totals.taxes),
+        requested_delivery_date: order.requested_delivery_date,
+        note: order.note,
+        placed_by: order.placed_by,
+        checkout_id: order.checkout_id,
+        created_at: at,
+        updated_at: at,
+        deleted_at: None,
+    };
+    orders::Entity::insert(model.clone().into_active_model())
+        .exec_without_returning(db)
+        .await?;
     let lines: Vec<order_lines::ActiveModel> = lines
         .into_iter()
         .enumerate()
@@ -206,7 +210,7 @@ pub(super) async fn insert_order(
     order_lines::Entity::insert_many(lines)
         .exec_without_returning(db)
         .await?;
-    Ok(())
+    Ok(order_to_domain(model))
 }
 
 /// Adds a status to an order's history.
@@ -262,7 +266,7 @@ pub(super) async fn list(
     scope: Scope,
     filter: &OrderFilter,
     sort: OrderSort,
-    page: PageRequest,
+    page: &PageRequest,
 ) -> Result<Page<Order>, AppError> {
     let mut select = orders::Entity::find().filter(orders::Column::DeletedAt.is_null());
     if let Scope::Of {
@@ -292,21 +296,25 @@ pub(super) async fn list(
     if let Some(to) = filter.delivery_to {
         select = select.filter(orders::Column::RequestedDeliveryDate.lte(to));
     }
-    let order = sort.direction.order();
+    let by = match sort.field {
+        OrderSortField::CreatedAt => {
+            SortOrder::<orders::Model>::new("orders.createdAt", sort.direction)
+                .time(orders::Column::CreatedAt, |o| o.created_at)
+        }
+        OrderSortField::RequestedDeliveryDate => {
+            SortOrder::<orders::Model>::new("orders.requestedDeliveryDate", sort.direction)
+                .date(orders::Column::RequestedDeliveryDate, |o| {
+                    o.requested_delivery_date
+                })
+        }
+        OrderSortField::Total => SortOrder::<orders::Model>::new("orders.total", sort.direction)
+            .int(orders::Column::TotalMilli, |o| o.total_milli),
+    };
     fetch_page(
         db,
         select,
         page,
-        |s| {
-            let s = match sort.field {
-                OrderSortField::CreatedAt => s.order_by(orders::Column::CreatedAt, order.clone()),
-                OrderSortField::RequestedDeliveryDate => {
-                    s.order_by(orders::Column::RequestedDeliveryDate, order.clone())
-                }
-                OrderSortField::Total => s.order_by(orders::Column::TotalMilli, order.clone()),
-            };
-            s.order_by(orders::Column::Id, order.clone())
-        },
+        by.id(orders::Column::Id, |o| o.id),
         order_to_domain,
     )
     .await
