@@ -53,6 +53,8 @@ use crate::{
 
 /// Subscriptions one connection may hold open at once.
 const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 100;
+/// Bytes read from a websocket at a time (tungstenite allocates this per connection).
+const WS_READ_BUFFER: usize = 4 * 1024;
 /// A client that does not take a message within this long is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -107,6 +109,10 @@ pub async fn upgrade(
         .protocols([protocol.sec_websocket_protocol()])
         .max_message_size(state.api.config.max_body_bytes)
         .max_frame_size(state.api.config.max_body_bytes)
+        // Small buffers: an idle subscriber costs a few kilobytes, not the 256 KiB of
+        // tungstenite's defaults (messages larger than a buffer still pass, in pieces).
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             async move {
                 tracing::debug!(

@@ -365,8 +365,32 @@ impl PubSub for RedisBus {
     }
 }
 
+/// `payload` decoded as `E`, reusing the decoding of the same payload (the same `Arc`) by
+/// another subscriber; undecodable payloads are logged and skipped.
+fn decode_once<E: Event>(
+    cache: &std::sync::Mutex<std::collections::HashMap<&'static str, Decoded>>,
+    payload: &Arc<str>,
+) -> Option<E> {
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some((seen, value)) = lock().get(E::TOPIC)
+        && Arc::ptr_eq(seen, payload)
+        && let Some(event) = value.downcast_ref::<E>()
+    {
+        return Some(event.clone());
+    }
+    let event = serde_json::from_str::<E>(payload)
+        .inspect_err(|error| tracing::warn!(%error, topic = E::TOPIC, "undecodable event"))
+        .ok()?;
+    lock().insert(E::TOPIC, (payload.clone(), Arc::new(event.clone())));
+    Some(event)
+}
+
 /// A domain event with its topic.
-pub trait Event: Serialize + DeserializeOwned + Send + 'static {
+pub trait Event: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     const TOPIC: &'static str;
 }
 
@@ -374,11 +398,19 @@ pub trait Event: Serialize + DeserializeOwned + Send + 'static {
 #[derive(Clone)]
 pub struct EventBus {
     transport: Arc<dyn PubSub>,
+    /// The last payload decoded per topic: every local subscriber receives the same payload
+    /// (one `Arc<str>`), so thousands of subscribers decode it once, not once each.
+    decoded: Arc<std::sync::Mutex<std::collections::HashMap<&'static str, Decoded>>>,
 }
+
+type Decoded = (Arc<str>, Arc<dyn std::any::Any + Send + Sync>);
 
 impl EventBus {
     pub fn new(transport: Arc<dyn PubSub>) -> Self {
-        Self { transport }
+        Self {
+            transport,
+            decoded: Default::default(),
+        }
     }
 
     pub fn memory() -> Self {
@@ -395,14 +427,10 @@ impl EventBus {
     pub fn subscribe<E: Event>(
         &self,
     ) -> impl Stream<Item = Result<E, EventsMissed>> + Send + 'static + use<E> {
-        self.transport.subscribe(E::TOPIC).filter_map(|item| {
+        let decoded = self.decoded.clone();
+        self.transport.subscribe(E::TOPIC).filter_map(move |item| {
             let event = match item {
-                Ok(payload) => serde_json::from_str::<E>(&payload)
-                    .inspect_err(
-                        |error| tracing::warn!(%error, topic = E::TOPIC, "undecodable event"),
-                    )
-                    .ok()
-                    .map(Ok),
+                Ok(payload) => decode_once::<E>(&decoded, &payload).map(Ok),
                 Err(missed) => Some(Err(missed)),
             };
             std::future::ready(event)
@@ -429,12 +457,12 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
     struct Ping(u32);
     impl Event for Ping {
         const TOPIC: &'static str = "test.ping";
     }
-    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
     struct Other(u32);
     impl Event for Other {
         const TOPIC: &'static str = "test.other";
