@@ -978,42 +978,12 @@ async fn statements(api: &Api) -> u64 {
 async fn the_nested_orders_query_costs_the_same_statements_for_any_page_size() {
     // The caller read on every request, so a cache entry expiring mid-test cannot change the count.
     let m = market(&[("CALLER_CACHE_TTL_SECS", "0")]).await;
-    let extra = ok(m
-        .seller_b
-        .graphql(UPSERT, json!({ "input": { "supplierId": m.supplier_b, "products": [
-            { "sku": "B-9", "name": "Rågbröd", "category": "Test", "unit": "PIECE", "unitPrice": "3", "stockOnHand": 100000 }
-        ] } }))
-        .await)["upsertProducts"]["products"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let extra = extra.as_str();
     let query = "query($n: Int!) { orders(first: $n) { edges { node { restaurant { name } supplier { name } lines { product { name supplier { name } } } } } } }";
     let mut costs = Vec::new();
     let mut placed = 0;
     for n in [1usize, 50, 500] {
-        let inputs: Vec<Value> = (placed..n)
-            .map(|i| {
-                let mut input = m.order_b(&m.b3, 1);
-                if i % 2 == 0 {
-                    // Orders of two lines, so lines and products batch across orders.
-                    input["lines"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(json!({ "productId": extra, "quantity": 2 }));
-                }
-                input
-            })
-            .collect();
-        for chunk in inputs.chunks(25) {
-            let results = futures_util::future::join_all(
-                chunk.iter().map(|input| m.place(&m.chef, input.clone())),
-            )
-            .await;
-            for body in results {
-                ok(body);
-            }
-        }
+        // Orders of one and two lines, so lines and products batch across orders.
+        crate::paging::place_orders(&m, n - placed).await;
         placed = n;
         let before = statements(&m.chef).await;
         let body = ok(m.chef.graphql(query, json!({ "n": n })).await);

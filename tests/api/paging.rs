@@ -41,7 +41,7 @@ async fn cost_of(api: &Api, query: &str, variables: Value) -> (Value, (u64, u64)
 
 /// Places `n` orders of one or two lines with supplier B (the second line of a product
 /// with plenty of stock).
-async fn place_orders(m: &Market, n: usize) -> Vec<String> {
+pub(crate) async fn place_orders(m: &Market, n: usize) -> Vec<String> {
     let extra = ok(m
         .seller_b
         .graphql(UPSERT, json!({ "input": { "supplierId": m.supplier_b, "products": [
