@@ -18,7 +18,9 @@ ROOT=$(dirname "$HERE")
 IRIS=${IRIS_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/iris}
 PG_ADMIN=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PG_DB=iris_bench_side
-PG_URL="${PG_ADMIN%/*}/$PG_DB"
+# Both servers talk to the local Postgres without TLS (PostGraphile's default; sqlx would
+# otherwise negotiate TLS with a server that offers it, and pay for it on every statement).
+PG_URL="${PG_ADMIN%/*}/$PG_DB?sslmode=disable"
 SQLITE_FILE=$(mktemp -d)/iris-bench.db
 TOOLS=${IRIS_BENCH_TOOLS:-$HOME/.cache/iris-bench}
 IRIS_PORT=18180
