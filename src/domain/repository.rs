@@ -145,11 +145,7 @@ where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
-    let total = if page.counts() {
-        Some(select.clone().count(db).await?)
-    } else {
-        None
-    };
+    let counted = page.counts().then(|| select.clone());
     let (rows, has_previous, has_next) = match page {
         PageRequest::Offset { offset, limit } => {
             let rows = sort
@@ -158,8 +154,7 @@ where
                 .limit(*limit)
                 .all(db)
                 .await?;
-            let end = offset + rows.len() as u64;
-            (rows, *offset > 0, end < total.unwrap_or(0))
+            (rows, *offset > 0, false)
         }
         PageRequest::Keyset(keyset) => {
             let mut select = select;
@@ -185,6 +180,22 @@ where
                 .await?;
             finish_keyset(keyset, rows)
         }
+    };
+    // Counted after the rows (the two statements see the list at two moments): a total never
+    // smaller than what the page itself shows, so a row added in between is not missing.
+    let total = match counted {
+        Some(select) => {
+            let seen = match page {
+                PageRequest::Offset { offset, .. } => offset + rows.len() as u64,
+                PageRequest::Keyset(_) => rows.len() as u64,
+            };
+            Some(Ord::max(select.count(db).await?, seen))
+        }
+        None => None,
+    };
+    let has_next = match page {
+        PageRequest::Offset { offset, .. } => offset + (rows.len() as u64) < total.unwrap_or(0),
+        PageRequest::Keyset(_) => has_next,
     };
     let cursors = rows.iter().map(|row| sort.cursor(row)).collect();
     Ok(Page {
