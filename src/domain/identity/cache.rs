@@ -19,9 +19,9 @@ use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Account;
+use super::{Account, AccountView};
 use crate::{
-    auth::MemberRole,
+    auth::{AccountIdentity, MemberRole},
     infra::bus::{Event, EventBus},
 };
 
@@ -43,6 +43,33 @@ pub(super) struct CachedAccount {
     pub restaurants: Vec<(Uuid, MemberRole)>,
 }
 
+impl CachedAccount {
+    /// The account as a request's principal sees it, valid until `expires_at`.
+    pub fn identity(&self, expires_at: chrono::DateTime<chrono::Utc>) -> AccountIdentity {
+        AccountIdentity {
+            account_id: self.account.id,
+            email: self.account.email.clone(),
+            role: self.account.role,
+            suppliers: self.suppliers.iter().copied().collect(),
+            restaurants: self.restaurants.iter().copied().collect(),
+            expires_at,
+        }
+    }
+
+    /// The account as `me` shows it.
+    pub fn view(&self) -> AccountView {
+        AccountView {
+            id: self.account.id,
+            role: self.account.role,
+            email: self.account.email.clone(),
+            display_name: self.account.display_name.clone(),
+            created_at: self.account.created_at,
+            suppliers: self.suppliers.clone(),
+            restaurants: self.restaurants.clone(),
+        }
+    }
+}
+
 struct Entry {
     loaded: Instant,
     value: Arc<CachedAccount>,
@@ -61,6 +88,27 @@ struct Inner {
     generation: AtomicU64,
     ttl: Duration,
     capacity: usize,
+}
+
+impl Inner {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Forgets `account` (every account with `None`) in this process.
+    fn forget(&self, account: Option<Uuid>) {
+        let mut entries = self.entries();
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match account {
+            Some(id) => {
+                entries.by_id.remove(&id);
+                entries.by_subject.retain(|_, cached| *cached != id);
+            }
+            None => *entries = Entries::default(),
+        }
+    }
 }
 
 /// The process's cache of callers, and the way changes reach every process's cache.
@@ -88,10 +136,7 @@ impl CallerCache {
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.inner
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.entries()
     }
 
     pub(super) fn ticket(&self) -> Ticket {
@@ -139,22 +184,9 @@ impl CallerCache {
         );
     }
 
-    /// Forgets `account` (every account with `None`) in this process.
-    fn forget_here(&self, account: Option<Uuid>) {
-        let mut entries = self.entries();
-        self.inner.generation.fetch_add(1, Ordering::AcqRel);
-        match account {
-            Some(id) => {
-                entries.by_id.remove(&id);
-                entries.by_subject.retain(|_, cached| *cached != id);
-            }
-            None => *entries = Entries::default(),
-        }
-    }
-
     /// After a committed change of `account`: forgets it here and tells every other process.
     pub async fn account_changed(&self, account: Uuid) {
-        self.forget_here(Some(account));
+        self.inner.forget(Some(account));
         let notice = AccountChanged {
             account_id: Some(account),
         };
@@ -179,23 +211,15 @@ impl CallerCache {
                     let Some(inner) = cache.upgrade() else {
                         return;
                     };
-                    let cache = CallerCache {
-                        inner,
-                        bus: bus.clone(),
-                    };
                     match change {
-                        Ok(AccountChanged { account_id }) => cache.forget_here(account_id),
-                        Err(_missed) => cache.forget_here(None),
+                        Ok(AccountChanged { account_id }) => inner.forget(account_id),
+                        Err(_missed) => inner.forget(None),
                     }
                 }
                 let Some(inner) = cache.upgrade() else {
                     return;
                 };
-                CallerCache {
-                    inner,
-                    bus: bus.clone(),
-                }
-                .forget_here(None);
+                inner.forget(None);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         })

@@ -41,15 +41,8 @@ pub(crate) async fn refreshed(
         repository::AccountKey::Id(identity.account_id),
     )
     .await?;
-    Ok(found.map(|(account, suppliers, restaurants)| {
-        Principal::Account(std::sync::Arc::new(crate::auth::AccountIdentity {
-            account_id: account.id,
-            email: account.email,
-            role: account.role,
-            suppliers: suppliers.into_iter().collect(),
-            restaurants: restaurants.into_iter().collect(),
-            expires_at: identity.expires_at,
-        }))
+    Ok(found.map(|current| {
+        Principal::Account(std::sync::Arc::new(current.identity(identity.expires_at)))
     }))
 }
 pub use service::IdentityService;

@@ -16,7 +16,7 @@ use super::{
 
 use crate::{
     auth::{
-        AccountIdentity, Caller, Principal, Role,
+        Caller, Principal, Role,
         oidc::{OidcIdentity, OidcVerifier, ProviderUsers},
         passwords,
         tokens::{self, TokenIssuer},
@@ -298,7 +298,7 @@ impl IdentityService {
         txn.commit().await?;
         self.cached_account(repository::AccountKey::Id(account.id))
             .await?
-            .map(|cached| Self::view_of(&cached))
+            .map(|cached| cached.view())
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("registered account vanished")))
     }
 
@@ -369,7 +369,7 @@ impl IdentityService {
             }
         };
         cached
-            .map(|cached| Principal::Account(Arc::new(Self::identity_of(&cached, expires_at))))
+            .map(|cached| Principal::Account(Arc::new(cached.identity(expires_at))))
             .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))
     }
 
@@ -387,41 +387,13 @@ impl IdentityService {
             return Ok(cached);
         }
         let ticket = self.callers.ticket();
-        let Some((account, suppliers, restaurants)) =
-            repository::find_live_account_with_memberships(&self.db, key).await?
+        let Some(value) = repository::find_live_account_with_memberships(&self.db, key).await?
         else {
             return Ok(None);
         };
-        let value = Arc::new(CachedAccount {
-            account,
-            suppliers,
-            restaurants,
-        });
+        let value = Arc::new(value);
         self.callers.store(ticket, value.clone());
         Ok(Some(value))
-    }
-
-    fn identity_of(cached: &CachedAccount, expires_at: DateTime<Utc>) -> AccountIdentity {
-        AccountIdentity {
-            account_id: cached.account.id,
-            email: cached.account.email.clone(),
-            role: cached.account.role,
-            suppliers: cached.suppliers.iter().copied().collect(),
-            restaurants: cached.restaurants.iter().copied().collect(),
-            expires_at,
-        }
-    }
-
-    fn view_of(cached: &CachedAccount) -> AccountView {
-        AccountView {
-            id: cached.account.id,
-            role: cached.account.role,
-            email: cached.account.email.clone(),
-            display_name: cached.account.display_name.clone(),
-            created_at: cached.account.created_at,
-            suppliers: cached.suppliers.clone(),
-            restaurants: cached.restaurants.clone(),
-        }
     }
 
     /// The process's caller cache (other contexts report account changes through it).
@@ -438,7 +410,7 @@ impl IdentityService {
         };
         self.cached_account(repository::AccountKey::Id(id))
             .await?
-            .map(|cached| Self::view_of(&cached))
+            .map(|cached| cached.view())
             .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))
     }
 
