@@ -258,6 +258,9 @@ pub const RETRY_AFTER_SECS: u64 = 5;
 /// Turns a unique-constraint violation into a client error; other failures stay internal.
 pub trait DbResultExt<T> {
     fn on_unique_violation(self, err: impl FnOnce() -> AppError) -> Result<T, AppError>;
+    /// For an insert a unique constraint may refuse: `true` when it happened, `false` when the
+    /// constraint refused it (someone else's row holds the key).
+    fn unless_unique_violation(self) -> Result<bool, AppError>;
 }
 
 impl<T> DbResultExt<T> for Result<T, sea_orm::DbErr> {
@@ -266,6 +269,21 @@ impl<T> DbResultExt<T> for Result<T, sea_orm::DbErr> {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => err(),
             _ => e.into(),
         })
+    }
+
+    fn unless_unique_violation(self) -> Result<bool, AppError> {
+        match self {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

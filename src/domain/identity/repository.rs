@@ -12,8 +12,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Account, Organisation, RefreshToken, role_from_stored};
-use crate::{auth::MemberRole, error::AppError, infra::db::placeholder};
+use super::{Account, Organisation, RefreshToken, cache::CachedAccount, role_from_stored};
+use crate::{
+    auth::MemberRole,
+    error::{AppError, DbResultExt as _},
+    infra::db::placeholder,
+};
 
 fn to_account(model: accounts::Model) -> Account {
     Account {
@@ -86,7 +90,7 @@ pub(super) enum AccountKey<'a> {
 pub(super) async fn find_live_account_with_memberships(
     db: &impl ConnectionTrait,
     key: AccountKey<'_>,
-) -> Result<Option<(Account, Vec<(Uuid, MemberRole)>, Vec<(Uuid, MemberRole)>)>, AppError> {
+) -> Result<Option<CachedAccount>, AppError> {
     let backend = db.get_database_backend();
     let (condition, value): (&str, sea_orm::Value) = match key {
         AccountKey::Id(id) => ("a.id", id.into()),
@@ -133,7 +137,11 @@ pub(super) async fn find_live_account_with_memberships(
             _ => restaurants.push((organisation, role)),
         }
     }
-    Ok(Some((account, suppliers, restaurants)))
+    Ok(Some(CachedAccount {
+        account,
+        suppliers,
+        restaurants,
+    }))
 }
 
 /// Live accounts by id.
@@ -168,21 +176,10 @@ pub(super) async fn insert_account_unless_taken(
         updated_at: account.created_at,
         deleted_at: None,
     };
-    match accounts::Entity::insert(accounts::ActiveModel::from(model))
+    accounts::Entity::insert(accounts::ActiveModel::from(model))
         .exec_without_returning(db)
         .await
-    {
-        Ok(_) => Ok(true),
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
+        .unless_unique_violation()
 }
 
 /// Links an account to an identity provider's subject, setting its display name and its

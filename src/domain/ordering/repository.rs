@@ -605,7 +605,7 @@ pub(super) async fn insert_key_unless_held(
     db: &impl ConnectionTrait,
     key: NewKey<'_>,
 ) -> Result<bool, AppError> {
-    let inserted = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+    idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
         id: Set(Uuid::now_v7()),
         scope: Set(key.scope.to_owned()),
         operation: Set(key.operation.to_owned()),
@@ -616,19 +616,8 @@ pub(super) async fn insert_key_unless_held(
         expires_at: Set(key.expires_at),
     })
     .exec_without_returning(db)
-    .await;
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
+    .await
+    .unless_unique_violation()
 }
 
 /// Stores the orders a request produced under its key.

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{JobRun, RunStatus};
-use crate::error::AppError;
+use crate::error::{AppError, DbResultExt as _};
 
 fn to_domain(m: job_runs::Model) -> JobRun {
     JobRun {
@@ -68,18 +68,10 @@ pub(super) async fn insert_unless_taken(
         stats: Set(run.stats.clone()),
         node: Set(run.node.clone()),
     };
-    match Entity::insert(model).exec_without_returning(db).await {
-        Ok(_) => Ok(true),
-        Err(e)
-            if matches!(
-                e.sql_err(),
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-            ) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
+    Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .unless_unique_violation()
 }
 
 /// A RUNNING run of `job`, if any (there is at most one).
