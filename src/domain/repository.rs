@@ -148,13 +148,16 @@ where
     let counted = page.counts().then(|| select.clone());
     let (rows, has_previous, has_next) = match page {
         PageRequest::Offset { offset, limit } => {
-            let rows = sort
+            // One row more than asked tells whether the list goes on.
+            let mut rows = sort
                 .sorted(select, sort.direction)
                 .offset(*offset)
-                .limit(*limit)
+                .limit(*limit + 1)
                 .all(db)
                 .await?;
-            (rows, *offset > 0, false)
+            let more = rows.len() as u64 > *limit;
+            rows.truncate(*limit as usize);
+            (rows, *offset > 0, more)
         }
         PageRequest::Keyset(keyset) => {
             let mut select = select;
@@ -183,19 +186,16 @@ where
     };
     // Counted after the rows (the two statements see the list at two moments): a total never
     // smaller than what the page itself shows, so a row added in between is not missing.
-    let total = match counted {
-        Some(select) => {
-            let seen = match page {
-                PageRequest::Offset { offset, .. } => offset + rows.len() as u64,
-                PageRequest::Keyset(_) => rows.len() as u64,
-            };
-            Some(Ord::max(select.count(db).await?, seen))
-        }
-        None => None,
+    let skipped = match page {
+        PageRequest::Offset { offset, .. } => *offset,
+        PageRequest::Keyset(_) => 0,
     };
-    let has_next = match page {
-        PageRequest::Offset { offset, .. } => offset + (rows.len() as u64) < total.unwrap_or(0),
-        PageRequest::Keyset(_) => has_next,
+    let total = match counted {
+        Some(select) => Some(Ord::max(
+            select.count(db).await?,
+            skipped + rows.len() as u64,
+        )),
+        None => None,
     };
     let cursors = rows.iter().map(|row| sort.cursor(row)).collect();
     Ok(Page {

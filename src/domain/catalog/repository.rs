@@ -92,53 +92,49 @@ pub(crate) async fn take_stock_if_all_available(
         return Ok(true);
     }
     let backend = db.get_database_backend();
+    let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+    // Qualified on Postgres, where the update joins the locked ids.
+    let key = if postgres { "products.id" } else { "id" };
+    // Values are bound in the order their placeholders appear (SQLite's `?` are positional),
+    // so the CASE, written twice (decrement and condition), is bound twice.
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let mut bind = |value: sea_orm::Value| {
         values.push(value);
         placeholder(backend, values.len())
     };
-    // Qualified on Postgres, where the update joins the locked ids.
-    let key = match backend {
-        sea_orm::DatabaseBackend::Postgres => "products.id",
-        _ => "id",
-    };
-    let mut case = format!("CASE {key}");
-    for (id, quantity) in wanted {
-        let (id, quantity) = (bind((*id).into()), bind((*quantity).into()));
-        case.push_str(&format!(" WHEN {id} THEN {quantity}"));
-    }
-    case.push_str(" END");
-    // Bound in the order the placeholders appear (SQLite's `?` are positional).
-    let at = bind(now.into());
-    let ids: Vec<String> = wanted.iter().map(|(id, _)| bind((*id).into())).collect();
-    // The CASE is written twice (decrement and condition); Postgres numbers parameters, so
-    // the second copy reuses them, SQLite's `?` needs them bound again.
-    let condition = match backend {
-        sea_orm::DatabaseBackend::Postgres => case.clone(),
-        _ => {
-            let mut again = format!("CASE {key}");
-            for (id, quantity) in wanted {
+    let case = |bind: &mut dyn FnMut(sea_orm::Value) -> String| {
+        let arms: String = wanted
+            .iter()
+            .map(|(id, quantity)| {
                 let (id, quantity) = (bind((*id).into()), bind((*quantity).into()));
-                again.push_str(&format!(" WHEN {id} THEN {quantity}"));
-            }
-            again.push_str(" END");
-            again
-        }
+                format!(" WHEN {id} THEN {quantity}")
+            })
+            .collect();
+        format!("CASE {key}{arms} END")
     };
-    // Postgres locks the rows in id order first (concurrent orders sharing products then
-    // queue instead of deadlocking); SQLite's write transactions are exclusive anyway.
-    let sql = match backend {
-        sea_orm::DatabaseBackend::Postgres => format!(
+    let taken = case(&mut bind);
+    let at = bind(now.into());
+    let ids = wanted
+        .iter()
+        .map(|(id, _)| bind((*id).into()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let condition = case(&mut bind);
+    // Postgres first locks the rows in id order, so concurrent orders sharing products queue
+    // instead of deadlocking; as `NO KEY UPDATE`, which the `KEY SHARE` locks the order lines'
+    // foreign keys took earlier in these transactions do not block. SQLite's write
+    // transactions are exclusive anyway.
+    let sql = if postgres {
+        format!(
             "WITH locked AS MATERIALIZED (SELECT id FROM products WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE) \
-             UPDATE products SET stock_on_hand = stock_on_hand - ({case}), updated_at = {at} \
-             FROM locked WHERE products.id = locked.id AND stock_on_hand >= ({condition})",
-            ids = ids.join(", ")
-        ),
-        _ => format!(
-            "UPDATE products SET stock_on_hand = stock_on_hand - ({case}), updated_at = {at} \
-             WHERE id IN ({}) AND stock_on_hand >= ({condition})",
-            ids.join(", ")
-        ),
+             UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
+             FROM locked WHERE products.id = locked.id AND stock_on_hand >= ({condition})"
+        )
+    } else {
+        format!(
+            "UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
+             WHERE id IN ({ids}) AND stock_on_hand >= ({condition})"
+        )
     };
     let result = db
         .execute_raw(sea_orm::Statement::from_sql_and_values(
@@ -406,10 +402,6 @@ pub(super) async fn list(
             .then_with(|| a[1].compare(&b[1]))
             .then_with(|| a[2].compare(&b[2]))
     };
-    let mut keyed: Vec<(Vec<KeyValue>, (f64, products::Model))> =
-        ranked.into_iter().map(|r| (key(&r), r)).collect();
-    keyed.sort_by(|(a, _), (b, _)| cmp(a, b));
-    let sorted = keyed.into_iter().map(|(_, r)| r).collect();
     let order = match sort.field {
         ProductSortField::Relevance => "products.search.relevance".to_owned(),
         field => format!(
@@ -417,7 +409,7 @@ pub(super) async fn list(
             if descending { "desc" } else { "asc" }
         ),
     };
-    Ok(page_in_memory(sorted, &order, page, key, cmp)?.map(|(_, p)| to_domain(p)))
+    Ok(page_in_memory(ranked, &order, page, key, cmp)?.map(|(_, p)| to_domain(p)))
 }
 
 async fn list_sorted(

@@ -178,13 +178,6 @@ pub enum PageRequest {
     Keyset(Keyset),
 }
 
-/// A contiguous slice `[offset, offset + limit)` of the list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
-    pub offset: u64,
-    pub limit: u64,
-}
-
 impl PageRequest {
     /// Validates sizes; the field names are the API's.
     pub fn offset(offset: Option<u64>, limit: Option<u64>) -> Result<Self, AppError> {
@@ -331,17 +324,18 @@ pub fn finish_keyset<R>(keyset: &Keyset, mut rows: Vec<R>) -> (Vec<R>, bool, boo
     }
 }
 
-/// Pages a list already sorted in memory (ranked search results), as SQL would: `key` gives
-/// each item's sort key and `cmp` orders two keys as the list is sorted.
+/// Sorts a list in memory (ranked search results) and pages it as SQL would: `key` gives each
+/// item's sort key (computed once) and `cmp` orders two keys.
 pub fn page_in_memory<T>(
-    sorted: Vec<T>,
+    items: Vec<T>,
     order: &str,
     page: &PageRequest,
     key: impl Fn(&T) -> Vec<KeyValue>,
     cmp: impl Fn(&[KeyValue], &[KeyValue]) -> Ordering,
 ) -> Result<Page<T>, AppError> {
-    let total = sorted.len() as u64;
-    let keyed: Vec<(Vec<KeyValue>, T)> = sorted.into_iter().map(|t| (key(&t), t)).collect();
+    let total = items.len() as u64;
+    let mut keyed: Vec<(Vec<KeyValue>, T)> = items.into_iter().map(|t| (key(&t), t)).collect();
+    keyed.sort_by(|(a, _), (b, _)| cmp(a, b));
     let (rows, has_previous, has_next) = match page {
         PageRequest::Offset { offset, limit } => {
             let start = (*offset).min(total) as usize;

@@ -949,8 +949,6 @@ impl OrderService {
     }
 }
 
-/// Takes the stock of every line of `drafts`, in product-id order (so concurrent orders lock
-/// rows in the same order and cannot deadlock); INSUFFICIENT_STOCK names the first short one.
 /// The units an order (or a checkout's orders) takes from each product.
 struct StockWanted {
     /// By product id: quantity, SKU and name (for the error).
