@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{SubsecRound as _, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -352,9 +352,15 @@ impl WebhookService {
         )
         .await?;
         txn.commit().await?;
-        repository::find_delivery(&self.db, delivery)
-            .await?
-            .map(|found| found.delivery)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("delivery vanished")))
+        // The delivery as this change left it: a sender may already be attempting it, so
+        // reading it back could show a later state than the one the caller asked for.
+        // Postgres keeps microseconds: the time is as a later read shows it.
+        let now = now.trunc_subsecs(6);
+        Ok(Delivery {
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Some(now),
+            ..found.delivery
+        })
     }
 }
