@@ -18,6 +18,7 @@ mod oidc;
 mod ops;
 mod orders;
 mod orders_live;
+mod outbox;
 mod paging;
 mod performance;
 mod privacy;

@@ -2,10 +2,11 @@
 //! change that caused them, and dispatched afterwards to every [`OutboxHandler`] — at least
 //! once: an event committed before a crash is dispatched after the restart.
 //!
-//! Dispatch takes one event at a time in its own transaction: the row is locked (`FOR UPDATE
-//! SKIP LOCKED` on Postgres, so several processes share the queue; SQLite write transactions
-//! are exclusive), every handler runs inside that transaction, and the row is marked dispatched
-//! in it. A failing handler rolls the whole event back; it is retried with exponential backoff
+//! Dispatch takes the due events in batches, each in its own transaction: the rows are locked
+//! (`FOR UPDATE SKIP LOCKED` on Postgres, so several processes share the queue; SQLite write
+//! transactions are exclusive), every handler runs inside that transaction, and the rows are
+//! marked dispatched in it. A failing handler rolls the batch back, whose events then go one
+//! per transaction, so only the failing event waits: it is retried with exponential backoff
 //! (at most hourly, without end: nothing accepted is dropped). Events are dispatched oldest
 //! first, but a retried event can be overtaken by later ones, so consumers must not rely on
 //! order (webhook payloads carry the order's state and the time of the change).
@@ -37,6 +38,9 @@ pub const DELIVERY_MARKED: &str = "delivery.marked";
 
 /// Every event type, for subscriptions to choose from.
 pub const EVENT_TYPES: [&str; 3] = [ORDER_PLACED, ORDER_STATUS_CHANGED, DELIVERY_MARKED];
+
+/// Most events one dispatch transaction takes.
+pub const DISPATCH_BATCH: u64 = 50;
 
 /// Longest wait between two attempts of a failing event.
 const MAX_BACKOFF_SECS: i64 = 3600;
@@ -85,6 +89,21 @@ pub(crate) async fn record(
     Ok(id)
 }
 
+/// The statement [`record`] sends and the event's id, for a change that sends its writes
+/// together (`domain::repository::write_together`); it must run in the change's transaction.
+pub(crate) fn record_statement(
+    event_type: &'static str,
+    aggregate_type: &'static str,
+    aggregate_id: Uuid,
+    payload: serde_json::Value,
+    at: DateTime<Utc>,
+) -> (Uuid, sea_orm::sea_query::InsertStatement) {
+    let id = Uuid::now_v7();
+    let statement =
+        repository::insert_statement(id, event_type, aggregate_type, aggregate_id, payload, at);
+    (id, statement)
+}
+
 /// Something that reacts to committed events, inside the dispatch transaction.
 #[async_trait]
 pub trait OutboxHandler: Send + Sync + 'static {
@@ -120,7 +139,7 @@ impl OutboxService {
     pub async fn dispatch_one(&self) -> Result<bool, AppError> {
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
-        let Some(event) = repository::lock_oldest_due(&txn, now).await? else {
+        let Some(event) = repository::lock_due(&txn, now, 1).await?.pop() else {
             txn.commit().await?;
             return Ok(false);
         };
@@ -166,11 +185,54 @@ impl OutboxService {
         .await
     }
 
-    /// Dispatches due events until none is left (at most `limit`); returns how many.
+    /// Dispatches up to `max` due events, oldest first, in one transaction: the events are
+    /// locked together, every handler runs on each, and all are marked dispatched together —
+    /// so a busy queue costs a few statements per event, not a transaction each. When a
+    /// handler fails, the batch is rolled back and its events go one at a time
+    /// ([`Self::dispatch_one`]), so the failing one waits for its retry and the rest pass.
+    pub async fn dispatch_batch(&self, max: u64) -> Result<u64, AppError> {
+        let now = Utc::now();
+        let txn = begin_write(&self.db).await?;
+        let events = repository::lock_due(&txn, now, max).await?;
+        if events.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
+        for event in &events {
+            for handler in self.handlers.iter() {
+                if handler.handle(&txn, event).await.is_err() {
+                    txn.rollback().await?;
+                    let mut done = 0;
+                    while done < events.len() as u64 && self.dispatch_one().await? {
+                        done += 1;
+                    }
+                    return Ok(done);
+                }
+            }
+        }
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        repository::mark_all_dispatched(&txn, &ids, Utc::now()).await?;
+        txn.commit().await?;
+        for event in &events {
+            for handler in self.handlers.iter() {
+                handler.after_commit(event).await;
+            }
+        }
+        Ok(events.len() as u64)
+    }
+
+    /// Dispatches due events until none is left (at most `limit`), in batches of at most
+    /// [`DISPATCH_BATCH`]; returns how many.
     pub async fn dispatch_due(&self, limit: u64) -> Result<u64, AppError> {
         let mut done = 0;
-        while done < limit && self.dispatch_one().await? {
-            done += 1;
+        while done < limit {
+            let dispatched = self
+                .dispatch_batch(DISPATCH_BATCH.min(limit - done))
+                .await?;
+            if dispatched == 0 {
+                break;
+            }
+            done += dispatched;
         }
         Ok(done)
     }

@@ -6,8 +6,8 @@ use entity::outbox::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, LockBehavior, LockType},
+    QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait as _, InsertStatement, LockBehavior, LockType},
 };
 use uuid::Uuid;
 
@@ -36,6 +36,27 @@ pub(super) async fn insert(
     payload: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    db.execute(&insert_statement(
+        id,
+        event_type,
+        aggregate_type,
+        aggregate_id,
+        payload,
+        at,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The statement writing one event, for a caller that sends it with others.
+pub(super) fn insert_statement(
+    id: Uuid,
+    event_type: &str,
+    aggregate_type: &str,
+    aggregate_id: Uuid,
+    payload: serde_json::Value,
+    at: DateTime<Utc>,
+) -> InsertStatement {
     Entity::insert(outbox::ActiveModel {
         id: Set(id),
         event_type: Set(event_type.to_owned()),
@@ -48,29 +69,45 @@ pub(super) async fn insert(
         last_error: Set(None),
         dispatched_at: Set(None),
     })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .into_query()
 }
 
-/// The undispatched event due longest ago (by `available_at`, then id), locked for the rest of
-/// the transaction `db`. On Postgres the lock is `FOR UPDATE SKIP LOCKED`, so concurrent
-/// dispatchers each take a different event; SQLite ignores the clause (its write transactions
-/// are exclusive already).
-pub(super) async fn lock_oldest_due(
+/// Up to `max` undispatched events due longest ago (by `available_at`, then id), locked for
+/// the rest of the transaction `db`. On Postgres the lock is `FOR UPDATE SKIP LOCKED`, so
+/// concurrent dispatchers each take different events; SQLite ignores the clause (its write
+/// transactions are exclusive already).
+pub(super) async fn lock_due(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
-) -> Result<Option<OutboxEvent>, AppError> {
+    max: u64,
+) -> Result<Vec<OutboxEvent>, AppError> {
     Ok(Entity::find()
         .filter(Column::DispatchedAt.is_null())
         .filter(Column::AvailableAt.lte(now))
         .order_by_asc(Column::AvailableAt)
         .order_by_asc(Column::Id)
-        .limit(1)
+        .limit(max)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .one(db)
+        .all(db)
         .await?
-        .map(to_domain))
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
+/// Marks the events dispatched at `at`, each after one more attempt.
+pub(super) async fn mark_all_dispatched(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    Entity::update_many()
+        .col_expr(Column::DispatchedAt, Expr::value(at))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Marks the event dispatched at `at`, after its `attempts`-th attempt.
