@@ -67,6 +67,15 @@ struct ClientEnvelope {
     payload: Option<serde_json::Value>,
 }
 
+/// The fields of a server message the driver checks, borrowed from its text.
+#[derive(Deserialize)]
+struct ServerEnvelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// `GET /graphql/ws`: upgrades to a websocket speaking the requested subprotocol.
 pub async fn upgrade(
     State(state): State<GraphqlState>,
@@ -213,20 +222,27 @@ impl ProtocolState {
     ///
     /// async-graphql reports a subscription the document rejects as `next` + `complete`;
     /// graphql-transport-ws specifies a single `error` message carrying the errors.
+    ///
+    /// Every event of every subscriber passes here, so the message is read without its
+    /// payload (skipped, not built); only a `next` that carries errors is read whole.
     fn inspect_server(&mut self, protocol: WebSocketProtocols, text: String) -> Option<String> {
-        let Ok(envelope) = serde_json::from_str::<ClientEnvelope>(&text) else {
+        let Ok(envelope) = serde_json::from_str::<ServerEnvelope>(&text) else {
             return Some(text);
         };
         let Some(id) = envelope.id else {
             return Some(text);
         };
-        match envelope.kind.as_str() {
+        match envelope.kind.as_ref() {
             "complete" => {
-                self.active_ids.remove(&id);
-                (!self.silenced_ids.remove(&id)).then_some(text)
+                self.active_ids.remove(id.as_ref());
+                (!self.silenced_ids.remove(id.as_ref())).then_some(text)
             }
-            "next" if protocol == WebSocketProtocols::GraphQLWS => {
-                let payload = envelope.payload.unwrap_or_default();
+            "next" if protocol == WebSocketProtocols::GraphQLWS && text.contains("\"errors\"") => {
+                let id = id.into_owned();
+                let Ok(ClientEnvelope { payload, .. }) = serde_json::from_str(&text) else {
+                    return Some(text);
+                };
+                let payload = payload.unwrap_or_default();
                 let request_error = payload["data"].is_null()
                     && payload["errors"].as_array().is_some_and(|errors| {
                         !errors.is_empty() && errors.iter().all(|e| e.get("path").is_none())
@@ -341,7 +357,7 @@ async fn serve(
             .await
             .map_err(|err| async_graphql::Error::new(err.message()))?;
         let mut data = Data::default();
-        data.insert(Loaders::new(&services, &caller.principal));
+        data.insert(Loaders::for_connection(&services, &caller.principal));
         data.insert(RequestContext {
             request_id: request_id.clone(),
             caller,
