@@ -26,7 +26,7 @@ psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" -c "CREATE DA
 # Without TLS to the local Postgres (sqlx would otherwise negotiate it on every connection).
 DATABASE_URL="${PG_ADMIN%/*}/$PG_DB?sslmode=disable" REDIS_URL=$REDIS REDIS_PREFIX="bench-place-$$" PORT=$PORT \
   HOST=127.0.0.1 SCHEDULER_ENABLED=false API_RATE_LIMIT=100000000 RUST_LOG=warn \
-  DATABASE_MAX_CONNECTIONS=32 "$IRIS" serve > /tmp/iris-bench-place.log 2>&1 &
+  DATABASE_MAX_CONNECTIONS=${BENCH_DB_CONNECTIONS:-32} "$IRIS" serve > /tmp/iris-bench-place.log 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT
 until curl -sf -o /dev/null "$BASE/readyz"; do sleep 0.2; done

@@ -2,8 +2,8 @@
 //! direction in SQL.
 
 use sea_orm::{
-    ConnectionTrait, EntityTrait, IntoSimpleExpr, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Value,
+    ConnectionTrait, DatabaseBackend, EntityTrait, IntoSimpleExpr, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Statement, Value,
     sea_query::{Expr, ExprTrait as _, SimpleExpr},
 };
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use crate::{
         Cursor, Direction, KeyKind, KeyValue, Page, PageRequest, finish_keyset,
     },
     error::AppError,
+    infra::db::{Db, begin_write, placeholder},
 };
 
 type ReadKey<M> = Box<dyn Fn(&M) -> KeyValue + Send + Sync>;
@@ -214,4 +215,163 @@ impl Direction {
             Direction::Desc => sea_orm::Order::Desc,
         }
     }
+}
+
+/// A conditional update that ends a [`write_together`]: its statement, with placeholders from
+/// the binder it was built with, and what it needs before it on Postgres (CTEs such as a
+/// locking select, `name AS (…)`).
+pub struct CountedUpdate {
+    pub ctes: Vec<String>,
+    pub update: String,
+}
+
+/// Builds a [`CountedUpdate`] with a binder: each value passed in returns its placeholder.
+pub type BuildUpdate<'a> =
+    Box<dyn FnOnce(DatabaseBackend, &mut dyn FnMut(Value) -> String) -> CountedUpdate + Send + 'a>;
+
+/// The writes of one change, in one round trip where the backend allows: on Postgres one
+/// statement (each insert a data-modifying CTE, the update last, counting the rows it
+/// changed); on SQLite one statement after another. Run it in the change's transaction: the
+/// inserts stand or fall with it. Returns the rows the update changed (0 without one), so a
+/// caller whose update is conditional rolls back when it changed fewer rows than it needed.
+///
+/// Foreign keys between the inserted rows hold: Postgres checks them at the end of the
+/// statement, when every CTE has run.
+pub async fn write_together(
+    db: &impl ConnectionTrait,
+    inserts: Vec<sea_orm::sea_query::InsertStatement>,
+    update: Option<BuildUpdate<'_>>,
+) -> Result<u64, AppError> {
+    let backend = db.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        return write_one_by_one(db, inserts, update).await;
+    }
+    if inserts.is_empty() && update.is_none() {
+        return Ok(0);
+    }
+    let (sql, values) = combined(inserts, update, None);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the combined write returned no row"))?;
+    let n: i64 = row.try_get("", "n")?;
+    Ok(n as u64)
+}
+
+/// [`write_together`] as a change of its own, all or nothing, when the update changes exactly
+/// `expected` rows: on Postgres the one statement is its own transaction and fails, changing
+/// nothing, when the update fell short (its last step divides by zero then); on SQLite the
+/// statements run in a write transaction, rolled back then. `false` when it fell short.
+pub async fn write_atomically(
+    db: &Db,
+    inserts: Vec<sea_orm::sea_query::InsertStatement>,
+    update: BuildUpdate<'_>,
+    expected: u64,
+) -> Result<bool, AppError> {
+    let backend = db.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        let txn = begin_write(db).await?;
+        if write_one_by_one(&txn, inserts, Some(update)).await? == expected {
+            txn.commit().await?;
+            return Ok(true);
+        }
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let (sql, values) = combined(inserts, Some(update), Some(expected));
+    match db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(error) if sqlstate(&error).as_deref() == Some("22012") => Ok(false),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The SQLSTATE of a database error, if the database sent one.
+fn sqlstate(error: &sea_orm::DbErr) -> Option<String> {
+    match error {
+        sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+        | sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|code| code.into_owned()),
+        _ => None,
+    }
+}
+
+async fn write_one_by_one(
+    db: &impl ConnectionTrait,
+    inserts: Vec<sea_orm::sea_query::InsertStatement>,
+    update: Option<BuildUpdate<'_>>,
+) -> Result<u64, AppError> {
+    let backend = db.get_database_backend();
+    for insert in &inserts {
+        db.execute(insert).await?;
+    }
+    let Some(update) = update else {
+        return Ok(0);
+    };
+    let mut values = Vec::new();
+    let built = update(backend, &mut |value| {
+        values.push(value);
+        placeholder(backend, values.len())
+    });
+    let result = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            built.update,
+            values,
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+/// The Postgres statement of [`write_together`]: each insert a data-modifying CTE, then the
+/// update's CTEs and the update (`counted`), then the count of the rows it changed — or, with
+/// `guard`, 1 when it changed exactly that many and a division by zero otherwise.
+fn combined(
+    inserts: Vec<sea_orm::sea_query::InsertStatement>,
+    update: Option<BuildUpdate<'_>>,
+    guard: Option<u64>,
+) -> (String, Vec<Value>) {
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqlWriterValues};
+    use std::fmt::Write as _;
+
+    let backend = DatabaseBackend::Postgres;
+    let mut writer = SqlWriterValues::new("$", true);
+    let _ = write!(writer, "WITH ");
+    for (i, insert) in inserts.iter().enumerate() {
+        let _ = write!(writer, "{}w{i} AS (", if i == 0 { "" } else { ", " });
+        insert.build_collect_any_into(&PostgresQueryBuilder, &mut writer);
+        let _ = write!(writer, ")");
+    }
+    let (mut sql, values) = writer.into_parts();
+    let mut values: Vec<Value> = values.0;
+    let Some(update) = update else {
+        sql.push_str(" SELECT 0::bigint AS n");
+        return (sql, values);
+    };
+    let built = update(backend, &mut |value| {
+        values.push(value);
+        placeholder(backend, values.len())
+    });
+    let counted = format!("counted AS ({} RETURNING 1)", built.update);
+    for cte in built.ctes.iter().chain([&counted]) {
+        if !sql.ends_with("WITH ") {
+            sql.push_str(", ");
+        }
+        sql.push_str(cte);
+    }
+    match guard {
+        Some(expected) => {
+            let _ = write!(
+                sql,
+                " SELECT 1 / ((SELECT count(*) FROM counted) = {expected})::int AS n"
+            );
+        }
+        None => sql.push_str(" SELECT count(*) AS n FROM counted"),
+    }
+    (sql, values)
 }

@@ -439,7 +439,7 @@ async fn execute(
         Err(AppError::Unauthenticated(_)) if session_only => Caller::anonymous(meta),
         Err(err) => return from_app_error(err, media, &request_id),
     };
-    let loaders = Loaders::new(&state.api.services, &caller.principal);
+    let loaders = Loaders::for_request(&state.api.services, &caller.principal);
     let request = request
         .data(RequestContext {
             request_id: request_id.clone(),

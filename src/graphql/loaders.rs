@@ -79,6 +79,9 @@ struct Batch<V> {
 pub struct DataLoader<L: Loader> {
     loader: Arc<L>,
     open: Arc<Mutex<Option<Batch<L::Value>>>>,
+    /// Values the request already holds (what its mutation just wrote), answered without a
+    /// query; `None` for a websocket connection's loaders, which must never serve an old row.
+    primed: Option<Mutex<HashMap<Uuid, L::Value>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -88,15 +91,30 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl<L: Loader> DataLoader<L> {
-    pub fn new(loader: L) -> Self {
+    fn new(loader: L, primable: bool) -> Self {
         Self {
             loader: Arc::new(loader),
             open: Arc::new(Mutex::new(None)),
+            primed: primable.then(Mutex::default),
+        }
+    }
+
+    /// Gives the loader a value the request already holds (a no-op on a connection's loaders).
+    pub fn prime(&self, key: Uuid, value: L::Value) {
+        if let Some(primed) = &self.primed {
+            lock(primed).insert(key, value);
         }
     }
 
     /// The value for `key`, loaded together with every key asked for until the batch is quiet.
     pub async fn load_one(&self, key: Uuid) -> async_graphql::Result<Option<L::Value>> {
+        if let Some(value) = self
+            .primed
+            .as_ref()
+            .and_then(|p| lock(p).get(&key).cloned())
+        {
+            return Ok(Some(value));
+        }
         let result = {
             let mut open = lock(&self.open);
             let batch = open.get_or_insert_with(|| self.start());
@@ -313,20 +331,29 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(services: &Services, principal: &Principal) -> Self {
-        fn new<L: Loader>(loader: L) -> DataLoader<L> {
-            DataLoader::new(loader)
-        }
+    /// The loaders of one HTTP request: they may be primed with what the request wrote.
+    pub fn for_request(services: &Services, principal: &Principal) -> Self {
+        Self::new(services, principal, true)
+    }
+
+    /// The loaders of a websocket connection, which lives long: never primed, every value is
+    /// read when asked for.
+    pub fn for_connection(services: &Services, principal: &Principal) -> Self {
+        Self::new(services, principal, false)
+    }
+
+    fn new(services: &Services, principal: &Principal, primable: bool) -> Self {
+        let p = primable;
         Self {
-            suppliers: new(SupplierLoader(services.clone())),
-            restaurants: new(RestaurantLoader(services.clone())),
-            products: new(ProductLoader(services.clone())),
-            order_lines: new(OrderLinesLoader(services.clone())),
-            order_events: new(OrderEventsLoader(services.clone())),
-            supplier_products: new(SupplierProductsLoader(services.clone())),
-            cart_items: new(CartItemsLoader(services.clone())),
-            performance: new(PerformanceLoader(services.clone())),
-            trade: new(TradeLoader(services.clone(), principal.clone())),
+            suppliers: DataLoader::new(SupplierLoader(services.clone()), p),
+            restaurants: DataLoader::new(RestaurantLoader(services.clone()), p),
+            products: DataLoader::new(ProductLoader(services.clone()), p),
+            order_lines: DataLoader::new(OrderLinesLoader(services.clone()), p),
+            order_events: DataLoader::new(OrderEventsLoader(services.clone()), p),
+            supplier_products: DataLoader::new(SupplierProductsLoader(services.clone()), p),
+            cart_items: DataLoader::new(CartItemsLoader(services.clone()), p),
+            performance: DataLoader::new(PerformanceLoader(services.clone()), p),
+            trade: DataLoader::new(TradeLoader(services.clone(), principal.clone()), p),
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::{
     kernel::{money::Currency, pagination::Direction},
     ordering::{
         self as domain, Checkout, LineInput, Order, OrderAction, OrderEvent, OrderLine,
-        OrderStatusChanged, OrderTax, PlaceOrder, SupplierDelivery,
+        OrderStatusChanged, OrderTax, PlaceOrder, Placed, SupplierDelivery,
     },
 };
 
@@ -505,6 +505,19 @@ async fn transition(
     })
 }
 
+/// Hands what a placement wrote (lines, and the products they were priced from) to the
+/// request's loaders, so its answer reads none of it back.
+fn prime(ctx: &Context<'_>, placed: &Placed) -> async_graphql::Result<()> {
+    let loaders = loaders(ctx)?;
+    for (order, lines) in &placed.lines {
+        loaders.order_lines.prime(*order, lines.clone());
+    }
+    for product in &placed.products {
+        loaders.products.prime(product.id, product.clone());
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct OrderMutation;
 
@@ -526,6 +539,7 @@ impl OrderMutation {
             idempotency_key: input.idempotency_key,
         };
         let placed = services(ctx)?.orders.place(caller(ctx), request).await?;
+        prime(ctx, &placed)?;
         let order =
             placed.orders.into_iter().next().ok_or_else(|| {
                 crate::error::AppError::Internal(anyhow::anyhow!("no order placed"))
@@ -563,6 +577,7 @@ impl OrderMutation {
             idempotency_key: input.idempotency_key,
         };
         let placed = services(ctx)?.orders.checkout(caller(ctx), request).await?;
+        prime(ctx, &placed)?;
         Ok(CheckoutPayload {
             orders: placed.orders.into_iter().map(OrderObject).collect(),
             replayed: placed.replayed,

@@ -20,7 +20,7 @@ use crate::{
             money::{self, Currency, Money},
             pagination::{Direction, KeyValue, Page, PageRequest, page_in_memory},
         },
-        repository::{SortOrder, fetch_page},
+        repository::{BuildUpdate, CountedUpdate, SortOrder, fetch_page},
     },
     error::AppError,
     infra::db::{placeholder, text_order},
@@ -29,7 +29,7 @@ use crate::{
 /// Most candidates a search ranks (beyond them, the search must be narrowed by filters).
 const MAX_CANDIDATES: u64 = 5000;
 
-pub(super) fn to_domain(m: products::Model) -> Product {
+pub(crate) fn to_domain(m: products::Model) -> Product {
     let currency = Currency::from_stored(&m.currency);
     Product {
         id: m.id,
@@ -81,67 +81,58 @@ pub(crate) async fn find_many_including_deleted(
 
 /// Takes `quantity` units of each product off the shelf, in one statement, if and only if
 /// every one has that many — the condition and the decrement are one statement, so concurrent
-/// orders can never drive stock negative: `false` when any is short (then the caller's
+/// orders can never drive stock negative. It ends a [`write_together`]: it changes
+/// `wanted.len()` rows when every product had enough, fewer otherwise (then the caller's
 /// transaction must be rolled back, as some rows may have changed). Products must not repeat.
-pub(crate) async fn take_stock_if_all_available(
-    db: &impl ConnectionTrait,
-    wanted: &[(Uuid, i64)],
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    if wanted.is_empty() {
-        return Ok(true);
-    }
-    let backend = db.get_database_backend();
-    let postgres = backend == sea_orm::DatabaseBackend::Postgres;
-    // Qualified on Postgres, where the update joins the locked ids.
-    let key = if postgres { "products.id" } else { "id" };
-    // Values are bound in the order their placeholders appear (SQLite's `?` are positional),
-    // so the CASE, written twice (decrement and condition), is bound twice.
-    let mut values: Vec<sea_orm::Value> = Vec::new();
-    let mut bind = |value: sea_orm::Value| {
-        values.push(value);
-        placeholder(backend, values.len())
-    };
-    let case = |bind: &mut dyn FnMut(sea_orm::Value) -> String| {
-        let arms: String = wanted
+pub(crate) fn take_stock(wanted: &[(Uuid, i64)], now: DateTime<Utc>) -> BuildUpdate<'_> {
+    Box::new(move |backend, bind| {
+        let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+        // Qualified on Postgres, where the update joins the locked ids.
+        let key = if postgres { "products.id" } else { "id" };
+        // Values are bound in the order their placeholders appear (SQLite's `?` are
+        // positional), so the CASE, written twice (decrement and condition), is bound twice.
+        let case = |bind: &mut dyn FnMut(sea_orm::Value) -> String| {
+            let arms: String = wanted
+                .iter()
+                .map(|(id, quantity)| {
+                    let (id, quantity) = (bind((*id).into()), bind((*quantity).into()));
+                    format!(" WHEN {id} THEN {quantity}")
+                })
+                .collect();
+            format!("CASE {key}{arms} END")
+        };
+        let taken = case(bind);
+        let at = bind(now.into());
+        let ids = wanted
             .iter()
-            .map(|(id, quantity)| {
-                let (id, quantity) = (bind((*id).into()), bind((*quantity).into()));
-                format!(" WHEN {id} THEN {quantity}")
-            })
-            .collect();
-        format!("CASE {key}{arms} END")
-    };
-    let taken = case(&mut bind);
-    let at = bind(now.into());
-    let ids = wanted
-        .iter()
-        .map(|(id, _)| bind((*id).into()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let condition = case(&mut bind);
-    // Postgres first locks the rows in id order, so concurrent orders sharing products queue
-    // instead of deadlocking; as `NO KEY UPDATE`, which the `KEY SHARE` locks the order lines'
-    // foreign keys took earlier in these transactions do not block. SQLite's write
-    // transactions are exclusive anyway.
-    let sql = if postgres {
-        format!(
-            "WITH locked AS MATERIALIZED (SELECT id FROM products WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE) \
-             UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
-             FROM locked WHERE products.id = locked.id AND stock_on_hand >= ({condition})"
-        )
-    } else {
-        format!(
-            "UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
-             WHERE id IN ({ids}) AND stock_on_hand >= ({condition})"
-        )
-    };
-    let result = db
-        .execute_raw(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .await?;
-    Ok(result.rows_affected() == wanted.len() as u64)
+            .map(|(id, _)| bind((*id).into()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let condition = case(bind);
+        // Postgres first locks the rows in id order, so concurrent orders sharing products
+        // queue instead of deadlocking; as `NO KEY UPDATE`, which the `KEY SHARE` locks of the
+        // order lines' foreign keys do not block. SQLite's write transactions are exclusive
+        // anyway.
+        if postgres {
+            CountedUpdate {
+                ctes: vec![format!(
+                    "locked AS MATERIALIZED (SELECT id FROM products WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE)"
+                )],
+                update: format!(
+                    "UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
+                     FROM locked WHERE products.id = locked.id AND stock_on_hand >= ({condition})"
+                ),
+            }
+        } else {
+            CountedUpdate {
+                ctes: Vec::new(),
+                update: format!(
+                    "UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
+                     WHERE id IN ({ids}) AND stock_on_hand >= ({condition})"
+                ),
+            }
+        }
+    })
 }
 
 /// Puts reserved units back on the shelf.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{Duration, NaiveDate, Utc};
 use entity::products;
 use futures_util::{Stream, StreamExt};
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, sea_query::InsertStatement};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -22,7 +22,7 @@ use super::{
 use crate::{
     auth::{Caller, Principal},
     domain::{
-        catalog,
+        catalog::{self, Product},
         identity::{self, AccountChanged},
         kernel::{
             money::{self, Currency},
@@ -34,6 +34,7 @@ use crate::{
             audit::{self, AuditEntry},
             outbox,
         },
+        repository::{write_atomically, write_together},
         restaurants,
         suppliers::{self, Supplier},
     },
@@ -250,6 +251,62 @@ async fn products_by_ids(
         .collect())
 }
 
+/// The order `input` asks for, checked against the restaurant, the supplier and the
+/// catalog as they are now: every violation at once.
+async fn draft_placement(db: &impl ConnectionTrait, input: &PlaceOrder) -> Result<Draft, AppError> {
+    if input.lines.is_empty() || input.lines.len() > MAX_LINES {
+        return Err(AppError::validation(
+            "lines",
+            format!("must hold 1 to {MAX_LINES} lines"),
+        ));
+    }
+    live_restaurant(db, input.restaurant_id).await?;
+    let supplier = live_supplier(db, input.supplier_id, "supplierId").await?;
+    let mut v = Violations::default();
+    let mut seen = HashSet::new();
+    let wanted: Vec<Wanted> = input
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if !seen.insert(line.product_id) {
+                v.check::<()>(
+                    &format!("lines[{i}].productId"),
+                    Err("appears on two lines; order it once".into()),
+                );
+            }
+            Wanted {
+                field: format!("lines[{i}]"),
+                product_id: line.product_id,
+                quantity: line.quantity,
+            }
+        })
+        .collect();
+    let found = products_by_ids(db, wanted.iter().map(|w| w.product_id).collect()).await?;
+    let lines: Vec<DraftLine> = wanted
+        .iter()
+        .filter_map(|w| check_line(w, found.get(&w.product_id), &supplier, &mut v))
+        .collect();
+    check_delivery(
+        input.requested_delivery_date,
+        &supplier,
+        "requestedDeliveryDate",
+        &mut v,
+    );
+    let note = note(input.note.as_deref(), "note", &mut v);
+    let draft = Draft {
+        supplier,
+        lines,
+        requested_delivery_date: input.requested_delivery_date,
+        note,
+    };
+    if v.is_empty() {
+        check_minimum(&draft, "lines", &mut v);
+    }
+    v.finish()?;
+    Ok(draft)
+}
+
 /// How a placement starts: with a replay, or with its transaction open.
 enum Begun {
     Replayed(Placed),
@@ -296,75 +353,39 @@ impl OrderService {
                 note: input.note.as_deref(),
             },
         )?;
-        let txn = match self.begin(idempotent.as_ref()).await? {
-            Begun::Replayed(placed) => return Ok(placed),
-            Begun::Writing(txn) => txn,
+        // With a key, the key is claimed first in the placement's transaction; without one,
+        // the placement is one statement (its own transaction on Postgres).
+        let txn = match &idempotent {
+            Some(request) => match self.begin(Some(request)).await? {
+                Begun::Replayed(placed) => return Ok(placed),
+                Begun::Writing(txn) => Some(txn),
+            },
+            None => None,
         };
-        if input.lines.is_empty() || input.lines.len() > MAX_LINES {
-            return Err(AppError::validation(
-                "lines",
-                format!("must hold 1 to {MAX_LINES} lines"),
-            ));
-        }
-        live_restaurant(&txn, input.restaurant_id).await?;
-        let supplier = live_supplier(&txn, input.supplier_id, "supplierId").await?;
-        let mut v = Violations::default();
-        let mut seen = HashSet::new();
-        let wanted: Vec<Wanted> = input
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, line)| {
-                if !seen.insert(line.product_id) {
-                    v.check::<()>(
-                        &format!("lines[{i}].productId"),
-                        Err("appears on two lines; order it once".into()),
-                    );
-                }
-                Wanted {
-                    field: format!("lines[{i}]"),
-                    product_id: line.product_id,
-                    quantity: line.quantity,
-                }
-            })
-            .collect();
-        let found = products_by_ids(&txn, wanted.iter().map(|w| w.product_id).collect()).await?;
-        let lines: Vec<DraftLine> = wanted
-            .iter()
-            .filter_map(|w| check_line(w, found.get(&w.product_id), &supplier, &mut v))
-            .collect();
-        check_delivery(
-            input.requested_delivery_date,
-            &supplier,
-            "requestedDeliveryDate",
-            &mut v,
-        );
-        let note = note(input.note.as_deref(), "note", &mut v);
-        let draft = Draft {
-            supplier,
-            lines,
-            requested_delivery_date: input.requested_delivery_date,
-            note,
+        let draft = match &txn {
+            Some(txn) => draft_placement(txn, &input).await?,
+            None => draft_placement(&self.db, &input).await?,
         };
-        if v.is_empty() {
-            check_minimum(&draft, "lines", &mut v);
-        }
-        v.finish()?;
-
         let now = Utc::now();
         let stock = StockWanted::of(&[&draft])?;
-        let order = insert_order(&txn, caller, input.restaurant_id, draft, None, now).await?;
-        if let Some(request) = &idempotent {
-            idempotency::complete(&txn, request, &[order.id]).await?;
+        let products = draft_products(&draft);
+        let (order, lines, writes) = prepare_order(caller, input.restaurant_id, draft, None, now)?;
+        match (txn, &idempotent) {
+            (Some(txn), Some(request)) => {
+                idempotency::complete(&txn, request, &[order.id]).await?;
+                stock.take_with(&txn, &self.db, writes, now).await?;
+                txn.commit().await?;
+            }
+            _ => stock.take_alone(&self.db, writes, now).await?,
         }
-        stock.take(&txn, &self.db).await?;
-        txn.commit().await?;
         tracing::info!(order_id = %order.id, total = %order.total, "order placed");
         self.publish_placed(caller, std::slice::from_ref(&order))
             .await;
         Ok(Placed {
+            lines: HashMap::from([(order.id, lines)]),
             orders: vec![order],
             replayed: false,
+            products,
         })
     }
 
@@ -521,18 +542,16 @@ impl OrderService {
         let stock = StockWanted::of(&drafts.iter().collect::<Vec<_>>())?;
         let checkout_id = Uuid::now_v7();
         let mut placed = Vec::with_capacity(drafts.len());
+        let mut writes = Vec::new();
+        let mut written = HashMap::new();
+        let mut products = Vec::new();
         for draft in drafts {
-            placed.push(
-                insert_order(
-                    &txn,
-                    caller,
-                    input.restaurant_id,
-                    draft,
-                    Some(checkout_id),
-                    now,
-                )
-                .await?,
-            );
+            products.extend(draft_products(&draft));
+            let (order, lines, statements) =
+                prepare_order(caller, input.restaurant_id, draft, Some(checkout_id), now)?;
+            written.insert(order.id, lines);
+            placed.push(order);
+            writes.extend(statements);
         }
         if let Some(cart) = cart {
             repository::delete_cart_items(&txn, items.iter().map(|i| i.id)).await?;
@@ -542,13 +561,15 @@ impl OrderService {
         if let Some(request) = &idempotent {
             idempotency::complete(&txn, request, &ids).await?;
         }
-        stock.take(&txn, &self.db).await?;
+        stock.take_with(&txn, &self.db, writes, now).await?;
         txn.commit().await?;
         tracing::info!(%checkout_id, orders = placed.len(), "cart checked out");
         self.publish_placed(caller, &placed).await;
         Ok(Placed {
             orders: placed,
             replayed: false,
+            lines: written,
+            products,
         })
     }
 
@@ -600,6 +621,8 @@ impl OrderService {
         Ok(Placed {
             orders: repository::orders_by_ids(&self.db, &ids).await?,
             replayed: true,
+            lines: HashMap::new(),
+            products: Vec::new(),
         })
     }
 
@@ -977,35 +1000,65 @@ impl StockWanted {
         Ok(Self { products })
     }
 
-    /// Takes the stock as the transaction's last statement before COMMIT, in one conditional
-    /// update: the products' rows stay locked only for that update and the commit, so orders
-    /// of the same products do not queue behind each other's whole transaction. When any is
-    /// short now, the transaction must not commit: INSUFFICIENT_STOCK names the first short
-    /// product as it stands (read outside this transaction, whose partial update is undone).
-    async fn take(&self, txn: &DatabaseTransaction, db: &Db) -> Result<(), AppError> {
-        let taking: Vec<(Uuid, i64)> = self
-            .products
-            .iter()
-            .map(|(id, (q, ..))| (*id, *q))
-            .collect();
-        if catalog::take_stock_if_all_available(txn, &taking, Utc::now()).await? {
+    /// Sends the orders' writes and takes the stock, as the transaction's last statement
+    /// before COMMIT (one round trip on Postgres: `write_together`), the stock in one
+    /// conditional update: the products' rows stay locked only for that statement and the
+    /// commit, so orders of the same products do not queue behind each other's whole
+    /// transaction. When any is short now, the transaction must not commit: INSUFFICIENT_STOCK
+    /// names the first short product as it stands (read outside this transaction, whose
+    /// writes are undone).
+    async fn take_with(
+        &self,
+        txn: &DatabaseTransaction,
+        db: &Db,
+        writes: Vec<InsertStatement>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let taking = self.taking();
+        let taken = write_together(txn, writes, Some(catalog::take_stock(&taking, now))).await?;
+        if taken == taking.len() as u64 {
             return Ok(());
         }
+        Err(self.short(db).await)
+    }
+
+    /// As [`Self::take_with`], for a placement without a transaction of its own: the writes
+    /// and the stock are one change, all or nothing (one statement on Postgres).
+    async fn take_alone(
+        &self,
+        db: &Db,
+        writes: Vec<InsertStatement>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        let taking = self.taking();
+        let expected = taking.len() as u64;
+        if write_atomically(db, writes, catalog::take_stock(&taking, now), expected).await? {
+            return Ok(());
+        }
+        Err(self.short(db).await)
+    }
+
+    fn taking(&self) -> Vec<(Uuid, i64)> {
+        self.products
+            .iter()
+            .map(|(id, (q, ..))| (*id, *q))
+            .collect()
+    }
+
+    /// Why the stock could not be taken: INSUFFICIENT_STOCK for the first product short now.
+    async fn short(&self, db: &Db) -> AppError {
         let ids: Vec<Uuid> = self.products.keys().copied().collect();
-        let now: HashMap<Uuid, i64> = catalog::find_many_including_deleted(db, &ids)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.stock_on_hand))
-            .collect();
+        let now: HashMap<Uuid, i64> = match catalog::find_many_including_deleted(db, &ids).await {
+            Ok(found) => found.into_iter().map(|p| (p.id, p.stock_on_hand)).collect(),
+            Err(error) => return error,
+        };
         for (id, (quantity, sku, name)) in &self.products {
             let available = now.get(id).copied().unwrap_or_default();
             if available < *quantity {
-                return Err(insufficient(*id, sku, name, *quantity, available));
+                return insufficient(*id, sku, name, *quantity, available);
             }
         }
-        Err(AppError::Conflict(
-            "the stock changed while the order was placed; retry".into(),
-        ))
+        AppError::Conflict("the stock changed while the order was placed; retry".into())
     }
 }
 
@@ -1019,14 +1072,24 @@ fn insufficient(id: Uuid, sku: &str, name: &str, requested: i64, available: i64)
     }
 }
 
-async fn insert_order(
-    txn: &DatabaseTransaction,
+/// The products a draft's lines were priced from, as the catalog shows them.
+fn draft_products(draft: &Draft) -> Vec<Product> {
+    draft
+        .lines
+        .iter()
+        .map(|line| catalog::to_domain(line.product.clone()))
+        .collect()
+}
+
+/// The order a draft becomes, and the statements writing it: the order, its lines, its first
+/// status event, its audit entry and its outbox event (sent by [`StockWanted::take_with`]).
+fn prepare_order(
     caller: &Caller,
     restaurant: Uuid,
     draft: Draft,
     checkout_id: Option<Uuid>,
     now: chrono::DateTime<Utc>,
-) -> Result<Order, AppError> {
+) -> Result<(Order, Vec<OrderLine>, Vec<InsertStatement>), AppError> {
     let totals = totals::compute(&priced(&draft.lines))
         .map_err(|i| AppError::validation(format!("lines[{i}].quantity"), "is too large"))?;
     let id = Uuid::now_v7();
@@ -1041,8 +1104,7 @@ async fn insert_order(
             line_total_milli: *total,
         })
         .collect();
-    let order = repository::insert_order(
-        txn,
+    let (order, lines, mut writes) = repository::order_inserts(
         NewOrder {
             id,
             restaurant_id: restaurant,
@@ -1057,11 +1119,18 @@ async fn insert_order(
             at: now,
         },
         lines,
-    )
-    .await?;
-    insert_event(txn, caller, id, None, OrderStatus::Placed, None, now).await?;
-    audit::record(
-        txn,
+    );
+    writes.push(repository::event_insert(OrderEvent {
+        id: Uuid::now_v7(),
+        order_id: id,
+        from: None,
+        to: OrderStatus::Placed,
+        actor_account_id: caller.principal.account_id(),
+        actor_role: caller.principal.audit_role().to_owned(),
+        reason: None,
+        at: now,
+    }));
+    writes.push(audit::record_statement(
         caller,
         None,
         AuditEntry {
@@ -1077,8 +1146,7 @@ async fn insert_order(
                 "currency": currency.as_str(),
             })),
         },
-    )
-    .await?;
+    ));
     let event = OrderStatusChanged {
         order: order.clone(),
         from: None,
@@ -1087,8 +1155,10 @@ async fn insert_order(
         reason: None,
         occurred_at: now,
     };
-    outbox::record(txn, outbox::ORDER_PLACED, "order", id, json!(event), now).await?;
-    Ok(order)
+    let (_, outboxed) =
+        outbox::record_statement(outbox::ORDER_PLACED, "order", id, json!(event), now);
+    writes.push(outboxed);
+    Ok((order, lines, writes))
 }
 
 async fn insert_event(

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, SubsecRound as _, Utc};
 use entity::{cart_items, carts, idempotency_keys, order_events, order_lines, orders, products};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel as _,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, InsertStatement},
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -160,12 +162,13 @@ pub(super) struct NewLine<'a> {
     pub line_total_milli: i64,
 }
 
-/// Writes an order and its lines, numbered from 1 in the given order.
-pub(super) async fn insert_order(
-    db: &impl ConnectionTrait,
+/// The statements writing an order and its lines (numbered from 1 in the given order), and
+/// the order as they store it; sent with the change's other writes
+/// ([`crate::domain::repository::write_together`]).
+pub(super) fn order_inserts(
     order: NewOrder<'_>,
     lines: Vec<NewLine<'_>>,
-) -> Result<Order, AppError> {
+) -> (Order, Vec<OrderLine>, Vec<InsertStatement>) {
     // Stored as read back: Postgres keeps microseconds, so the order returned now and the one
     // read later carry the same times.
     let at = order.at.trunc_subsecs(6);
@@ -187,30 +190,36 @@ pub(super) async fn insert_order(
         updated_at: at,
         deleted_at: None,
     };
-    orders::Entity::insert(model.clone().into_active_model())
-        .exec_without_returning(db)
-        .await?;
-    let lines: Vec<order_lines::ActiveModel> = lines
+    let header = orders::Entity::insert(model.clone().into_active_model()).into_query();
+    let lines: Vec<order_lines::Model> = lines
         .into_iter()
         .enumerate()
-        .map(|(i, line)| order_lines::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            order_id: Set(order.id),
-            line_number: Set(i as i32 + 1),
-            product_id: Set(line.product.id),
-            sku: Set(line.product.sku.clone()),
-            name: Set(line.product.name.clone()),
-            unit: Set(line.product.unit.clone()),
-            unit_price_milli: Set(line.product.unit_price_milli),
-            quantity: Set(line.quantity),
-            line_total_milli: Set(line.line_total_milli),
-            tax_rate_bp: Set(line.product.tax_rate_bp),
+        .map(|(i, line)| order_lines::Model {
+            id: Uuid::now_v7(),
+            order_id: order.id,
+            line_number: i as i32 + 1,
+            product_id: line.product.id,
+            sku: line.product.sku.clone(),
+            name: line.product.name.clone(),
+            unit: line.product.unit.clone(),
+            unit_price_milli: line.product.unit_price_milli,
+            quantity: line.quantity,
+            line_total_milli: line.line_total_milli,
+            tax_rate_bp: line.product.tax_rate_bp,
         })
         .collect();
-    order_lines::Entity::insert_many(lines)
-        .exec_without_returning(db)
-        .await?;
-    Ok(order_to_domain(model))
+    let insert_lines = order_lines::Entity::insert_many(
+        lines
+            .iter()
+            .cloned()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .into_query();
+    (
+        order_to_domain(model),
+        lines.into_iter().map(line_to_domain).collect(),
+        vec![header, insert_lines],
+    )
 }
 
 /// Adds a status to an order's history.
@@ -218,6 +227,12 @@ pub(super) async fn insert_event(
     db: &impl ConnectionTrait,
     event: OrderEvent,
 ) -> Result<(), AppError> {
+    db.execute(&event_insert(event)).await?;
+    Ok(())
+}
+
+/// The statement of [`insert_event`], for a change that sends its writes together.
+pub(super) fn event_insert(event: OrderEvent) -> InsertStatement {
     order_events::Entity::insert(order_events::ActiveModel {
         id: Set(event.id),
         order_id: Set(event.order_id),
@@ -228,9 +243,7 @@ pub(super) async fn insert_event(
         reason: Set(event.reason),
         at: Set(event.at),
     })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .into_query()
 }
 
 /// Moves the order from `from` to `to` if, and only if, it is still `from`: compare-and-set, so

@@ -33,8 +33,22 @@ pub async fn record(
     actor: Option<Uuid>,
     entry: AuditEntry,
 ) -> Result<(), AppError> {
+    repository::insert(db, new_record(caller, actor, entry)).await
+}
+
+/// The statement [`record`] sends, for a change that sends its writes together
+/// (`domain::repository::write_together`); it must run in the change's transaction.
+pub fn record_statement(
+    caller: &Caller,
+    actor: Option<Uuid>,
+    entry: AuditEntry,
+) -> sea_orm::sea_query::InsertStatement {
+    repository::insert_statement(new_record(caller, actor, entry))
+}
+
+fn new_record(caller: &Caller, actor: Option<Uuid>, entry: AuditEntry) -> AuditRecord {
     let actor_id = actor.or_else(|| caller.principal.account_id());
-    let record = AuditRecord {
+    AuditRecord {
         id: Uuid::now_v7(),
         at: Utc::now(),
         actor_id,
@@ -51,8 +65,7 @@ pub async fn record(
             .user_agent
             .as_deref()
             .map(|ua| ua.chars().take(512).collect()),
-    };
-    repository::insert(db, record).await
+    }
 }
 
 /// An audit log entry as admins read it.

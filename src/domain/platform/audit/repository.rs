@@ -2,7 +2,10 @@
 //! never changed here; privacy's retention purges old ones (see `platform::privacy`).
 
 use entity::audit_log::{self, Column, Entity};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait,
+    sea_query::InsertStatement,
+};
 
 use super::{AuditFilter, AuditRecord};
 use crate::{
@@ -32,6 +35,12 @@ fn to_domain(m: audit_log::Model) -> AuditRecord {
 
 /// Appends one entry.
 pub(super) async fn insert(db: &impl ConnectionTrait, record: AuditRecord) -> Result<(), AppError> {
+    db.execute(&insert_statement(record)).await?;
+    Ok(())
+}
+
+/// The statement writing one entry, for a caller that sends it with others.
+pub(super) fn insert_statement(record: AuditRecord) -> InsertStatement {
     Entity::insert(audit_log::ActiveModel {
         id: Set(record.id),
         at: Set(record.at),
@@ -46,9 +55,7 @@ pub(super) async fn insert(db: &impl ConnectionTrait, record: AuditRecord) -> Re
         ip: Set(record.ip),
         user_agent: Set(record.user_agent),
     })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .into_query()
 }
 
 /// Entries matching the filter, newest first (`from` inclusive, `to` exclusive).
