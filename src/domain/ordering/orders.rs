@@ -49,6 +49,7 @@ use crate::{
 pub struct OrderService {
     db: Db,
     bus: EventBus,
+    outbox: outbox::OutboxWaker,
 }
 
 /// A restaurant's members and admins order for it.
@@ -262,6 +263,7 @@ async fn draft_placement(db: &impl ConnectionTrait, input: &PlaceOrder) -> Resul
     }
     live_restaurant(db, input.restaurant_id).await?;
     let supplier = live_supplier(db, input.supplier_id, "supplierId").await?;
+    let found = products_by_ids(db, input.lines.iter().map(|l| l.product_id).collect()).await?;
     let mut v = Violations::default();
     let mut seen = HashSet::new();
     let wanted: Vec<Wanted> = input
@@ -282,7 +284,6 @@ async fn draft_placement(db: &impl ConnectionTrait, input: &PlaceOrder) -> Resul
             }
         })
         .collect();
-    let found = products_by_ids(db, wanted.iter().map(|w| w.product_id).collect()).await?;
     let lines: Vec<DraftLine> = wanted
         .iter()
         .filter_map(|w| check_line(w, found.get(&w.product_id), &supplier, &mut v))
@@ -334,7 +335,11 @@ struct CheckoutFingerprint<'a> {
 
 impl OrderService {
     pub fn new(db: Db, bus: EventBus) -> Self {
-        Self { db, bus }
+        Self {
+            db,
+            outbox: outbox::OutboxWaker::new(bus.clone()),
+            bus,
+        }
     }
 
     /// Places one order with one supplier.
@@ -965,10 +970,8 @@ impl OrderService {
         if let Err(error) = self.bus.publish(&event).await {
             tracing::warn!(error = ?error, order_id = %event.order.id, "publishing OrderStatusChanged failed");
         }
-        // The outbox rows are committed: wake the dispatchers (they poll anyway).
-        if let Err(error) = self.bus.publish(&outbox::OutboxWritten).await {
-            tracing::warn!(error = ?error, "publishing OutboxWritten failed");
-        }
+        // The outbox rows are committed: wake the dispatchers.
+        self.outbox.wake();
     }
 }
 

@@ -66,6 +66,45 @@ impl Event for OutboxWritten {
     const TOPIC: &'static str = "outbox.written";
 }
 
+/// How long a wake-up waits for more commits to wake for.
+const WAKE_COALESCE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Wakes the dispatchers (on every process) after transactions that wrote outbox rows
+/// committed — at most once per 10 ms: a burst of commits costs one wake-up, not one each,
+/// and every commit is followed by a wake-up sent after it.
+#[derive(Clone)]
+pub struct OutboxWaker {
+    bus: crate::infra::bus::EventBus,
+    pending: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl OutboxWaker {
+    pub fn new(bus: crate::infra::bus::EventBus) -> Self {
+        Self {
+            bus,
+            pending: Arc::default(),
+        }
+    }
+
+    /// Call after the commit. A wake-up already scheduled covers this commit (it is sent
+    /// after the flag clears, so after this call); otherwise one is scheduled.
+    pub fn wake(&self) {
+        use std::sync::atomic::Ordering;
+        if self.pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (bus, pending) = (self.bus.clone(), self.pending.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(WAKE_COALESCE).await;
+            pending.store(false, Ordering::Release);
+            // The dispatchers poll anyway: a lost wake-up only delays.
+            if let Err(error) = bus.publish(&OutboxWritten).await {
+                tracing::warn!(error = ?error, "publishing OutboxWritten failed");
+            }
+        });
+    }
+}
+
 /// Writes an event in the caller's transaction.
 pub(crate) async fn record(
     txn: &impl ConnectionTrait,
