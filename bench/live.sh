@@ -4,23 +4,22 @@
 # 1. Start-up time to /readyz (a fresh database: migrations and demo data; then a restart on
 #    it) and idle RSS.
 # 2. N subscribers of one order's status (graphql-transport-ws), one change, delivery p50/p99/
-#    max and RSS per idle subscriber (bench/ws-fanout.mjs, with `ws` from npm).
-# Needs a release build and Node.js; `ws` is installed once into $IRIS_BENCH_TOOLS.
+#    max and RSS per idle subscriber (examples/ws_fanout.rs, a client in Rust, so the load
+#    tool's own cost stays small beside the server's on a small machine).
+# Needs a release build (`cargo build --release --bin iris --example ws_fanout`).
 set -euo pipefail
 SUBSCRIBERS=${1:-10000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 IRIS=${IRIS_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/iris}
-TOOLS=${IRIS_BENCH_TOOLS:-$HOME/.cache/iris-bench}
 DIR=$(mktemp -d)
 DATABASE=${2:-sqlite://$DIR/iris-live.db?mode=rwc}
 PORT=18190
 BASE=http://127.0.0.1:$PORT
 . "$HERE/lib.sh"
-[ -x "$IRIS" ] || { echo "build first: cargo build --release ($IRIS missing)" >&2; exit 1; }
-if [ ! -d "$TOOLS/node_modules/ws" ]; then
-  mkdir -p "$TOOLS" && (cd "$TOOLS" && npm init -y >/dev/null && npm install --no-audit --no-fund ws@8 >/dev/null)
-fi
+FANOUT=$(dirname "$IRIS")/examples/ws_fanout
+[ -x "$IRIS" ] && [ -x "$FANOUT" ] || {
+  echo "build first: cargo build --release --bin iris --example ws_fanout" >&2; exit 1; }
 
 PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; }
@@ -50,4 +49,4 @@ echo "idle RSS: $(rss) MB"
 echo "== websocket fan-out: $SUBSCRIBERS subscribers of one order"
 bench_setup
 ORDER=$(curl -sf "$BASE/api/v1/orders?status=PLACED&limit=1" "${AUTH[@]}" | json 'd["data"][0]["id"]')
-IRIS_PID=$PID IRIS_BENCH_TOOLS=$TOOLS node "$HERE/ws-fanout.mjs" "$BASE" "$TOKEN" "$ORDER" "$SUBSCRIBERS"
+IRIS_PID=$PID "$FANOUT" "$BASE" "$TOKEN" "$ORDER" "$SUBSCRIBERS"
