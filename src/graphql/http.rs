@@ -103,6 +103,34 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .any(|(media, _)| media == "text/html")
 }
 
+/// A request error: nothing executed (no data, and no error has a path).
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The response body. Under `application/graphql-response+json` a request error has no
+/// `data` entry at all (GraphQL over HTTP: the request did not reach execution); the legacy
+/// `application/json` keeps `"data": null`, which its clients expect.
+fn encode(media: MediaType, response: &async_graphql::Response) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct RequestError<'a> {
+        errors: &'a [ServerError],
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        extensions: &'a std::collections::BTreeMap<String, Value>,
+    }
+    let encoded = if media == MediaType::GraphqlResponseJson && is_request_error(response) {
+        serde_json::to_vec(&RequestError {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+    } else {
+        serde_json::to_vec(response)
+    };
+    encoded.unwrap_or_else(|_| b"{}".to_vec())
+}
+
 fn respond(
     status: StatusCode,
     media: MediaType,
@@ -128,7 +156,7 @@ fn respond_within(
         .filter_map(|e| errors::extension_u64(e, "status"))
         .max()
         .map_or(status.as_u16(), |s| (s as u16).max(status.as_u16()));
-    let mut json = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut json = encode(media, body);
     let mut status = status;
     if json.len() > max_bytes {
         let mut error = transport_error(
@@ -144,8 +172,7 @@ fn respond_within(
         ext.set("actual", json.len() as u64);
         ext.set("maximum", max_bytes as u64);
         errors::finish(std::slice::from_mut(&mut error), request_id);
-        json = serde_json::to_vec(&async_graphql::Response::from_errors(vec![error]))
-            .unwrap_or_else(|_| b"{}".to_vec());
+        json = encode(media, &async_graphql::Response::from_errors(vec![error]));
         status = request_error_status(media);
     }
     // A dependency outage (the database, say) is a retryable 503 on reads and writes alike,
@@ -231,6 +258,15 @@ pub async fn get(
         return not_acceptable(&request_id);
     };
     match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
+        Ok(request) if request.query.is_empty() && !names_a_document(&request.extensions) => {
+            from_app_error(
+                AppError::BadRequest(
+                    "The query string names no document: `query` is missing (or give a persisted query's hash in `extensions`)".into(),
+                ),
+                media,
+                &request_id,
+            )
+        }
         Ok(request) => execute(&state, request, media, true, request_id, authentication).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The query string is not a GraphQL request: {err}")),
@@ -283,6 +319,15 @@ pub async fn post(
         }
     };
     match serde_json::from_slice::<async_graphql::Request>(&body) {
+        Ok(request) if request.query.is_empty() && !names_a_document(&request.extensions) => {
+            from_app_error(
+                AppError::BadRequest(
+                    "The body names no document: `query` is missing (or give a persisted query's hash in `extensions.persistedQuery`)".into(),
+                ),
+                media,
+                &request_id,
+            )
+        }
         Ok(request) => execute(&state, request, media, false, request_id, authentication).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The body is not a GraphQL request: {err}")),
@@ -290,6 +335,11 @@ pub async fn post(
             &request_id,
         ),
     }
+}
+
+/// Whether a request without `query` still names its document (a persisted query's hash).
+fn names_a_document(extensions: &std::collections::HashMap<String, Value>) -> bool {
+    extensions.contains_key("persistedQuery")
 }
 
 fn not_acceptable(request_id: &RequestId) -> Response {
@@ -449,10 +499,7 @@ async fn execute(
     let mut response = state.schema.execute(request).await;
     // Extensions cannot see per-request data in the request hook; stamp the id here.
     errors::finish(&mut response.errors, Some(request_id.as_str()));
-    // A request error (nothing executed: the document was rejected) has no data and no paths.
-    let request_error = response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let request_error = is_request_error(&response);
     let status = if request_error {
         request_error_status(media)
     } else {

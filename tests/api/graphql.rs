@@ -386,6 +386,50 @@ async fn the_transport_follows_graphql_over_http() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED");
+    // A request error has no `data` entry under application/graphql-response+json.
+    assert!(body.get("data").is_none(), "no data entry: {body}");
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header(ACCEPT, "application/graphql-response+json")
+        .json(&json!({ "query": "{ nope }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    assert!(body.get("data").is_none(), "no data entry: {body}");
+
+    // A body (or query string) naming no document is a 400 whatever the Accept header.
+    for accept in ["application/graphql-response+json", "application/json"] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .header(ACCEPT, accept)
+            .json(&json!({ "variables": {} }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{accept}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "BAD_REQUEST", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`query` is missing"),
+            "{body}"
+        );
+        let response = app
+            .client
+            .get(app.url("/graphql?variables=%7B%7D"))
+            .header(ACCEPT, accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "GET, {accept}");
+    }
 
     // With application/json, a rejected document still answers 200.
     let response = app
