@@ -148,6 +148,13 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
+/// How a connection ends: with our close frame, by completing the client's close handshake,
+/// or silently (the client is gone).
+enum Ending {
+    Send(Message),
+    Echo,
+}
+
 /// What a client message means for the driver, before async-graphql sees it.
 enum Verdict {
     Forward,
@@ -183,7 +190,9 @@ impl ProtocolState {
                 if !has_query {
                     return Verdict::Close(4400, "Invalid message received".into());
                 }
-                if transport_ws && !self.init_received {
+                // Both subprotocols: an operation before `connection_init` is the client's
+                // fault (4401), not a server error.
+                if !self.init_received {
                     return Verdict::Close(4401, "Unauthorized".into());
                 }
                 if self.active_ids.contains(&id) {
@@ -379,7 +388,7 @@ async fn serve(
     // A client message waiting for room in the channel. While one waits, the socket is not
     // read (backpressure) but async-graphql keeps being polled, so it drains the channel.
     let mut pending: Option<String> = None;
-    let closing: Option<Message> = loop {
+    let closing: Option<Ending> = loop {
         tokio::select! {
             permit = to_graphql.reserve(), if pending.is_some() => match permit {
                 Ok(permit) => permit.send(pending.take().unwrap_or_default()),
@@ -412,14 +421,17 @@ async fn serve(
                                 }
                             }
                         }
-                        Verdict::Close(code, reason) => break Some(close(code, &reason)),
+                        Verdict::Close(code, reason) => break Some(Ending::Send(close(code, &reason))),
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    break Some(close(4400, "Binary messages are not supported"));
+                    break Some(Ending::Send(close(4400, "Binary messages are not supported")));
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                // The client closes: the reply (tungstenite queued it, echoing the client's
+                // code) is flushed below, so the client sees its own code, not 1006.
+                Some(Ok(Message::Close(_))) => break Some(Ending::Echo),
+                Some(Err(_)) | None => break None,
             },
             outgoing = graphql.next() => match outgoing {
                 Some(WsMessage::Text(text)) => {
@@ -443,10 +455,10 @@ async fn serve(
                 Some(WsMessage::Close(1002, reason))
                     if !acknowledged && protocol == WebSocketProtocols::GraphQLWS =>
                 {
-                    break Some(close(4403, &format!("Forbidden: {reason}")));
+                    break Some(Ending::Send(close(4403, &format!("Forbidden: {reason}"))));
                 }
-                Some(WsMessage::Close(code, reason)) => break Some(close(code, &reason)),
-                None => break Some(close(1000, "Normal closure")),
+                Some(WsMessage::Close(code, reason)) => break Some(Ending::Send(close(code, &reason))),
+                None => break Some(Ending::Send(close(1000, "Normal closure"))),
             },
             () = &mut expiry, if expiry_armed => {
                 // End every subscription with UNAUTHENTICATED, then the connection.
@@ -464,21 +476,27 @@ async fn serve(
                     )
                     .await;
                 }
-                break Some(close(4401, "Unauthorized: the access token has expired"));
+                break Some(Ending::Send(close(4401, "Unauthorized: the access token has expired")));
             },
             () = &mut init_deadline, if !protocol_state.init_received => {
-                break Some(close(4408, "Connection initialisation timeout"));
+                break Some(Ending::Send(close(4408, "Connection initialisation timeout")));
             },
             () = shutdown.wait() => {
-                break Some(close(1001, "Server is shutting down"));
+                break Some(Ending::Send(close(1001, "Server is shutting down")));
             },
         }
     };
-    if let Some(frame) = closing {
-        let _ = tokio::time::timeout(SEND_TIMEOUT, async {
-            let _ = sink.send(frame).await;
-            let _ = sink.close().await;
-        })
-        .await;
+    match closing {
+        Some(Ending::Send(frame)) => {
+            let _ = tokio::time::timeout(SEND_TIMEOUT, async {
+                let _ = sink.send(frame).await;
+                let _ = sink.close().await;
+            })
+            .await;
+        }
+        Some(Ending::Echo) => {
+            let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+        }
+        None => {}
     }
 }

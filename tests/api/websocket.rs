@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use futures_util::SinkExt as _;
 use serde_json::json;
+use tokio_tungstenite::tungstenite;
 
 use crate::helpers::{
     TestApp, WsEvent, create_supplier, subscribe_supplier_changes, update_until_event, ws_connect,
@@ -220,6 +222,51 @@ async fn protocol_violations_close_with_the_specified_codes() {
         "GRAPHQL_VALIDATION_FAILED"
     );
     assert!(message["payload"][0]["extensions"]["requestId"].is_string());
+}
+
+/// The close handshake completes: a client closing with 1000 gets its own code back (not an
+/// abnormal 1006), on both subprotocols.
+#[tokio::test]
+async fn a_client_close_is_echoed_on_both_subprotocols() {
+    let (app, _backend) = TestApp::spawn().await;
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = ws_connect(&app, protocol).await;
+        ws_send(&mut ws, json!({ "type": "connection_init" })).await;
+        assert_eq!(
+            ws_json(&mut ws).await["type"],
+            "connection_ack",
+            "{protocol}"
+        );
+        ws.send(tungstenite::Message::Close(Some(
+            tungstenite::protocol::CloseFrame {
+                code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+                reason: "bye".into(),
+            },
+        )))
+        .await
+        .expect("close sent");
+        match ws_next(&mut ws, Duration::from_secs(5)).await {
+            WsEvent::Closed(code, _) => assert_eq!(code, 1000, "{protocol}"),
+            other => panic!("{protocol}: expected the close echoed, got {other:?}"),
+        }
+    }
+}
+
+/// On the legacy subprotocol too, an operation before `connection_init` is the client's
+/// fault: 4401, not the server-error 1011.
+#[tokio::test]
+async fn a_legacy_start_before_init_closes_with_4401() {
+    let (app, _backend) = TestApp::spawn().await;
+    let mut ws = ws_connect(&app, "graphql-ws").await;
+    ws_send(
+        &mut ws,
+        json!({ "id": "1", "type": "start", "payload": { "query": "subscription { supplierChanged { kind } }" } }),
+    )
+    .await;
+    match ws_next(&mut ws, Duration::from_secs(5)).await {
+        WsEvent::Closed(code, _) => assert_eq!(code, 4401),
+        other => panic!("expected 4401, got {other:?}"),
+    }
 }
 
 #[tokio::test]
