@@ -257,4 +257,12 @@ async fn openapi_and_docs_are_served_offline() {
     );
     let bundle = app.get("/docs/swagger-ui-bundle.js").await;
     assert_eq!(bundle.status(), 200, "vendored Swagger UI assets");
+    // The validator badge would send the spec's address to validator.swagger.io.
+    let initializer = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(initializer.status(), 200);
+    let initializer = initializer.text().await.unwrap();
+    assert!(
+        initializer.contains(r#""validatorUrl": "none""#),
+        "validator off: {initializer}"
+    );
 }
