@@ -136,6 +136,16 @@ async fn invalid_input_names_every_field_and_writes_nothing() {
     let body = app.graphql("{ suppliers { totalCount } }", json!({})).await;
     assert_eq!(body["data"]["suppliers"]["totalCount"], 0);
 
+    // A right-to-left override would show "Grönt AB" as something else in every list.
+    let input = supplier_input(3, "Grönt \u{202E}BA", "Lund");
+    let body = app
+        .graphql(CREATE_SUPPLIER, json!({ "input": input }))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "name");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("U+202E"), "{message}");
+
     // Fractional amounts as JSON floats are refused: they are inexact.
     let mut input = supplier_input(4, "Float AB", "Lund");
     input["minimumOrderValue"] = json!(0.1);

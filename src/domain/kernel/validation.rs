@@ -105,7 +105,45 @@ pub fn text(raw: &str, max: usize) -> Result<String, String> {
     if value.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
+    if let Some(c) = value.chars().find(|c| is_format_character(*c)) {
+        return Err(format!(
+            "must not contain the invisible format character U+{:04X} (bidirectional controls and other format characters can disguise a text; only the joiners U+200C and U+200D are allowed)",
+            c as u32
+        ));
+    }
     Ok(value.to_owned())
+}
+
+/// Unicode's format characters (general category Cf, Unicode 15) but the zero-width
+/// non-joiner and joiner, which Persian, Indic scripts and emoji sequences need: invisible
+/// characters that change how a text displays — bidirectional overrides (U+202E turns
+/// "gpj.exe" around), zero-width spaces, the byte order mark, tags.
+pub fn is_format_character(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B
+            | 0x200E..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
 }
 
 /// A plausible e-mail address, lower-cased: one `@`, a non-empty local part of at most 64
@@ -182,6 +220,19 @@ fn luhn_valid(digits: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_characters_are_refused_but_the_joiners() {
+        let refused = text("Kock\u{202E}gnal", 200).unwrap_err();
+        assert!(refused.contains("U+202E"), "{refused}");
+        for c in ['\u{200B}', '\u{FEFF}', '\u{2066}', '\u{00AD}', '\u{E0041}'] {
+            assert!(text(&format!("a{c}b"), 200).is_err(), "U+{:04X}", c as u32);
+        }
+        // Persian needs the non-joiner; emoji sequences the joiner.
+        assert!(text("می\u{200C}خواهم", 200).is_ok());
+        assert!(text("Kock \u{1F468}\u{200D}\u{1F373}", 200).is_ok());
+        assert!(text("Smörgåsbord 🇸🇪", 200).is_ok());
+    }
 
     #[test]
     fn organisation_numbers_are_checked_and_normalised() {
