@@ -128,7 +128,8 @@ pub fn build_schema(services: Services, jobs: JobRegistry, config: &GraphqlConfi
         // One extension: every resolved field goes through each extension's hook.
         .extension(limits::DocumentLimits::new(config.into()));
     if !config.introspection {
-        builder = builder.disable_introspection();
+        // "Did you mean …" would spell out the schema that introspection hides.
+        builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
 }

@@ -142,7 +142,10 @@ async fn invalid_input_names_every_field_and_writes_nothing() {
         .graphql(CREATE_SUPPLIER, json!({ "input": input }))
         .await;
     assert_eq!(error_code(&body), "VALIDATION", "{body}");
-    assert_eq!(body["errors"][0]["extensions"]["fields"][0]["field"], "name");
+    assert_eq!(
+        body["errors"][0]["extensions"]["fields"][0]["field"],
+        "name"
+    );
     let message = body["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(message.contains("U+202E"), "{message}");
 
@@ -552,6 +555,10 @@ async fn graphiql_is_served_from_the_binary_and_switchable() {
     assert_eq!(asset.headers()["content-encoding"], "gzip");
     let bytes = asset.bytes().await.unwrap();
     assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
+    // With introspection on, errors may suggest names.
+    let body = app.graphql("{ suplliers { totalCount } }", json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Did you mean"), "{message}");
     app.stop().await;
 
     let (app, _backend) =
@@ -571,4 +578,9 @@ async fn graphiql_is_served_from_the_binary_and_switchable() {
         body["data"]["__schema"].is_null(),
         "introspection is off: {body}"
     );
+    // Nor do errors suggest the names it hides.
+    let body = app.graphql("{ suplliers { totalCount } }", json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "{body}");
+    assert!(!message.contains("Did you mean"), "{message}");
 }
