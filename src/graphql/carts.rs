@@ -29,7 +29,7 @@ impl CartObject {
             .restaurants
             .load_one(self.0.restaurant_id)
             .await?
-            .map(RestaurantObject))
+            .map(RestaurantObject::of))
     }
     /// What is in it, oldest first (batched per request).
     #[graphql(complexity = "crate::graphql::cost::unpaged(child_complexity)")]

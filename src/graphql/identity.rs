@@ -139,7 +139,7 @@ impl AccountObject {
                 let role = self.0.restaurants.iter().find(|(id, _)| *id == r.id)?.1;
                 Some(RestaurantMembership {
                     role: role.into(),
-                    restaurant: RestaurantObject(r),
+                    restaurant: RestaurantObject::of(r),
                 })
             })
             .collect())

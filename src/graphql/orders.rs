@@ -69,7 +69,7 @@ impl OrderObject {
             .restaurants
             .load_one(self.0.restaurant_id)
             .await?
-            .map(RestaurantObject))
+            .map(RestaurantObject::of))
     }
     /// The supplier it was placed with (batched per request).
     async fn supplier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SupplierObject>> {

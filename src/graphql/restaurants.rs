@@ -15,14 +15,35 @@ use crate::{
 };
 
 /// A restaurant buying on the marketplace.
-pub struct RestaurantObject(pub Restaurant);
+pub struct RestaurantObject(pub Restaurant, pub Access);
+
+/// Whose eyes a restaurant is shown to.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum Access {
+    /// The caller's, as the request's principal says.
+    #[default]
+    Caller,
+    /// The caller's, who has just created it and is its OWNER (or an admin) — the request's
+    /// principal predates the membership, so the guard would otherwise refuse its own
+    /// restaurant's private fields in `createRestaurant`'s answer.
+    Creator,
+}
+
+impl RestaurantObject {
+    pub fn of(restaurant: Restaurant) -> Self {
+        Self(restaurant, Access::Caller)
+    }
+}
 
 /// Guard of a restaurant's private fields: its members, admins and the suppliers it ordered
 /// from (the rule is the domain's; whether it traded with the caller is batched per request).
-struct RestaurantPrivate(uuid::Uuid);
+struct RestaurantPrivate(uuid::Uuid, Access);
 
 impl Guard for RestaurantPrivate {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        if self.1 == Access::Creator {
+            return Ok(());
+        }
         let principal = &caller(ctx).principal;
         let supplies_anyone = principal.account().is_some_and(|a| !a.suppliers.is_empty());
         let trades = supplies_anyone
@@ -63,12 +84,12 @@ impl RestaurantObject {
         self.0.created_at
     }
     /// Contact e-mail: members and admins only (FORBIDDEN for others).
-    #[graphql(guard = "RestaurantPrivate(self.0.id)")]
+    #[graphql(guard = "RestaurantPrivate(self.0.id, self.1)")]
     async fn contact_email(&self) -> Option<String> {
         Some(self.0.contact_email.clone())
     }
     /// When and how it wants deliveries: members and admins only (FORBIDDEN for others).
-    #[graphql(guard = "RestaurantPrivate(self.0.id)")]
+    #[graphql(guard = "RestaurantPrivate(self.0.id, self.1)")]
     async fn delivery_prefs(&self) -> Option<DeliveryPrefsObject> {
         Some(DeliveryPrefsObject::from(self.0.delivery_prefs.clone()))
     }
@@ -146,7 +167,7 @@ impl RestaurantQuery {
     ) -> async_graphql::Result<Option<RestaurantObject>> {
         let id = parse_id("id", &id)?;
         let restaurant = services(ctx)?.restaurants.get(caller(ctx), id).await?;
-        Ok(Some(RestaurantObject(restaurant)))
+        Ok(Some(RestaurantObject::of(restaurant)))
     }
 }
 
@@ -181,7 +202,7 @@ impl RestaurantMutation {
             )
             .await?;
         Ok(CreateRestaurantPayload {
-            restaurant: RestaurantObject(restaurant),
+            restaurant: RestaurantObject(restaurant, Access::Creator),
         })
     }
 }

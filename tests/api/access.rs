@@ -121,13 +121,16 @@ async fn world(app: &TestApp) -> World {
         .graphql(ADD, json!({ "input": { "organisationType": "SUPPLIER", "organisationId": supplier, "email": email(Who::SupplierStaff), "role": "STAFF" } }))
         .await);
 
-    const CREATE_R: &str = "mutation($name: String!) { createRestaurant(input: {name: $name, contactEmail: \"private@r.se\", city: \"Lund\", deliveryPrefs: {days: [MONDAY], earliest: \"06:00\", latest: \"09:00\"}}) { restaurant { id } } }";
-    let restaurant = ok(&api(Who::RestaurantOwner)
+    const CREATE_R: &str = "mutation($name: String!) { createRestaurant(input: {name: $name, contactEmail: \"private@r.se\", city: \"Lund\", deliveryPrefs: {days: [MONDAY], earliest: \"06:00\", latest: \"09:00\"}}) { restaurant { id contactEmail deliveryPrefs { earliest } } } }";
+    // The creator, its OWNER now, sees its private fields in the answer (the request's own
+    // principal predates the membership).
+    let created = ok(&api(Who::RestaurantOwner)
         .graphql(CREATE_R, json!({ "name": "Matrix Bistro" }))
-        .await)["createRestaurant"]["restaurant"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await)["createRestaurant"]["restaurant"]
+        .clone();
+    assert_eq!(created["contactEmail"], "private@r.se");
+    assert_eq!(created["deliveryPrefs"]["earliest"], "06:00");
+    let restaurant = created["id"].as_str().unwrap().to_owned();
     let other_restaurant = ok(&api(Who::OtherRestaurant)
         .graphql(CREATE_R, json!({ "name": "Other Bistro" }))
         .await)["createRestaurant"]["restaurant"]["id"]
