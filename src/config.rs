@@ -145,6 +145,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Distinct GraphQL operation names tracked as metric labels before others share `__other`.
     pub metrics_max_operations: usize,
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>`
+    /// (required in production: the metrics describe the traffic).
+    pub metrics_token: Option<String>,
     /// Reverse proxies in front of Iris that append to `X-Forwarded-For` (0: clients connect
     /// directly, the TCP peer is the client).
     pub trusted_proxy_hops: usize,
@@ -367,6 +370,26 @@ impl Config {
             }
         }
         let metrics_max_operations = r.parse_range("METRICS_MAX_OPERATIONS", 200usize, 1, 10_000);
+        let metrics_token = match r.get("METRICS_TOKEN") {
+            Some(token) if token.chars().count() >= 16 && !token.contains(char::is_whitespace) => {
+                Some(token)
+            }
+            Some(_) => {
+                r.problem(
+                    "METRICS_TOKEN",
+                    "must be at least 16 characters without spaces",
+                );
+                None
+            }
+            None if dev => None,
+            None => {
+                r.problem(
+                    "METRICS_TOKEN",
+                    "must be set in production: Prometheus scrapes /metrics with it as a bearer token",
+                );
+                None
+            }
+        };
         let trusted_proxy_hops = r.parse_range("TRUSTED_PROXY_HOPS", 0usize, 0, 10);
 
         let provider = match r.get("AUTH_PROVIDER").map(|v| v.to_ascii_lowercase()) {
@@ -586,6 +609,7 @@ impl Config {
             shutdown_timeout,
             cors_origins,
             metrics_max_operations,
+            metrics_token,
             trusted_proxy_hops,
             auth,
             jobs,
@@ -899,6 +923,7 @@ mod tests {
             names,
             [
                 "CORS_ORIGINS",
+                "METRICS_TOKEN",
                 "AUTH_PROVIDER",
                 "APP_SECRET",
                 "DEV_USERS",
@@ -912,6 +937,7 @@ mod tests {
             ("AUTH_PROVIDER", "local"),
             ("APP_SECRET", "0123456789abcdef0123456789abcdef"),
             ("DEV_USERS", "ops@iris.example:ADMIN:$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW"),
+            ("METRICS_TOKEN", "scrape-0123456789abcdef"),
         ])
         .expect("valid production config");
         assert!(!c.auth.demo_users);

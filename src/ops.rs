@@ -4,12 +4,12 @@
 use axum::{
     Json,
     extract::{Query, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Map, Value, json};
 
-use crate::{infra::db, web::ApiState};
+use crate::{error::AppError, infra::db, web::ApiState};
 
 /// Liveness: answers as long as the process serves HTTP.
 pub async fn healthz() -> Json<Value> {
@@ -88,12 +88,41 @@ pub async fn readyz(State(state): State<ApiState>, Query(params): Query<ReadyPar
     (StatusCode::OK, Json(body)).into_response()
 }
 
-/// Prometheus text exposition of the API metrics and process metrics.
-pub async fn metrics(State(state): State<ApiState>) -> Response {
+/// Prometheus text exposition of the API metrics and process metrics; with `METRICS_TOKEN`
+/// set, only for `Authorization: Bearer <token>` (401 otherwise).
+pub async fn metrics(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        if !given.is_some_and(|given| same_secret(given, token)) {
+            return AppError::Unauthenticated(
+                "/metrics needs `Authorization: Bearer <METRICS_TOKEN>`".into(),
+            )
+            .into_response();
+        }
+    }
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     response
+}
+
+/// Compares two secrets in time that does not depend on where they differ: their SHA-256
+/// digests are compared whole.
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(expected.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }

@@ -133,3 +133,42 @@ async fn metrics_count_requests_errors_and_latency_with_bounded_labels() {
         "ids never become label values"
     );
 }
+
+/// With `METRICS_TOKEN` (required in production), `/metrics` answers only its bearer.
+#[tokio::test]
+async fn metrics_need_the_metrics_token_when_one_is_set() {
+    let token = "scrape-0123456789abcdef";
+    let (app, _backend) = TestApp::spawn_with(&[("METRICS_TOKEN", token)]).await;
+    let anonymous = app.get("/metrics").await;
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("METRICS_TOKEN"),
+        "{body}"
+    );
+    for wrong in ["Bearer scrape-0123456789abcdeX", "Basic c2NyYXBl", token] {
+        let response = app
+            .client
+            .get(app.url("/metrics"))
+            .header("authorization", wrong)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{wrong}");
+    }
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("iris_api_requests_total")
+    );
+}
