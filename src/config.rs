@@ -398,7 +398,18 @@ impl Config {
                 AuthProvider::Local
             }
             None => AuthProvider::Local,
-            Some(v) if v == "local" => AuthProvider::Local,
+            Some(v) if v == "local" => {
+                // Local sign-in (bcrypt hashes in DEV_USERS) is for development and demos; a
+                // production deployment signs in through its identity provider unless it says
+                // otherwise, knowingly.
+                if !dev && !r.flag("ALLOW_LOCAL_AUTH_IN_PRODUCTION", false) {
+                    r.problem(
+                        "AUTH_PROVIDER",
+                        "`local` is refused in production: use `oidc`, or set ALLOW_LOCAL_AUTH_IN_PRODUCTION=true for a demo stack",
+                    );
+                }
+                AuthProvider::Local
+            }
             Some(v) if v == "oidc" => AuthProvider::Oidc,
             Some(v) => {
                 r.problem(
@@ -935,6 +946,7 @@ mod tests {
             ("IRIS_ENV", "production"),
             ("DATABASE_URL", "postgres://iris@db/iris"),
             ("AUTH_PROVIDER", "local"),
+            ("ALLOW_LOCAL_AUTH_IN_PRODUCTION", "true"),
             ("APP_SECRET", "0123456789abcdef0123456789abcdef"),
             ("DEV_USERS", "ops@iris.example:ADMIN:$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW"),
             ("METRICS_TOKEN", "scrape-0123456789abcdef"),
@@ -944,5 +956,19 @@ mod tests {
         assert_eq!(c.auth.dev_users[0].role, Role::Admin);
         assert!(!c.graphql.graphiql && !c.graphql.introspection && !c.seed_on_start);
         assert_eq!(c.log_format, LogFormat::Json);
+
+        // Local sign-in in production only when the deployment says so.
+        let err = config(&[
+            ("IRIS_ENV", "production"),
+            ("DATABASE_URL", "postgres://iris@db/iris"),
+            ("AUTH_PROVIDER", "local"),
+            ("APP_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("DEV_USERS", "ops@iris.example:ADMIN:$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW"),
+            ("METRICS_TOKEN", "scrape-0123456789abcdef"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].variable, "AUTH_PROVIDER");
+        assert!(err.0[0].problem.contains("ALLOW_LOCAL_AUTH_IN_PRODUCTION"));
     }
 }
