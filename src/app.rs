@@ -74,7 +74,18 @@ impl Core {
         let mut pool = db::connect(&config.database()).await?;
         metrics.instrument(&mut pool, "request");
         if config.migrate_on_start {
-            db::migrate_up(&pool).await?;
+            match &config.database_url_direct {
+                // Past the pooler, on a connection of their own.
+                Some(_) => {
+                    let direct = db::connect(&config.migrations_database()).await?;
+                    db::migrate_up(&direct).await?;
+                    direct
+                        .close()
+                        .await
+                        .context("closing the migrations connection")?;
+                }
+                None => db::migrate_up(&pool).await?,
+            }
         }
         let mut background_pool = db::connect_background(&config.database()).await?;
         metrics.instrument(&mut background_pool, "background");

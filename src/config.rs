@@ -117,6 +117,10 @@ pub struct Config {
     pub host: IpAddr,
     pub port: u16,
     pub database_url: String,
+    /// `DATABASE_URL_DIRECT`: the database itself, where `DATABASE_URL` goes through a
+    /// connection pooler (PgBouncer in transaction mode cannot run migrations' DDL and
+    /// advisory locks); migrations use it when set.
+    pub database_url_direct: Option<String>,
     pub database_max_connections: u32,
     /// Connections of the background pool (outbox, webhooks, jobs), beside the request pool.
     pub database_background_connections: u32,
@@ -203,6 +207,19 @@ impl Config {
             acquire_timeout: self.database_acquire_timeout,
         }
     }
+
+    /// Where migrations run: `DATABASE_URL_DIRECT` when set (past the pooler), else
+    /// `DATABASE_URL`; one connection.
+    pub fn migrations_database(&self) -> crate::infra::db::DatabaseSettings {
+        crate::infra::db::DatabaseSettings {
+            url: self
+                .database_url_direct
+                .clone()
+                .unwrap_or_else(|| self.database_url.clone()),
+            max_connections: 1,
+            ..self.database()
+        }
+    }
     /// Reads the process environment (the binary loads `.env` into it first).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -248,6 +265,25 @@ impl Config {
                 DEFAULT_DATABASE_URL.to_owned()
             }
             None => DEFAULT_DATABASE_URL.to_owned(),
+        };
+        let database_url_direct = match r.get("DATABASE_URL_DIRECT") {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                if !database_url.starts_with("postgres") {
+                    r.problem(
+                        "DATABASE_URL_DIRECT",
+                        "is for a Postgres DATABASE_URL behind a pooler; DATABASE_URL is not Postgres",
+                    );
+                }
+                Some(url)
+            }
+            Some(_) => {
+                r.problem(
+                    "DATABASE_URL_DIRECT",
+                    "expected a `postgres://` URL (the database itself, not its pooler)",
+                );
+                None
+            }
+            None => None,
         };
         let database_max_connections = r.parse_range("DATABASE_MAX_CONNECTIONS", 10u32, 1, 1000);
         let database_background_connections =
@@ -603,6 +639,7 @@ impl Config {
             host,
             port,
             database_url,
+            database_url_direct,
             database_max_connections,
             database_background_connections,
             database_request_concurrency,

@@ -308,7 +308,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(action: MigrateAction, config: &Config) -> anyhow::Result<()> {
-    let db = infra::db::connect(&config.database()).await?;
+    let db = infra::db::connect(&config.migrations_database()).await?;
     match action {
         MigrateAction::Up => {
             Migrator::up(&db, None).await.context("migrate up failed")?;
@@ -339,7 +339,7 @@ async fn migrate(action: MigrateAction, config: &Config) -> anyhow::Result<()> {
                 anyhow::bail!("refusing to drop every table in production without --yes");
             }
             drop(db);
-            let db = infra::db::connect_for_rebuild(&config.database()).await?;
+            let db = infra::db::connect_for_rebuild(&config.migrations_database()).await?;
             Migrator::fresh(&db).await.context("migrate fresh failed")?;
             print_stdout("database recreated with all migrations applied\n");
         }

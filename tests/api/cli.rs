@@ -209,3 +209,33 @@ async fn documents_push_registers_apollo_and_relay_manifests_all_or_nothing() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("r2"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Behind a pooler, migrations run on `DATABASE_URL_DIRECT`: here `DATABASE_URL` leads
+/// nowhere, and `iris migrate` still works through the direct URL. (Postgres only: the
+/// direct URL is a Postgres setting.)
+#[tokio::test]
+async fn migrations_use_the_direct_url_when_one_is_set() {
+    let backend = Backend::fresh().await;
+    if !backend.database_url.starts_with("postgres") {
+        eprintln!("NOT RUN on this backend: DATABASE_URL_DIRECT is for Postgres; .ci/run runs it");
+        return;
+    }
+    // A port nothing listens on: the pooler that is down.
+    let unreachable = "postgres://postgres@127.0.0.1:1/nowhere";
+    let env = [
+        ("DATABASE_URL", unreachable),
+        ("DATABASE_URL_DIRECT", backend.database_url.as_str()),
+    ];
+    let up = iris(&["migrate", "up"], &env);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let status = iris(&["migrate", "status"], &env);
+    assert!(!stdout(&status).contains("Pending"), "{}", stdout(&status));
+    // Without it, the unreachable URL is named.
+    let failed = iris(&["migrate", "status"], &[("DATABASE_URL", unreachable)]);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("DATABASE_URL"));
+}
