@@ -446,11 +446,12 @@ impl Config {
                 }
                 AuthProvider::Local
             }
-            Some(v) if v == "oidc" => AuthProvider::Oidc,
+            // Clerk is OpenID Connect with Clerk's conventions (see `read_oidc`).
+            Some(v) if v == "oidc" || v == "clerk" => AuthProvider::Oidc,
             Some(v) => {
                 r.problem(
                     "AUTH_PROVIDER",
-                    format!("expected `local` or `oidc`, got `{v}`"),
+                    format!("expected `local`, `oidc` or `clerk`, got `{v}`"),
                 );
                 AuthProvider::Local
             }
@@ -470,7 +471,10 @@ impl Config {
                 DEVELOPMENT_SECRET.into()
             }
         };
-        let oidc = (provider == AuthProvider::Oidc).then(|| read_oidc(&mut r, dev));
+        let clerk = r
+            .get("AUTH_PROVIDER")
+            .is_some_and(|v| v.eq_ignore_ascii_case("clerk"));
+        let oidc = (provider == AuthProvider::Oidc).then(|| read_oidc(&mut r, dev, clerk));
         let (dev_users, demo_users) = match r.get("DEV_USERS") {
             Some(raw) => match parse_dev_users(&raw) {
                 Ok(users) => (users, false),
@@ -703,7 +707,14 @@ fn http_url(raw: &str, dev: bool) -> Result<String, String> {
     }
 }
 
-fn read_oidc<L: Fn(&str) -> Option<String>>(r: &mut Reader<'_, L>, dev: bool) -> OidcConfig {
+/// The OpenID Connect settings. With `clerk` (AUTH_PROVIDER=clerk) Clerk's conventions are the
+/// defaults: the role in the session token's `public_metadata.role` (Clerk keeps app roles in
+/// public metadata); the issuer, audience and JWKS are read as for any issuer.
+fn read_oidc<L: Fn(&str) -> Option<String>>(
+    r: &mut Reader<'_, L>,
+    dev: bool,
+    clerk: bool,
+) -> OidcConfig {
     let issuer = match r.get("OIDC_ISSUER").map(|v| http_url(&v, dev)) {
         Some(Ok(url)) => url,
         Some(Err(rule)) => {
@@ -762,7 +773,13 @@ fn read_oidc<L: Fn(&str) -> Option<String>>(r: &mut Reader<'_, L>, dev: bool) ->
         jwks_url,
         algorithm,
         email_claim: r.get("OIDC_EMAIL_CLAIM").unwrap_or_else(|| "email".into()),
-        role_claim: r.get("OIDC_ROLE_CLAIM").unwrap_or_else(|| "role".into()),
+        role_claim: r.get("OIDC_ROLE_CLAIM").unwrap_or_else(|| {
+            if clerk {
+                "public_metadata.role".into()
+            } else {
+                "role".into()
+            }
+        }),
         default_role,
         users_api_url,
         users_api_key: r.get("CLERK_SECRET_KEY"),
@@ -928,7 +945,21 @@ mod tests {
             oidc.jwks_url,
             "https://clerk.iris.example/.well-known/jwks.json"
         );
+        assert_eq!(oidc.role_claim, "role");
         assert!(c.auth.dev_users.is_empty());
+
+        // The Clerk preset: OpenID Connect with the role in public metadata.
+        let c = config(&[
+            ("AUTH_PROVIDER", "clerk"),
+            ("OIDC_ISSUER", "https://clerk.iris.example/"),
+            ("OIDC_AUDIENCE", "iris"),
+        ])
+        .unwrap();
+        assert_eq!(c.auth.provider, AuthProvider::Oidc);
+        assert_eq!(c.auth.oidc.unwrap().role_claim, "public_metadata.role");
+        let err = config(&[("AUTH_PROVIDER", "clerk")]).unwrap_err();
+        let names: Vec<_> = err.0.iter().map(|p| p.variable).collect();
+        assert_eq!(names, ["OIDC_ISSUER", "OIDC_AUDIENCE"]);
     }
 
     #[test]
