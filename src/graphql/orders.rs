@@ -505,15 +505,13 @@ async fn transition(
     })
 }
 
-/// Hands what a placement wrote (lines, and the products they were priced from) to the
-/// request's loaders, so its answer reads none of it back.
+/// Hands the lines a placement wrote to the request's loaders, so its answer does not read
+/// them back (lines never change; the products they point to did — their stock — so those
+/// are read when asked for).
 fn prime(ctx: &Context<'_>, placed: &Placed) -> async_graphql::Result<()> {
     let loaders = loaders(ctx)?;
     for (order, lines) in &placed.lines {
         loaders.order_lines.prime(*order, lines.clone());
-    }
-    for product in &placed.products {
-        loaders.products.prime(product.id, product.clone());
     }
     Ok(())
 }

@@ -27,7 +27,7 @@ pub use service::ProductService;
 /// What ordering needs of products, on any connection (it reads them and reserves and releases
 /// their stock inside its own transactions).
 pub(crate) use repository::{
-    find_live, find_many_including_deleted, put_stock_back, take_stock, to_domain,
+    Taking, find_live, find_many_including_deleted, put_stock_back, take_stock,
 };
 
 /// Most products one batch may carry.

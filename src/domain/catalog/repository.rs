@@ -29,7 +29,7 @@ use crate::{
 /// Most candidates a search ranks (beyond them, the search must be narrowed by filters).
 const MAX_CANDIDATES: u64 = 5000;
 
-pub(crate) fn to_domain(m: products::Model) -> Product {
+pub(super) fn to_domain(m: products::Model) -> Product {
     let currency = Currency::from_stored(&m.currency);
     Product {
         id: m.id,
@@ -79,36 +79,51 @@ pub(crate) async fn find_many_including_deleted(
         .await?)
 }
 
+/// One product a change takes units of, at the unit price it was priced at.
+pub(crate) struct Taking {
+    pub product: Uuid,
+    pub quantity: i64,
+    pub unit_price_milli: i64,
+}
+
 /// Takes `quantity` units of each product off the shelf, in one statement, if and only if
-/// every one has that many — the condition and the decrement are one statement, so concurrent
-/// orders can never drive stock negative. It ends a [`write_together`]: it changes
-/// `wanted.len()` rows when every product had enough, fewer otherwise (then the caller's
-/// transaction must be rolled back, as some rows may have changed). Products must not repeat.
-pub(crate) fn take_stock(wanted: &[(Uuid, i64)], now: DateTime<Utc>) -> BuildUpdate<'_> {
+/// every one has that many and is still on the marketplace, active, at the price it was
+/// priced at — the conditions and the decrement are one statement, so concurrent orders can
+/// never drive stock negative, nor order a product withdrawn or repriced since they checked
+/// it. It ends a [`write_together`]: it changes `wanted.len()` rows when every product
+/// qualified, fewer otherwise (then the caller's transaction must be rolled back, as some rows
+/// may have changed). Products must not repeat.
+///
+/// [`write_together`]: crate::domain::repository::write_together
+pub(crate) fn take_stock(wanted: &[Taking], now: DateTime<Utc>) -> BuildUpdate<'_> {
     Box::new(move |backend, bind| {
         let postgres = backend == sea_orm::DatabaseBackend::Postgres;
         // Qualified on Postgres, where the update joins the locked ids.
         let key = if postgres { "products.id" } else { "id" };
         // Values are bound in the order their placeholders appear (SQLite's `?` are
-        // positional), so the CASE, written twice (decrement and condition), is bound twice.
-        let case = |bind: &mut dyn FnMut(sea_orm::Value) -> String| {
+        // positional), so each CASE is bound where it is written.
+        let case = |bind: &mut dyn FnMut(sea_orm::Value) -> String, value: fn(&Taking) -> i64| {
             let arms: String = wanted
                 .iter()
-                .map(|(id, quantity)| {
-                    let (id, quantity) = (bind((*id).into()), bind((*quantity).into()));
-                    format!(" WHEN {id} THEN {quantity}")
+                .map(|t| {
+                    let (id, v) = (bind(t.product.into()), bind(value(t).into()));
+                    format!(" WHEN {id} THEN {v}")
                 })
                 .collect();
             format!("CASE {key}{arms} END")
         };
-        let taken = case(bind);
+        let taken = case(bind, |t| t.quantity);
         let at = bind(now.into());
         let ids = wanted
             .iter()
-            .map(|(id, _)| bind((*id).into()))
+            .map(|t| bind(t.product.into()))
             .collect::<Vec<_>>()
             .join(", ");
-        let condition = case(bind);
+        let enough = case(bind, |t| t.quantity);
+        let price = case(bind, |t| t.unit_price_milli);
+        let still = format!(
+            "stock_on_hand >= ({enough}) AND unit_price_milli = ({price}) AND active AND deleted_at IS NULL"
+        );
         // Postgres first locks the rows in id order, so concurrent orders sharing products
         // queue instead of deadlocking; as `NO KEY UPDATE`, which the `KEY SHARE` locks of the
         // order lines' foreign keys do not block. SQLite's write transactions are exclusive
@@ -120,7 +135,7 @@ pub(crate) fn take_stock(wanted: &[(Uuid, i64)], now: DateTime<Utc>) -> BuildUpd
                 )],
                 update: format!(
                     "UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
-                     FROM locked WHERE products.id = locked.id AND stock_on_hand >= ({condition})"
+                     FROM locked WHERE products.id = locked.id AND {still}"
                 ),
             }
         } else {
@@ -128,7 +143,7 @@ pub(crate) fn take_stock(wanted: &[(Uuid, i64)], now: DateTime<Utc>) -> BuildUpd
                 ctes: Vec::new(),
                 update: format!(
                     "UPDATE products SET stock_on_hand = stock_on_hand - ({taken}), updated_at = {at} \
-                     WHERE id IN ({ids}) AND stock_on_hand >= ({condition})"
+                     WHERE id IN ({ids}) AND {still}"
                 ),
             }
         }

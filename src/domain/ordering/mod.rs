@@ -38,7 +38,7 @@ use uuid::Uuid;
 use crate::{
     auth::Principal,
     domain::{
-        catalog::{Product, Unit},
+        catalog::Unit,
         kernel::{money::Currency, pagination::Direction},
     },
     infra::bus::Event,
@@ -275,10 +275,9 @@ pub struct Placed {
     pub orders: Vec<Order>,
     /// True when an idempotency key replayed an earlier result.
     pub replayed: bool,
-    /// The lines just written, by order, and the products they were priced from (both empty
-    /// for a replay): what the caller's answer may show without reading them back.
+    /// The lines just written, by order (empty for a replay): what the caller's answer may
+    /// show without reading them back.
     pub lines: HashMap<Uuid, Vec<OrderLine>>,
-    pub products: Vec<Product>,
 }
 
 /// Which orders to list; all conditions must hold (on top of the caller's visibility).

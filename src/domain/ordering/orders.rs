@@ -22,7 +22,7 @@ use super::{
 use crate::{
     auth::{Caller, Principal},
     domain::{
-        catalog::{self, Product},
+        catalog,
         identity::{self, AccountChanged},
         kernel::{
             money::{self, Currency},
@@ -373,7 +373,6 @@ impl OrderService {
         };
         let now = Utc::now();
         let stock = StockWanted::of(&[&draft])?;
-        let products = draft_products(&draft);
         let (order, lines, writes) = prepare_order(caller, input.restaurant_id, draft, None, now)?;
         match (txn, &idempotent) {
             (Some(txn), Some(request)) => {
@@ -390,7 +389,6 @@ impl OrderService {
             lines: HashMap::from([(order.id, lines)]),
             orders: vec![order],
             replayed: false,
-            products,
         })
     }
 
@@ -549,9 +547,7 @@ impl OrderService {
         let mut placed = Vec::with_capacity(drafts.len());
         let mut writes = Vec::new();
         let mut written = HashMap::new();
-        let mut products = Vec::new();
         for draft in drafts {
-            products.extend(draft_products(&draft));
             let (order, lines, statements) =
                 prepare_order(caller, input.restaurant_id, draft, Some(checkout_id), now)?;
             written.insert(order.id, lines);
@@ -574,7 +570,6 @@ impl OrderService {
             orders: placed,
             replayed: false,
             lines: written,
-            products,
         })
     }
 
@@ -627,7 +622,6 @@ impl OrderService {
             orders: repository::orders_by_ids(&self.db, &ids).await?,
             replayed: true,
             lines: HashMap::new(),
-            products: Vec::new(),
         })
     }
 
@@ -975,29 +969,41 @@ impl OrderService {
     }
 }
 
-/// The units an order (or a checkout's orders) takes from each product.
+/// The units an order (or a checkout's orders) takes from each product, at the price it was
+/// priced at.
 struct StockWanted {
-    /// By product id: quantity, SKU and name (for the error).
-    products: BTreeMap<Uuid, (i64, String, String)>,
+    /// By product id (the update locks them in this order).
+    products: BTreeMap<Uuid, Wanting>,
+}
+
+/// What one product gives to the order, and how to name it in an error.
+struct Wanting {
+    quantity: i64,
+    unit_price_milli: i64,
+    sku: String,
+    name: String,
 }
 
 impl StockWanted {
     /// Sums the lines per product; INSUFFICIENT_STOCK at once when the stock read with the
     /// products is already short.
     fn of(drafts: &[&Draft]) -> Result<Self, AppError> {
-        let mut products: BTreeMap<Uuid, (i64, String, String)> = BTreeMap::new();
+        let mut products: BTreeMap<Uuid, Wanting> = BTreeMap::new();
         let mut on_hand: HashMap<Uuid, i64> = HashMap::new();
         for line in drafts.iter().flat_map(|d| &d.lines) {
-            let entry = products
-                .entry(line.product.id)
-                .or_insert_with(|| (0, line.product.sku.clone(), line.product.name.clone()));
-            entry.0 += line.quantity;
+            let entry = products.entry(line.product.id).or_insert_with(|| Wanting {
+                quantity: 0,
+                unit_price_milli: line.product.unit_price_milli,
+                sku: line.product.sku.clone(),
+                name: line.product.name.clone(),
+            });
+            entry.quantity += line.quantity;
             on_hand.insert(line.product.id, line.product.stock_on_hand);
         }
-        for (id, (quantity, sku, name)) in &products {
+        for (id, w) in &products {
             let available = on_hand.get(id).copied().unwrap_or_default();
-            if available < *quantity {
-                return Err(insufficient(*id, sku, name, *quantity, available));
+            if available < w.quantity {
+                return Err(insufficient(*id, &w.sku, &w.name, w.quantity, available));
             }
         }
         Ok(Self { products })
@@ -1041,24 +1047,42 @@ impl StockWanted {
         Err(self.short(db).await)
     }
 
-    fn taking(&self) -> Vec<(Uuid, i64)> {
+    fn taking(&self) -> Vec<catalog::Taking> {
         self.products
             .iter()
-            .map(|(id, (q, ..))| (*id, *q))
+            .map(|(id, w)| catalog::Taking {
+                product: *id,
+                quantity: w.quantity,
+                unit_price_milli: w.unit_price_milli,
+            })
             .collect()
     }
 
-    /// Why the stock could not be taken: INSUFFICIENT_STOCK for the first product short now.
+    /// Why the stock could not be taken, from the products as they are now: INSUFFICIENT_STOCK
+    /// for the first one short, or CONFLICT for one withdrawn or repriced since the order was
+    /// checked (the order is written at the price it was checked at, or not at all).
     async fn short(&self, db: &Db) -> AppError {
         let ids: Vec<Uuid> = self.products.keys().copied().collect();
-        let now: HashMap<Uuid, i64> = match catalog::find_many_including_deleted(db, &ids).await {
-            Ok(found) => found.into_iter().map(|p| (p.id, p.stock_on_hand)).collect(),
-            Err(error) => return error,
-        };
-        for (id, (quantity, sku, name)) in &self.products {
-            let available = now.get(id).copied().unwrap_or_default();
-            if available < *quantity {
-                return insufficient(*id, sku, name, *quantity, available);
+        let now: HashMap<Uuid, products::Model> =
+            match catalog::find_many_including_deleted(db, &ids).await {
+                Ok(found) => found.into_iter().map(|p| (p.id, p)).collect(),
+                Err(error) => return error,
+            };
+        for (id, w) in &self.products {
+            let Some(product) = now.get(id).filter(|p| p.deleted_at.is_none() && p.active) else {
+                return AppError::Conflict(format!(
+                    "{} (SKU {}) was withdrawn while the order was placed; order without it",
+                    w.name, w.sku
+                ));
+            };
+            if product.stock_on_hand < w.quantity {
+                return insufficient(*id, &w.sku, &w.name, w.quantity, product.stock_on_hand);
+            }
+            if product.unit_price_milli != w.unit_price_milli {
+                return AppError::Conflict(format!(
+                    "the price of {} (SKU {}) changed while the order was placed; review it and retry",
+                    w.name, w.sku
+                ));
             }
         }
         AppError::Conflict("the stock changed while the order was placed; retry".into())
@@ -1073,15 +1097,6 @@ fn insufficient(id: Uuid, sku: &str, name: &str, requested: i64, available: i64)
         requested,
         available,
     }
-}
-
-/// The products a draft's lines were priced from, as the catalog shows them.
-fn draft_products(draft: &Draft) -> Vec<Product> {
-    draft
-        .lines
-        .iter()
-        .map(|line| catalog::to_domain(line.product.clone()))
-        .collect()
 }
 
 /// The order a draft becomes, and the statements writing it: the order, its lines, its first
