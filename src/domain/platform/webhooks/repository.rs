@@ -395,13 +395,15 @@ pub(super) async fn latest_deliveries(
         .collect())
 }
 
-/// Makes a delivery PENDING again, due at `now`, with no attempts and no claim.
-pub(super) async fn requeue_delivery(
+/// Makes a delivery PENDING again, due at `now`, with no attempts and no claim — unless a
+/// sender holds a live claim on it (an attempt in flight: its lease runs past `now`), checked
+/// in the same statement; `false` then (or when the delivery is gone).
+pub(super) async fn requeue_delivery_unless_claimed(
     db: &impl ConnectionTrait,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    webhook_deliveries::Entity::update_many()
+) -> Result<bool, AppError> {
+    let changed = webhook_deliveries::Entity::update_many()
         .col_expr(
             webhook_deliveries::Column::ClaimId,
             Expr::value(Option::<Uuid>::None),
@@ -414,9 +416,15 @@ pub(super) async fn requeue_delivery(
         .col_expr(webhook_deliveries::Column::NextAttemptAt, Expr::value(now))
         .col_expr(webhook_deliveries::Column::UpdatedAt, Expr::value(now))
         .filter(webhook_deliveries::Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(webhook_deliveries::Column::ClaimId.is_null())
+                .add(webhook_deliveries::Column::NextAttemptAt.is_null())
+                .add(webhook_deliveries::Column::NextAttemptAt.lte(now)),
+        )
         .exec(db)
         .await?;
-    Ok(())
+    Ok(changed.rows_affected == 1)
 }
 
 /// Up to `limit` PENDING deliveries due at `now`, the longest due first, locked for the rest of

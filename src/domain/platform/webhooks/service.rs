@@ -337,7 +337,15 @@ impl WebhookService {
             ));
         }
         let txn = begin_write(&self.db).await?;
-        repository::requeue_delivery(&txn, delivery, now).await?;
+        // The check above answers the common case with a clear message; this one, in the
+        // update itself, holds when a sender claims the delivery in between.
+        if !repository::requeue_delivery_unless_claimed(&txn, delivery, now).await? {
+            txn.rollback().await?;
+            return Err(AppError::Conflict(
+                "the delivery is being attempted right now (or is gone); redeliver it once the attempt ends"
+                    .into(),
+            ));
+        }
         audit::record(
             &txn,
             caller,
