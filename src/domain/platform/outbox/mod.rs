@@ -239,7 +239,16 @@ impl OutboxService {
         }
         for event in &events {
             for handler in self.handlers.iter() {
-                if handler.handle(&txn, event).await.is_err() {
+                if let Err(error) = handler.handle(&txn, event).await {
+                    // The events go one at a time now: the failing one is retried with
+                    // backoff (and logged there); a batch that only lost a race (a deadlock
+                    // between two dispatchers, say) passes in the second round.
+                    tracing::info!(
+                        event_id = %event.id,
+                        handler = handler.name(),
+                        error = %error.message(),
+                        "outbox batch rolled back; dispatching its events one by one"
+                    );
                     txn.rollback().await?;
                     let mut done = 0;
                     while done < events.len() as u64 && self.dispatch_one().await? {
