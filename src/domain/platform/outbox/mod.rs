@@ -114,17 +114,8 @@ pub(crate) async fn record(
     payload: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<Uuid, AppError> {
-    let id = Uuid::now_v7();
-    repository::insert(
-        txn,
-        id,
-        event_type,
-        aggregate_type,
-        aggregate_id,
-        payload,
-        at,
-    )
-    .await?;
+    let (id, statement) = record_statement(event_type, aggregate_type, aggregate_id, payload, at);
+    txn.execute(&statement).await?;
     Ok(id)
 }
 

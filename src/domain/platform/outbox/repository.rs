@@ -26,28 +26,6 @@ fn to_domain(m: outbox::Model) -> OutboxEvent {
     }
 }
 
-/// Appends an event that occurred `at`, due at once and not yet attempted.
-pub(super) async fn insert(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    event_type: &str,
-    aggregate_type: &str,
-    aggregate_id: Uuid,
-    payload: serde_json::Value,
-    at: DateTime<Utc>,
-) -> Result<(), AppError> {
-    db.execute(&insert_statement(
-        id,
-        event_type,
-        aggregate_type,
-        aggregate_id,
-        payload,
-        at,
-    ))
-    .await?;
-    Ok(())
-}
-
 /// The statement writing one event, for a caller that sends it with others.
 pub(super) fn insert_statement(
     id: Uuid,
