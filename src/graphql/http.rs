@@ -258,15 +258,6 @@ pub async fn get(
         return not_acceptable(&request_id);
     };
     match async_graphql::http::parse_query_string(uri.query().unwrap_or_default()) {
-        Ok(request) if request.query.is_empty() && !names_a_document(&request.extensions) => {
-            from_app_error(
-                AppError::BadRequest(
-                    "The query string names no document: `query` is missing (or give a persisted query's hash in `extensions`)".into(),
-                ),
-                media,
-                &request_id,
-            )
-        }
         Ok(request) => execute(&state, request, media, true, request_id, authentication).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The query string is not a GraphQL request: {err}")),
@@ -319,15 +310,6 @@ pub async fn post(
         }
     };
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) if request.query.is_empty() && !names_a_document(&request.extensions) => {
-            from_app_error(
-                AppError::BadRequest(
-                    "The body names no document: `query` is missing (or give a persisted query's hash in `extensions.persistedQuery`)".into(),
-                ),
-                media,
-                &request_id,
-            )
-        }
         Ok(request) => execute(&state, request, media, false, request_id, authentication).await,
         Err(err) => from_app_error(
             AppError::BadRequest(format!("The body is not a GraphQL request: {err}")),
@@ -335,11 +317,6 @@ pub async fn post(
             &request_id,
         ),
     }
-}
-
-/// Whether a request without `query` still names its document (a persisted query's hash).
-fn names_a_document(extensions: &std::collections::HashMap<String, Value>) -> bool {
-    extensions.contains_key("persistedQuery")
 }
 
 fn not_acceptable(request_id: &RequestId) -> Response {
@@ -425,6 +402,16 @@ async fn execute(
         }
         other => other,
     };
+    // A request naming no document is a 400 whatever the Accept header (GraphQL over HTTP).
+    if request.query.is_empty() && !request.extensions.contains_key("persistedQuery") {
+        return from_app_error(
+            AppError::BadRequest(
+                "The request names no document: `query` is missing (or give a persisted query's hash in `extensions.persistedQuery`)".into(),
+            ),
+            media,
+            &request_id,
+        );
+    }
     let is_admin = result
         .as_ref()
         .is_ok_and(|caller| caller.principal.is_admin());

@@ -325,24 +325,13 @@ impl WebhookService {
                 other => other,
             })?;
         let now = Utc::now();
-        if found.claim_id.is_some()
-            && found
-                .delivery
-                .next_attempt_at
-                .is_some_and(|lease| lease > now)
-        {
-            return Err(AppError::Conflict(
-                "the delivery is being attempted right now; redeliver it once the attempt ends"
-                    .into(),
-            ));
-        }
         let txn = begin_write(&self.db).await?;
-        // The check above answers the common case with a clear message; this one, in the
-        // update itself, holds when a sender claims the delivery in between.
+        // An attempt in flight holds a claim whose lease runs past now: the update refuses
+        // to requeue it, in the statement itself, so a sender claiming it meanwhile wins.
         if !repository::requeue_delivery_unless_claimed(&txn, delivery, now).await? {
             txn.rollback().await?;
             return Err(AppError::Conflict(
-                "the delivery is being attempted right now (or is gone); redeliver it once the attempt ends"
+                "the delivery is being attempted right now; redeliver it once the attempt ends"
                     .into(),
             ));
         }
