@@ -108,14 +108,29 @@ impl Core {
                 &config.auth,
                 &config.webhooks,
                 &config.retention,
+                Arc::new(config.secret_keys.clone()),
                 limiter.clone(),
             )
         };
         let services = services_on(db.clone())?;
         let background = services_on(background_db.clone())?;
+        // Secrets stored before they were sealed at rest are sealed before anything reads them.
+        services
+            .secrets
+            .seal_plaintext()
+            .await
+            .map_err(AppError::into_anyhow)
+            .context("sealing secrets stored in plaintext")?;
         // Authentication runs on the request services: their caller cache follows changes
         // made by every process.
         services.identity.callers().follow_changes();
+        services
+            .identity
+            .sessions()
+            .follow()
+            .await
+            .map_err(AppError::into_anyhow)
+            .context("loading ended sessions")?;
         Ok(Core {
             db,
             bus,

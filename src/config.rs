@@ -11,6 +11,7 @@ use crate::{auth::Role, infra::ratelimit::Limit};
 pub use crate::{
     auth::oidc::OidcConfig,
     domain::identity::{AuthConfig, AuthProvider, DevUser},
+    domain::platform::secrets::Keyring,
     infra::telemetry::LogFormat,
 };
 
@@ -159,6 +160,9 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub webhooks: crate::domain::platform::webhooks::WebhookConfig,
     pub retention: crate::domain::platform::privacy::RetentionPolicy,
+    /// `SECRET_KEYS`: the keys sealing secrets at rest, newest first (development without it:
+    /// a key derived from `APP_SECRET`; production refuses to start without it).
+    pub secret_keys: Keyring,
 }
 
 /// Background jobs.
@@ -471,6 +475,25 @@ impl Config {
                 DEVELOPMENT_SECRET.into()
             }
         };
+        let secret_keys = match r.get("SECRET_KEYS") {
+            Some(raw) => match Keyring::parse(&raw) {
+                // A development database keeps what the derived key sealed.
+                Ok(keys) if dev => keys.with_development_fallback(&app_secret),
+                Ok(keys) => keys,
+                Err(problem) => {
+                    r.problem("SECRET_KEYS", problem);
+                    Keyring::development(&app_secret)
+                }
+            },
+            None if dev => Keyring::development(&app_secret),
+            None => {
+                r.problem(
+                    "SECRET_KEYS",
+                    "must be set in production: `<key id>:<base64 of 32 random bytes>` (`iris secrets new-key` prints one)",
+                );
+                Keyring::development(&app_secret)
+            }
+        };
         let clerk = r
             .get("AUTH_PROVIDER")
             .is_some_and(|v| v.eq_ignore_ascii_case("clerk"));
@@ -667,6 +690,7 @@ impl Config {
             jobs,
             webhooks,
             retention,
+            secret_keys,
         })
     }
 
@@ -1005,6 +1029,7 @@ mod tests {
                 "METRICS_TOKEN",
                 "AUTH_PROVIDER",
                 "APP_SECRET",
+                "SECRET_KEYS",
                 "DEV_USERS",
                 "DATABASE_URL"
             ]
@@ -1018,8 +1043,11 @@ mod tests {
             ("APP_SECRET", "0123456789abcdef0123456789abcdef"),
             ("DEV_USERS", "ops@iris.example:ADMIN:$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW"),
             ("METRICS_TOKEN", "scrape-0123456789abcdef"),
+            ("SECRET_KEYS", "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
         ])
         .expect("valid production config");
+        // Production opens only what its own keys sealed: no key derived from APP_SECRET.
+        assert_eq!(c.secret_keys.ids(), ["k1"]);
         assert!(!c.auth.demo_users);
         assert_eq!(c.auth.dev_users[0].role, Role::Admin);
         assert!(!c.graphql.graphiql && !c.graphql.introspection && !c.seed_on_start);
@@ -1033,6 +1061,7 @@ mod tests {
             ("APP_SECRET", "0123456789abcdef0123456789abcdef"),
             ("DEV_USERS", "ops@iris.example:ADMIN:$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW"),
             ("METRICS_TOKEN", "scrape-0123456789abcdef"),
+            ("SECRET_KEYS", "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
         ])
         .unwrap_err();
         assert_eq!(err.0.len(), 1);

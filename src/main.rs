@@ -54,6 +54,23 @@ enum Command {
         /// The worker's name, e.g. `connector-menigo`.
         name: String,
     },
+    /// The keys that seal secrets at rest (SECRET_KEYS).
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsAction {
+    /// Print a new random key as a SECRET_KEYS entry (put it first to seal with it).
+    NewKey {
+        /// The key's id, e.g. `2027-01`.
+        id: String,
+    },
+    /// Seal every stored secret again under the newest key of SECRET_KEYS (and seal any
+    /// stored before sealing existed); afterwards older keys may leave SECRET_KEYS.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +133,22 @@ fn main() -> ExitCode {
             ));
             return ExitCode::SUCCESS;
         }
+        Some(Command::Secrets {
+            action: SecretsAction::NewKey { id },
+        }) => {
+            return match iris::domain::platform::secrets::Keyring::new_entry(id) {
+                Ok(entry) => {
+                    print_stdout(&format!(
+                        "add in front of SECRET_KEYS (keep the older keys until `iris secrets rotate` has run):\n  {entry}\n"
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(problem) => {
+                    eprintln!("error: {problem}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         _ => {}
     }
     // A missing .env is normal; a malformed one is reported by the variables it breaks.
@@ -154,7 +187,36 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         // Answered in `main`, before any configuration is read.
-        Command::Schema | Command::ServiceToken { .. } => Ok(()),
+        Command::Schema
+        | Command::ServiceToken { .. }
+        | Command::Secrets {
+            action: SecretsAction::NewKey { .. },
+        } => Ok(()),
+        Command::Secrets {
+            action: SecretsAction::Rotate,
+        } => {
+            let core = iris::app::Core::build(&config).await?;
+            let done = core
+                .services
+                .secrets
+                .rotate()
+                .await
+                .map_err(AppError::into_anyhow)?;
+            print_stdout(&format!(
+                "sealed under key `{}`: {} re-sealed, {} already current, {} failed to open\n",
+                core.services.secrets.sealer().sealing_key_id(),
+                done.resealed,
+                done.current,
+                done.failed
+            ));
+            core.close().await?;
+            anyhow::ensure!(
+                done.failed == 0,
+                "{} secret(s) did not open under SECRET_KEYS (see the log); add the key that sealed them and run again",
+                done.failed
+            );
+            Ok(())
+        }
         Command::Migrate { action } => migrate(action, &config).await,
         Command::Worker => iris::app::run_worker(config, iris::app::shutdown_signal()).await,
         Command::Jobs { action } => jobs(action, &config).await,
@@ -169,6 +231,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 &config.auth,
                 &config.webhooks,
                 &config.retention,
+                std::sync::Arc::new(config.secret_keys.clone()),
                 infra::ratelimit::RateLimiter::in_memory(),
             )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;

@@ -751,7 +751,7 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
             if let Some(organisation) = organisation {
                 services
                     .identity
-                    .add_member(&system, organisation, email, MemberRole::Owner)
+                    .grant_membership(&system, organisation, email, MemberRole::Owner)
                     .await
                     .map_err(AppError::into_anyhow)?;
             }

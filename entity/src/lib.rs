@@ -9,6 +9,7 @@ pub mod audit_log;
 pub mod cart_items;
 pub mod carts;
 pub mod idempotency_keys;
+pub mod invitations;
 pub mod job_runs;
 pub mod notifications;
 pub mod order_events;

@@ -14,7 +14,9 @@ pub struct Model {
     /// JSON array of event types.
     pub event_types: Json,
     pub enabled: bool,
-    /// `whsec_<base64>` (Standard Webhooks); never shown after creation or rotation.
+    /// The `whsec_<base64>` signing secret (Standard Webhooks), sealed: `enc:v1:<key id>:…`
+    /// (AES-256-GCM under `SECRET_KEYS`, see `domain::platform::secrets`); never shown after
+    /// creation or rotation.
     pub secret: String,
     /// When deliveries started failing without a success since.
     pub failing_since: Option<DateTimeUtc>,

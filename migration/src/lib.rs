@@ -15,6 +15,9 @@ mod m20261122_000008_notifications;
 mod m20261122_000009_supplier_metrics;
 mod m20261206_000010_trusted_documents;
 mod m20261207_000011_keyset_indexes;
+mod m20261207_000012_ended_sessions;
+mod m20261207_000013_sealed_secrets;
+mod m20261207_000014_invitations;
 
 pub struct Migrator;
 
@@ -33,6 +36,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_supplier_metrics::Migration),
             Box::new(m20261206_000010_trusted_documents::Migration),
             Box::new(m20261207_000011_keyset_indexes::Migration),
+            Box::new(m20261207_000012_ended_sessions::Migration),
+            Box::new(m20261207_000013_sealed_secrets::Migration),
+            Box::new(m20261207_000014_invitations::Migration),
         ]
     }
 }

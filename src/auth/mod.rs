@@ -82,6 +82,9 @@ pub struct AccountIdentity {
     pub restaurants: HashMap<Uuid, MemberRole>,
     /// When the presented access token stops being valid.
     pub expires_at: DateTime<Utc>,
+    /// The sign-in the token belongs to (Iris's own tokens; an OIDC issuer's sessions are its
+    /// own to end).
+    pub session_id: Option<Uuid>,
 }
 
 /// The caller on whose behalf a domain service acts.

@@ -2,7 +2,8 @@
 //!
 //! Access tokens are HS256 JWTs signed with `APP_SECRET`: the algorithm is pinned (so `alg:
 //! none` and RS/HS confusion fail), and `exp`, `nbf`, `iss`, `aud` and `sub` are required.
-//! `typ: "access"` distinguishes them from any other token. Refresh tokens are opaque random
+//! `typ: "access"` distinguishes them from any other token, and `sid` names the sign-in
+//! (session) it was issued in, which logout ends. Refresh tokens are opaque random
 //! strings (`rt_…`); only their SHA-256 is stored.
 
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub struct AccessClaims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// The session (sign-in) the token belongs to: the refresh-token family's id.
+    pub sid: Uuid,
 }
 
 /// An issued access token with its expiry.
@@ -72,7 +75,12 @@ impl TokenIssuer {
         self.refresh_ttl
     }
 
-    pub fn issue_access(&self, account_id: Uuid, role: Role) -> Result<AccessToken, AppError> {
+    pub fn issue_access(
+        &self,
+        account_id: Uuid,
+        role: Role,
+        session: Uuid,
+    ) -> Result<AccessToken, AppError> {
         let now = Utc::now();
         let expires_at = now
             + chrono::Duration::from_std(self.access_ttl)
@@ -87,6 +95,7 @@ impl TokenIssuer {
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: Uuid::now_v7().to_string(),
+            sid: session,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("signing a token")))?;
@@ -131,7 +140,14 @@ pub fn new_service_token() -> String {
     format!("svc_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// What is stored of a refresh token: its SHA-256, hex.
+/// A new single-use invitation token: `inv_` and 256 random bits (stored only hashed).
+pub fn new_invitation_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("inv_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What is stored of a refresh (or invitation, or service) token: its SHA-256, hex.
 pub fn hash_refresh_token(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
@@ -154,11 +170,12 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_carry_the_account() {
         let issuer = issuer();
-        let id = Uuid::now_v7();
-        let token = issuer.issue_access(id, Role::Supplier).unwrap();
+        let (id, session) = (Uuid::now_v7(), Uuid::now_v7());
+        let token = issuer.issue_access(id, Role::Supplier, session).unwrap();
         let claims = issuer.verify_access(&token.token).unwrap();
         assert_eq!(claims.sub, id.to_string());
         assert_eq!(claims.role, Role::Supplier);
+        assert_eq!(claims.sid, session);
     }
 
     #[test]

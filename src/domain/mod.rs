@@ -13,7 +13,7 @@
 //!   - [`ordering`] — carts, checkout, orders, idempotency, totals, live status;
 //!   - [`performance`] — supplier metrics from order history.
 //! - **[`platform`]** — services every context uses: audit, outbox, notifications, webhooks,
-//!   job runs, privacy (erasure, retention), trusted documents.
+//!   job runs, privacy (erasure, retention), secrets at rest, trusted documents.
 //!
 //! [`repository`] holds what every repository shares (paging a query).
 //!
@@ -42,7 +42,9 @@ use crate::{
     auth::tokens::TokenIssuer,
     infra::{bus::EventBus, db::Db, ratelimit::RateLimiter},
 };
-use platform::{audit, job_runs, notifications, outbox, privacy, trusted_documents, webhooks};
+use platform::{
+    audit, job_runs, notifications, outbox, privacy, secrets, trusted_documents, webhooks,
+};
 
 /// Every domain service, built once per process and shared by all adapters.
 #[derive(Clone)]
@@ -60,6 +62,8 @@ pub struct Services {
     pub privacy: privacy::PrivacyService,
     pub webhooks: webhooks::WebhookService,
     pub webhook_sender: webhooks::WebhookSender,
+    /// Re-sealing of stored secrets (`iris secrets rotate`).
+    pub secrets: secrets::SecretService,
     pub orders: ordering::OrderService,
     /// Trusted GraphQL documents (`iris documents push`).
     pub documents: trusted_documents::TrustedDocuments,
@@ -72,14 +76,17 @@ impl Services {
         auth: &identity::AuthConfig,
         webhooks: &webhooks::WebhookConfig,
         retention: &privacy::RetentionPolicy,
+        keys: Arc<dyn secrets::KeyProvider>,
         limiter: RateLimiter,
     ) -> anyhow::Result<Self> {
+        let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
             &auth.app_secret,
             auth.access_ttl,
             auth.refresh_ttl,
         ));
         let callers = identity::CallerCache::new(bus.clone(), auth.caller_cache_ttl, 100_000);
+        let sessions = identity::Sessions::new(db.clone(), bus.clone(), auth.access_ttl);
         let notifications = notifications::NotificationService::new(
             db.clone(),
             bus.clone(),
@@ -95,18 +102,22 @@ impl Services {
             performance: performance::PerformanceService::new(db.clone()),
             privacy: privacy::PrivacyService::new(db.clone(), retention.clone(), callers.clone()),
             outbox: outbox::OutboxService::new(db.clone(), handlers),
-            webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone()),
+            webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone(), sealer.clone()),
             webhook_sender: webhooks::WebhookSender::new(
                 db.clone(),
                 webhooks.clone(),
                 notifications.clone(),
+                sealer.clone(),
             )?,
+            secrets: secrets::SecretService::new(db.clone(), sealer),
             identity: identity::IdentityService::new(
                 db.clone(),
                 tokens,
                 auth,
                 limiter,
                 callers.clone(),
+                sessions,
+                outbox::OutboxWaker::new(bus.clone()),
             ),
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers::SupplierService::new(db.clone(), bus.clone(), callers.clone()),

@@ -1,5 +1,5 @@
-//! Identity over GraphQL: `me`, `login`, `refreshToken`, `logout`, `addMember`, `removeMember`,
-//! `auditLog`.
+//! Identity over GraphQL: `me`, `login`, `refreshToken`, `logout`, `removeMember`, `auditLog`
+//! (joining is in `invitations`).
 
 use async_graphql::{Context, Enum, Guard, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -259,36 +259,17 @@ pub struct RegisterPayload {
 /// The session to end.
 #[derive(InputObject)]
 pub struct LogoutInput {
-    /// The session's current refresh token; its whole family is revoked.
+    /// The session's current refresh token; its whole family is revoked. Without it, the
+    /// session of the access token the request is signed with ends.
     #[graphql(secret)]
-    refresh_token: String,
+    refresh_token: Option<String>,
 }
 
 /// Result of `logout`.
 #[derive(SimpleObject)]
 pub struct LogoutPayload {
-    /// Always true: the session can no longer be refreshed.
+    /// Always true: the session can no longer be refreshed or used.
     logged_out: bool,
-}
-
-/// Who to add to an organisation, or whose role to change.
-#[derive(InputObject)]
-pub struct AddMemberInput {
-    /// Supplier or restaurant.
-    organisation_type: OrganisationType,
-    /// The organisation's id.
-    organisation_id: ID,
-    /// The member's e-mail; an account that never signed in is created for it.
-    email: String,
-    /// The role to give.
-    role: MemberRole,
-}
-
-/// Result of `addMember`.
-#[derive(SimpleObject)]
-pub struct AddMemberPayload {
-    /// The membership as it is now.
-    membership: MembershipObject,
 }
 
 /// Whom to remove from an organisation.
@@ -493,7 +474,8 @@ impl IdentityMutation {
         Ok(pair.into())
     }
 
-    /// Ends a session: its refresh tokens stop working.
+    /// Ends a session: its refresh tokens stop working, its access tokens are refused from the
+    /// next request on, and its open subscriptions end (UNAUTHENTICATED, close 4401).
     async fn logout(
         &self,
         ctx: &Context<'_>,
@@ -501,25 +483,9 @@ impl IdentityMutation {
     ) -> async_graphql::Result<LogoutPayload> {
         services(ctx)?
             .identity
-            .logout(caller(ctx), &input.refresh_token)
+            .logout(caller(ctx), input.refresh_token.as_deref())
             .await?;
         Ok(LogoutPayload { logged_out: true })
-    }
-
-    /// Adds a member to an organisation or changes a member's role (its owners and admins).
-    async fn add_member(
-        &self,
-        ctx: &Context<'_>,
-        input: AddMemberInput,
-    ) -> async_graphql::Result<AddMemberPayload> {
-        let organisation = organisation(input.organisation_type, &input.organisation_id)?;
-        let membership = services(ctx)?
-            .identity
-            .add_member(caller(ctx), organisation, &input.email, input.role.into())
-            .await?;
-        Ok(AddMemberPayload {
-            membership: membership.into(),
-        })
     }
 
     /// Removes a member from an organisation (its owners and admins); the last OWNER stays.

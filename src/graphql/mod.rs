@@ -14,6 +14,7 @@ pub mod errors;
 pub mod graphiql;
 pub mod http;
 pub mod identity;
+pub mod invitations;
 pub mod jobs;
 pub mod limits;
 pub mod loaders;
@@ -44,6 +45,7 @@ use crate::{
 #[derive(MergedObject, Default)]
 pub struct Query(
     identity::IdentityQuery,
+    invitations::InvitationQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
     products::ProductQuery,
@@ -59,6 +61,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     identity::IdentityMutation,
+    invitations::InvitationMutation,
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
     products::ProductMutation,

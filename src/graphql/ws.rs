@@ -9,6 +9,8 @@
 //!   → close 4400; a rejected document → one `error` message (no `complete`);
 //! - at most 100 subscriptions per connection; a client that does not read its messages is
 //!   dropped; a browser page from an origin `CORS_ORIGINS` does not allow is refused (403);
+//! - the access token expires, or its session ends (logout, refresh-token reuse, on any
+//!   process) → every subscription gets an UNAUTHENTICATED `error`, then close 4401;
 //! - server shutdown → close 1001 with a close frame, then the task ends (shutdown waits for it).
 
 use std::{
@@ -18,6 +20,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use async_graphql::{
     Data,
@@ -34,7 +37,7 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument as _;
 
@@ -46,6 +49,7 @@ use super::{
 };
 use crate::{
     auth::{Caller, RequestMeta},
+    domain::identity::SESSION_ENDED,
     error::AppError,
     infra::telemetry::RequestId,
     web::extract::request_meta,
@@ -147,6 +151,35 @@ fn close(code: u16, reason: &str) -> Message {
         reason: Utf8Bytes::from(&reason[..end]),
     }))
 }
+
+/// Ends every subscription with an UNAUTHENTICATED `error` saying `reason`; the connection
+/// then closes with 4401.
+async fn unauthenticated(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    protocol: WebSocketProtocols,
+    protocol_state: &mut ProtocolState,
+    reason: &str,
+) -> Ending {
+    let mut error = transport_error(reason, "UNAUTHENTICATED", 401);
+    errors::finish(std::slice::from_mut(&mut error), None);
+    for id in protocol_state.active_ids.drain() {
+        let payload = if protocol == WebSocketProtocols::GraphQLWS {
+            serde_json::json!([error])
+        } else {
+            serde_json::json!(error)
+        };
+        let message = serde_json::json!({ "id": id, "type": "error", "payload": payload });
+        let _ = tokio::time::timeout(
+            SEND_TIMEOUT,
+            sink.send(Message::Text(message.to_string().into())),
+        )
+        .await;
+    }
+    Ending::Send(close(4401, &format!("Unauthorized: {reason}")))
+}
+
+/// When the connection's access token expires, and the session it belongs to.
+type TokenValidity = (DateTime<Utc>, Option<Uuid>);
 
 /// How a connection ends: with our close frame, by completing the client's close handshake,
 /// or silently (the client is gone).
@@ -329,8 +362,11 @@ async fn serve(
     // `connection_init` carries the token (`{"authorization": "Bearer …"}`, any case).
     let identity = state.api.services.identity.clone();
     let services = state.api.services.clone();
-    let token_expiry: Arc<Mutex<Option<DateTime<Utc>>>> = Arc::default();
-    let expiry_slot = token_expiry.clone();
+    let token_validity: Arc<Mutex<Option<TokenValidity>>> = Arc::default();
+    let validity_slot = token_validity.clone();
+    // Listening from the start: a session ended while `connection_init` is answered is seen.
+    let sessions = state.api.services.identity.sessions().clone();
+    let mut session_endings = sessions.endings();
     // Who the connection speaks for, once `connection_init` said so (anonymous before).
     let connection_caller = Arc::new(Mutex::new(Caller::anonymous(meta.clone())));
     let caller_slot = connection_caller.clone();
@@ -352,9 +388,9 @@ async fn serve(
             .await
             .map_err(|err| async_graphql::Error::new(err.message()))?;
         if let Some(account) = principal.account()
-            && let Ok(mut slot) = expiry_slot.lock()
+            && let Ok(mut slot) = validity_slot.lock()
         {
-            *slot = Some(account.expires_at);
+            *slot = Some((account.expires_at, account.session_id));
         }
         let caller = Caller { principal, meta };
         if let Ok(mut slot) = caller_slot.lock() {
@@ -379,6 +415,8 @@ async fn serve(
     let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(expiry);
     let mut expiry_armed = false;
+    // The session whose end closes the connection (set once the connection is acked).
+    let mut session: Option<Uuid> = None;
 
     let init_deadline = tokio::time::sleep(state.api.config.graphql.ws_init_timeout);
     tokio::pin!(init_deadline);
@@ -437,11 +475,12 @@ async fn serve(
                 Some(WsMessage::Text(text)) => {
                     if !acknowledged && text.contains("\"connection_ack\"") {
                         acknowledged = true;
-                        let expires_at = token_expiry.lock().ok().and_then(|slot| *slot);
-                        if let Some(expires_at) = expires_at {
+                        let validity = token_validity.lock().ok().and_then(|slot| *slot);
+                        if let Some((expires_at, session_id)) = validity {
                             let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
                             expiry.as_mut().reset(tokio::time::Instant::now() + left);
                             expiry_armed = true;
+                            session = session_id;
                         }
                     }
                     if let Some(text) = protocol_state.inspect_server(protocol, text) {
@@ -461,22 +500,21 @@ async fn serve(
                 None => break Some(Ending::Send(close(1000, "Normal closure"))),
             },
             () = &mut expiry, if expiry_armed => {
-                // End every subscription with UNAUTHENTICATED, then the connection.
-                let mut error = transport_error(
-                    "The access token has expired; sign in again",
-                    "UNAUTHENTICATED",
-                    401,
-                );
-                errors::finish(std::slice::from_mut(&mut error), None);
-                for id in protocol_state.active_ids.drain() {
-                    let message = serde_json::json!({ "id": id, "type": "error", "payload": [error] });
-                    let _ = tokio::time::timeout(
-                        SEND_TIMEOUT,
-                        sink.send(Message::Text(message.to_string().into())),
-                    )
-                    .await;
+                let reason = "The access token has expired; sign in again";
+                break Some(unauthenticated(&mut sink, protocol, &mut protocol_state, reason).await);
+            },
+            ended = session_endings.recv(), if session.is_some() => {
+                let over = match ended {
+                    Ok(id) => Some(id) == session,
+                    Err(RecvError::Lagged(_)) => session.is_some_and(|s| sessions.has_ended(s)),
+                    Err(RecvError::Closed) => {
+                        session = None;
+                        false
+                    }
+                };
+                if over {
+                    break Some(unauthenticated(&mut sink, protocol, &mut protocol_state, SESSION_ENDED).await);
                 }
-                break Some(Ending::Send(close(4401, "Unauthorized: the access token has expired")));
             },
             () = &mut init_deadline, if !protocol_state.init_received => {
                 break Some(Ending::Send(close(4408, "Connection initialisation timeout")));

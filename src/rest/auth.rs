@@ -31,6 +31,14 @@ pub struct RefreshRequest {
     refresh_token: String,
 }
 
+/// The session to end.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// The session's refresh token; without it, the session of the bearer token ends.
+    refresh_token: Option<String>,
+}
+
 /// Tokens for API calls.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -144,18 +152,18 @@ pub async fn refresh(
 /// Sign out: the refresh token's login can no longer be refreshed.
 #[utoipa::path(
     post, path = "/api/v1/auth/logout", tag = "auth",
-    request_body = RefreshRequest,
-    responses((status = 204, description = "Signed out"))
+    request_body = LogoutRequest,
+    responses((status = 204, description = "Signed out: the session's refresh and access tokens stop working"))
 )]
 pub async fn logout(
     State(state): State<ApiState>,
     Lenient(caller): Lenient,
-    ApiJson(body): ApiJson<RefreshRequest>,
+    ApiJson(body): ApiJson<LogoutRequest>,
 ) -> Result<StatusCode, AppError> {
     state
         .services
         .identity
-        .logout(&caller, &body.refresh_token)
+        .logout(&caller, body.refresh_token.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

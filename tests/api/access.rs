@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestApp, connection_init, supplier_input, ws_connect, ws_json, ws_send};
+use crate::helpers::{
+    Api, TestApp, connection_init, join, supplier_input, ws_connect, ws_json, ws_send,
+};
 
 const HASH: &str = "$2b$10$pp7L7TN/MQmBT13XXnOfBOjIfzg3jwBMC1IRq/apBE9oOlklEMKtW";
 const PASSWORD: &str = "iris-demo";
@@ -115,11 +117,15 @@ async fn world(app: &TestApp) -> World {
             .unwrap()
             .to_owned(),
     ];
-    const ADD: &str =
-        "mutation($input: AddMemberInput!) { addMember(input: $input) { membership { role } } }";
-    ok(&api(Who::SupplierOwner)
-        .graphql(ADD, json!({ "input": { "organisationType": "SUPPLIER", "organisationId": supplier, "email": email(Who::SupplierStaff), "role": "STAFF" } }))
-        .await);
+    join(
+        api(Who::SupplierOwner),
+        api(Who::SupplierStaff),
+        "SUPPLIER",
+        &supplier,
+        email(Who::SupplierStaff),
+        "STAFF",
+    )
+    .await;
 
     const CREATE_R: &str = "mutation($name: String!) { createRestaurant(input: {name: $name, contactEmail: \"private@r.se\", city: \"Lund\", deliveryPrefs: {days: [MONDAY], earliest: \"06:00\", latest: \"09:00\"}}) { restaurant { id contactEmail deliveryPrefs { earliest } } } }";
     // The creator, its OWNER now, sees its private fields in the answer (the request's own
@@ -137,9 +143,15 @@ async fn world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_owned();
-    ok(&api(Who::RestaurantOwner)
-        .graphql(ADD, json!({ "input": { "organisationType": "RESTAURANT", "organisationId": restaurant, "email": email(Who::RestaurantStaff), "role": "STAFF" } }))
-        .await);
+    join(
+        api(Who::RestaurantOwner),
+        api(Who::RestaurantStaff),
+        "RESTAURANT",
+        &restaurant,
+        email(Who::RestaurantStaff),
+        "STAFF",
+    )
+    .await;
 
     // The restaurant orders from the supplier (which also opens its contact details to it).
     let product = ok(&api(Who::SupplierOwner)

@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use crate::helpers::Backend;
 
-fn iris(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub fn iris(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_iris"))
         .args(args)
         .current_dir(std::env::temp_dir())
@@ -15,7 +15,7 @@ fn iris(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("run iris")
 }
 
-fn stdout(output: &Output) -> String {
+pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

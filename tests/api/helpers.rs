@@ -645,3 +645,34 @@ async fn pump(
         }
     }
 }
+
+/// Makes `member` a member of an organisation as people join: `owner` invites `email`, the
+/// member accepts with the token. Returns the membership (`accountId`, `role`, …).
+pub async fn join(
+    owner: &Api,
+    member: &Api,
+    organisation_type: &str,
+    organisation_id: &str,
+    email: &str,
+    role: &str,
+) -> Value {
+    let invited = owner
+        .graphql(
+            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { token } }",
+            json!({ "input": { "organisationType": organisation_type, "organisationId": organisation_id, "email": email, "role": role } }),
+        )
+        .await;
+    let token = invited["data"]["inviteMember"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("invited: {invited}"))
+        .to_owned();
+    let accepted = member
+        .graphql(
+            "mutation($token: String!) { acceptInvitation(input: {token: $token}) { membership { accountId role organisationId } } }",
+            json!({ "token": token }),
+        )
+        .await;
+    let membership = accepted["data"]["acceptInvitation"]["membership"].clone();
+    assert!(membership.is_object(), "accepted: {accepted}");
+    membership
+}

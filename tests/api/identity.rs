@@ -8,8 +8,8 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN, Api, DEMO_PASSWORD, TestApp, WsEvent, connection_init, create_supplier, ws_connect,
-    ws_json, ws_next, ws_send,
+    ADMIN, Api, DEMO_PASSWORD, TestApp, WsEvent, connection_init, create_supplier, join,
+    ws_connect, ws_json, ws_next, ws_send,
 };
 
 const SECRET: &str = "test-secret-0123456789abcdefghijklmnop";
@@ -130,14 +130,28 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         .as_str()
         .unwrap()
         .to_owned();
-    let me = Api::with_token(app.addr, Some(access))
+    let me = Api::with_token(app.addr, Some(access.clone()))
         .graphql("{ me { role } }", json!({}))
         .await;
     assert_eq!(me["data"]["me"]["role"], "ADMIN");
 
-    // Presenting r1 again is theft: it fails and takes r2 down with it.
+    // Presenting r1 again is theft: it fails and takes r2 down with it, and the access
+    // tokens of that sign-in with them.
     let reused = refresh(&app, &r1).await;
     assert_eq!(code(&reused), "UNAUTHENTICATED");
+    for token in [&access, first["accessToken"].as_str().unwrap()] {
+        let me = Api::with_token(app.addr, Some(token.to_owned()))
+            .graphql("{ me { role } }", json!({}))
+            .await;
+        assert_eq!(code(&me), "UNAUTHENTICATED", "{me}");
+        assert!(
+            me["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("session has ended"),
+            "{me}"
+        );
+    }
     let after = refresh(&app, &r2).await;
     assert_eq!(
         code(&after),
@@ -161,6 +175,11 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         .await;
     assert_eq!(out["data"]["logout"]["loggedOut"], true, "{out}");
     assert_eq!(code(&refresh(&app, &r3).await), "UNAUTHENTICATED");
+    let third_access = Api::with_token(app.addr, third["accessToken"].as_str().map(str::to_owned));
+    assert_eq!(
+        code(&third_access.graphql("{ me { id } }", json!({})).await),
+        "UNAUTHENTICATED"
+    );
     assert!(
         audit_actions(&app)
             .await
@@ -192,6 +211,7 @@ fn claims(overrides: Value) -> Value {
         "sub": "00000000-0000-0000-0000-000000000000",
         "role": "ADMIN", "typ": "access", "iss": "iris", "aud": "iris",
         "iat": now, "nbf": now, "exp": now + 600, "jti": "t",
+        "sid": "0190e6f0-0000-7000-8000-000000000001",
     });
     for (k, v) in overrides.as_object().unwrap() {
         if v.is_null() {
@@ -282,6 +302,10 @@ async fn forged_expired_and_foreign_tokens_are_refused() {
             hs256(SECRET, &mine(json!({ "typ": "refresh" }))),
         ),
         ("unknown account", hs256(SECRET, &claims(json!({})))),
+        (
+            "no session id",
+            hs256(SECRET, &mine(json!({ "sid": null }))),
+        ),
         ("a refresh token", refresh_token),
         ("garbage", "not.a.jwt".into()),
     ];
@@ -390,32 +414,47 @@ async fn sensitive_actions_are_audited_and_reads_are_not() {
         json!({ "id": id }),
     )
     .await;
-    let add = app
-        .graphql(
-            "mutation($id: ID!) { addMember(input: {organisationType: SUPPLIER, organisationId: $id, email: \"s@iris.local\", role: OWNER}) { membership { accountId role } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    let member = add["data"]["addMember"]["membership"]["accountId"]
+    // The demo supplier account joins (invited, accepting), leaves, joins again and is made
+    // an OWNER with addMember (a member's role changes at once).
+    let seller = app.login("supplier@iris.local", DEMO_PASSWORD).await;
+    let member = join(
+        &app,
+        &seller,
+        "SUPPLIER",
+        id,
+        "supplier@iris.local",
+        "STAFF",
+    )
+    .await["accountId"]
         .as_str()
-        .expect("added")
+        .expect("joined")
         .to_owned();
-    app.graphql(
-        "mutation($id: ID!) { addMember(input: {organisationType: SUPPLIER, organisationId: $id, email: \"t@iris.local\", role: STAFF}) { membership { role } } }",
-        json!({ "id": id }),
-    )
-    .await;
-    app.graphql(
-        "mutation($id: ID!) { addMember(input: {organisationType: SUPPLIER, organisationId: $id, email: \"t@iris.local\", role: OWNER}) { membership { role } } }",
-        json!({ "id": id }),
-    )
-    .await;
     let removed = app
         .graphql(
             "mutation($id: ID!, $a: ID!) { removeMember(input: {organisationType: SUPPLIER, organisationId: $id, accountId: $a}) { removedAccountId } }",
             json!({ "id": id, "a": member }),
         )
         .await;
+    join(
+        &app,
+        &seller,
+        "SUPPLIER",
+        id,
+        "supplier@iris.local",
+        "STAFF",
+    )
+    .await;
+    let promoted = app
+        .graphql(
+            "mutation($id: ID!) { addMember(input: {organisationType: SUPPLIER, organisationId: $id, email: \"supplier@iris.local\", role: OWNER}) { membership { role } invitation { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        promoted["data"]["addMember"]["membership"]["role"], "OWNER",
+        "{promoted}"
+    );
+    assert!(promoted["data"]["addMember"]["invitation"].is_null());
     assert!(removed.get("errors").is_none(), "{removed}");
     let restaurant = app
         .graphql(
@@ -435,7 +474,8 @@ async fn sensitive_actions_are_audited_and_reads_are_not() {
         "auth.login",
         "supplier.create",
         "supplier.update",
-        "membership.add",
+        "membership.invite",
+        "membership.accept",
         "membership.role_change",
         "membership.remove",
         "restaurant.create",

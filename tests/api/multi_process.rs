@@ -9,7 +9,7 @@ use std::{
 };
 
 use crate::helpers::{
-    Api, Backend, ProxyMode, TcpProxy, TestApp, create_supplier, service_url,
+    Api, Backend, ProxyMode, TcpProxy, TestApp, create_supplier, join, service_url,
     subscribe_supplier_changes, update_until_event,
 };
 
@@ -511,13 +511,25 @@ async fn a_membership_change_on_one_process_holds_on_the_next_request_of_another
         refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{refused}"
     );
-    let added = admin
-        .graphql(
-            "mutation($id: ID!) { addMember(input: {organisationType: SUPPLIER, organisationId: $id, email: \"supplier@iris.local\", role: OWNER}) { membership { role } } }",
-            serde_json::json!({ "id": id }),
-        )
-        .await;
-    assert!(added.get("errors").is_none(), "{added}");
+    // The seller accepts an invitation on the first process.
+    let on_first = Api::at(
+        first
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("address"),
+    )
+    .login("supplier@iris.local", "iris-demo")
+    .await;
+    join(
+        &admin,
+        &on_first,
+        "SUPPLIER",
+        id,
+        "supplier@iris.local",
+        "OWNER",
+    )
+    .await;
     let renamed = seller.graphql(RENAME, rename).await;
     assert!(
         renamed.get("errors").is_none(),

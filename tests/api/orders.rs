@@ -73,8 +73,9 @@ const CREATE_SUPPLIER: &str =
 const CREATE_RESTAURANT: &str = "mutation($name: String!) { createRestaurant(input: {name: $name, contactEmail: \"kitchen@r.se\", city: \"Malmö\"}) { restaurant { id } } }";
 pub const UPSERT: &str = "mutation($input: UpsertProductsInput!) { upsertProducts(input: $input) { products { id sku } } }";
 
-pub async fn market(extra: &[(&str, &str)]) -> Market {
-    let users = [
+/// The market's `DEV_USERS`: an admin, three supplier accounts, two restaurant accounts.
+pub fn market_users() -> String {
+    [
         ("admin@t.se", "ADMIN"),
         ("seller@t.se", "SUPPLIER"),
         ("sellerb@t.se", "SUPPLIER"),
@@ -85,7 +86,11 @@ pub async fn market(extra: &[(&str, &str)]) -> Market {
     .iter()
     .map(|(email, role)| format!("{email}:{role}:{HASH}"))
     .collect::<Vec<_>>()
-    .join(";");
+    .join(";")
+}
+
+pub async fn market(extra: &[(&str, &str)]) -> Market {
+    let users = market_users();
     let mut settings = vec![("DEV_USERS", users.as_str()), ("API_RATE_LIMIT", "1000000")];
     settings.extend_from_slice(extra);
     let (app, backend) = TestApp::spawn_with(&settings).await;

@@ -7,7 +7,7 @@ use chrono::Weekday;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Api, Ws, WsEvent, connection_init, ws_connect, ws_next, ws_send},
+    helpers::{Api, Ws, WsEvent, connection_init, join, ws_connect, ws_next, ws_send},
     orders::{PASSWORD, market, next, ok},
 };
 
@@ -104,15 +104,17 @@ async fn only_the_parties_may_watch_an_order_and_losing_access_ends_the_stream()
     assert_eq!(message(&mut ws).await["type"], "complete");
 
     // A supplier's staff member watches, then is removed from the supplier.
-    let added = ok(m
-        .seller_b
-        .graphql(
-            "mutation($input: AddMemberInput!) { addMember(input: $input) { membership { accountId } } }",
-            json!({ "input": { "organisationType": "SUPPLIER", "organisationId": m.supplier_b, "email": "staff@t.se", "role": "STAFF" } }),
-        )
-        .await);
-    let staff_id = added["addMember"]["membership"]["accountId"].clone();
     let staff = m.app.login("staff@t.se", PASSWORD).await;
+    let added = join(
+        &m.seller_b,
+        &staff,
+        "SUPPLIER",
+        &m.supplier_b,
+        "staff@t.se",
+        "STAFF",
+    )
+    .await;
+    let staff_id = added["accountId"].clone();
     let mut watching = subscribe(
         &staff,
         "graphql-transport-ws",

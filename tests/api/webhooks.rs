@@ -162,7 +162,7 @@ async fn settled_deliveries(api: &Api, endpoint: &str, count: usize) -> Vec<Valu
 }
 
 /// The signature Standard Webhooks specifies (computed here, independently of Iris).
-fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
+pub fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
     use base64::Engine as _;
     use hmac::{KeyInit, Mac};
     let engine = base64::engine::general_purpose::STANDARD;

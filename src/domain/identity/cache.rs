@@ -45,7 +45,11 @@ pub(super) struct CachedAccount {
 
 impl CachedAccount {
     /// The account as a request's principal sees it, valid until `expires_at`.
-    pub fn identity(&self, expires_at: chrono::DateTime<chrono::Utc>) -> AccountIdentity {
+    pub fn identity(
+        &self,
+        expires_at: chrono::DateTime<chrono::Utc>,
+        session_id: Option<Uuid>,
+    ) -> AccountIdentity {
         AccountIdentity {
             account_id: self.account.id,
             email: self.account.email.clone(),
@@ -53,6 +57,7 @@ impl CachedAccount {
             suppliers: self.suppliers.iter().copied().collect(),
             restaurants: self.restaurants.iter().copied().collect(),
             expires_at,
+            session_id,
         }
     }
 

@@ -1,5 +1,6 @@
 //! Memberships of organisations, the identity service's part: who belongs to which supplier or
-//! restaurant, as OWNER or STAFF, and who may manage that.
+//! restaurant, as OWNER or STAFF, and who may manage that. Joining is by invitation
+//! (`invitations`); here: role changes, removal, and the seed's direct grant.
 
 use serde_json::json;
 use uuid::Uuid;
@@ -19,7 +20,10 @@ use crate::{
 
 /// Only the organisation's owners and admins manage its members. Anyone else learns nothing
 /// about the organisation (NOT_FOUND), unless they are a member (FORBIDDEN).
-fn authorize_management(caller: &Caller, organisation: Organisation) -> Result<(), AppError> {
+pub(super) fn authorize_management(
+    caller: &Caller,
+    organisation: Organisation,
+) -> Result<(), AppError> {
     match &caller.principal {
         Principal::Anonymous => Err(AppError::Unauthenticated(
             "sign in to manage members".into(),
@@ -37,18 +41,22 @@ fn authorize_management(caller: &Caller, organisation: Organisation) -> Result<(
 }
 
 impl IdentityService {
-    /// Adds the account with `email` to the organisation with `role`, or changes its role if it
-    /// is a member already. An account that has never signed in is created, ready for its first
-    /// sign-in.
+    /// Makes the account with `email` a member with `role` at once, creating the account if it
+    /// never signed in: Iris itself only (the demo seed). People join by accepting an
+    /// invitation (`invite_member`).
     #[tracing::instrument(skip_all, fields(caller = %caller))]
-    pub async fn add_member(
+    pub async fn grant_membership(
         &self,
         caller: &Caller,
         organisation: Organisation,
         email: &str,
         role: MemberRole,
     ) -> Result<Membership, AppError> {
-        authorize_management(caller, organisation)?;
+        if !matches!(caller.principal, Principal::System) {
+            return Err(AppError::Forbidden(
+                "memberships are granted by invitation; use inviteMember".into(),
+            ));
+        }
         let email = validation::email(email).map_err(|rule| AppError::validation("email", rule))?;
         let txn = crate::infra::db::begin_write(self.db()).await?;
         if !repository::live_organisation_exists(&txn, organisation).await? {
@@ -67,26 +75,13 @@ impl IdentityService {
             ));
         }
         let before = repository::current_role(&txn, organisation, account.id).await?;
-        if before == Some(MemberRole::Owner)
-            && role != MemberRole::Owner
-            && repository::count_owners(&txn, organisation).await? <= 1
-        {
-            return Err(AppError::Conflict(format!(
-                "the {} must keep at least one OWNER",
-                organisation.label().to_lowercase()
-            )));
-        }
         repository::put_membership(&txn, organisation, account.id, role, before.is_some()).await?;
         audit::record(
             &txn,
             caller,
             None,
             AuditEntry {
-                action: if before.is_some() {
-                    "membership.role_change"
-                } else {
-                    "membership.add"
-                },
+                action: "membership.add",
                 entity: organisation.entity(),
                 entity_id: Some(format!("{}:{}", organisation.id(), account.id)),
                 before: before.map(|r| json!({ "role": r.as_str() })),
@@ -100,6 +95,56 @@ impl IdentityService {
             organisation,
             account_id: account.id,
             email: account.email,
+            role,
+        })
+    }
+
+    /// Changes a member's role (the organisation's OWNERs and admins); it keeps an OWNER.
+    #[tracing::instrument(skip_all, fields(caller = %caller))]
+    pub async fn change_member_role(
+        &self,
+        caller: &Caller,
+        organisation: Organisation,
+        account: Uuid,
+        role: MemberRole,
+    ) -> Result<Membership, AppError> {
+        authorize_management(caller, organisation)?;
+        let txn = crate::infra::db::begin_write(self.db()).await?;
+        let Some(before) = repository::current_role(&txn, organisation, account).await? else {
+            return Err(AppError::not_found("Membership", account));
+        };
+        let Some(member) = repository::find_live_account(&txn, account).await? else {
+            return Err(AppError::not_found("Membership", account));
+        };
+        if before == MemberRole::Owner
+            && role != MemberRole::Owner
+            && repository::count_owners(&txn, organisation).await? <= 1
+        {
+            return Err(AppError::Conflict(format!(
+                "the {} must keep at least one OWNER",
+                organisation.label().to_lowercase()
+            )));
+        }
+        repository::put_membership(&txn, organisation, account, role, true).await?;
+        audit::record(
+            &txn,
+            caller,
+            None,
+            AuditEntry {
+                action: "membership.role_change",
+                entity: organisation.entity(),
+                entity_id: Some(format!("{}:{account}", organisation.id())),
+                before: Some(json!({ "role": before.as_str() })),
+                after: Some(json!({ "role": role.as_str() })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.callers().account_changed(account).await;
+        Ok(Membership {
+            organisation,
+            account_id: account,
+            email: member.email,
             role,
         })
     }

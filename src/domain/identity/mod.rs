@@ -5,16 +5,20 @@
 //!   hash is ever stored — `DEV_USERS` (local provider) or the identity provider holds them.
 //! - Access tokens live 15 minutes; refresh tokens 7 days, stored as hashes, rotated on every
 //!   use; presenting a used or revoked refresh token revokes its whole family.
-//! - Memberships: an organisation's OWNERs (and admins) add, change and remove members; an
+//! - Memberships: an organisation's OWNERs (and admins) invite members, change their roles and
+//!   remove them; nobody joins without accepting an invitation (see `invitations`); an
 //!   organisation always keeps at least one OWNER; a supplier's members are SUPPLIER accounts,
 //!   a restaurant's RESTAURANT accounts.
+//! - Every sign-in is a session; logout and refresh-token reuse end it everywhere (`sessions`).
 //! - Logins (both outcomes), refresh-token reuse, logouts and membership changes are audited in
 //!   the transaction that makes them.
 
 mod cache;
+mod invitations;
 mod members;
 mod repository;
 mod service;
+mod sessions;
 mod settings;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +27,10 @@ use uuid::Uuid;
 use crate::auth::{MemberRole, Principal, Role};
 
 pub use cache::{AccountChanged, CallerCache};
+pub use invitations::{
+    Answered, INVITATION_CREATED, INVITATION_TTL, Invitation, InvitationRef, InvitationStatus,
+    IssuedInvitation, MemberAdded,
+};
 /// Membership rows inside another context's transaction (the caller authorizes).
 pub(crate) use repository::put_membership;
 
@@ -42,10 +50,13 @@ pub(crate) async fn refreshed(
     )
     .await?;
     Ok(found.map(|current| {
-        Principal::Account(std::sync::Arc::new(current.identity(identity.expires_at)))
+        Principal::Account(std::sync::Arc::new(
+            current.identity(identity.expires_at, identity.session_id),
+        ))
     }))
 }
-pub use service::IdentityService;
+pub use service::{IdentityService, SESSION_ENDED};
+pub use sessions::{SessionEnded, Sessions};
 pub use settings::{AuthConfig, AuthProvider, DevUser};
 
 /// What a successful sign-in or refresh returns.

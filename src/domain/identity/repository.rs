@@ -1,18 +1,22 @@
-//! Storage of identity: accounts, refresh tokens and memberships — SeaORM queries and the
+//! Storage of identity: accounts, refresh tokens (sessions), memberships and invitations — SeaORM queries and the
 //! conversions at the storage edge (case-folded e-mail, roles as text). Hides deleted accounts
 //! where the function's name says "live".
 
 use chrono::{DateTime, Utc};
 use entity::{
-    accounts, refresh_tokens, restaurant_members, restaurants, supplier_members, suppliers,
+    accounts, invitations, refresh_tokens, restaurant_members, restaurants, supplier_members,
+    suppliers,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    Statement, sea_query::Expr,
+    QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::{Account, Organisation, RefreshToken, cache::CachedAccount, role_from_stored};
+use super::{
+    Account, Invitation, InvitationStatus, Organisation, RefreshToken, cache::CachedAccount,
+    role_from_stored,
+};
 use crate::{
     auth::MemberRole,
     error::{AppError, DbResultExt as _},
@@ -285,6 +289,26 @@ pub(super) async fn find_refresh_token_by_hash(
         .map(to_refresh_token))
 }
 
+/// Sessions (refresh-token families) revoked since `since`, with when.
+pub(super) async fn sessions_ended_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, AppError> {
+    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = refresh_tokens::Entity::find()
+        .select_only()
+        .column(refresh_tokens::Column::FamilyId)
+        .column_as(refresh_tokens::Column::RevokedAt.max(), "ended_at")
+        .filter(refresh_tokens::Column::RevokedAt.gte(since))
+        .group_by(refresh_tokens::Column::FamilyId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(session, at)| Some((session, at?)))
+        .collect())
+}
+
 /// Revokes every not yet revoked token of the family; how many that was.
 pub(super) async fn revoke_refresh_token_family(
     db: &impl ConnectionTrait,
@@ -478,4 +502,182 @@ pub(super) async fn is_member_of_any_restaurant(
         .count(db)
         .await?
         > 0)
+}
+
+// ---- invitations ----
+
+/// The organisation's name unless it is deleted.
+pub(super) async fn live_organisation_name(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+) -> Result<Option<String>, AppError> {
+    Ok(match organisation {
+        Organisation::Supplier(id) => suppliers::Entity::find_by_id(id)
+            .filter(suppliers::Column::DeletedAt.is_null())
+            .one(db)
+            .await?
+            .map(|s| s.name),
+        Organisation::Restaurant(id) => restaurants::Entity::find_by_id(id)
+            .filter(restaurants::Column::DeletedAt.is_null())
+            .one(db)
+            .await?
+            .map(|r| r.name),
+    })
+}
+
+/// Invitations with their organisations' names (deleted organisations keep a placeholder).
+async fn with_names(
+    db: &impl ConnectionTrait,
+    rows: Vec<invitations::Model>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Invitation>, AppError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(organisation) = Organisation::of_kind(&row.organisation_type, row.organisation_id)
+        else {
+            continue;
+        };
+        let organisation_name = live_organisation_name(db, organisation)
+            .await?
+            .unwrap_or_else(|| "A former organisation".to_owned());
+        out.push(Invitation {
+            id: row.id,
+            organisation,
+            organisation_name,
+            email: row.email,
+            role: MemberRole::parse(&row.role).unwrap_or(MemberRole::Staff),
+            status: InvitationStatus::of_stored(&row.status, row.expires_at, now),
+            invited_by: row.invited_by,
+            expires_at: row.expires_at,
+            answered_at: row.answered_at,
+            created_at: row.created_at,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) async fn insert_invitation(
+    db: &impl ConnectionTrait,
+    invitation: &Invitation,
+    token_hash: &str,
+) -> Result<(), AppError> {
+    invitations::Entity::insert(invitations::ActiveModel {
+        id: Set(invitation.id),
+        organisation_type: Set(invitation.organisation.kind().to_owned()),
+        organisation_id: Set(invitation.organisation.id()),
+        email: Set(invitation.email.clone()),
+        email_folded: Set(invitation.email.to_lowercase()),
+        role: Set(invitation.role.as_str().to_owned()),
+        token_hash: Set(token_hash.to_owned()),
+        status: Set(InvitationStatus::Pending.as_str().to_owned()),
+        invited_by: Set(invitation.invited_by),
+        answered_by: Set(None),
+        expires_at: Set(invitation.expires_at),
+        answered_at: Set(None),
+        created_at: Set(invitation.created_at),
+        updated_at: Set(invitation.created_at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Revokes the organisation's pending invitations of `email` (a new one replaces them).
+pub(super) async fn revoke_pending_invitations(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    Ok(invitations::Entity::update_many()
+        .col_expr(
+            invitations::Column::Status,
+            Expr::value(InvitationStatus::Revoked.as_str()),
+        )
+        .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
+        .filter(invitations::Column::OrganisationType.eq(organisation.kind()))
+        .filter(invitations::Column::OrganisationId.eq(organisation.id()))
+        .filter(invitations::Column::EmailFolded.eq(email.to_lowercase()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Pending, unexpired invitations of an address, newest first.
+pub(super) async fn pending_invitations_for(
+    db: &impl ConnectionTrait,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Invitation>, AppError> {
+    let rows = invitations::Entity::find()
+        .filter(invitations::Column::EmailFolded.eq(email.to_lowercase()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .filter(invitations::Column::ExpiresAt.gt(now))
+        .order_by_desc(invitations::Column::CreatedAt)
+        .limit(100)
+        .all(db)
+        .await?;
+    with_names(db, rows, now).await
+}
+
+pub(super) async fn find_invitation(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Invitation>, AppError> {
+    let rows = invitations::Entity::find_by_id(id).all(db).await?;
+    Ok(with_names(db, rows, now).await?.pop())
+}
+
+pub(super) async fn find_invitation_by_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Invitation>, AppError> {
+    let rows = invitations::Entity::find()
+        .filter(invitations::Column::TokenHash.eq(token_hash))
+        .all(db)
+        .await?;
+    Ok(with_names(db, rows, now).await?.pop())
+}
+
+/// Records the answer if the invitation is still pending and unexpired; whether it was.
+pub(super) async fn answer_invitation(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    status: InvitationStatus,
+    account: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    Ok(invitations::Entity::update_many()
+        .col_expr(invitations::Column::Status, Expr::value(status.as_str()))
+        .col_expr(invitations::Column::AnsweredBy, Expr::value(account))
+        .col_expr(invitations::Column::AnsweredAt, Expr::value(now))
+        .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
+        .filter(invitations::Column::Id.eq(id))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .filter(invitations::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+pub(super) async fn revoke_invitation(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    invitations::Entity::update_many()
+        .col_expr(
+            invitations::Column::Status,
+            Expr::value(InvitationStatus::Revoked.as_str()),
+        )
+        .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
+        .filter(invitations::Column::Id.eq(id))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
 }

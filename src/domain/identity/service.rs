@@ -12,6 +12,7 @@ use super::{
     Account, AccountView, TokenPair,
     cache::{CachedAccount, CallerCache},
     repository,
+    sessions::Sessions,
 };
 
 use crate::{
@@ -23,13 +24,19 @@ use crate::{
     },
     domain::{
         identity::{AuthConfig, DevUser},
-        platform::audit::{self, AuditEntry},
+        platform::{
+            audit::{self, AuditEntry},
+            outbox::OutboxWaker,
+        },
     },
     error::AppError,
     infra::ratelimit::{Limit, RateLimiter},
 };
 
 const INVALID_LOGIN: &str = "Invalid e-mail or password";
+/// Why an ended session's access token is refused (HTTP and websockets say the same).
+pub const SESSION_ENDED: &str =
+    "the session has ended (signed out, or its refresh token was used twice); sign in again";
 
 #[derive(Clone)]
 pub struct IdentityService {
@@ -47,6 +54,10 @@ pub struct IdentityService {
     provider_users: Option<Arc<ProviderUsers>>,
     /// Callers seen lately, so a busy caller costs no statement per request.
     callers: CallerCache,
+    /// Sessions ended lately: their access tokens are refused.
+    sessions: Sessions,
+    /// Wakes the outbox dispatchers after an invitation's event committed.
+    outbox: OutboxWaker,
 }
 
 /// The live account with `email`, created with `role` when there is none.
@@ -94,10 +105,14 @@ impl IdentityService {
         auth: &AuthConfig,
         limiter: RateLimiter,
         callers: CallerCache,
+        sessions: Sessions,
+        outbox: OutboxWaker,
     ) -> Self {
         Self {
             db,
             callers,
+            sessions,
+            outbox,
             tokens,
             dev_users: Arc::new(auth.dev_users.clone()),
             limiter,
@@ -318,6 +333,10 @@ impl IdentityService {
         &self.db
     }
 
+    pub(super) fn outbox_waker(&self) -> &OutboxWaker {
+        &self.outbox
+    }
+
     /// Resolves an `Authorization` header value into the caller's principal: anonymous without
     /// one, UNAUTHENTICATED for a bad, expired or foreign token or a deleted account.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AppError> {
@@ -339,7 +358,7 @@ impl IdentityService {
                 .map(|name| Principal::Service(name.clone()))
                 .ok_or_else(|| AppError::Unauthenticated("the service token is unknown".into()));
         }
-        let (cached, expires_at) = match &self.oidc {
+        let (cached, expires_at, session_id) = match &self.oidc {
             Some(verifier) => {
                 let identity = verifier.verify(token).await?;
                 let known = self
@@ -354,22 +373,26 @@ impl IdentityService {
                             .await?
                     }
                 };
-                (cached, identity.expires_at)
+                (cached, identity.expires_at, None)
             }
             None => {
                 let claims = self.tokens.verify_access(token)?;
                 let account_id = Uuid::parse_str(&claims.sub)
                     .map_err(|_| AppError::Unauthenticated("the access token is invalid".into()))?;
+                if self.sessions.has_ended(claims.sid) {
+                    return Err(AppError::Unauthenticated(SESSION_ENDED.into()));
+                }
                 let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
                 (
                     self.cached_account(repository::AccountKey::Id(account_id))
                         .await?,
                     expires_at,
+                    Some(claims.sid),
                 )
             }
         };
         cached
-            .map(|cached| Principal::Account(Arc::new(cached.identity(expires_at))))
+            .map(|cached| Principal::Account(Arc::new(cached.identity(expires_at, session_id))))
             .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))
     }
 
@@ -500,7 +523,7 @@ impl IdentityService {
         role: Role,
         family_id: Uuid,
     ) -> Result<TokenPair, AppError> {
-        let access = self.tokens.issue_access(account_id, role)?;
+        let access = self.tokens.issue_access(account_id, role, family_id)?;
         let refresh = tokens::new_refresh_token();
         let now = Utc::now();
         let ttl = chrono::Duration::from_std(self.tokens.refresh_ttl())
@@ -562,6 +585,7 @@ impl IdentityService {
                     tracing::warn!(account_id = %row.account_id, "refresh token reuse: family revoked");
                 }
                 txn.commit().await?;
+                self.sessions.ended(row.family_id, now).await;
                 return Err(AppError::Unauthenticated(
                     "the refresh token was already used or revoked; sign in again".into(),
                 ));
@@ -580,36 +604,69 @@ impl IdentityService {
         Ok(pair)
     }
 
-    /// Revokes the refresh token's family (this login on every device it was refreshed on).
+    /// Ends a session (this sign-in on every device it was refreshed on): the one the refresh
+    /// token belongs to, else the caller's own. Its refresh tokens stop working and its access
+    /// tokens are refused from the next request on, on every process.
     #[tracing::instrument(skip_all, fields(caller = %caller))]
-    pub async fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), AppError> {
-        let hash = tokens::hash_refresh_token(refresh_token.trim());
+    pub async fn logout(
+        &self,
+        caller: &Caller,
+        refresh_token: Option<&str>,
+    ) -> Result<(), AppError> {
         let txn = crate::infra::db::begin_write(&self.db).await?;
-        let Some(row) = repository::find_refresh_token_by_hash(&txn, &hash).await? else {
-            return Ok(());
+        let (account, session) = match refresh_token.map(str::trim) {
+            Some(token) => {
+                let hash = tokens::hash_refresh_token(token);
+                let Some(row) = repository::find_refresh_token_by_hash(&txn, &hash).await? else {
+                    return Ok(());
+                };
+                if let Some(me) = caller.principal.account_id()
+                    && me != row.account_id
+                {
+                    return Err(AppError::Forbidden(
+                        "that refresh token is not yours".into(),
+                    ));
+                }
+                (row.account_id, row.family_id)
+            }
+            None => match caller.principal.account() {
+                Some(account) => match account.session_id {
+                    Some(session) => (account.account_id, session),
+                    None => {
+                        return Err(AppError::BadRequest(
+                            "refreshToken: required: this access token comes from the identity provider, which ends its own sessions".into(),
+                        ));
+                    }
+                },
+                None => {
+                    return Err(AppError::Unauthenticated(
+                        "sign in, or send the session's refreshToken".into(),
+                    ));
+                }
+            },
         };
-        if let Some(me) = caller.principal.account_id()
-            && me != row.account_id
-        {
-            return Err(AppError::Forbidden(
-                "that refresh token is not yours".into(),
-            ));
-        }
-        repository::revoke_refresh_token_family(&txn, row.family_id, Utc::now()).await?;
+        let now = Utc::now();
+        repository::revoke_refresh_token_family(&txn, session, now).await?;
         audit::record(
             &txn,
             caller,
-            Some(row.account_id),
+            Some(account),
             AuditEntry {
                 action: "auth.logout",
                 entity: "refresh_token_family",
-                entity_id: Some(row.family_id.to_string()),
+                entity_id: Some(session.to_string()),
                 before: None,
                 after: None,
             },
         )
         .await?;
         txn.commit().await?;
+        self.sessions.ended(session, now).await;
         Ok(())
+    }
+
+    /// The process's record of ended sessions (websockets watch it).
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 }

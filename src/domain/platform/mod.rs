@@ -6,6 +6,7 @@
 //! - [`webhooks`] — organisations' endpoints and signed, retried deliveries;
 //! - [`job_runs`] — the job registry and the record of every run;
 //! - [`privacy`] — erasure and retention;
+//! - [`secrets`] — secrets Iris reads back, sealed at rest (AES-256-GCM) under rotating keys;
 //! - [`trusted_documents`] — the GraphQL operations a deployment registers ahead of time.
 
 pub mod audit;
@@ -13,5 +14,6 @@ pub mod job_runs;
 pub mod notifications;
 pub mod outbox;
 pub mod privacy;
+pub mod secrets;
 pub mod trusted_documents;
 pub mod webhooks;

@@ -1,5 +1,5 @@
 //! Notifications: news for accounts — orders placed with their supplier, status changes of
-//! their restaurant's orders, disabled webhook endpoints — listed, marked read, and pushed live
+//! their restaurant's orders, disabled webhook endpoints, invitations to an organisation — listed, marked read, and pushed live
 //! (`notificationReceived`) and to a push provider.
 //!
 //! Rules: an account sees and marks only its own notifications. Order notifications are
@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     auth::{Caller, Principal},
     domain::{
-        identity::Organisation,
+        identity::{INVITATION_CREATED, Organisation},
         kernel::pagination::{Page, PageRequest},
         platform::outbox::{self, OutboxEvent, OutboxHandler},
     },
@@ -233,6 +233,39 @@ async fn name_of(
         .unwrap_or_else(|| "A former member".to_owned()))
 }
 
+/// Tells the account with an invited address, if there is one, of its invitation.
+async fn invitation_received(
+    txn: &DatabaseTransaction,
+    event: &OutboxEvent,
+) -> Result<(), AppError> {
+    let invitation = &event.payload["invitation"];
+    let text = |field: &str| invitation[field].as_str().unwrap_or_default();
+    let Some(account_id) = repository::live_account_with_email(txn, text("email")).await? else {
+        return Ok(());
+    };
+    let expires = text("expiresAt").get(..10).unwrap_or_default();
+    let notification = Notification {
+        id: Uuid::now_v7(),
+        account_id,
+        kind: "invitation.received".into(),
+        title: format!("You are invited to join {}", text("organisationName")),
+        body: format!(
+            "{} invites you to join as {}. Accept or decline by {expires}.",
+            text("organisationName"),
+            text("role")
+        ),
+        data: json!({
+            "invitationId": invitation["id"],
+            "organisationType": invitation["organisationType"],
+            "organisationId": invitation["organisationId"],
+            "role": invitation["role"],
+        }),
+        created_at: Utc::now(),
+        read_at: None,
+    };
+    repository::insert_all(txn, vec![notification], Some(event.id)).await
+}
+
 #[async_trait]
 impl OutboxHandler for NotificationFanout {
     fn name(&self) -> &'static str {
@@ -240,6 +273,9 @@ impl OutboxHandler for NotificationFanout {
     }
 
     async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
+        if event.event_type == INVITATION_CREATED {
+            return invitation_received(txn, event).await;
+        }
         if event.aggregate_type != "order" || event.event_type == outbox::DELIVERY_MARKED {
             return Ok(());
         }

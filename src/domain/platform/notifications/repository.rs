@@ -1,11 +1,13 @@
 //! Storage of notifications: writing them for a set of accounts, reading an account's, marking
 //! them read. To address and word them it also reads other contexts' tables, directly and
-//! read-only: the membership tables (identity) for who belongs to an organisation, and
+//! read-only: the membership tables (identity) for who belongs to an organisation, `accounts`
+//! for who has an invited address, and
 //! `suppliers` / `restaurants` for an organisation's name, deleted or not — the contexts export
 //! no such queries yet.
 
 use chrono::{DateTime, Utc};
 use entity::{
+    accounts,
     notifications::{self, Column, Entity},
     restaurant_members, restaurants, supplier_members, suppliers,
 };
@@ -65,6 +67,19 @@ pub(super) async fn member_accounts(
             .map(|m| m.account_id)
             .collect(),
     })
+}
+
+/// The live account with this e-mail (case-insensitive), if any. Reads identity's accounts.
+pub(super) async fn live_account_with_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<Uuid>, AppError> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::EmailFolded.eq(email.to_ascii_lowercase()))
+        .filter(accounts::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(|a| a.id))
 }
 
 /// The name of a supplier or restaurant, deleted or not; `None` when there is no such row.

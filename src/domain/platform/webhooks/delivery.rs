@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{
     Attempt, DeliveryStatus, DeliveryWithClaim, Endpoint, StoredEndpoint, WebhookConfig,
     repository::{self, Outcome},
-    signing, targets,
+    secret_context, signing, targets,
 };
 use crate::{
     auth::Caller,
@@ -21,6 +21,7 @@ use crate::{
         audit::{self, AuditEntry},
         notifications::{Notice, NotificationService, notify_members},
         outbox::{OutboxEvent, OutboxHandler},
+        secrets::{OpenError, Sealer},
     },
     error::AppError,
     infra::db::{Db, begin_write},
@@ -123,6 +124,7 @@ pub struct WebhookSender {
     config: WebhookConfig,
     client: reqwest::Client,
     notifications: NotificationService,
+    sealer: Sealer,
     /// One permit per attempt in flight: a slow endpoint holds one, not the whole batch.
     permits: Arc<tokio::sync::Semaphore>,
 }
@@ -132,6 +134,7 @@ impl WebhookSender {
         db: Db,
         config: WebhookConfig,
         notifications: NotificationService,
+        sealer: Sealer,
     ) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -148,6 +151,7 @@ impl WebhookSender {
             permits: Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1))),
             config,
             notifications,
+            sealer,
         })
     }
 
@@ -196,7 +200,9 @@ impl WebhookSender {
             repository::find_endpoint_including_deleted(&self.db, delivery.delivery.endpoint_id)
                 .await?;
         let StoredEndpoint {
-            endpoint, secret, ..
+            endpoint,
+            sealed_secret,
+            ..
         } = match endpoint {
             Some(e) if !e.deleted && e.endpoint.enabled => e,
             other => {
@@ -219,7 +225,10 @@ impl WebhookSender {
         };
         let started = Instant::now();
         let attempted_at = Utc::now();
-        let outcome = self.send(&endpoint, &secret, &delivery).await;
+        let outcome = match self.secret(&endpoint, &sealed_secret) {
+            Ok(secret) => self.send(&endpoint, &secret, &delivery).await,
+            Err(error) => Err(error),
+        };
         let duration_ms = started.elapsed().as_millis() as i64;
         let (status_code, error) = match &outcome {
             Ok(code) => (Some(i32::from(*code)), None),
@@ -280,6 +289,22 @@ impl WebhookSender {
         }
         txn.commit().await?;
         self.endpoint_failed(&endpoint, &error).await
+    }
+
+    /// The endpoint's signing secret, opened; why not, as an attempt's error (the operator's
+    /// to fix: the attempt is retried like any failure).
+    fn secret(&self, endpoint: &Endpoint, sealed: &str) -> Result<String, String> {
+        match self.sealer.open(sealed, &secret_context(endpoint.id)) {
+            Ok(secret) => Ok(secret),
+            // Stored before secrets were sealed; start-up seals such values.
+            Err(OpenError::NotSealed) if sealed.starts_with("whsec_") => Ok(sealed.to_owned()),
+            Err(error) => {
+                tracing::error!(%error, endpoint_id = %endpoint.id, "a webhook signing secret did not open");
+                Err(format!(
+                    "the endpoint's signing secret did not open: {error}"
+                ))
+            }
+        }
     }
 
     /// Sends one delivery; the HTTP status, or why there was none.

@@ -83,10 +83,15 @@ pub struct EndpointWithSecret {
     pub secret: String,
 }
 
-/// An endpoint as stored: with its signing secret, and whether it is deleted.
+/// Where an endpoint's sealed signing secret lives (the associated data it is sealed with).
+fn secret_context(endpoint: Uuid) -> String {
+    super::secrets::context("webhook_endpoints", "secret", endpoint)
+}
+
+/// An endpoint as stored: with its sealed signing secret, and whether it is deleted.
 struct StoredEndpoint {
     endpoint: Endpoint,
-    secret: String,
+    sealed_secret: String,
     deleted: bool,
 }
 

@@ -33,7 +33,7 @@ fn endpoint_to_domain(m: webhook_endpoints::Model) -> Option<StoredEndpoint> {
             created_at: m.created_at,
             updated_at: m.updated_at,
         },
-        secret: m.secret,
+        sealed_secret: m.secret,
         deleted: m.deleted_at.is_some(),
     })
 }
@@ -50,11 +50,11 @@ pub(super) enum EndpointScope {
     },
 }
 
-/// Inserts a new, live endpoint with its signing secret.
+/// Inserts a new, live endpoint with its sealed signing secret.
 pub(super) async fn insert_endpoint(
     db: &impl ConnectionTrait,
     endpoint: &Endpoint,
-    secret: &str,
+    sealed_secret: &str,
 ) -> Result<(), AppError> {
     webhook_endpoints::Entity::insert(webhook_endpoints::ActiveModel {
         id: Set(endpoint.id),
@@ -63,7 +63,7 @@ pub(super) async fn insert_endpoint(
         url: Set(endpoint.url.clone()),
         event_types: Set(json!(endpoint.event_types)),
         enabled: Set(endpoint.enabled),
-        secret: Set(secret.to_owned()),
+        secret: Set(sealed_secret.to_owned()),
         failing_since: Set(endpoint.failing_since),
         disabled_reason: Set(endpoint.disabled_reason.clone()),
         created_at: Set(endpoint.created_at),
@@ -218,15 +218,18 @@ pub(super) async fn update_endpoint(
     Ok(())
 }
 
-/// Replaces an endpoint's signing secret, updated at `now`.
+/// Replaces an endpoint's sealed signing secret, updated at `now`.
 pub(super) async fn set_endpoint_secret(
     db: &impl ConnectionTrait,
     id: Uuid,
-    secret: &str,
+    sealed_secret: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     webhook_endpoints::Entity::update_many()
-        .col_expr(webhook_endpoints::Column::Secret, Expr::value(secret))
+        .col_expr(
+            webhook_endpoints::Column::Secret,
+            Expr::value(sealed_secret),
+        )
         .col_expr(webhook_endpoints::Column::UpdatedAt, Expr::value(now))
         .filter(webhook_endpoints::Column::Id.eq(id))
         .exec(db)

@@ -10,7 +10,7 @@ use super::{
     Attempt, Delivery, DeliveryStatus, Endpoint, EndpointChanges, EndpointWithSecret, NewEndpoint,
     WebhookConfig,
     repository::{self, EndpointScope, EndpointUpdate},
-    signing, targets,
+    secret_context, signing, targets,
 };
 use crate::{
     auth::{Caller, MemberRole, Principal},
@@ -20,6 +20,7 @@ use crate::{
         platform::{
             audit::{self, AuditEntry},
             outbox::EVENT_TYPES,
+            secrets::Sealer,
         },
     },
     error::AppError,
@@ -65,11 +66,12 @@ fn event_types(raw: &[String], v: &mut Violations) -> Option<Vec<String>> {
 pub struct WebhookService {
     db: Db,
     config: WebhookConfig,
+    sealer: Sealer,
 }
 
 impl WebhookService {
-    pub fn new(db: Db, config: WebhookConfig) -> Self {
-        Self { db, config }
+    pub fn new(db: Db, config: WebhookConfig, sealer: Sealer) -> Self {
+        Self { db, config, sealer }
     }
 
     async fn url(&self, raw: &str, v: &mut Violations) -> Option<String> {
@@ -130,7 +132,8 @@ impl WebhookService {
             created_at: now,
             updated_at: now,
         };
-        repository::insert_endpoint(&txn, &endpoint, &secret).await?;
+        let sealed = self.sealer.seal(&secret, &secret_context(id))?;
+        repository::insert_endpoint(&txn, &endpoint, &sealed).await?;
         audit::record(
             &txn,
             caller,
@@ -206,8 +209,9 @@ impl WebhookService {
     ) -> Result<EndpointWithSecret, AppError> {
         self.managed(caller, id).await?;
         let secret = signing::new_secret();
+        let sealed = self.sealer.seal(&secret, &secret_context(id))?;
         let txn = begin_write(&self.db).await?;
-        repository::set_endpoint_secret(&txn, id, &secret, Utc::now()).await?;
+        repository::set_endpoint_secret(&txn, id, &sealed, Utc::now()).await?;
         audit::record(
             &txn,
             caller,
