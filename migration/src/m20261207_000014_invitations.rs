@@ -1,6 +1,7 @@
 //! Invitations to join an organisation: nobody becomes a member without accepting one.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -109,7 +110,17 @@ impl MigrationTrait for Migration {
                     .col(Invitations::CreatedAt)
                     .to_owned(),
             )
-            .await
+            .await?;
+        // One pending invitation per address and organisation, even under concurrent invites
+        // (a partial index: the same SQL on Postgres and SQLite).
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX ux_invitations_pending ON invitations \
+                 (organisation_type, organisation_id, email_folded) WHERE status = 'PENDING'",
+            )
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,4 +1,5 @@
-//! Invitations over GraphQL: `inviteMember`, `myInvitations`, `acceptInvitation`,
+//! Invitations over GraphQL: `inviteMember`, `myInvitations`, `organisationInvitations`,
+//! `acceptInvitation`,
 //! `declineInvitation`, `revokeInvitation`; and `addMember`, which invites (or changes an
 //! existing member's role).
 
@@ -205,6 +206,22 @@ impl InvitationQuery {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<InvitationObject>> {
         let invitations = services(ctx)?.identity.my_invitations(caller(ctx)).await?;
+        Ok(invitations.into_iter().map(Into::into).collect())
+    }
+
+    /// An organisation's invitations waiting for an answer, newest first (its owners and
+    /// admins).
+    async fn organisation_invitations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Supplier or restaurant.")] organisation_type: OrganisationType,
+        #[graphql(desc = "The organisation's id.")] organisation_id: ID,
+    ) -> async_graphql::Result<Vec<InvitationObject>> {
+        let organisation = organisation(organisation_type, &organisation_id)?;
+        let invitations = services(ctx)?
+            .identity
+            .organisation_invitations(caller(ctx), organisation)
+            .await?;
         Ok(invitations.into_iter().map(Into::into).collect())
     }
 }

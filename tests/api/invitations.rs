@@ -375,3 +375,54 @@ async fn a_token_admits_any_account_of_the_right_kind_once_until_it_expires() {
         .await;
     assert_eq!(code(&after), "CONFLICT");
 }
+
+#[tokio::test]
+async fn owners_list_pending_invitations_and_a_member_who_leaves_takes_its_own() {
+    let w = world().await;
+    // The friend becomes a second OWNER and invites someone.
+    let for_friend = w.invite("friend@s.se", "OWNER").await;
+    let joined = ok(w
+        .friend
+        .graphql(
+            ACCEPT,
+            json!({ "input": { "id": for_friend["invitation"]["id"] } }),
+        )
+        .await);
+    let friend_id = joined["acceptInvitation"]["membership"]["accountId"].clone();
+    let sent = ok(w
+        .friend
+        .graphql(
+            INVITE,
+            json!({ "input": { "organisationType": "SUPPLIER", "organisationId": w.supplier, "email": "staff@s.se", "role": "OWNER" } }),
+        )
+        .await)["inviteMember"]
+        .clone();
+    const PENDING: &str = "query($id: ID!) { organisationInvitations(organisationType: SUPPLIER, organisationId: $id) { email role status } }";
+    let listed = ok(w.owner.graphql(PENDING, json!({ "id": w.supplier })).await);
+    assert_eq!(
+        listed["organisationInvitations"],
+        json!([{ "email": "staff@s.se", "role": "OWNER", "status": "PENDING" }])
+    );
+    // Only owners and admins list them; outsiders learn nothing.
+    assert_eq!(
+        code(&w.staff.graphql(PENDING, json!({ "id": w.supplier })).await),
+        "NOT_FOUND"
+    );
+
+    // The friend is removed: the invitation it sent lapses with it.
+    ok(w
+        .owner
+        .graphql(
+            "mutation($id: ID!, $a: ID!) { removeMember(input: {organisationType: SUPPLIER, organisationId: $id, accountId: $a}) { removedAccountId } }",
+            json!({ "id": w.supplier, "a": friend_id }),
+        )
+        .await);
+    let late = w
+        .staff
+        .graphql(ACCEPT, json!({ "input": { "token": sent["token"] } }))
+        .await;
+    assert_eq!(code(&late), "CONFLICT", "{late}");
+    assert!(w.roles(&w.staff).await.is_empty());
+    let listed = ok(w.owner.graphql(PENDING, json!({ "id": w.supplier })).await);
+    assert_eq!(listed["organisationInvitations"], json!([]));
+}

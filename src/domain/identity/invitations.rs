@@ -13,6 +13,9 @@
 //!   or with the token from any account (holding the token is the proof). Accepting needs an
 //!   account of the organisation's kind (SUPPLIER or RESTAURANT), makes it a member with the
 //!   invited role (a member already gets that role), and keeps at least one OWNER.
+//! - A member who leaves takes its pending invitations (sent and received) with it; so does
+//!   an OWNER who stops being one (those it sent) and an explicit role change (those it
+//!   received). Owners list their organisation's pending invitations and revoke them.
 //! - Only the token's SHA-256 is stored. Every step is audited in its transaction.
 
 use chrono::{DateTime, Duration, Utc};
@@ -221,15 +224,10 @@ impl IdentityService {
         authorize_management(caller, organisation)?;
         let folded =
             validation::email(email).map_err(|rule| AppError::validation("email", rule))?;
-        let member = match repository::find_live_account_by_email(self.db(), &folded).await? {
-            Some(account) => repository::current_role(self.db(), organisation, account.id)
-                .await?
-                .map(|_| account),
-            None => None,
-        };
-        match member {
+        // One statement whether the address has an account or not: no timing tells them apart.
+        match repository::member_with_email(self.db(), organisation, &folded).await? {
             Some(account) => self
-                .change_member_role(caller, organisation, account.id, role)
+                .change_member_role(caller, organisation, account, role)
                 .await
                 .map(MemberAdded::RoleChanged),
             None => self
@@ -243,6 +241,16 @@ impl IdentityService {
     pub async fn my_invitations(&self, caller: &Caller) -> Result<Vec<Invitation>, AppError> {
         let me = signed_in(caller)?;
         repository::pending_invitations_for(self.db(), &me.email, Utc::now()).await
+    }
+
+    /// An organisation's pending invitations (its OWNERs and admins), newest first.
+    pub async fn organisation_invitations(
+        &self,
+        caller: &Caller,
+        organisation: Organisation,
+    ) -> Result<Vec<Invitation>, AppError> {
+        authorize_management(caller, organisation)?;
+        repository::pending_invitations_of(self.db(), organisation, Utc::now()).await
     }
 
     /// Accepts (`accept`) or declines an invitation, once.
@@ -408,7 +416,12 @@ impl IdentityService {
                 invitation.status.as_str()
             )));
         }
-        repository::revoke_invitation(&txn, id, now).await?;
+        // Conditional on still pending: an answer that won the race stands.
+        if !repository::revoke_invitation(&txn, id, now).await? {
+            return Err(AppError::Conflict(
+                "the invitation was answered meanwhile; only a pending one can be revoked".into(),
+            ));
+        }
         audit::record(
             &txn,
             caller,

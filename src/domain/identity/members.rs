@@ -126,6 +126,16 @@ impl IdentityService {
             )));
         }
         repository::put_membership(&txn, organisation, account, role, true).await?;
+        // The explicit role supersedes invitations it had; a former OWNER's invitations lapse.
+        let sender = (before == MemberRole::Owner && role != MemberRole::Owner).then_some(account);
+        repository::revoke_pending_invitations_of_member(
+            &txn,
+            organisation,
+            Some(&member.email),
+            sender,
+            chrono::Utc::now(),
+        )
+        .await?;
         audit::record(
             &txn,
             caller,
@@ -169,6 +179,18 @@ impl IdentityService {
             )));
         }
         repository::delete_membership(&txn, organisation, account).await?;
+        // A member who leaves takes its pending invitations, sent and received, with it.
+        let email = repository::find_live_account(&txn, account)
+            .await?
+            .map(|a| a.email);
+        repository::revoke_pending_invitations_of_member(
+            &txn,
+            organisation,
+            email.as_deref(),
+            Some(account),
+            chrono::Utc::now(),
+        )
+        .await?;
         audit::record(
             &txn,
             caller,

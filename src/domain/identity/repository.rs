@@ -566,7 +566,7 @@ pub(super) async fn insert_invitation(
         organisation_type: Set(invitation.organisation.kind().to_owned()),
         organisation_id: Set(invitation.organisation.id()),
         email: Set(invitation.email.clone()),
-        email_folded: Set(invitation.email.to_lowercase()),
+        email_folded: Set(invitation.email.to_ascii_lowercase()),
         role: Set(invitation.role.as_str().to_owned()),
         token_hash: Set(token_hash.to_owned()),
         status: Set(InvitationStatus::Pending.as_str().to_owned()),
@@ -578,7 +578,10 @@ pub(super) async fn insert_invitation(
         updated_at: Set(invitation.created_at),
     })
     .exec_without_returning(db)
-    .await?;
+    .await
+    .on_unique_violation(|| {
+        AppError::Conflict("email: an invitation of this address is being sent; retry".into())
+    })?;
     Ok(())
 }
 
@@ -597,7 +600,7 @@ pub(super) async fn revoke_pending_invitations(
         .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
         .filter(invitations::Column::OrganisationType.eq(organisation.kind()))
         .filter(invitations::Column::OrganisationId.eq(organisation.id()))
-        .filter(invitations::Column::EmailFolded.eq(email.to_lowercase()))
+        .filter(invitations::Column::EmailFolded.eq(email.to_ascii_lowercase()))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
         .exec(db)
         .await?
@@ -611,7 +614,7 @@ pub(super) async fn pending_invitations_for(
     now: DateTime<Utc>,
 ) -> Result<Vec<Invitation>, AppError> {
     let rows = invitations::Entity::find()
-        .filter(invitations::Column::EmailFolded.eq(email.to_lowercase()))
+        .filter(invitations::Column::EmailFolded.eq(email.to_ascii_lowercase()))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
         .filter(invitations::Column::ExpiresAt.gt(now))
         .order_by_desc(invitations::Column::CreatedAt)
@@ -664,12 +667,13 @@ pub(super) async fn answer_invitation(
         == 1)
 }
 
+/// Revokes the invitation if it is still pending; whether it was.
 pub(super) async fn revoke_invitation(
     db: &impl ConnectionTrait,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    invitations::Entity::update_many()
+) -> Result<bool, AppError> {
+    Ok(invitations::Entity::update_many()
         .col_expr(
             invitations::Column::Status,
             Expr::value(InvitationStatus::Revoked.as_str()),
@@ -678,6 +682,90 @@ pub(super) async fn revoke_invitation(
         .filter(invitations::Column::Id.eq(id))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
         .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Revokes the organisation's pending invitations addressed to `email` or sent by `sender`
+/// (a member leaving, or losing the role that let it invite).
+pub(super) async fn revoke_pending_invitations_of_member(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    email: Option<&str>,
+    sender: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let mut whose = sea_orm::Condition::any();
+    if let Some(email) = email {
+        whose = whose.add(invitations::Column::EmailFolded.eq(email.to_ascii_lowercase()));
+    }
+    if let Some(sender) = sender {
+        whose = whose.add(invitations::Column::InvitedBy.eq(sender));
+    }
+    if whose.is_empty() {
+        return Ok(0);
+    }
+    Ok(invitations::Entity::update_many()
+        .col_expr(
+            invitations::Column::Status,
+            Expr::value(InvitationStatus::Revoked.as_str()),
+        )
+        .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
+        .filter(invitations::Column::OrganisationType.eq(organisation.kind()))
+        .filter(invitations::Column::OrganisationId.eq(organisation.id()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .filter(whose)
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The organisation's pending, unexpired invitations, newest first (at most 200).
+pub(super) async fn pending_invitations_of(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    now: DateTime<Utc>,
+) -> Result<Vec<Invitation>, AppError> {
+    let rows = invitations::Entity::find()
+        .filter(invitations::Column::OrganisationType.eq(organisation.kind()))
+        .filter(invitations::Column::OrganisationId.eq(organisation.id()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .filter(invitations::Column::ExpiresAt.gt(now))
+        .order_by_desc(invitations::Column::CreatedAt)
+        .limit(200)
+        .all(db)
         .await?;
-    Ok(())
+    with_names(db, rows, now).await
+}
+
+/// The id of the live account with `email` if it is a member of the organisation (one
+/// statement, whether or not the address has an account).
+pub(super) async fn member_with_email(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    email: &str,
+) -> Result<Option<Uuid>, AppError> {
+    let backend = db.get_database_backend();
+    let (table, column) = match organisation {
+        Organisation::Supplier(_) => ("supplier_members", "supplier_id"),
+        Organisation::Restaurant(_) => ("restaurant_members", "restaurant_id"),
+    };
+    let sql = format!(
+        "SELECT a.id FROM accounts a JOIN {table} m ON m.account_id = a.id \
+         WHERE a.email_folded = {} AND a.deleted_at IS NULL AND m.{column} = {}",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [email.to_ascii_lowercase().into(), organisation.id().into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get("", "id")?),
+        None => None,
+    })
 }

@@ -618,7 +618,12 @@ impl IdentityService {
             Some(token) => {
                 let hash = tokens::hash_refresh_token(token);
                 let Some(row) = repository::find_refresh_token_by_hash(&txn, &hash).await? else {
-                    return Ok(());
+                    // An unknown refresh token: the bearer token's session still ends.
+                    drop(txn);
+                    return match caller.principal.account().and_then(|a| a.session_id) {
+                        Some(_) => Box::pin(self.logout(caller, None)).await,
+                        None => Ok(()),
+                    };
                 };
                 if let Some(me) = caller.principal.account_id()
                     && me != row.account_id

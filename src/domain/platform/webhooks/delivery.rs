@@ -21,7 +21,7 @@ use crate::{
         audit::{self, AuditEntry},
         notifications::{Notice, NotificationService, notify_members},
         outbox::{OutboxEvent, OutboxHandler},
-        secrets::{OpenError, Sealer},
+        secrets::Sealer,
     },
     error::AppError,
     infra::db::{Db, begin_write},
@@ -101,6 +101,9 @@ impl reqwest::dns::Resolve for PublicOnly {
         })
     }
 }
+
+/// When a delivery whose secret did not open is tried again.
+const SECRET_UNAVAILABLE_RETRY: Duration = Duration::minutes(5);
 
 /// How long to wait after the `attempts`-th failure: base × 2^(attempts−1), ±20 % jitter,
 /// capped.
@@ -223,12 +226,29 @@ impl WebhookSender {
                     .await;
             }
         };
+        let Some(secret) = self.secret(&endpoint, &sealed_secret) else {
+            // The operator's fault, not the endpoint's: no attempt is counted, the endpoint is
+            // not marked failing, and the delivery waits for the key to come back.
+            let now = Utc::now();
+            let outcome = Outcome {
+                attempts: delivery.delivery.attempts,
+                status_code: None,
+                error: Some(
+                    "the endpoint's signing secret is unavailable here; delivery resumes once the operator restores its key",
+                ),
+            };
+            return repository::schedule_retry_if_claimed(
+                &self.db,
+                &delivery,
+                outcome,
+                now + SECRET_UNAVAILABLE_RETRY,
+                now,
+            )
+            .await;
+        };
         let started = Instant::now();
         let attempted_at = Utc::now();
-        let outcome = match self.secret(&endpoint, &sealed_secret) {
-            Ok(secret) => self.send(&endpoint, &secret, &delivery).await,
-            Err(error) => Err(error),
-        };
+        let outcome = self.send(&endpoint, &secret, &delivery).await;
         let duration_ms = started.elapsed().as_millis() as i64;
         let (status_code, error) = match &outcome {
             Ok(code) => (Some(i32::from(*code)), None),
@@ -291,18 +311,14 @@ impl WebhookSender {
         self.endpoint_failed(&endpoint, &error).await
     }
 
-    /// The endpoint's signing secret, opened; why not, as an attempt's error (the operator's
-    /// to fix: the attempt is retried like any failure).
-    fn secret(&self, endpoint: &Endpoint, sealed: &str) -> Result<String, String> {
+    /// The endpoint's signing secret, opened; `None` (logged for the operator) when it does
+    /// not open under this process's keys.
+    fn secret(&self, endpoint: &Endpoint, sealed: &str) -> Option<String> {
         match self.sealer.open(sealed, &secret_context(endpoint.id)) {
-            Ok(secret) => Ok(secret),
-            // Stored before secrets were sealed; start-up seals such values.
-            Err(OpenError::NotSealed) if sealed.starts_with("whsec_") => Ok(sealed.to_owned()),
+            Ok(secret) => Some(secret),
             Err(error) => {
-                tracing::error!(%error, endpoint_id = %endpoint.id, "a webhook signing secret did not open");
-                Err(format!(
-                    "the endpoint's signing secret did not open: {error}"
-                ))
+                tracing::error!(%error, endpoint_id = %endpoint.id, "a webhook signing secret did not open: check SECRET_KEYS");
+                None
             }
         }
     }
