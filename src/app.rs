@@ -381,8 +381,8 @@ pub fn router(state: ApiState, graphql: GraphqlState) -> Router {
     let config = state.config.clone();
     Router::new()
         .merge(graphql::router(graphql))
-        .nest("/api/v1", rest::router())
-        .merge(rest::docs())
+        .nest("/api/v1", rest::router(config.auth.provider))
+        .merge(rest::docs(config.auth.provider))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -160,6 +160,30 @@ where
             rows.truncate(*limit as usize);
             (rows, *offset > 0, more)
         }
+        PageRequest::AfterItem { id, offset, limit } => {
+            // Where the item sits as the list sorts: its own key is the cursor.
+            let Some((id_column, _, _)) = sort.columns.last() else {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "a sort order without an id"
+                )));
+            };
+            let item = select
+                .clone()
+                .filter(Expr::expr(id_column.clone()).eq(*id))
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::not_found("List item (cursor)", id))?;
+            let cursor = sort.cursor(&item);
+            let mut rows = sort
+                .sorted(select.filter(sort.seek(&cursor, true)), sort.direction)
+                .offset(*offset)
+                .limit(*limit + 1)
+                .all(db)
+                .await?;
+            let more = rows.len() as u64 > *limit;
+            rows.truncate(*limit as usize);
+            (rows, true, more)
+        }
         PageRequest::Keyset(keyset) => {
             let mut select = select;
             let kinds = sort.kinds();
@@ -189,7 +213,7 @@ where
     // smaller than what the page itself shows, so a row added in between is not missing.
     let skipped = match page {
         PageRequest::Offset { offset, .. } => *offset,
-        PageRequest::Keyset(_) => 0,
+        PageRequest::Keyset(_) | PageRequest::AfterItem { .. } => 0,
     };
     let total = match counted {
         Some(select) => Some(Ord::max(

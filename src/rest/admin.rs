@@ -10,7 +10,7 @@ use super::{PaginationDto, extract::ApiQuery};
 use crate::{
     domain::platform::audit::{AuditFilter, AuditRecord},
     error::{AppError, ErrorEnvelope},
-    web::{ApiState, extract::Authenticated},
+    web::{ApiState, extract::SignedIn},
 };
 
 /// One audited action.
@@ -65,12 +65,14 @@ pub struct AuditListResponse {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// Entries to skip.
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
-    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
-    /// `offset`).
-    cursor: Option<String>,
+    /// `pagination.nextCursor` of the previous page (its last item's id): the page after that
+    /// item, `offset` then skipping further. NOT_FOUND when the item left the list.
+    cursor: Option<Uuid>,
     actor_id: Option<Uuid>,
     entity: Option<String>,
     entity_id: Option<String>,
@@ -94,10 +96,10 @@ pub struct AuditParams {
 )]
 pub async fn audit(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditListResponse>, AppError> {
-    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
+    let page = super::page_request(params.offset, params.limit, params.cursor)?;
     let filter = AuditFilter {
         actor_id: params.actor_id,
         entity: params.entity,

@@ -12,7 +12,7 @@ use crate::{
     error::{AppError, ErrorEnvelope},
     web::{
         ApiState,
-        extract::{Authenticated, Lenient},
+        extract::{Lenient, SignedIn},
     },
 };
 
@@ -207,7 +207,7 @@ pub struct MeResponse {
 )]
 pub async fn me(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
 ) -> Result<Json<MeResponse>, AppError> {
     let me = state.services.identity.me(&caller).await?;
     Ok(Json(me_response(me)))

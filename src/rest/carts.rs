@@ -16,7 +16,7 @@ use super::{
 use crate::{
     domain::ordering::{Cart, Checkout, SupplierDelivery},
     error::{AppError, ErrorEnvelope},
-    web::{ApiState, extract::Authenticated},
+    web::{ApiState, extract::SignedIn},
 };
 
 /// A product and a quantity in a cart, at today's price.
@@ -104,7 +104,7 @@ async fn cart_response(state: &ApiState, cart: Cart) -> Result<Json<CartResponse
 )]
 pub async fn get(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(restaurant): ApiPath<Uuid>,
 ) -> Result<Json<CartResponse>, AppError> {
     let cart = state.services.carts.get(&caller, restaurant).await?;
@@ -117,6 +117,8 @@ pub async fn get(
 pub struct AddCartItemRequest {
     product_id: Uuid,
     /// Units to add, 1–100000.
+    #[schema(minimum = 1, maximum = 100_000)]
+    #[serde(deserialize_with = "super::whole_number")]
     quantity: i64,
 }
 
@@ -135,7 +137,7 @@ pub struct AddCartItemRequest {
 )]
 pub async fn add(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(restaurant): ApiPath<Uuid>,
     ApiJson(body): ApiJson<AddCartItemRequest>,
 ) -> Result<Json<CartResponse>, AppError> {
@@ -152,6 +154,8 @@ pub async fn add(
 #[serde(deny_unknown_fields)]
 pub struct SetCartItemRequest {
     /// 0–100000; 0 removes the product.
+    #[schema(minimum = 0, maximum = 100_000)]
+    #[serde(deserialize_with = "super::whole_number")]
     quantity: i64,
 }
 
@@ -172,7 +176,7 @@ pub struct SetCartItemRequest {
 )]
 pub async fn set(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath((restaurant, product)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<SetCartItemRequest>,
 ) -> Result<Json<CartResponse>, AppError> {
@@ -199,7 +203,7 @@ pub async fn set(
 )]
 pub async fn remove(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath((restaurant, product)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<CartResponse>, AppError> {
     let cart = state
@@ -222,7 +226,7 @@ pub async fn remove(
 )]
 pub async fn clear(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(restaurant): ApiPath<Uuid>,
 ) -> Result<Json<CartResponse>, AppError> {
     let cart = state.services.carts.clear(&caller, restaurant).await?;
@@ -235,6 +239,8 @@ pub async fn clear(
 pub struct DeliveryRequest {
     supplier_id: Uuid,
     requested_delivery_date: NaiveDate,
+    /// Blank means none.
+    #[schema(format = "iris-optional-text", max_length = 1000)]
     note: Option<String>,
 }
 
@@ -244,6 +250,8 @@ pub struct DeliveryRequest {
 pub struct CheckoutRequest {
     /// For every supplier not listed in `deliveries` (YYYY-MM-DD).
     requested_delivery_date: Option<NaiveDate>,
+    /// Blank means none.
+    #[schema(format = "iris-optional-text", max_length = 1000)]
     note: Option<String>,
     #[serde(default)]
     deliveries: Vec<DeliveryRequest>,
@@ -255,7 +263,7 @@ pub struct CheckoutRequest {
     post, path = "/api/v1/carts/{restaurantId}/checkout", tag = "carts",
     params(
         ("restaurantId" = Uuid, Path, description = "Restaurant id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; remembered for 24 hours"),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters; remembered for 24 hours"),
     ),
     request_body = CheckoutRequest,
     responses(
@@ -269,7 +277,7 @@ pub struct CheckoutRequest {
 )]
 pub async fn checkout(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(restaurant): ApiPath<Uuid>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutRequest>,

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod carts;
 pub mod extract;
+mod openapi;
 pub mod orders;
 pub mod products;
 pub mod restaurants;
@@ -22,10 +23,13 @@ use axum::{
 };
 use rust_decimal::Decimal;
 use serde::{Deserializer, Serialize, de};
-use utoipa::{OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use openapi::{ApiDoc, docs, document};
 
 use crate::{
+    domain::identity::AuthProvider,
     domain::kernel::{
         money::Money,
         pagination::{Direction, Page, PageRequest},
@@ -45,44 +49,40 @@ pub struct PaginationDto {
     pub offset: Option<u64>,
     /// Items matching the filters, across all pages.
     pub total: u64,
-    /// Pass as `cursor` to read the page after this one (absent on the last page). Unlike
-    /// `offset`, a cursor never skips or repeats items when the list changes in between.
+    /// Pass as `cursor` to read the page after this one (absent on the last page): the id of
+    /// this page's last item. Unlike `offset` alone, a cursor never skips or repeats items
+    /// when the list changes in between.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
+    pub next_cursor: Option<Uuid>,
 }
 
 impl PaginationDto {
     /// Where `page` (fetched for `request`) sits in the list.
     pub fn of<T>(request: &PageRequest, page: &Page<T>) -> Self {
         let (limit, offset) = match request {
-            PageRequest::Offset { offset, limit } => (*limit, Some(*offset)),
+            PageRequest::Offset { offset, limit }
+            | PageRequest::AfterItem { offset, limit, .. } => (*limit, Some(*offset)),
             PageRequest::Keyset(keyset) => (keyset.size(), None),
         };
         PaginationDto {
             limit,
             offset,
             total: page.total.unwrap_or_default(),
-            next_cursor: page
-                .has_next
-                .then(|| page.end_cursor().map(|c| c.encode()))
-                .flatten(),
+            next_cursor: page.has_next.then(|| page.end_id()).flatten(),
         }
     }
 }
 
-/// A list's paging parameters: `limit` with `offset` or with `cursor` (not both).
+/// A list's paging parameters: `limit` items after skipping `offset`, counted from the start
+/// or from the item `cursor`.
 pub fn page_request(
     offset: Option<u64>,
     limit: Option<u64>,
-    cursor: Option<&str>,
+    cursor: Option<Uuid>,
 ) -> Result<PageRequest, AppError> {
     match cursor {
         None => PageRequest::offset(offset, limit),
-        Some(_) if offset.is_some() => Err(AppError::validation(
-            "offset",
-            "cannot be combined with cursor",
-        )),
-        Some(cursor) => PageRequest::after_cursor(cursor, limit),
+        Some(cursor) => PageRequest::after_item(cursor, offset, limit),
     }
 }
 
@@ -165,12 +165,65 @@ pub fn exact_decimal<'de, D: Deserializer<'de>>(
             Ok(Some(Decimal::from(v)))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Err(E::custom(format!(
-                "send fractional amounts as strings, e.g. \"{v}\": a JSON float is inexact"
-            )))
+            // A whole number written as a float (`12.0`, `1e3`) is exact; fractions are not.
+            match whole(v) {
+                Some(n) => Ok(Some(Decimal::from(n))),
+                None => Err(E::custom(format!(
+                    "send fractional amounts as strings, e.g. \"{v}\": a JSON float is inexact"
+                ))),
+            }
         }
     }
     deserializer.deserialize_option(Exact)
+}
+
+/// `v` as an integer, when it is a whole number an `f64` holds exactly.
+fn whole(v: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    (v.fract() == 0.0 && v.abs() <= EXACT).then_some(v as i64)
+}
+
+/// Deserializes a whole number, also when written as a float without a fraction (`3.0`,
+/// `1e2`), as JSON Schema's `integer` allows.
+pub fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    optional_whole_number(deserializer)?
+        .ok_or_else(|| de::Error::custom("a whole number is required"))
+}
+
+/// [`whole_number`], optional.
+pub fn optional_whole_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    struct Whole;
+    impl<'de> de::Visitor<'de> for Whole {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::custom("is out of range"))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            whole(v)
+                .map(Some)
+                .ok_or_else(|| E::custom(format!("must be a whole number, got {v}")))
+        }
+    }
+    deserializer.deserialize_option(Whole)
 }
 
 /// Deserializes a required exact amount (see [`exact_decimal`]).
@@ -180,83 +233,18 @@ pub fn exact_decimal_required<'de, D: Deserializer<'de>>(
     exact_decimal(deserializer)?.ok_or_else(|| de::Error::custom("a decimal string is required"))
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Iris REST API",
-        description = "The legacy REST shim of Iris, the B2B food-service marketplace. GraphQL at /graphql is the primary API; this shim calls the same services. Errors use the Iris envelope {\"error\",\"message\",\"status\",\"timestamp\"}."
-    ),
-    paths(
-        auth::dev_login,
-        auth::register,
-        auth::refresh,
-        auth::logout,
-        auth::me,
-        admin::audit,
-        suppliers::list,
-        suppliers::get,
-        suppliers::create,
-        suppliers::update,
-        suppliers::delete,
-        products::list,
-        products::get,
-        products::upsert,
-        restaurants::list,
-        restaurants::get,
-        carts::get,
-        carts::add,
-        carts::set,
-        carts::remove,
-        carts::clear,
-        carts::checkout,
-        orders::list,
-        orders::get,
-        orders::place,
-        orders::confirm,
-        orders::reject,
-        orders::ship,
-        orders::deliver,
-        orders::cancel,
-    ),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "auth", description = "Sign-in and the current account"),
-        (name = "suppliers", description = "Wholesale suppliers"),
-        (name = "catalog", description = "Products: browse, search, and upkeep by suppliers"),
-        (name = "restaurants", description = "Restaurants buying on the marketplace"),
-        (name = "carts", description = "A restaurant's cart and its checkout"),
-        (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),
-        (name = "admin", description = "Operator reads (admins only)"),
-    )
-)]
-pub struct ApiDoc;
-
-/// Declares the `bearer` security scheme (`Authorization: Bearer <access token>`).
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 /// The `/api/v1` router (to be nested).
-pub fn router() -> Router<ApiState> {
-    Router::new()
-        .route("/auth/dev/login", post(auth::dev_login))
-        .route("/auth/register", post(auth::register))
-        .route("/auth/refresh", post(auth::refresh))
-        .route("/auth/logout", post(auth::logout))
+pub fn router(provider: AuthProvider) -> Router<ApiState> {
+    // Sign-in routes exist where they work: Iris's own sign-in, refresh and sign-out with
+    // local accounts; registration at the identity provider with OIDC.
+    let sign_in = match provider {
+        AuthProvider::Local => Router::new()
+            .route("/auth/dev/login", post(auth::dev_login))
+            .route("/auth/refresh", post(auth::refresh))
+            .route("/auth/logout", post(auth::logout)),
+        AuthProvider::Oidc => Router::new().route("/auth/register", post(auth::register)),
+    };
+    sign_in
         .route("/me", get(auth::me))
         .route("/admin/audit", get(admin::audit))
         .route("/products", get(products::list))
@@ -287,15 +275,6 @@ pub fn router() -> Router<ApiState> {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-/// `/openapi.json` and the Swagger UI at `/docs`, served from the binary. Its validator badge
-/// is off: by default the bundle sends the spec's address to validator.swagger.io, and nothing
-/// on `/docs` may load from another host.
-pub fn docs() -> SwaggerUi {
-    SwaggerUi::new("/docs")
-        .url("/openapi.json", ApiDoc::openapi())
-        .config(utoipa_swagger_ui::Config::default().validator_url("none"))
 }
 
 pub async fn not_found(OriginalUri(uri): OriginalUri) -> AppError {

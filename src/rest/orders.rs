@@ -28,7 +28,7 @@ use crate::{
         },
     },
     error::{AppError, ErrorEnvelope},
-    web::{ApiState, extract::Authenticated},
+    web::{ApiState, extract::SignedIn},
 };
 
 fn money(amount: Decimal, currency: &Currency) -> MoneyDto {
@@ -264,13 +264,18 @@ pub struct OrderListResponse {
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersParams {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// Items to skip.
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
-    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
-    /// `offset`).
-    cursor: Option<String>,
+    /// `pagination.nextCursor` of the previous page (its last item's id): the page after that
+    /// item, `offset` then skipping further. NOT_FOUND when the item left the list.
+    cursor: Option<Uuid>,
     /// Comma-separated statuses, e.g. `PLACED,CONFIRMED`.
+    #[param(
+        pattern = "^(PLACED|CONFIRMED|SHIPPED|DELIVERED|CANCELLED|REJECTED)(,(PLACED|CONFIRMED|SHIPPED|DELIVERED|CANCELLED|REJECTED))*$"
+    )]
     status: Option<String>,
     restaurant_id: Option<Uuid>,
     supplier_id: Option<Uuid>,
@@ -280,6 +285,7 @@ pub struct ListOrdersParams {
     delivery_to: Option<NaiveDate>,
     /// `createdAt` (default `-createdAt`), `requestedDeliveryDate` or `total`; prefix `-` for
     /// descending.
+    #[param(pattern = r"^-?(createdAt|requestedDeliveryDate|total)$")]
     sort: Option<String>,
 }
 
@@ -296,22 +302,20 @@ pub struct ListOrdersParams {
 )]
 pub async fn list(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiQuery(params): ApiQuery<ListOrdersParams>,
 ) -> Result<Json<OrderListResponse>, AppError> {
-    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
-    let statuses = params
-        .status
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            OrderStatus::parse(s)
-                .ok_or_else(|| AppError::validation("status", format!("`{s}` is not a status")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let page = super::page_request(params.offset, params.limit, params.cursor)?;
+    let statuses = match params.status.as_deref() {
+        None => Vec::new(),
+        Some(raw) => raw
+            .split(',')
+            .map(|s| {
+                OrderStatus::parse(s)
+                    .ok_or_else(|| AppError::validation("status", format!("`{s}` is not a status")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let filter = OrderFilter {
         statuses,
         restaurant_id: params.restaurant_id,
@@ -356,7 +360,7 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<OrderResponse>, AppError> {
     let order = state.services.orders.get(&caller, id).await?;
@@ -369,6 +373,9 @@ pub async fn get(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderLineRequest {
     product_id: Uuid,
+    /// 1–100000.
+    #[schema(minimum = 1, maximum = 100_000)]
+    #[serde(deserialize_with = "super::whole_number")]
     quantity: i64,
 }
 
@@ -379,9 +386,12 @@ pub struct PlaceOrderRequest {
     restaurant_id: Uuid,
     supplier_id: Uuid,
     /// 1–200 lines, each product once.
+    #[schema(min_items = 1, max_items = 200)]
     lines: Vec<OrderLineRequest>,
     /// After today, on a delivery day of the supplier (YYYY-MM-DD).
     requested_delivery_date: NaiveDate,
+    /// Blank means none.
+    #[schema(format = "iris-optional-text", max_length = 1000)]
     note: Option<String>,
 }
 
@@ -391,10 +401,11 @@ pub struct PlaceOrderRequest {
 #[utoipa::path(
     post, path = "/api/v1/orders", tag = "orders",
     request_body = PlaceOrderRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; remembered for 24 hours")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "1–255 visible ASCII characters; remembered for 24 hours")),
     responses(
         (status = 201, description = "Placed; `Location` names the order", body = OrderResponse),
         (status = 200, description = "Replayed for a repeated Idempotency-Key", body = OrderResponse),
+        (status = 404, description = "No such restaurant, supplier or product (or not the caller's)", body = ErrorEnvelope),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a member of the restaurant", body = ErrorEnvelope),
         (status = 409, description = "INSUFFICIENT_STOCK (names the product) or an Idempotency-Key reused for another request", body = ErrorEnvelope),
@@ -404,7 +415,7 @@ pub struct PlaceOrderRequest {
 )]
 pub async fn place(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PlaceOrderRequest>,
 ) -> Result<Response, AppError> {
@@ -440,16 +451,28 @@ pub async fn place(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
-    /// Required to reject; optional otherwise.
+    /// Required to reject; optional otherwise (blank means none).
+    #[schema(format = "iris-optional-text", max_length = 500)]
     reason: Option<String>,
+}
+
+/// Why the supplier turns an order down.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Its schema documents `reject`; the body parses as `TransitionRequest`.
+pub struct RejectRequest {
+    /// Shown to the restaurant.
+    #[schema(format = "iris-text", max_length = 500)]
+    reason: String,
 }
 
 fn reason(body: &Bytes) -> Result<Option<String>, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice::<TransitionRequest>(body)
-        .map(|r| r.reason)
+    // No body, an empty one, or JSON `null`: no reason.
+    serde_json::from_slice::<Option<TransitionRequest>>(body)
+        .map(|r| r.and_then(|r| r.reason))
         .map_err(|e| AppError::BadRequest(format!("malformed JSON body: {e}")))
 }
 
@@ -470,12 +493,12 @@ async fn transition(
 }
 
 macro_rules! transition_route {
-    ($name:ident, $path:literal, $action:expr, $doc:literal, $who:literal) => {
+    ($name:ident, $path:literal, $action:expr, $doc:literal, $who:literal, $body:ty, $body_doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(
             post, path = $path, tag = "orders",
             params(("id" = Uuid, Path, description = "Order id")),
-            request_body(content = Option<TransitionRequest>, description = "Optional; `reason` is required to reject"),
+            request_body(content = $body, description = $body_doc),
             responses(
                 (status = 200, description = "The order after the change", body = OrderResponse),
                 (status = 401, description = "Not signed in", body = ErrorEnvelope),
@@ -487,7 +510,7 @@ macro_rules! transition_route {
         )]
         pub async fn $name(
             State(state): State<ApiState>,
-            Authenticated(caller): Authenticated,
+            SignedIn(caller): SignedIn,
             ApiPath(id): ApiPath<Uuid>,
             body: Bytes,
         ) -> Result<Json<OrderResponse>, AppError> {
@@ -501,33 +524,43 @@ transition_route!(
     "/api/v1/orders/{id}/confirm",
     OrderAction::Confirm,
     "The supplier accepts a PLACED order.",
-    "Not a member of the supplier"
+    "Not a member of the supplier",
+    Option<TransitionRequest>,
+    "Optional: a `reason`"
 );
 transition_route!(
     reject,
     "/api/v1/orders/{id}/reject",
     OrderAction::Reject,
     "The supplier turns down a PLACED or CONFIRMED order (reason required); stock is released.",
-    "Not a member of the supplier"
+    "Not a member of the supplier",
+    RejectRequest,
+    "The `reason`, which the restaurant sees"
 );
 transition_route!(
     ship,
     "/api/v1/orders/{id}/ship",
     OrderAction::Ship,
     "The supplier ships a CONFIRMED order.",
-    "Not a member of the supplier"
+    "Not a member of the supplier",
+    Option<TransitionRequest>,
+    "Optional: a `reason`"
 );
 transition_route!(
     deliver,
     "/api/v1/orders/{id}/deliver",
     OrderAction::Deliver,
     "The supplier marks a SHIPPED order delivered.",
-    "Not a member of the supplier"
+    "Not a member of the supplier",
+    Option<TransitionRequest>,
+    "Optional: a `reason`"
 );
 transition_route!(
     cancel,
     "/api/v1/orders/{id}/cancel",
     OrderAction::Cancel,
     "The restaurant cancels a PLACED or CONFIRMED order; stock is released.",
-    "Not a member of the restaurant"
+    "Not a member of the restaurant",
+    Option<TransitionRequest>,
+    "Optional: a `reason`"
 );

@@ -17,7 +17,10 @@ use crate::{
         Allergen, DietaryTag, Product, ProductFilter, ProductInput, ProductSort, ProductSortField,
     },
     error::{AppError, ErrorEnvelope},
-    web::{ApiState, extract::Authenticated},
+    web::{
+        ApiState,
+        extract::{Authenticated, SignedIn},
+    },
 };
 
 /// Something a supplier sells.
@@ -93,26 +96,39 @@ pub struct ProductsResponse {
 #[into_params(parameter_in = Query)]
 pub struct ListProductsParams {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// Items to skip.
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
-    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
-    /// `offset`).
-    cursor: Option<String>,
+    /// `pagination.nextCursor` of the previous page (its last item's id): the page after that
+    /// item, `offset` then skipping further. NOT_FOUND when the item left the list.
+    cursor: Option<Uuid>,
     /// Search text (names, typo-tolerant, and SKUs).
     q: Option<String>,
     supplier_id: Option<Uuid>,
     category: Option<String>,
-    #[param(value_type = Option<String>)]
+    /// Lowest unit price, a decimal with at most 3 decimals, e.g. `12.5`.
+    #[param(value_type = Option<String>, pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,3})?$")]
+    #[serde(default, deserialize_with = "super::exact_decimal")]
     min_price: Option<Decimal>,
-    #[param(value_type = Option<String>)]
+    /// Highest unit price, as `minPrice`.
+    #[param(value_type = Option<String>, pattern = r"^-?[0-9]{1,15}(\.[0-9]{1,3})?$")]
+    #[serde(default, deserialize_with = "super::exact_decimal")]
     max_price: Option<Decimal>,
     in_stock: Option<bool>,
     /// Comma-separated allergens the products must not contain, e.g. `FISH,GLUTEN`.
+    #[param(
+        pattern = r"^(GLUTEN|CRUSTACEANS|EGGS|FISH|PEANUTS|SOYBEANS|MILK|NUTS|CELERY|MUSTARD|SESAME|SULPHITES|LUPIN|MOLLUSCS)(,(GLUTEN|CRUSTACEANS|EGGS|FISH|PEANUTS|SOYBEANS|MILK|NUTS|CELERY|MUSTARD|SESAME|SULPHITES|LUPIN|MOLLUSCS))*$"
+    )]
     excludes_allergens: Option<String>,
     /// Comma-separated tags the products must all have, e.g. `VEGAN`.
+    #[param(
+        pattern = r"^(VEGAN|VEGETARIAN|GLUTEN_FREE|LACTOSE_FREE|ORGANIC|HALAL|KOSHER)(,(VEGAN|VEGETARIAN|GLUTEN_FREE|LACTOSE_FREE|ORGANIC|HALAL|KOSHER))*$"
+    )]
     dietary_tags: Option<String>,
     /// `relevance` (default), `name`, `price` or `createdAt`; prefix `-` for descending.
+    #[param(pattern = r"^-?(relevance|name|price|createdAt)$")]
     sort: Option<String>,
 }
 
@@ -120,11 +136,17 @@ fn list_of<T: for<'de> Deserialize<'de>>(
     field: &str,
     raw: Option<&str>,
 ) -> Result<Vec<T>, AppError> {
-    raw.unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
         .map(|s| {
+            if s.is_empty() {
+                return Err(AppError::validation(
+                    field,
+                    "must list values separated by single commas",
+                ));
+            }
             serde_json::from_value(serde_json::Value::String(s.to_ascii_uppercase()))
                 .map_err(|_| AppError::validation(field, format!("`{s}` is not a known value")))
         })
@@ -146,7 +168,7 @@ pub async fn list(
     Authenticated(_caller): Authenticated,
     ApiQuery(params): ApiQuery<ListProductsParams>,
 ) -> Result<Json<ProductListResponse>, AppError> {
-    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
+    let page = super::page_request(params.offset, params.limit, params.cursor)?;
     let filter = ProductFilter {
         query: params.q,
         supplier_id: params.supplier_id,
@@ -204,29 +226,74 @@ pub async fn get(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProductRequest {
+    /// Letters, digits, `-`, `_`, `.` and `/`; unique per supplier.
+    #[schema(format = "iris-sku", max_length = 64)]
     sku: String,
+    #[schema(format = "iris-text", max_length = 200)]
     name: String,
+    /// Blank means none.
+    #[schema(format = "iris-optional-text", max_length = 2000)]
     description: Option<String>,
+    #[schema(format = "iris-text", max_length = 100)]
     category: String,
     /// KG, G, L, CL, PIECE, PACK, BOX or CASE.
+    #[schema(pattern = "^(KG|G|L|CL|PIECE|PACK|BOX|CASE)$")]
     unit: String,
     /// Decimal string, at least 0.001.
-    #[schema(value_type = String, example = "32.50")]
+    #[schema(value_type = String, format = "iris-price", example = "32.50")]
     #[serde(deserialize_with = "super::exact_decimal_required")]
     unit_price: Decimal,
+    #[schema(pattern = "^(SEK|NOK|DKK|EUR|ISK|GBP|USD|CHF|PLN)$")]
     currency: Option<String>,
+    #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "super::optional_whole_number")]
     stock_on_hand: Option<i64>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<AllergenName>)]
     allergens: Vec<Allergen>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<DietaryTagName>)]
     dietary_tags: Vec<DietaryTag>,
     /// VAT rate in percent (decimal string), 0–100; 12 for a new product when absent.
-    #[schema(value_type = Option<String>, example = "12")]
+    #[schema(value_type = Option<String>, format = "iris-tax-rate", example = "12")]
     #[serde(default, deserialize_with = "super::exact_decimal")]
     tax_rate: Option<Decimal>,
     active: Option<bool>,
+}
+
+/// One of the 14 allergens EU food law requires to be declared.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Only its schema is used: requests parse into `catalog::Allergen`.
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AllergenName {
+    Gluten,
+    Crustaceans,
+    Eggs,
+    Fish,
+    Peanuts,
+    Soybeans,
+    Milk,
+    Nuts,
+    Celery,
+    Mustard,
+    Sesame,
+    Sulphites,
+    Lupin,
+    Molluscs,
+}
+
+/// A dietary property of a product.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Only its schema is used: requests parse into `catalog::DietaryTag`.
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DietaryTagName {
+    Vegan,
+    Vegetarian,
+    GlutenFree,
+    LactoseFree,
+    Organic,
+    Halal,
+    Kosher,
 }
 
 /// Products to create or update, all or nothing.
@@ -234,6 +301,7 @@ pub struct ProductRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpsertProductsRequest {
     /// 1 to 1000 products, keyed by SKU.
+    #[schema(min_items = 1, max_items = 1000)]
     products: Vec<ProductRequest>,
 }
 
@@ -246,13 +314,13 @@ pub struct UpsertProductsRequest {
         (status = 200, description = "The products as stored", body = ProductsResponse),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a member of the supplier", body = ErrorEnvelope),
-        (status = 422, description = "Items break rules; every one is named as items[i].field", body = ErrorEnvelope),
+        (status = 422, description = "Products break rules; every one is named as products[i].field", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
 pub async fn upsert(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(supplier): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpsertProductsRequest>,
 ) -> Result<Json<ProductsResponse>, AppError> {
@@ -278,7 +346,19 @@ pub async fn upsert(
         .services
         .products
         .upsert(&caller, supplier, items)
-        .await?;
+        .await
+        // The service names GraphQL's `items[i]`; this body calls them `products[i]`.
+        .map_err(|error| match error {
+            AppError::Validation(mut fields) => {
+                for violation in &mut fields {
+                    if let Some(rest) = violation.field.strip_prefix("items") {
+                        violation.field = format!("products{rest}");
+                    }
+                }
+                AppError::Validation(fields)
+            }
+            other => other,
+        })?;
     Ok(Json(ProductsResponse {
         data: products.into_iter().map(ProductDto::from).collect(),
     }))

@@ -16,7 +16,7 @@ use crate::{
     auth::Caller,
     domain::restaurants::{DeliveryPrefs, Restaurant, RestaurantFilter, may_see_private},
     error::{AppError, ErrorEnvelope},
-    web::{ApiState, extract::Authenticated},
+    web::{ApiState, extract::SignedIn},
 };
 
 /// A restaurant buying on the marketplace. `contactEmail` and `deliveryPrefs` appear only for
@@ -85,12 +85,14 @@ pub struct RestaurantResponse {
 #[into_params(parameter_in = Query)]
 pub struct ListRestaurantsParams {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// Items to skip.
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
-    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
-    /// `offset`).
-    cursor: Option<String>,
+    /// `pagination.nextCursor` of the previous page (its last item's id): the page after that
+    /// item, `offset` then skipping further. NOT_FOUND when the item left the list.
+    cursor: Option<Uuid>,
     /// Case-insensitive part of the name.
     q: Option<String>,
     /// Case-insensitive city.
@@ -110,10 +112,10 @@ pub struct ListRestaurantsParams {
 )]
 pub async fn list(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiQuery(params): ApiQuery<ListRestaurantsParams>,
 ) -> Result<Json<RestaurantListResponse>, AppError> {
-    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
+    let page = super::page_request(params.offset, params.limit, params.cursor)?;
     let filter = RestaurantFilter {
         name: params.q,
         city: params.city,
@@ -151,7 +153,7 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RestaurantResponse>, AppError> {
     let restaurant = state.services.restaurants.get(&caller, id).await?;

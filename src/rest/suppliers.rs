@@ -25,7 +25,10 @@ use crate::{
         },
     },
     error::{AppError, ErrorEnvelope},
-    web::{ApiState, extract::Authenticated},
+    web::{
+        ApiState,
+        extract::{Authenticated, SignedIn},
+    },
 };
 
 /// A wholesale supplier.
@@ -80,24 +83,43 @@ pub struct SupplierListResponse {
     pagination: PaginationDto,
 }
 
+/// A day of the week.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Only its schema is used: requests parse into `kernel::weekday::Weekday`.
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WeekdayName {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
 /// A new supplier.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateSupplierRequest {
     /// Trading name (1–200 characters).
+    #[schema(format = "iris-text", max_length = 200)]
     name: String,
-    /// Swedish organisation number, with or without the dash.
+    /// Swedish organisation number (Luhn check digit), with or without the dash.
+    #[schema(format = "se-organisation-number", example = "556703-7485")]
     organisation_number: String,
+    #[schema(format = Email)]
     contact_email: String,
+    #[schema(format = "iris-text", max_length = 100)]
     city: String,
     /// ISO 4217 code; SEK when absent.
+    #[schema(pattern = "^(SEK|NOK|DKK|EUR|ISK|GBP|USD|CHF|PLN)$")]
     currency: Option<String>,
     /// Decimal string, at most 3 decimals; 0 when absent.
-    #[schema(value_type = Option<String>, example = "1500.00")]
+    #[schema(value_type = Option<String>, format = "iris-amount", example = "1500.00")]
     #[serde(default, deserialize_with = "super::exact_decimal")]
     minimum_order_value: Option<Decimal>,
     /// At least one weekday.
-    #[schema(value_type = Vec<String>, example = json!(["MONDAY", "THURSDAY"]))]
+    #[schema(value_type = Vec<WeekdayName>, min_items = 1, example = json!(["MONDAY", "THURSDAY"]))]
     delivery_days: Vec<Weekday>,
     /// True when absent.
     active: Option<bool>,
@@ -107,15 +129,20 @@ pub struct CreateSupplierRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateSupplierRequest {
+    #[schema(format = "iris-text", max_length = 200)]
     name: Option<String>,
+    #[schema(format = "se-organisation-number", example = "556703-7485")]
     organisation_number: Option<String>,
+    #[schema(format = Email)]
     contact_email: Option<String>,
+    #[schema(format = "iris-text", max_length = 100)]
     city: Option<String>,
+    #[schema(pattern = "^(SEK|NOK|DKK|EUR|ISK|GBP|USD|CHF|PLN)$")]
     currency: Option<String>,
-    #[schema(value_type = Option<String>, example = "2000")]
+    #[schema(value_type = Option<String>, format = "iris-amount", example = "2000")]
     #[serde(default, deserialize_with = "super::exact_decimal")]
     minimum_order_value: Option<Decimal>,
-    #[schema(value_type = Option<Vec<String>>, example = json!(["TUESDAY"]))]
+    #[schema(value_type = Option<Vec<WeekdayName>>, min_items = 1, example = json!(["TUESDAY"]))]
     delivery_days: Option<Vec<Weekday>>,
     active: Option<bool>,
 }
@@ -126,12 +153,14 @@ pub struct UpdateSupplierRequest {
 #[into_params(parameter_in = Query)]
 pub struct ListSuppliersParams {
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// Items to skip (default 0).
+    #[param(minimum = 0, maximum = 1_000_000_000)]
     offset: Option<u64>,
-    /// Opaque `pagination.nextCursor` of the previous page: the page after it (instead of
-    /// `offset`).
-    cursor: Option<String>,
+    /// `pagination.nextCursor` of the previous page (its last item's id): the page after that
+    /// item, `offset` then skipping further. NOT_FOUND when the item left the list.
+    cursor: Option<Uuid>,
     /// Case-insensitive part of the name.
     name: Option<String>,
     /// City, case-insensitive.
@@ -139,6 +168,7 @@ pub struct ListSuppliersParams {
     /// Only active (true) or inactive (false) suppliers.
     active: Option<bool>,
     /// `name`, `city` or `createdAt`; prefix `-` for descending (default `name`).
+    #[param(pattern = r"^-?(name|city|createdAt)$")]
     sort: Option<String>,
 }
 
@@ -157,7 +187,7 @@ pub async fn list(
     Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListSuppliersParams>,
 ) -> Result<Json<SupplierListResponse>, AppError> {
-    let page = super::page_request(params.offset, params.limit, params.cursor.as_deref())?;
+    let page = super::page_request(params.offset, params.limit, params.cursor)?;
     let sort = parse_sort(
         params.sort.as_deref(),
         &[
@@ -215,11 +245,12 @@ pub async fn get(
         (status = 409, description = "Organisation number already registered", body = ErrorEnvelope),
         (status = 415, description = "Not application/json", body = ErrorEnvelope),
         (status = 422, description = "A field breaks a rule", body = ErrorEnvelope),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn create(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiJson(body): ApiJson<CreateSupplierRequest>,
 ) -> Result<Response, AppError> {
     let supplier = state
@@ -264,11 +295,12 @@ pub async fn create(
         (status = 404, description = "No such supplier", body = ErrorEnvelope),
         (status = 409, description = "Organisation number already registered", body = ErrorEnvelope),
         (status = 422, description = "A field breaks a rule", body = ErrorEnvelope),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn update(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpdateSupplierRequest>,
 ) -> Result<Json<SupplierResponse>, AppError> {
@@ -303,11 +335,12 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 400, description = "The id is not a UUID", body = ErrorEnvelope),
         (status = 404, description = "No such supplier", body = ErrorEnvelope),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn delete(
     State(state): State<ApiState>,
-    Authenticated(caller): Authenticated,
+    SignedIn(caller): SignedIn,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, AppError> {
     state.services.suppliers.delete(&caller, id).await?;

@@ -127,6 +127,29 @@ where
     }
 }
 
+/// A signed-in caller: no token is UNAUTHENTICATED (401) like a bad one. Routes that need a
+/// principal take it first, so a caller without credentials hears 401 before any parameter of
+/// the request is judged.
+pub struct SignedIn(pub Caller);
+
+impl<S> FromRequestParts<S> for SignedIn
+where
+    ApiState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let Authenticated(caller) = Authenticated::from_request_parts(parts, state).await?;
+        match caller.principal {
+            crate::auth::Principal::Anonymous => Err(AppError::Unauthenticated(
+                "sign in: send `Authorization: Bearer <access token>`".into(),
+            )),
+            _ => Ok(SignedIn(caller)),
+        }
+    }
+}
+
 /// Like [`Authenticated`], but a bad or expired token is an anonymous caller (rate limits still
 /// apply): for the sign-in, refresh and sign-out routes.
 pub struct Lenient(pub Caller);

@@ -266,3 +266,109 @@ async fn openapi_and_docs_are_served_offline() {
         "validator off: {initializer}"
     );
 }
+
+/// The document says what every operation can answer, who may call it, and the real bounds
+/// of its inputs; the server agrees (schemathesis checks it at scale in `.ci/run`).
+#[tokio::test]
+async fn openapi_documents_security_errors_and_bounds_the_server_keeps() {
+    let (app, _backend) = TestApp::spawn().await;
+    let spec: Value = app.get_json("/openapi.json").await;
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{} {path}", method.to_uppercase());
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["401", "429", "503"] {
+                assert!(responses.contains_key(status), "{name} documents {status}");
+                assert_eq!(
+                    responses[status]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorEnvelope",
+                    "{name} {status}"
+                );
+            }
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name}: security"));
+            let public = security.iter().any(|s| s.as_object().unwrap().is_empty());
+            if !public {
+                assert!(responses.contains_key("403"), "{name} documents 403");
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{name} documents {status}");
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{name} documents 404");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 29, "{checked} operations");
+    // Public reads say so; writes need a token.
+    let security = |path: &str, method: &str| spec["paths"][path][method]["security"].clone();
+    assert_eq!(
+        security("/api/v1/suppliers", "get"),
+        json!([{}, { "bearer": [] }])
+    );
+    assert_eq!(
+        security("/api/v1/suppliers", "post"),
+        json!([{ "bearer": [] }])
+    );
+    // Local sign-in here: registration happens at an identity provider, so it is not listed.
+    assert!(spec["paths"].get("/api/v1/auth/register").is_none());
+    assert_eq!(
+        app.anonymous()
+            .client
+            .post(app.url("/api/v1/auth/register"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Bounds as the server keeps them.
+    let param = |path: &str, name: &str| {
+        spec["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]
+            .clone()
+    };
+    let limit = param("/api/v1/orders", "limit");
+    assert_eq!(
+        (limit["minimum"].clone(), limit["maximum"].clone()),
+        (json!(1), json!(100))
+    );
+    assert_eq!(param("/api/v1/orders", "cursor")["format"], "uuid");
+    let name = &spec["components"]["schemas"]["CreateSupplierRequest"]["properties"]["name"];
+    assert_eq!(name["maxLength"], 200);
+    let pattern = shaped_by_a_rule(name["pattern"].as_str().unwrap());
+    assert!(pattern, "the name rule is a pattern");
+
+    // Authentication before validation: no token is 401 however bad the parameters.
+    let anonymous = app.anonymous();
+    for path in [
+        "/api/v1/orders?limit=0",
+        "/api/v1/orders?status=NOPE&cursor=x",
+    ] {
+        assert_eq!(anonymous.get(path).await.status(), 401, "{path}");
+    }
+    let response = anonymous
+        .client
+        .post(app.url("/api/v1/suppliers"))
+        .header("content-type", "text/plain")
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "401 before 415");
+}
+
+/// A documented pattern is one the server's rule shaped (anchored, with the control range).
+fn shaped_by_a_rule(pattern: &str) -> bool {
+    pattern.starts_with('^') && pattern.ends_with('$') && pattern.contains("\\u0000-\\u001F")
+}

@@ -67,8 +67,8 @@ fn validate(
     let field = |name: &str| format!("{at}.{name}");
     let sku = v.check(&field("sku"), sku(&item.sku));
     let name = v.check(&field("name"), validation::text(&item.name, 200));
-    let description = match item.description.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => v
+    let description = match item.description.as_deref() {
+        Some(d) if !d.trim().is_empty() => v
             .check(&field("description"), validation::text(d, 2000))
             .map(Some),
         _ => Some(None),

@@ -54,8 +54,16 @@ pub fn to_milli(amount: Decimal) -> Result<i64, AmountError> {
     let milli = normalized
         .checked_mul(Decimal::from(1000))
         .ok_or(AmountError::OutOfRange)?;
-    i64::try_from(milli).map_err(|_| AmountError::OutOfRange)
+    let milli = i64::try_from(milli).map_err(|_| AmountError::OutOfRange)?;
+    // At most 15 digits before the point: one bound for every amount, which the API documents.
+    if milli.unsigned_abs() > MAX_MILLI {
+        return Err(AmountError::OutOfRange);
+    }
+    Ok(milli)
 }
+
+/// The largest amount, in thousandths: 999 999 999 999 999.999.
+const MAX_MILLI: u64 = 999_999_999_999_999_999;
 
 /// Thousandths → Decimal, exact, without trailing zeros (`1500`, `0.001`, `12.5`).
 pub fn from_milli(milli: i64) -> Decimal {
@@ -119,10 +127,19 @@ mod tests {
             "12345678.905",
             "1500",
             "0.1",
-            "9223372036854775.807",
+            "999999999999999.999",
         ] {
             assert_eq!(from_milli(to_milli(d(s)).unwrap()), d(s), "{s}");
         }
+        // 15 digits before the point at most, as the API documents.
+        assert_eq!(
+            to_milli(d("1000000000000000")),
+            Err(AmountError::OutOfRange)
+        );
+        assert_eq!(
+            to_milli(d("-1000000000000000")),
+            Err(AmountError::OutOfRange)
+        );
         assert_eq!(to_milli(d("1.5000")).unwrap(), 1500);
     }
 

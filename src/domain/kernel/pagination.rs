@@ -174,8 +174,12 @@ impl Keyset {
 pub enum PageRequest {
     /// `?limit&offset` (REST); always counted.
     Offset { offset: u64, limit: u64 },
-    /// Relay's `first/after/last/before`, or REST's `cursor`.
+    /// Relay's `first/after/last/before`.
     Keyset(Keyset),
+    /// REST's `?cursor&offset&limit`: the items after the item with this id (as the list
+    /// sorts), skipping `offset` more; always counted. NOT_FOUND when the item is not in the
+    /// list (any more).
+    AfterItem { id: Uuid, offset: u64, limit: u64 },
 }
 
 impl PageRequest {
@@ -192,15 +196,20 @@ impl PageRequest {
         Ok(PageRequest::Offset { offset, limit })
     }
 
-    /// REST's `?cursor&limit`: the page after `cursor`, counted.
-    pub fn after_cursor(cursor: &str, limit: Option<u64>) -> Result<Self, AppError> {
-        Ok(PageRequest::Keyset(Keyset {
-            first: Some(Self::limit(limit)?),
-            after: Some(Cursor::decode("cursor", cursor)?),
-            last: None,
-            before: None,
-            count: true,
-        }))
+    /// REST's `?cursor&offset&limit`: the page after the item `cursor`, counted.
+    pub fn after_item(
+        cursor: Uuid,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> Result<Self, AppError> {
+        match Self::offset(offset, limit)? {
+            PageRequest::Offset { offset, limit } => Ok(PageRequest::AfterItem {
+                id: cursor,
+                offset,
+                limit,
+            }),
+            other => Ok(other),
+        }
     }
 
     fn limit(limit: Option<u64>) -> Result<u64, AppError> {
@@ -251,7 +260,7 @@ impl PageRequest {
     /// Whether the list's total is wanted.
     pub fn counts(&self) -> bool {
         match self {
-            PageRequest::Offset { .. } => true,
+            PageRequest::Offset { .. } | PageRequest::AfterItem { .. } => true,
             PageRequest::Keyset(keyset) => keyset.count,
         }
     }
@@ -283,6 +292,15 @@ impl<T> Page<T> {
     /// The cursor of the last item, where the next page starts.
     pub fn end_cursor(&self) -> Option<&Cursor> {
         self.cursors.last()
+    }
+
+    /// The id of the last item (every sort order ends with the id), where REST's next page
+    /// starts.
+    pub fn end_id(&self) -> Option<Uuid> {
+        match self.end_cursor()?.key.last()? {
+            KeyValue::Id(id) => Some(*id),
+            _ => None,
+        }
     }
 }
 
@@ -337,6 +355,20 @@ pub fn page_in_memory<T>(
     let mut keyed: Vec<(Vec<KeyValue>, T)> = items.into_iter().map(|t| (key(&t), t)).collect();
     keyed.sort_by(|(a, _), (b, _)| cmp(a, b));
     let (rows, has_previous, has_next) = match page {
+        PageRequest::AfterItem { id, offset, limit } => {
+            let at = keyed
+                .iter()
+                .position(|(k, _)| k.last() == Some(&KeyValue::Id(*id)))
+                .ok_or_else(|| AppError::not_found("List item (cursor)", id))?;
+            let start = (at as u64 + 1 + offset).min(total) as usize;
+            let rows: Vec<_> = keyed
+                .into_iter()
+                .skip(start)
+                .take(*limit as usize)
+                .collect();
+            let end = start + rows.len();
+            (rows, true, (end as u64) < total)
+        }
         PageRequest::Offset { offset, limit } => {
             let start = (*offset).min(total) as usize;
             let rows: Vec<_> = keyed

@@ -95,12 +95,13 @@ pub fn dirty_text(tree: TextTree<'_>, path: &mut String) -> Option<(String, Stri
 
 /// Trimmed text of 1..=`max` characters without control characters.
 pub fn text(raw: &str, max: usize) -> Result<String, String> {
+    // The bound holds for what was sent, padding included (as the API documents it).
+    if raw.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
     let value = raw.trim();
     if value.is_empty() {
         return Err("must not be empty".into());
-    }
-    if value.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
     }
     if value.chars().any(char::is_control) {
         return Err("must not contain control characters".into());

@@ -177,13 +177,11 @@ impl CartService {
                     Change::Add(_) => item.quantity + units,
                     _ => units,
                 };
+                // What the cart already holds is in the way, not the request: a conflict.
                 if quantity > MAX_QUANTITY {
-                    return Err(AppError::validation(
-                        "quantity",
-                        format!(
-                            "would make {quantity} in the cart; at most {MAX_QUANTITY} per product"
-                        ),
-                    ));
+                    return Err(AppError::Conflict(format!(
+                        "quantity: would make {quantity} in the cart; at most {MAX_QUANTITY} per product"
+                    )));
                 }
                 repository::set_cart_item_quantity(&txn, item.id, quantity, now).await?;
             }
@@ -191,18 +189,18 @@ impl CartService {
                 let found = catalog::find_live(&txn, product)
                     .await?
                     .ok_or_else(|| AppError::not_found("Product", product))?;
+                // The product's and the cart's states are in the way, not the request.
                 if !found.active {
-                    return Err(AppError::validation(
-                        "productId",
-                        format!("{} is not available for ordering", found.name),
-                    ));
+                    return Err(AppError::Conflict(format!(
+                        "productId: {} is not available for ordering",
+                        found.name
+                    )));
                 }
                 let count = repository::count_cart_items(&txn, cart.id).await?;
                 if count as usize >= MAX_LINES {
-                    return Err(AppError::validation(
-                        "productId",
-                        format!("the cart already holds {MAX_LINES} products"),
-                    ));
+                    return Err(AppError::Conflict(format!(
+                        "productId: the cart already holds {MAX_LINES} products"
+                    )));
                 }
                 repository::insert_cart_item(&txn, cart.id, product, units, now).await?;
             }

@@ -92,8 +92,8 @@ struct Draft {
 }
 
 fn note(raw: Option<&str>, field: &str, v: &mut Violations) -> Option<String> {
-    match raw.map(str::trim) {
-        Some(n) if !n.is_empty() => v.check(field, validation::text(n, 1000)),
+    match raw {
+        Some(n) if !n.trim().is_empty() => v.check(field, validation::text(n, 1000)),
         _ => None,
     }
 }
@@ -425,7 +425,10 @@ impl OrderService {
             None => Vec::new(),
         };
         if items.is_empty() {
-            return Err(AppError::validation("cart", "is empty"));
+            // The cart's state, not the request, is in the way.
+            return Err(AppError::Conflict(
+                "cart: is empty; add products first".into(),
+            ));
         }
         let found = products_by_ids(&txn, items.iter().map(|i| i.product_id).collect()).await?;
         let mut v = Violations::default();
@@ -652,8 +655,8 @@ impl OrderService {
             )));
         }
         let mut v = Violations::default();
-        let reason = match reason.as_deref().map(str::trim) {
-            Some(r) if !r.is_empty() => v.check("reason", validation::text(r, 500)),
+        let reason = match reason.as_deref() {
+            Some(r) if !r.trim().is_empty() => v.check("reason", validation::text(r, 500)),
             _ if action == OrderAction::Reject => {
                 v.check::<String>("reason", Err("is required to reject an order".into()))
             }
