@@ -536,3 +536,39 @@ async fn a_membership_change_on_one_process_holds_on_the_next_request_of_another
         "the next request: {renamed}"
     );
 }
+
+/// Logout on one `iris serve` process: the session's access token is refused on another
+/// process at its next request, and that process ends the session's open subscriptions
+/// (UNAUTHENTICATED, close 4401) on both subprotocols.
+#[tokio::test]
+async fn a_session_ended_on_one_process_ends_on_another() {
+    use crate::sessions::{ended_with_4401, me_status, refused_soon, sign_in};
+    if !shared_backends_configured() {
+        return;
+    }
+    let backend = Backend::fresh().await;
+    let first = Process::start(&backend, true);
+    let second = Process::start(&backend, false);
+    let at = |process: &Process| -> std::net::SocketAddr {
+        process
+            .base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("address")
+    };
+    let (access, _) = sign_in(&Api::at(at(&first))).await;
+    let on_first = Api::with_token(at(&first), Some(access.clone()));
+    let on_second = Api::with_token(at(&second), Some(access));
+    assert_eq!(me_status(&on_second).await.0, 200);
+    let mut transport_ws = subscribe_supplier_changes(&on_second, "graphql-transport-ws").await;
+    let mut legacy_ws = subscribe_supplier_changes(&on_second, "graphql-ws").await;
+
+    let out = on_first
+        .graphql("mutation { logout(input: {}) { loggedOut } }", serde_json::json!({}))
+        .await;
+    assert_eq!(out["data"]["logout"]["loggedOut"], true, "{out}");
+    let (status, body) = refused_soon(&on_second).await;
+    assert_eq!(status, 401, "refused on the other process: {body}");
+    ended_with_4401(&mut transport_ws, "graphql-transport-ws").await;
+    ended_with_4401(&mut legacy_ws, "graphql-ws").await;
+}

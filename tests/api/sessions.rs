@@ -13,7 +13,7 @@ use crate::helpers::{
 };
 
 /// A fresh sign-in of the demo admin: (access token, refresh token).
-async fn sign_in(api: &Api) -> (String, String) {
+pub async fn sign_in(api: &Api) -> (String, String) {
     let body = api
         .anonymous()
         .graphql(
@@ -28,7 +28,7 @@ async fn sign_in(api: &Api) -> (String, String) {
     )
 }
 
-async fn me_status(api: &Api) -> (u16, Value) {
+pub async fn me_status(api: &Api) -> (u16, Value) {
     let response = api
         .client
         .post(api.url("/graphql"))
@@ -41,7 +41,7 @@ async fn me_status(api: &Api) -> (u16, Value) {
 }
 
 /// Waits (at most 10 s) until `api`'s token is refused; the last answer.
-async fn refused_soon(api: &Api) -> (u16, Value) {
+pub async fn refused_soon(api: &Api) -> (u16, Value) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let answer = me_status(api).await;
@@ -53,7 +53,7 @@ async fn refused_soon(api: &Api) -> (u16, Value) {
 }
 
 /// The subscription's `error` and the close frame that follow the end of its session.
-async fn ended_with_4401(ws: &mut crate::helpers::Ws, protocol: &str) {
+pub async fn ended_with_4401(ws: &mut crate::helpers::Ws, protocol: &str) {
     let error = match ws_next(ws, Duration::from_secs(10)).await {
         WsEvent::Json(message) => message,
         other => panic!("{protocol}: expected the subscription's error, got {other:?}"),
