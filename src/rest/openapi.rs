@@ -129,18 +129,66 @@ struct ErrorResponses;
 
 impl utoipa::Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                document_errors(operation);
+        for operation in operations_mut(openapi) {
+            document_errors(operation);
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations_mut(openapi: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// Calls `visit` on every object schema inside `schema` (properties, array items,
+/// compositions); the components it refers to join `refs`.
+fn visit_objects(
+    schema: &mut RefOr<Schema>,
+    refs: &mut Vec<String>,
+    visit: &mut impl FnMut(&mut Object),
+) {
+    let schema = match schema {
+        RefOr::T(schema) => schema,
+        RefOr::Ref(reference) => {
+            refs.push(schema_name(reference));
+            return;
+        }
+    };
+    match schema {
+        Schema::Object(object) => {
+            visit(object);
+            for property in object.properties.values_mut() {
+                visit_objects(property, refs, visit);
             }
         }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                visit_objects(items, refs, visit);
+            }
+        }
+        Schema::OneOf(one) => one
+            .items
+            .iter_mut()
+            .for_each(|s| visit_objects(s, refs, visit)),
+        Schema::AllOf(all) => all
+            .items
+            .iter_mut()
+            .for_each(|s| visit_objects(s, refs, visit)),
+        Schema::AnyOf(any) => any
+            .items
+            .iter_mut()
+            .for_each(|s| visit_objects(s, refs, visit)),
+        _ => {}
     }
 }
 
@@ -264,25 +312,16 @@ impl utoipa::Modify for EdgeTextRule {
                     continue;
                 }
                 if let Some(schema) = components.schemas.get_mut(&name) {
-                    edge_text_in(schema, &mut pending);
+                    visit_objects(schema, &mut pending, &mut edge_text);
                 }
             }
         }
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                for parameter in operation.parameters.iter_mut().flatten() {
-                    if let RefOr::T(parameter) = parameter
-                        && let Some(schema) = parameter.schema.as_mut()
-                    {
-                        edge_text_in(schema, &mut Vec::new());
-                    }
+        for operation in operations_mut(openapi) {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && let Some(schema) = parameter.schema.as_mut()
+                {
+                    visit_objects(schema, &mut Vec::new(), &mut edge_text);
                 }
             }
         }
@@ -299,42 +338,16 @@ fn schema_name(reference: &Ref) -> String {
         .to_owned()
 }
 
-/// Applies the rule inside `schema`; the components it refers to join `refs`.
-fn edge_text_in(schema: &mut RefOr<Schema>, refs: &mut Vec<String>) {
-    let schema = match schema {
-        RefOr::T(schema) => schema,
-        RefOr::Ref(reference) => {
-            refs.push(schema_name(reference));
-            return;
-        }
+/// The edge text rule on one string schema without a rule of its own.
+fn edge_text(object: &mut Object) {
+    let string = match &object.schema_type {
+        SchemaType::Type(Type::String) => true,
+        SchemaType::Array(types) => types.contains(&Type::String),
+        _ => false,
     };
-    match schema {
-        Schema::Object(object) => {
-            let string = match &object.schema_type {
-                SchemaType::Type(Type::String) => true,
-                SchemaType::Array(types) => types.contains(&Type::String),
-                _ => false,
-            };
-            if string
-                && object.format.is_none()
-                && object.enum_values.is_none()
-                && object.pattern.is_none()
-            {
-                object.pattern = Some(EDGE_TEXT_PATTERN.to_owned());
-            }
-            for property in object.properties.values_mut() {
-                edge_text_in(property, refs);
-            }
-        }
-        Schema::Array(array) => {
-            if let ArrayItems::RefOrSchema(items) = &mut array.items {
-                edge_text_in(items, refs);
-            }
-        }
-        Schema::OneOf(one) => one.items.iter_mut().for_each(|s| edge_text_in(s, refs)),
-        Schema::AllOf(all) => all.items.iter_mut().for_each(|s| edge_text_in(s, refs)),
-        Schema::AnyOf(any) => any.items.iter_mut().for_each(|s| edge_text_in(s, refs)),
-        _ => {}
+    if string && object.format.is_none() && object.enum_values.is_none() && object.pattern.is_none()
+    {
+        object.pattern = Some(EDGE_TEXT_PATTERN.to_owned());
     }
 }
 
@@ -374,32 +387,9 @@ impl utoipa::Modify for FieldRules {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         if let Some(components) = openapi.components.as_mut() {
             for schema in components.schemas.values_mut() {
-                rules_in(schema);
+                visit_objects(schema, &mut Vec::new(), &mut apply_rule);
             }
         }
-    }
-}
-
-fn rules_in(schema: &mut RefOr<Schema>) {
-    let RefOr::T(schema) = schema else {
-        return;
-    };
-    match schema {
-        Schema::Object(object) => {
-            apply_rule(object);
-            for property in object.properties.values_mut() {
-                rules_in(property);
-            }
-        }
-        Schema::Array(array) => {
-            if let ArrayItems::RefOrSchema(items) = &mut array.items {
-                rules_in(items);
-            }
-        }
-        Schema::OneOf(one) => one.items.iter_mut().for_each(rules_in),
-        Schema::AllOf(all) => all.items.iter_mut().for_each(rules_in),
-        Schema::AnyOf(any) => any.items.iter_mut().for_each(rules_in),
-        _ => {}
     }
 }
 

@@ -564,7 +564,10 @@ async fn a_session_ended_on_one_process_ends_on_another() {
     let mut legacy_ws = subscribe_supplier_changes(&on_second, "graphql-ws").await;
 
     let out = on_first
-        .graphql("mutation { logout(input: {}) { loggedOut } }", serde_json::json!({}))
+        .graphql(
+            "mutation { logout(input: {}) { loggedOut } }",
+            serde_json::json!({}),
+        )
         .await;
     assert_eq!(out["data"]["logout"]["loggedOut"], true, "{out}");
     let (status, body) = refused_soon(&on_second).await;

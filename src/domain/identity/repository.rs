@@ -585,11 +585,10 @@ pub(super) async fn insert_invitation(
     Ok(())
 }
 
-/// Revokes the organisation's pending invitations of `email` (a new one replaces them).
-pub(super) async fn revoke_pending_invitations(
+/// Marks the pending invitations `which` selects REVOKED at `now`; how many there were.
+async fn revoke_pending(
     db: &impl ConnectionTrait,
-    organisation: Organisation,
-    email: &str,
+    which: sea_orm::Condition,
     now: DateTime<Utc>,
 ) -> Result<u64, AppError> {
     Ok(invitations::Entity::update_many()
@@ -598,13 +597,30 @@ pub(super) async fn revoke_pending_invitations(
             Expr::value(InvitationStatus::Revoked.as_str()),
         )
         .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
-        .filter(invitations::Column::OrganisationType.eq(organisation.kind()))
-        .filter(invitations::Column::OrganisationId.eq(organisation.id()))
-        .filter(invitations::Column::EmailFolded.eq(email.to_ascii_lowercase()))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+        .filter(which)
         .exec(db)
         .await?
         .rows_affected)
+}
+
+/// The organisation's invitations.
+fn of_organisation(organisation: Organisation) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(invitations::Column::OrganisationType.eq(organisation.kind()))
+        .add(invitations::Column::OrganisationId.eq(organisation.id()))
+}
+
+/// Revokes the organisation's pending invitations of `email` (a new one replaces them).
+pub(super) async fn revoke_pending_invitations(
+    db: &impl ConnectionTrait,
+    organisation: Organisation,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let which = of_organisation(organisation)
+        .add(invitations::Column::EmailFolded.eq(email.to_ascii_lowercase()));
+    revoke_pending(db, which, now).await
 }
 
 /// Pending, unexpired invitations of an address, newest first.
@@ -673,18 +689,8 @@ pub(super) async fn revoke_invitation(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
-    Ok(invitations::Entity::update_many()
-        .col_expr(
-            invitations::Column::Status,
-            Expr::value(InvitationStatus::Revoked.as_str()),
-        )
-        .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
-        .filter(invitations::Column::Id.eq(id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
+    let which = sea_orm::Condition::all().add(invitations::Column::Id.eq(id));
+    Ok(revoke_pending(db, which, now).await? == 1)
 }
 
 /// Revokes the organisation's pending invitations addressed to `email` or sent by `sender`
@@ -706,19 +712,7 @@ pub(super) async fn revoke_pending_invitations_of_member(
     if whose.is_empty() {
         return Ok(0);
     }
-    Ok(invitations::Entity::update_many()
-        .col_expr(
-            invitations::Column::Status,
-            Expr::value(InvitationStatus::Revoked.as_str()),
-        )
-        .col_expr(invitations::Column::UpdatedAt, Expr::value(now))
-        .filter(invitations::Column::OrganisationType.eq(organisation.kind()))
-        .filter(invitations::Column::OrganisationId.eq(organisation.id()))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
-        .filter(whose)
-        .exec(db)
-        .await?
-        .rows_affected)
+    revoke_pending(db, of_organisation(organisation).add(whose), now).await
 }
 
 /// The organisation's pending, unexpired invitations, newest first (at most 200).
@@ -728,8 +722,7 @@ pub(super) async fn pending_invitations_of(
     now: DateTime<Utc>,
 ) -> Result<Vec<Invitation>, AppError> {
     let rows = invitations::Entity::find()
-        .filter(invitations::Column::OrganisationType.eq(organisation.kind()))
-        .filter(invitations::Column::OrganisationId.eq(organisation.id()))
+        .filter(of_organisation(organisation))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
         .filter(invitations::Column::ExpiresAt.gt(now))
         .order_by_desc(invitations::Column::CreatedAt)
