@@ -426,3 +426,51 @@ async fn owners_list_pending_invitations_and_a_member_who_leaves_takes_its_own()
     let listed = ok(w.owner.graphql(PENDING, json!({ "id": w.supplier })).await);
     assert_eq!(listed["organisationInvitations"], json!([]));
 }
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let w = world().await;
+    let for_friend = w.invite("friend@s.se", "OWNER").await;
+    ok(w.friend
+        .graphql(
+            ACCEPT,
+            json!({ "input": { "id": for_friend["invitation"]["id"] } }),
+        )
+        .await);
+    let demote = |email: &str| json!({ "input": { "organisationType": "SUPPLIER", "organisationId": w.supplier, "email": email, "role": "STAFF" } });
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            w.owner.graphql(ADD, demote("friend@s.se")),
+            w.friend.graphql(ADD, demote("owner@s.se"))
+        );
+        let done = [&a, &b]
+            .iter()
+            .filter(|r| r.get("errors").is_none())
+            .count();
+        let owners = [w.roles(&w.owner).await, w.roles(&w.friend).await]
+            .concat()
+            .into_iter()
+            .filter(|r| r == "OWNER")
+            .count();
+        assert!(owners >= 1, "no OWNER left: {a}\n{b}");
+        if done == 1 {
+            let refused = if a.get("errors").is_some() { &a } else { &b };
+            assert!(
+                ["CONFLICT", "FORBIDDEN"].contains(&code(refused)),
+                "{refused}"
+            );
+        }
+        // The remaining OWNER promotes the other again for the next round.
+        let (keeper, email) = if w.roles(&w.owner).await == ["OWNER"] {
+            (&w.owner, "friend@s.se")
+        } else {
+            (&w.friend, "owner@s.se")
+        };
+        ok(keeper
+            .graphql(
+                ADD,
+                json!({ "input": { "organisationType": "SUPPLIER", "organisationId": w.supplier, "email": email, "role": "OWNER" } }),
+            )
+            .await);
+    }
+}

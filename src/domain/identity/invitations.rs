@@ -322,7 +322,7 @@ impl IdentityService {
             let before = repository::current_role(&txn, organisation, me.account_id).await?;
             if before == Some(MemberRole::Owner)
                 && invitation.role != MemberRole::Owner
-                && repository::count_owners(&txn, organisation).await? <= 1
+                && repository::count_owners_locking(&txn, organisation).await? <= 1
             {
                 return Err(AppError::Conflict(format!(
                     "the {} must keep at least one OWNER",

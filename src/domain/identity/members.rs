@@ -118,7 +118,7 @@ impl IdentityService {
         };
         if before == MemberRole::Owner
             && role != MemberRole::Owner
-            && repository::count_owners(&txn, organisation).await? <= 1
+            && repository::count_owners_locking(&txn, organisation).await? <= 1
         {
             return Err(AppError::Conflict(format!(
                 "the {} must keep at least one OWNER",
@@ -172,7 +172,9 @@ impl IdentityService {
         let Some(before) = repository::current_role(&txn, organisation, account).await? else {
             return Err(AppError::not_found("Membership", account));
         };
-        if before == MemberRole::Owner && repository::count_owners(&txn, organisation).await? <= 1 {
+        if before == MemberRole::Owner
+            && repository::count_owners_locking(&txn, organisation).await? <= 1
+        {
             return Err(AppError::Conflict(format!(
                 "the {} must keep at least one OWNER",
                 organisation.label().to_lowercase()

@@ -372,11 +372,26 @@ pub(super) async fn current_role(
     Ok(role.and_then(|r| MemberRole::parse(&r)))
 }
 
-/// How many OWNERs the organisation has.
-pub(super) async fn count_owners(
+/// How many OWNERs the organisation has, holding the organisation's row until the
+/// transaction ends (on Postgres; SQLite's write transactions are exclusive already): of two
+/// transactions each demoting or removing one of its last two OWNERs, the second counts after
+/// the first committed, so the organisation always keeps one.
+pub(super) async fn count_owners_locking(
     db: &impl ConnectionTrait,
     organisation: Organisation,
 ) -> Result<u64, AppError> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let table = match organisation {
+            Organisation::Supplier(_) => "suppliers",
+            Organisation::Restaurant(_) => "restaurants",
+        };
+        db.query_one_raw(Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"),
+            [organisation.id().into()],
+        ))
+        .await?;
+    }
     let owner = MemberRole::Owner.as_str();
     Ok(match organisation {
         Organisation::Supplier(id) => {
