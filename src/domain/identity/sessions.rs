@@ -133,7 +133,10 @@ impl Sessions {
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         let (bus, db) = (self.bus.clone(), self.db.clone());
         Ok(tokio::spawn(async move {
+            // Gaps in quick succession (the bus is down) back off to 5 s between reloads.
+            let mut pause = Duration::from_millis(200);
             loop {
+                let listening = tokio::time::Instant::now();
                 while let Some(change) = changes.next().await {
                     let Some(inner) = weak.upgrade() else {
                         return;
@@ -147,7 +150,11 @@ impl Sessions {
                     }
                 }
                 // A gap: listen again first, then read what may have been missed.
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                if listening.elapsed() > Duration::from_secs(10) {
+                    pause = Duration::from_millis(200);
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
                 changes = Box::pin(bus.subscribe::<SessionEnded>());
                 loop {
                     let Some(inner) = weak.upgrade() else {
