@@ -131,6 +131,7 @@ pub struct AddCartItemRequest {
         (status = 200, description = "The cart after the change", body = CartResponse),
         (status = 403, description = "Not a member of the restaurant", body = ErrorEnvelope),
         (status = 404, description = "No such restaurant or product", body = ErrorEnvelope),
+        (status = 409, description = "The cart would hold more than 100000 of the product or more than 200 products, or the product is not available for ordering", body = ErrorEnvelope),
         (status = 422, description = "A field breaks a rule", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -170,6 +171,7 @@ pub struct SetCartItemRequest {
     responses(
         (status = 200, description = "The cart after the change", body = CartResponse),
         (status = 404, description = "The product is not in the cart", body = ErrorEnvelope),
+        (status = 409, description = "The cart would hold more than 100000 of the product or more than 200 products, or the product is not available for ordering", body = ErrorEnvelope),
         (status = 422, description = "A field breaks a rule", body = ErrorEnvelope),
     ),
     security(("bearer" = []))

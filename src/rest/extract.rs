@@ -35,6 +35,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|rejection| AppError::from(JsonRejection::from(rejection)))?;
+        // Every request body is an object; serde would also read a struct from an array.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') && serde_json::from_slice::<Value>(&bytes).is_ok() {
+            return Err(violation("body".into(), "must be a JSON object".into()));
+        }
         let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         // A control character can only be in a JSON string as a `\u00XX` escape: only a body
         // with one is walked.

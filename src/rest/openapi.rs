@@ -356,20 +356,23 @@ fn edge_text(object: &mut Object) {
 const TRIMMED: &str =
     "\\t\\n\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
 /// What `validation::text` refuses inside a text: control characters and format characters
-/// but the joiners (astral ones as the characters themselves, which Python's `re` — the
-/// fuzzers' — reads as code points).
-const REFUSED: &str = "\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB\u{110BD}\u{110CD}\u{13430}-\u{1343F}\u{1BCA0}-\u{1BCA3}\u{1D173}-\u{1D17A}\u{E0001}\u{E0020}-\u{E007F}";
+/// but the joiners. The server also refuses the few astral format characters (U+110BD,
+/// U+110CD, U+13430–1343F, U+1BCA0–1BCA3, U+1D173–1D17A, tags U+E0001 and U+E0020–E007F),
+/// which a pattern cannot name without the `u` flag many JavaScript clients compile it
+/// without.
+const REFUSED: &str = "\\u0000-\\u001F\\u007F-\\u009F\\u00AD\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u180E\\u200B\\u200E\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\uFEFF\\uFFF9-\\uFFFB";
 
 /// `validation::text`: after trimming, at least one character, none of them refused.
 fn text_pattern() -> String {
     format!("^[{TRIMMED}]*[^{TRIMMED}{REFUSED}]([^{REFUSED}]*[^{TRIMMED}{REFUSED}])?[{TRIMMED}]*$")
 }
 
-/// A non-negative amount as `money::to_milli` takes it: at most 15 digits and 3 decimals.
-const AMOUNT_PATTERN: &str = "^[0-9]{1,15}(\\.[0-9]{1,3})?$";
+/// A non-negative amount as `money::to_milli` takes it: at most 15 significant digits before
+/// the point and 3 decimals (trailing zeros aside).
+const AMOUNT_PATTERN: &str = "^0*[0-9]{1,15}(\\.([0-9]{1,3}0*)?)?$";
 /// An amount of at least 0.001 (a unit price).
 const PRICE_PATTERN: &str =
-    "^(0*[1-9][0-9]{0,14}(\\.[0-9]{1,3})?|0*\\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$";
+    "^(0*[1-9][0-9]{0,14}(\\.([0-9]{1,3}0*)?)?|0*\\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9])0*)$";
 /// A VAT rate in percent, 0–100 with at most two decimals (`catalog::tax_rate_bp`).
 const TAX_RATE_PATTERN: &str = "^(100(\\.0{1,2})?|[0-9]{1,2}(\\.[0-9]{1,2})?)$";
 /// A SKU (`catalog::sku`): 1–64 of letters, digits, `-`, `_`, `.` and `/`, trimmed.
@@ -412,10 +415,10 @@ fn apply_rule(object: &mut Object) {
             object.pattern = Some(text_pattern());
             object.min_length = Some(1);
         }
-        // Empty means none.
+        // Blank means none.
         "iris-optional-text" => {
             object.format = None;
-            object.pattern = Some(format!("^$|{}", text_pattern()));
+            object.pattern = Some(format!("^[{TRIMMED}]*$|{}", text_pattern()));
         }
         "iris-sku" => {
             object.format = None;

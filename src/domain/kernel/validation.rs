@@ -185,15 +185,24 @@ pub fn email(raw: &str) -> Result<String, String> {
 /// Accepts `5567037485`, `556703-7485` and the 12-digit form with the `16` prefix.
 pub fn organisation_number(raw: &str) -> Result<String, String> {
     const RULE: &str = "must be a Swedish organisation number such as 556703-7485";
-    let digits: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    // NNNNNN-NNNN or NNNNNNNNNN, optionally after the `16` of the 12-digit form: the shape the
+    // API documents (`^(16)?[0-9]{6}-?[0-9]{4}$`, surrounding whitespace aside).
+    let value = raw.trim();
+    if !value.is_ascii() {
+        return Err(RULE.into());
+    }
+    let value = match value.len() {
+        12 | 13 if value.starts_with("16") => &value[2..],
+        _ => value,
+    };
+    let digits: String = match (value.len(), value.as_bytes().get(6)) {
+        (11, Some(b'-')) => format!("{}{}", &value[..6], &value[7..]),
+        (10, _) => value.to_owned(),
+        _ => return Err(RULE.into()),
+    };
     if !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(RULE.into());
     }
-    let digits = match digits.len() {
-        10 => digits,
-        12 if digits.starts_with("16") => digits[2..].to_owned(),
-        _ => return Err(RULE.into()),
-    };
     if !luhn_valid(&digits) {
         return Err("has an invalid check digit".into());
     }
@@ -245,6 +254,14 @@ mod tests {
         );
         assert!(organisation_number("55670374").is_err());
         assert!(organisation_number("55670a7485").is_err());
+        // Only the documented shape: one dash after the sixth digit, no inner spaces.
+        assert_eq!(
+            organisation_number(" 556703-7485\n").unwrap(),
+            "556703-7485"
+        );
+        assert!(organisation_number("5567 037485").is_err());
+        assert!(organisation_number("55-67037485").is_err());
+        assert!(organisation_number("556703-748é").is_err());
     }
 
     #[test]
