@@ -154,12 +154,23 @@ impl From<JsonRejection> for AppError {
                 let detail = text
                     .split_once("target type: ")
                     .map_or(text.as_str(), |(_, d)| d);
-                let (field, message) = match detail.split_once(": ") {
-                    Some((path, rule)) if !path.contains(' ') && path != "." => (path, rule),
-                    _ => ("body", detail),
+                let (path, message) = match detail.split_once(": ") {
+                    Some((path, rule)) if !path.contains(' ') && path != "." => (Some(path), rule),
+                    _ => (None, detail),
+                };
+                // "missing field `reason` at …": the field is the one missing, under its path.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split_once('`'))
+                    .map(|(name, _)| name);
+                let field = match (path, missing) {
+                    (Some(path), Some(name)) => format!("{path}.{name}"),
+                    (None, Some(name)) => name.to_owned(),
+                    (Some(path), None) => path.to_owned(),
+                    (None, None) => "body".to_owned(),
                 };
                 AppError::Validation(vec![FieldViolation {
-                    field: field.to_owned(),
+                    field,
                     message: message.to_owned(),
                 }])
             }
