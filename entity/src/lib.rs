@@ -9,6 +9,8 @@ pub mod audit_log;
 pub mod cart_items;
 pub mod carts;
 pub mod idempotency_keys;
+pub mod inventory_items;
+pub mod inventory_movements;
 pub mod invitations;
 pub mod job_runs;
 pub mod notifications;

@@ -18,6 +18,7 @@ mod m20261207_000011_keyset_indexes;
 mod m20261207_000012_ended_sessions;
 mod m20261207_000013_sealed_secrets;
 mod m20261207_000014_invitations;
+mod m20261207_000015_inventory;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_ended_sessions::Migration),
             Box::new(m20261207_000013_sealed_secrets::Migration),
             Box::new(m20261207_000014_invitations::Migration),
+            Box::new(m20261207_000015_inventory::Migration),
         ]
     }
 }

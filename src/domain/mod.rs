@@ -11,6 +11,7 @@
 //!   - [`suppliers`], [`restaurants`] — the two kinds of organisation;
 //!   - [`catalog`] — products and search;
 //!   - [`ordering`] — carts, checkout, orders, idempotency, totals, live status;
+//!   - [`inventory`] — restaurants' items and their movement ledger (on-hand as of any date);
 //!   - [`performance`] — supplier metrics from order history.
 //! - **[`platform`]** — services every context uses: audit, outbox, notifications, webhooks,
 //!   job runs, privacy (erasure, retention), secrets at rest, trusted documents.
@@ -31,6 +32,7 @@ pub mod repository;
 
 pub mod catalog;
 pub mod identity;
+pub mod inventory;
 pub mod ordering;
 pub mod performance;
 pub mod restaurants;
@@ -65,6 +67,7 @@ pub struct Services {
     /// Re-sealing of stored secrets (`iris secrets rotate`).
     pub secrets: secrets::SecretService,
     pub orders: ordering::OrderService,
+    pub inventory: inventory::InventoryService,
     /// Trusted GraphQL documents (`iris documents push`).
     pub documents: trusted_documents::TrustedDocuments,
 }
@@ -126,6 +129,7 @@ impl Services {
             carts: ordering::CartService::new(db.clone()),
             job_runs: job_runs::JobRunService::new(db.clone()),
             documents: trusted_documents::TrustedDocuments::new(db.clone()),
+            inventory: inventory::InventoryService::new(db.clone()),
             orders: ordering::OrderService::new(db, bus),
         })
     }

@@ -14,6 +14,7 @@ pub mod errors;
 pub mod graphiql;
 pub mod http;
 pub mod identity;
+pub mod inventory;
 pub mod invitations;
 pub mod jobs;
 pub mod limits;
@@ -46,6 +47,7 @@ use crate::{
 pub struct Query(
     identity::IdentityQuery,
     invitations::InvitationQuery,
+    inventory::InventoryQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
     products::ProductQuery,
@@ -62,6 +64,7 @@ pub struct Query(
 pub struct Mutation(
     identity::IdentityMutation,
     invitations::InvitationMutation,
+    inventory::InventoryMutation,
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
     products::ProductMutation,

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod auth;
 pub mod carts;
 pub mod extract;
+pub mod inventory;
 mod openapi;
 pub mod orders;
 pub mod products;
@@ -252,6 +253,30 @@ pub fn router(provider: AuthProvider) -> Router<ApiState> {
         .route("/suppliers/{id}/products", put(products::upsert))
         .route("/restaurants", get(restaurants::list))
         .route("/restaurants/{id}", get(restaurants::get))
+        .route(
+            "/restaurants/{id}/inventory",
+            get(inventory::list).post(inventory::create),
+        )
+        .route(
+            "/restaurants/{id}/inventory/{itemId}",
+            axum::routing::patch(inventory::update).delete(inventory::delete),
+        )
+        .route(
+            "/restaurants/{id}/inventory/{itemId}/movements",
+            get(inventory::movements),
+        )
+        .route(
+            "/restaurants/{id}/inventory/{itemId}/usage",
+            post(inventory::usage),
+        )
+        .route(
+            "/restaurants/{id}/inventory/{itemId}/waste",
+            post(inventory::waste),
+        )
+        .route(
+            "/restaurants/{id}/inventory/{itemId}/stocktake",
+            post(inventory::stocktake),
+        )
         .route("/carts/{id}", get(carts::get).delete(carts::clear))
         .route("/carts/{id}/items", post(carts::add))
         .route(

@@ -24,7 +24,7 @@ use utoipa::{
 };
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, carts, orders, products, restaurants, suppliers};
+use super::{admin, auth, carts, inventory, orders, products, restaurants, suppliers};
 use crate::domain::identity::AuthProvider;
 
 #[derive(OpenApi)]
@@ -50,6 +50,14 @@ use crate::domain::identity::AuthProvider;
         products::upsert,
         restaurants::list,
         restaurants::get,
+        inventory::list,
+        inventory::create,
+        inventory::update,
+        inventory::delete,
+        inventory::movements,
+        inventory::usage,
+        inventory::waste,
+        inventory::stocktake,
         carts::get,
         carts::add,
         carts::set,
@@ -72,6 +80,7 @@ use crate::domain::identity::AuthProvider;
         (name = "catalog", description = "Products: browse, search, and upkeep by suppliers"),
         (name = "restaurants", description = "Restaurants buying on the marketplace"),
         (name = "carts", description = "A restaurant's cart and its checkout"),
+        (name = "inventory", description = "A restaurant's inventory: items, on-hand as of any moment, the movement ledger"),
         (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),
         (name = "admin", description = "Operator reads (admins only)"),
     )

@@ -541,6 +541,31 @@ async fn every_role_reaches_exactly_what_it_may() {
             ),
         ),
         (
+            "query inventory",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($id: ID!) { inventory(restaurantId: $id) { onHand } }",
+                |_, w, _| json!({ "id": w.restaurant }),
+            ),
+        ),
+        (
+            "mutation createInventoryItem",
+            "UoFFFooF",
+            Op::Graphql(
+                "mutation($input: CreateInventoryItemInput!) { createInventoryItem(input: $input) { item { id } } }",
+                |_, w, n| json!({ "input": { "restaurantId": w.restaurant, "name": format!("Vara {n}"), "unit": "KG" } }),
+            ),
+        ),
+        (
+            "REST GET /api/v1/restaurants/{id}/inventory",
+            "UoFFFooF",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/restaurants/{}/inventory", w.restaurant),
+                |_| None,
+            ),
+        ),
+        (
             "subscription orderUpdates",
             "Uooooooo",
             Op::Subscribe("subscription { orderUpdates { to } }"),

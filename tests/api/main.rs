@@ -10,6 +10,7 @@ mod cli;
 mod graphql;
 mod helpers;
 mod identity;
+mod inventory;
 mod invitations;
 mod jobs;
 mod money;

@@ -24,6 +24,7 @@ use crate::{
     domain::{
         catalog,
         identity::{self, AccountChanged},
+        inventory,
         kernel::{
             money::{self, Currency},
             pagination::{Page, PageRequest},
@@ -684,6 +685,29 @@ impl OrderService {
             txn.rollback().await?;
             let current = self.get(caller, id).await?;
             return Err(invalid(current.status));
+        }
+        if to == OrderStatus::Delivered {
+            // The restaurant's inventory receives what was delivered, in this transaction.
+            let lines: Vec<inventory::DeliveredLine> = repository::lines_of(&txn, &[id])
+                .await?
+                .into_iter()
+                .map(|line| inventory::DeliveredLine {
+                    line_number: line.line_number,
+                    product_id: line.product_id,
+                    name: line.name,
+                    unit: line.unit,
+                    quantity: line.quantity,
+                })
+                .collect();
+            inventory::receive_delivery(
+                &txn,
+                order.restaurant_id,
+                id,
+                &lines,
+                now,
+                caller.principal.account_id(),
+            )
+            .await?;
         }
         if action.releases_stock() {
             // In product order, like reservations, so the two cannot deadlock.
