@@ -10,6 +10,7 @@ use crate::{
         Services,
         catalog::{Allergen, DietaryTag, ProductFilter, ProductInput, ProductSort, Unit},
         identity::Organisation,
+        inventory::{MovementKind, NewItem, Outflow},
         kernel::{pagination::PageRequest, weekday::Weekday},
         ordering::{LineInput, OrderAction, PlaceOrder},
         restaurants::{DeliveryPrefs, NewRestaurant},
@@ -739,6 +740,9 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     if !restaurants.is_empty() {
         report.orders = demo_orders(services, &suppliers, &restaurants).await?;
     }
+    if let (Some(restaurant), Some(supplier)) = (first_restaurant, suppliers.first()) {
+        demo_inventory(services, restaurant, supplier).await?;
+    }
     if demo_users {
         let owners = [
             (first_supplier.map(Organisation::Supplier), DEMO_USERS[1].0),
@@ -758,6 +762,96 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
         }
     }
     Ok(report)
+}
+
+/// The first demo restaurant's inventory: six of its supplier's products with par and target
+/// levels, counted a week ago, used every day since, one spoilt — through the inventory
+/// service like real records.
+async fn demo_inventory(
+    services: &Services,
+    restaurant: uuid::Uuid,
+    supplier: &Supplier,
+) -> anyhow::Result<()> {
+    let system = Caller::system();
+    let catalog = services
+        .products
+        .list(
+            &ProductFilter {
+                supplier_id: Some(supplier.id),
+                ..ProductFilter::default()
+            },
+            ProductSort::default(),
+            PageRequest::Offset {
+                offset: 0,
+                limit: 6,
+            },
+        )
+        .await
+        .map_err(AppError::into_anyhow)?;
+    let now = chrono::Utc::now();
+    for (n, product) in catalog.items.iter().enumerate() {
+        let n = n as i64;
+        let item = services
+            .inventory
+            .create_item(
+                &system,
+                restaurant,
+                NewItem {
+                    product_id: Some(product.id),
+                    location: Some(if n % 2 == 0 { "Kylrum" } else { "Frys" }.into()),
+                    par_level: Some(Decimal::from(4 + n)),
+                    target_level: Some(Decimal::from(12 + 2 * n)),
+                    ..NewItem::default()
+                },
+            )
+            .await
+            .map_err(AppError::into_anyhow)?;
+        services
+            .inventory
+            .stocktake(
+                &system,
+                item.id,
+                Decimal::from(20 + 3 * n),
+                Some(now - chrono::Duration::days(7)),
+            )
+            .await
+            .map_err(AppError::into_anyhow)?;
+        for day in (1..=6).rev() {
+            // Busier at the weekend-ish end of the week: a little weekly rhythm.
+            let used = Decimal::new(10 + 5 * ((day + n) % 3), 1);
+            services
+                .inventory
+                .record_outflow(
+                    &system,
+                    MovementKind::Usage,
+                    Outflow {
+                        item_id: item.id,
+                        quantity: used,
+                        reason: None,
+                        occurred_at: Some(now - chrono::Duration::days(day)),
+                    },
+                )
+                .await
+                .map_err(AppError::into_anyhow)?;
+        }
+        if n == 0 {
+            services
+                .inventory
+                .record_outflow(
+                    &system,
+                    MovementKind::Waste,
+                    Outflow {
+                        item_id: item.id,
+                        quantity: Decimal::ONE,
+                        reason: Some("Past its best-before date".into()),
+                        occurred_at: Some(now - chrono::Duration::days(2)),
+                    },
+                )
+                .await
+                .map_err(AppError::into_anyhow)?;
+        }
+    }
+    Ok(())
 }
 
 /// Where each demo order ends up: every status, twice.
