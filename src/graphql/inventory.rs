@@ -95,7 +95,7 @@ impl InventoryItemObject {
         let id = parse_id("id", &self.id)?;
         let movements = services(ctx)?
             .inventory
-            .movements(caller(ctx), id, first.max(1) as u64)
+            .movements(caller(ctx), id, i64::from(first))
             .await?;
         Ok(movements.into_iter().map(Into::into).collect())
     }

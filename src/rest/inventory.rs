@@ -200,7 +200,6 @@ pub async fn create(
     ApiPath(restaurant): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CreateItemRequest>,
 ) -> Result<Response, AppError> {
-    let location = body.location.filter(|l| !l.trim().is_empty());
     let item = state
         .services
         .inventory
@@ -212,7 +211,7 @@ pub async fn create(
                 name: Some(body.name),
                 unit: Some(body.unit),
                 pack_size: body.pack_size,
-                location,
+                location: body.location,
                 par_level: body.par_level,
                 target_level: body.target_level,
             },
@@ -305,7 +304,7 @@ pub async fn delete(
 pub struct MovementsParams {
     /// 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<u64>,
+    limit: Option<i64>,
 }
 
 /// An item's ledger, newest first.
@@ -327,11 +326,9 @@ pub async fn movements(
 ) -> Result<Json<MovementsResponse>, AppError> {
     let inventory = &state.services.inventory;
     inventory.check_item_of(&caller, restaurant, item).await?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::validation("limit", "must be between 1 and 500"));
-    }
-    let movements = inventory.movements(&caller, item, limit).await?;
+    let movements = inventory
+        .movements(&caller, item, params.limit.unwrap_or(50))
+        .await?;
     Ok(Json(MovementsResponse {
         data: movements.into_iter().map(Into::into).collect(),
     }))

@@ -150,7 +150,14 @@ pub(crate) async fn receive_delivery(
     recorded_by: Option<Uuid>,
 ) -> Result<(), crate::error::AppError> {
     for line in lines {
-        let item = repository::item_for_product(txn, restaurant, line, at).await?;
+        let item = repository::item_for_product(
+            txn,
+            restaurant,
+            line.product_id,
+            (&line.name, &line.unit),
+            at,
+        )
+        .await?;
         repository::insert_receipt(txn, item, restaurant, order, line, at, recorded_by).await?;
     }
     Ok(())

@@ -299,15 +299,15 @@ pub(super) async fn movements_of(
         .collect())
 }
 
-/// The restaurant's item of a delivered line's product, created from the line when it keeps
-/// none yet.
+/// The restaurant's item of `product`, created with this name and unit when it keeps none.
 pub(super) async fn item_for_product(
     db: &impl ConnectionTrait,
     restaurant: Uuid,
-    line: &DeliveredLine,
+    product: Uuid,
+    (name, unit): (&str, &str),
     at: DateTime<Utc>,
 ) -> Result<Uuid, AppError> {
-    if let Some(item) = live_item_of_product(db, restaurant, line.product_id).await? {
+    if let Some(item) = live_item_of_product(db, restaurant, product).await? {
         return Ok(item.id);
     }
     let id = Uuid::now_v7();
@@ -316,9 +316,9 @@ pub(super) async fn item_for_product(
         ItemRow {
             id,
             restaurant,
-            product: Some(line.product_id),
-            name: &line.name,
-            unit: &line.unit,
+            product: Some(product),
+            name,
+            unit,
             pack_size_milli: 1000,
             location: None,
             par_level_milli: None,

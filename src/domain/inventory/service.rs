@@ -114,15 +114,21 @@ impl InventoryService {
         repository::items_of(&self.db, restaurant, as_of.unwrap_or_else(Utc::now)).await
     }
 
-    /// An item's ledger, newest first.
+    /// An item's ledger, newest first: `limit` (1–500) movements.
     pub async fn movements(
         &self,
         caller: &Caller,
         item: Uuid,
-        limit: u64,
+        limit: i64,
     ) -> Result<Vec<Movement>, AppError> {
         self.kept(caller, item).await?;
-        repository::movements_of(&self.db, item, limit.clamp(1, MAX_MOVEMENTS)).await
+        let limit = u64::try_from(limit)
+            .ok()
+            .filter(|l| (1..=MAX_MOVEMENTS).contains(l))
+            .ok_or_else(|| {
+                AppError::validation("limit", format!("must be between 1 and {MAX_MOVEMENTS}"))
+            })?;
+        repository::movements_of(&self.db, item, limit).await
     }
 
     /// Adds an item: a product (one item per product; name and unit default to the
@@ -478,19 +484,8 @@ impl InventoryService {
         if !repository::restaurant_is_live(&txn, to).await? {
             return Err(AppError::not_found("Restaurant", to));
         }
-        let target = repository::item_for_product(
-            &txn,
-            to,
-            &super::DeliveredLine {
-                line_number: 0,
-                product_id: product,
-                name: item.name.clone(),
-                unit: item.unit.clone(),
-                quantity: 0,
-            },
-            now,
-        )
-        .await?;
+        let target =
+            repository::item_for_product(&txn, to, product, (&item.name, &item.unit), now).await?;
         for (restaurant, kept, kind, signed) in [
             (
                 item.restaurant_id,
