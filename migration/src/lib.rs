@@ -19,6 +19,7 @@ mod m20261207_000012_ended_sessions;
 mod m20261207_000013_sealed_secrets;
 mod m20261207_000014_invitations;
 mod m20261207_000015_inventory;
+mod m20261207_000016_planning;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_sealed_secrets::Migration),
             Box::new(m20261207_000014_invitations::Migration),
             Box::new(m20261207_000015_inventory::Migration),
+            Box::new(m20261207_000016_planning::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@
 //!   - [`catalog`] — products and search;
 //!   - [`ordering`] — carts, checkout, orders, idempotency, totals, live status;
 //!   - [`inventory`] — restaurants' items and their movement ledger (on-hand as of any date);
+//!   - [`planning`] — demand forecasts, reorder policies and suggestions;
 //!   - [`performance`] — supplier metrics from order history.
 //! - **[`platform`]** — services every context uses: audit, outbox, notifications, webhooks,
 //!   job runs, privacy (erasure, retention), secrets at rest, trusted documents.
@@ -35,6 +36,7 @@ pub mod identity;
 pub mod inventory;
 pub mod ordering;
 pub mod performance;
+pub mod planning;
 pub mod restaurants;
 pub mod suppliers;
 
@@ -68,6 +70,7 @@ pub struct Services {
     pub secrets: secrets::SecretService,
     pub orders: ordering::OrderService,
     pub inventory: inventory::InventoryService,
+    pub planning: planning::PlanningService,
     /// Trusted GraphQL documents (`iris documents push`).
     pub documents: trusted_documents::TrustedDocuments,
 }
@@ -99,7 +102,12 @@ impl Services {
             Arc::new(webhooks::WebhookFanout),
             Arc::new(notifications::NotificationFanout(notifications.clone())),
             Arc::new(performance::PerformanceUpdater),
+            Arc::new(planning::ForecastStaleMarker),
         ];
+        let products = catalog::ProductService::new(db.clone());
+        let carts = ordering::CartService::new(db.clone());
+        let inventory = inventory::InventoryService::new(db.clone());
+        let suppliers = suppliers::SupplierService::new(db.clone(), bus.clone(), callers.clone());
         Ok(Self {
             notifications: notifications.clone(),
             performance: performance::PerformanceService::new(db.clone()),
@@ -123,13 +131,20 @@ impl Services {
                 outbox::OutboxWaker::new(bus.clone()),
             ),
             audit: audit::AuditService::new(db.clone()),
-            suppliers: suppliers::SupplierService::new(db.clone(), bus.clone(), callers.clone()),
+            suppliers: suppliers.clone(),
             restaurants: restaurants::RestaurantService::new(db.clone(), callers.clone()),
-            products: catalog::ProductService::new(db.clone()),
-            carts: ordering::CartService::new(db.clone()),
+            products: products.clone(),
+            carts: carts.clone(),
             job_runs: job_runs::JobRunService::new(db.clone()),
             documents: trusted_documents::TrustedDocuments::new(db.clone()),
-            inventory: inventory::InventoryService::new(db.clone()),
+            inventory: inventory.clone(),
+            planning: planning::PlanningService::new(
+                db.clone(),
+                inventory,
+                products,
+                suppliers.clone(),
+                carts,
+            ),
             orders: ordering::OrderService::new(db, bus),
         })
     }

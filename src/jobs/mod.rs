@@ -8,6 +8,7 @@
 
 pub mod dispatcher;
 mod expire_idempotency_keys;
+mod forecast_demand;
 mod purge_retention;
 mod rebuild_supplier_metrics;
 pub mod scheduler;
@@ -19,6 +20,7 @@ use crate::domain::platform::job_runs::{Job, JobSpec};
 /// Every job, in the order `jobs` lists them.
 pub const SPECS: &[JobSpec] = &[
     expire_idempotency_keys::SPEC,
+    forecast_demand::SPEC,
     purge_retention::SPEC,
     rebuild_supplier_metrics::SPEC,
 ];
@@ -29,6 +31,10 @@ pub fn catalog() -> Vec<Job> {
         Job {
             spec: expire_idempotency_keys::SPEC,
             work: Arc::new(expire_idempotency_keys::ExpireIdempotencyKeys),
+        },
+        Job {
+            spec: forecast_demand::SPEC,
+            work: Arc::new(forecast_demand::ForecastDemand),
         },
         Job {
             spec: purge_retention::SPEC,

@@ -88,6 +88,11 @@ impl InventoryService {
         }
     }
 
+    /// A live item the caller keeps (NOT_FOUND for others' items).
+    pub async fn item(&self, caller: &Caller, id: Uuid) -> Result<InventoryItem, AppError> {
+        self.kept(caller, id).await
+    }
+
     /// That `item` is a live item of `restaurant` the caller keeps (NOT_FOUND otherwise): for
     /// addresses that name both.
     pub async fn check_item_of(

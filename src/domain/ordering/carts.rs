@@ -143,6 +143,62 @@ impl CartService {
         self.get(caller, restaurant).await
     }
 
+    /// Sets several products' cart quantities at once (adding the products not in the cart
+    /// yet), in one transaction: all or nothing.
+    #[tracing::instrument(skip_all, fields(caller = %caller, restaurant_id = %restaurant, lines = lines.len()))]
+    pub async fn set_many(
+        &self,
+        caller: &Caller,
+        restaurant: Uuid,
+        lines: &[(Uuid, i64)],
+    ) -> Result<Cart, AppError> {
+        authorize(caller, restaurant)?;
+        for (_, units) in lines {
+            quantity(*units, false)?;
+        }
+        let txn = begin_write(&self.db).await?;
+        if restaurants::find_live(&txn, restaurant).await?.is_none() {
+            return Err(AppError::not_found("Restaurant", restaurant));
+        }
+        let cart = match repository::lock_cart(&txn, restaurant).await? {
+            Some(cart) => cart,
+            None => create_cart(&txn, restaurant).await?,
+        };
+        let now = Utc::now();
+        let mut count = repository::count_cart_items(&txn, cart.id).await? as usize;
+        for (product, units) in lines {
+            match repository::find_cart_item(&txn, cart.id, *product).await? {
+                Some(item) => {
+                    repository::set_cart_item_quantity(&txn, item.id, *units, now).await?;
+                }
+                None => {
+                    let found = catalog::find_live(&txn, *product)
+                        .await?
+                        .ok_or_else(|| AppError::not_found("Product", *product))?;
+                    if !found.active {
+                        return Err(AppError::Conflict(format!(
+                            "productId: {} is not available for ordering",
+                            found.name
+                        )));
+                    }
+                    if count >= MAX_LINES {
+                        return Err(AppError::Conflict(format!(
+                            "productId: the cart already holds {MAX_LINES} products"
+                        )));
+                    }
+                    repository::insert_cart_item(&txn, cart.id, *product, *units, now).await?;
+                    count += 1;
+                }
+            }
+        }
+        touch(&txn, cart.id).await?;
+        txn.commit().await?;
+        Ok(Cart {
+            restaurant_id: restaurant,
+            updated_at: Some(now),
+        })
+    }
+
     async fn change(
         &self,
         caller: &Caller,
