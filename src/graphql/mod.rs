@@ -21,6 +21,7 @@ pub mod limits;
 pub mod loaders;
 pub mod notifications;
 pub mod orders;
+pub mod planning;
 pub mod privacy;
 pub mod products;
 pub mod restaurants;
@@ -48,6 +49,7 @@ pub struct Query(
     identity::IdentityQuery,
     invitations::InvitationQuery,
     inventory::InventoryQuery,
+    planning::PlanningQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
     products::ProductQuery,
@@ -65,6 +67,7 @@ pub struct Mutation(
     identity::IdentityMutation,
     invitations::InvitationMutation,
     inventory::InventoryMutation,
+    planning::PlanningMutation,
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
     products::ProductMutation,

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod inventory;
 mod openapi;
 pub mod orders;
+pub mod planning;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
@@ -276,6 +277,30 @@ pub fn router(provider: AuthProvider) -> Router<ApiState> {
         .route(
             "/restaurants/{id}/inventory/{itemId}/stocktake",
             post(inventory::stocktake),
+        )
+        .route(
+            "/restaurants/{id}/inventory/{itemId}/reorder-policy",
+            put(planning::set_policy),
+        )
+        .route(
+            "/restaurants/{id}/reorder-policies",
+            get(planning::policies),
+        )
+        .route(
+            "/restaurants/{id}/reorder-suggestions",
+            get(planning::suggestions),
+        )
+        .route(
+            "/restaurants/{id}/reorder-suggestions/apply",
+            post(planning::apply),
+        )
+        .route(
+            "/restaurants/{id}/forecasts/{productId}",
+            get(planning::restaurant_forecast),
+        )
+        .route(
+            "/suppliers/{id}/forecasts/{productId}",
+            get(planning::supplier_forecast),
         )
         .route("/carts/{id}", get(carts::get).delete(carts::clear))
         .route("/carts/{id}/items", post(carts::add))

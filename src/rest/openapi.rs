@@ -24,7 +24,7 @@ use utoipa::{
 };
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, carts, inventory, orders, products, restaurants, suppliers};
+use super::{admin, auth, carts, inventory, orders, planning, products, restaurants, suppliers};
 use crate::domain::identity::AuthProvider;
 
 #[derive(OpenApi)]
@@ -58,6 +58,12 @@ use crate::domain::identity::AuthProvider;
         inventory::usage,
         inventory::waste,
         inventory::stocktake,
+        planning::set_policy,
+        planning::policies,
+        planning::suggestions,
+        planning::apply,
+        planning::restaurant_forecast,
+        planning::supplier_forecast,
         carts::get,
         carts::add,
         carts::set,
@@ -81,6 +87,7 @@ use crate::domain::identity::AuthProvider;
         (name = "restaurants", description = "Restaurants buying on the marketplace"),
         (name = "carts", description = "A restaurant's cart and its checkout"),
         (name = "inventory", description = "A restaurant's inventory: items, on-hand as of any moment, the movement ledger"),
+        (name = "planning", description = "Demand forecasts, reorder policies and reorder suggestions"),
         (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),
         (name = "admin", description = "Operator reads (admins only)"),
     )
@@ -384,6 +391,8 @@ const PRICE_PATTERN: &str =
     "^(0*[1-9][0-9]{0,14}(\\.([0-9]{1,3}0*)?)?|0*\\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9])0*)$";
 /// A VAT rate in percent, 0–100 with at most two decimals (`catalog::tax_rate_bp`).
 const TAX_RATE_PATTERN: &str = "^(100(\\.0{1,2})?|[0-9]{1,2}(\\.[0-9]{1,2})?)$";
+/// A service level for safety stock, 0.5–0.9999 (`planning::policies`).
+const SERVICE_LEVEL_PATTERN: &str = "^0\\.[5-9][0-9]{0,3}0*$";
 /// A SKU (`catalog::sku`): 1–64 of letters, digits, `-`, `_`, `.` and `/`, trimmed.
 fn sku_pattern() -> String {
     format!("^[{TRIMMED}]*[A-Za-z0-9._/-]{{1,64}}[{TRIMMED}]*$")
@@ -456,6 +465,12 @@ fn apply_rule(object: &mut Object) {
             object.pattern = Some(TAX_RATE_PATTERN.to_owned());
             object.minimum = Some(0.into());
             object.maximum = Some(100.into());
+        }
+        // A service level, 0.5–0.9999.
+        "iris-service-level" => {
+            object.format = None;
+            object.schema_type = with_null(Type::String);
+            object.pattern = Some(SERVICE_LEVEL_PATTERN.to_owned());
         }
         "se-organisation-number" => {
             object.schema_type = with_null(Type::String);
