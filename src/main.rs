@@ -236,8 +236,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;
             print_stdout(&format!(
-                "demo data: {} supplier(s), {} restaurant(s), {} product(s), {} order(s) created\n",
-                report.suppliers, report.restaurants, report.products, report.orders
+                "demo data: {} supplier(s), {} restaurant(s), {} product(s), {} order(s), {} inventory movement(s) created\n",
+                report.suppliers,
+                report.restaurants,
+                report.products,
+                report.orders,
+                report.movements
             ));
             Ok(())
         }

@@ -10,9 +10,10 @@ use crate::{
         Services,
         catalog::{Allergen, DietaryTag, ProductFilter, ProductInput, ProductSort, Unit},
         identity::Organisation,
-        inventory::{MovementKind, NewItem, Outflow},
+        inventory::{MovementKind, NewItem, PastMovement},
         kernel::{pagination::PageRequest, weekday::Weekday},
         ordering::{LineInput, OrderAction, PlaceOrder},
+        planning::{PolicyInput, policies::PolicyKind},
         restaurants::{DeliveryPrefs, NewRestaurant},
         suppliers::{NewSupplier, Supplier},
     },
@@ -626,6 +627,8 @@ pub struct SeedReport {
     pub restaurants: usize,
     pub products: usize,
     pub orders: usize,
+    /// Inventory movements of the demo restaurants' year of history.
+    pub movements: usize,
 }
 
 fn demo_catalog(prefix: &str, articles: &[DemoArticle]) -> Vec<ProductInput> {
@@ -740,8 +743,8 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     if !restaurants.is_empty() {
         report.orders = demo_orders(services, &suppliers, &restaurants).await?;
     }
-    if let (Some(restaurant), Some(supplier)) = (first_restaurant, suppliers.first()) {
-        demo_inventory(services, restaurant, supplier).await?;
+    if !restaurants.is_empty() && !suppliers.is_empty() {
+        report.movements = demo_inventory(services, &restaurants, &suppliers).await?;
     }
     if demo_users {
         let owners = [
@@ -764,94 +767,171 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     Ok(report)
 }
 
-/// The first demo restaurant's inventory: six of its supplier's products with par and target
-/// levels, counted a week ago, used every day since, one spoilt — through the inventory
-/// service like real records.
+/// Kitchen use by weekday (Monday first): quiet early in the week, busy Friday and Saturday.
+const WEEKLY_USE: [i64; 7] = [70, 80, 90, 100, 140, 160, 60];
+
+/// Each demo restaurant's inventory: six products of one supplier with par and target
+/// levels, and a year of history — daily usage with a weekly rhythm, a slow trend and noise,
+/// deliveries on the supplier's delivery days that refill to the target, now and then some
+/// waste — imported through the inventory service like a ledger carried over from before
+/// Iris. Then a first forecast run, so forecasts and suggestions show at once.
 async fn demo_inventory(
     services: &Services,
-    restaurant: uuid::Uuid,
-    supplier: &Supplier,
-) -> anyhow::Result<()> {
+    restaurants: &[uuid::Uuid],
+    suppliers: &[Supplier],
+) -> anyhow::Result<usize> {
     let system = Caller::system();
-    let catalog = services
-        .products
-        .list(
-            &ProductFilter {
-                supplier_id: Some(supplier.id),
-                ..ProductFilter::default()
-            },
-            ProductSort::default(),
-            PageRequest::Offset {
-                offset: 0,
-                limit: 6,
-            },
-        )
-        .await
-        .map_err(AppError::into_anyhow)?;
     let now = chrono::Utc::now();
-    for (n, product) in catalog.items.iter().enumerate() {
-        let n = n as i64;
-        let item = services
-            .inventory
-            .create_item(
-                &system,
-                restaurant,
-                NewItem {
-                    product_id: Some(product.id),
-                    location: Some(if n % 2 == 0 { "Kylrum" } else { "Frys" }.into()),
-                    par_level: Some(Decimal::from(4 + n)),
-                    target_level: Some(Decimal::from(12 + 2 * n)),
-                    ..NewItem::default()
+    let today = now.date_naive();
+    let mut movements = 0;
+    for (r, restaurant) in restaurants.iter().enumerate() {
+        let supplier = &suppliers[r % suppliers.len()];
+        let catalog = services
+            .products
+            .list(
+                &ProductFilter {
+                    supplier_id: Some(supplier.id),
+                    ..ProductFilter::default()
+                },
+                ProductSort::default(),
+                PageRequest::Offset {
+                    offset: 0,
+                    limit: 6,
                 },
             )
             .await
             .map_err(AppError::into_anyhow)?;
-        services
-            .inventory
-            .stocktake(
-                &system,
-                item.id,
-                Decimal::from(20 + 3 * n),
-                Some(now - chrono::Duration::days(7)),
-            )
-            .await
-            .map_err(AppError::into_anyhow)?;
-        for day in (1..=6).rev() {
-            // Busier at the weekend-ish end of the week: a little weekly rhythm.
-            let used = Decimal::new(10 + 5 * ((day + n) % 3), 1);
-            services
+        for (n, product) in catalog.items.iter().enumerate() {
+            let n = n as i64;
+            // Units used on an average weekday, in thousandths: 1.5–6 units.
+            let base = 1_500 + 900 * ((n + r as i64) % 6);
+            let par = Decimal::new(base * 3, 3).ceil();
+            let target = Decimal::new(base * 8, 3).ceil();
+            let item = services
                 .inventory
-                .record_outflow(
+                .create_item(
                     &system,
-                    MovementKind::Usage,
-                    Outflow {
-                        item_id: item.id,
-                        quantity: used,
-                        reason: None,
-                        occurred_at: Some(now - chrono::Duration::days(day)),
+                    *restaurant,
+                    NewItem {
+                        product_id: Some(product.id),
+                        location: Some(if n % 2 == 0 { "Kylrum" } else { "Frys" }.into()),
+                        par_level: Some(par),
+                        target_level: Some(target),
+                        ..NewItem::default()
                     },
                 )
                 .await
                 .map_err(AppError::into_anyhow)?;
-        }
-        if n == 0 {
+            // Every policy on show: MIN_MAX (the default, on par and target) for the first two.
+            let (kind, min, max, order_cost, holding_cost) = match n {
+                2 | 3 => (PolicyKind::ForecastCover, None, None, None, None),
+                4 => (
+                    PolicyKind::Eoq,
+                    None,
+                    None,
+                    Some(Decimal::from(150)),
+                    Some(product.unit_price.amount * Decimal::new(2, 1)),
+                ),
+                5 => (PolicyKind::SS, Some(par), Some(target), None, None),
+                _ => (PolicyKind::MinMax, None, None, None, None),
+            };
             services
-                .inventory
-                .record_outflow(
+                .planning
+                .set_policy(
                     &system,
-                    MovementKind::Waste,
-                    Outflow {
+                    PolicyInput {
                         item_id: item.id,
-                        quantity: Decimal::ONE,
-                        reason: Some("Past its best-before date".into()),
-                        occurred_at: Some(now - chrono::Duration::days(2)),
+                        kind,
+                        min,
+                        max,
+                        order_cost,
+                        holding_cost,
+                        service_level: None,
                     },
                 )
+                .await
+                .map_err(AppError::into_anyhow)?;
+            let history = demo_history(supplier, base, target, today, (r as u64) * 7 + n as u64);
+            movements += services
+                .inventory
+                .import_history(&system, item.id, history)
                 .await
                 .map_err(AppError::into_anyhow)?;
         }
     }
-    Ok(())
+    services
+        .planning
+        .run_forecasts(|_, _| async {})
+        .await
+        .map_err(AppError::into_anyhow)?;
+    Ok(movements)
+}
+
+/// A year of one item's ledger up to yesterday (see [`demo_inventory`]); deterministic.
+fn demo_history(
+    supplier: &Supplier,
+    base_milli: i64,
+    target: Decimal,
+    today: chrono::NaiveDate,
+    seed: u64,
+) -> Vec<PastMovement> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 41) as i64 - 20 // −20 … +20 %
+    };
+    let at = |day: chrono::NaiveDate, hour: u32| {
+        day.and_hms_opt(hour, 0, 0).unwrap_or_default().and_utc()
+    };
+    // The opening stock, a year ago.
+    let mut level = target;
+    let mut history = vec![PastMovement {
+        kind: MovementKind::Receipt,
+        quantity: target,
+        occurred_at: at(today - chrono::Duration::days(366), 6),
+        reason: None,
+    }];
+    for ago in (1..=365).rev() {
+        let day = today - chrono::Duration::days(ago);
+        let weekday = chrono::Datelike::weekday(&day);
+        if supplier.delivery_days.contains(Weekday::from(weekday)) && level < target {
+            let delivered = (target - level).ceil();
+            history.push(PastMovement {
+                kind: MovementKind::Receipt,
+                quantity: delivered,
+                occurred_at: at(day, 6),
+                reason: None,
+            });
+            level += delivered;
+        }
+        let trend = 1_000 + (365 - ago) / 2; // +18 % over the year
+        let used = base_milli * WEEKLY_USE[weekday.num_days_from_monday() as usize] / 100 * trend
+            / 1_000
+            * (100 + noise())
+            / 100;
+        if used > 0 {
+            let used = Decimal::new(used, 3);
+            history.push(PastMovement {
+                kind: MovementKind::Usage,
+                quantity: used,
+                occurred_at: at(day, 20),
+                reason: None,
+            });
+            level -= used;
+        }
+        if ago % 45 == 0 {
+            history.push(PastMovement {
+                kind: MovementKind::Waste,
+                quantity: Decimal::ONE,
+                occurred_at: at(day, 22),
+                reason: Some("Past its best-before date".into()),
+            });
+            level -= Decimal::ONE;
+        }
+    }
+    history
 }
 
 /// Where each demo order ends up: every status, twice.

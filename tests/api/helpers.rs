@@ -247,6 +247,23 @@ impl Api {
         self.get(path).await.json().await.expect("JSON body")
     }
 
+    /// Sends `body` (JSON, if any) with `method` and returns the status and the JSON body
+    /// (null when the body is not JSON).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// POSTs a GraphQL request and returns the response body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let response = self

@@ -23,6 +23,7 @@ mod orders_live;
 mod outbox;
 mod paging;
 mod performance;
+mod planning;
 mod privacy;
 mod products;
 mod resilience;

@@ -11,7 +11,8 @@
 //! - On-hand is the sum of an item's movements up to a moment: exact (thousandths of the unit,
 //!   as decimals, never floats), and askable as of any date. It may go below zero (usage
 //!   recorded before its delivery); a stocktake sets it right.
-//! - A restaurant's members and admins read and record; every change is audited.
+//! - A restaurant's members and admins read and record; every change is audited. A ledger
+//!   kept before Iris can be imported in one change (one audit entry for the import).
 
 mod repository;
 mod service;
@@ -126,6 +127,18 @@ pub struct Outflow {
     pub reason: Option<String>,
     /// When it happened (now by default; not in the future).
     pub occurred_at: Option<DateTime<Utc>>,
+}
+
+/// A movement of a ledger kept before Iris (usage, waste or a delivery), for
+/// [`InventoryService::import_history`].
+#[derive(Clone, Debug)]
+pub struct PastMovement {
+    /// USAGE, WASTE or RECEIPT.
+    pub kind: MovementKind,
+    /// How much, more than 0 (usage and waste leave, receipts arrive).
+    pub quantity: Decimal,
+    pub occurred_at: DateTime<Utc>,
+    pub reason: Option<String>,
 }
 
 /// One delivered order line, as ordering hands it over.

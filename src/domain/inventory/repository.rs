@@ -281,6 +281,39 @@ pub(super) async fn insert_movement(
     Ok(id)
 }
 
+/// Many movements at once (an imported history), in batches.
+pub(super) async fn insert_movements(
+    db: &impl ConnectionTrait,
+    rows: Vec<MovementRow>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let models: Vec<inventory_movements::ActiveModel> = rows
+        .into_iter()
+        .map(|row| inventory_movements::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            item_id: Set(row.item),
+            restaurant_id: Set(row.restaurant),
+            kind: Set(row.kind.as_str().to_owned()),
+            quantity_milli: Set(row.quantity_milli),
+            counted_milli: Set(row.counted_milli),
+            reason: Set(row.reason),
+            order_id: Set(None),
+            order_line_number: Set(None),
+            transfer_id: Set(row.transfer),
+            occurred_at: Set(row.occurred_at),
+            recorded_by: Set(row.recorded_by),
+            created_at: Set(now),
+        })
+        .collect();
+    // 13 parameters a row: 500 rows stay below either backend's parameter limit.
+    for batch in models.chunks(500) {
+        inventory_movements::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// An item's movements, newest first (at most `limit`).
 pub(super) async fn movements_of(
     db: &impl ConnectionTrait,

@@ -6,7 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    InventoryItem, ItemChanges, Movement, MovementKind, NewItem, Outflow,
+    InventoryItem, ItemChanges, Movement, MovementKind, NewItem, Outflow, PastMovement,
     repository::{self, ItemRow, ItemUpdate, MovementRow},
 };
 use crate::{
@@ -395,6 +395,74 @@ impl InventoryService {
         .await?;
         txn.commit().await?;
         self.kept(caller, item.id).await
+    }
+
+    /// Imports an item's ledger from before Iris — usage, waste and deliveries, none in the
+    /// future — in one transaction with one audit entry; returns how many movements.
+    #[tracing::instrument(skip_all, fields(caller = %caller, item = %item_id, movements = movements.len()))]
+    pub async fn import_history(
+        &self,
+        caller: &Caller,
+        item_id: Uuid,
+        movements: Vec<PastMovement>,
+    ) -> Result<usize, AppError> {
+        let item = self.kept(caller, item_id).await?;
+        let now = Utc::now();
+        let mut v = Violations::default();
+        let mut rows = Vec::with_capacity(movements.len());
+        for (index, movement) in movements.iter().enumerate() {
+            let field = format!("movements[{index}]");
+            let sign = match movement.kind {
+                MovementKind::Usage | MovementKind::Waste => -1,
+                MovementKind::Receipt => 1,
+                _ => {
+                    v.check::<()>(
+                        &format!("{field}.kind"),
+                        Err("must be USAGE, WASTE or RECEIPT".into()),
+                    );
+                    continue;
+                }
+            };
+            let milli = quantity(
+                &format!("{field}.quantity"),
+                movement.quantity,
+                true,
+                &mut v,
+            );
+            let at = when(Some(movement.occurred_at), now, &mut v);
+            if let (Some(milli), Some(at)) = (milli, at) {
+                rows.push(MovementRow {
+                    item: item.id,
+                    restaurant: item.restaurant_id,
+                    kind: movement.kind,
+                    quantity_milli: sign * milli,
+                    counted_milli: None,
+                    reason: movement.reason.clone(),
+                    transfer: None,
+                    occurred_at: at,
+                    recorded_by: caller.principal.account_id(),
+                });
+            }
+        }
+        v.finish()?;
+        let count = rows.len();
+        let txn = begin_write(&self.db).await?;
+        repository::insert_movements(&txn, rows, now).await?;
+        audit::record(
+            &txn,
+            caller,
+            None,
+            AuditEntry {
+                action: "inventory.history_import",
+                entity: "inventory_item",
+                entity_id: Some(item.id.to_string()),
+                before: None,
+                after: Some(json!({ "movements": count })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(count)
     }
 
     /// Records a count: an ADJUSTMENT of what was counted minus what the ledger held at that

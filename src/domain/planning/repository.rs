@@ -304,7 +304,7 @@ pub(super) async fn forecasts_of(
 }
 
 /// Marks the series an order touched stale: its restaurant's and its supplier's series of
-/// the order's products.
+/// the order's products, where the forecast was made before the order was placed.
 pub(super) async fn mark_order_series_stale(
     txn: &impl ConnectionTrait,
     order: Uuid,
@@ -315,6 +315,7 @@ pub(super) async fn mark_order_series_stale(
     let sql = format!(
         "UPDATE forecast_series SET stale = {}, updated_at = {} \
          WHERE stale = {} AND product_id IN (SELECT product_id FROM order_lines WHERE order_id = {}) \
+           AND generated_at <= (SELECT created_at FROM orders WHERE id = {}) \
            AND ((scope = 'RESTAURANT' AND owner_id = (SELECT restaurant_id FROM orders WHERE id = {})) \
              OR (scope = 'SUPPLIER' AND owner_id = (SELECT supplier_id FROM orders WHERE id = {})))",
         p(1),
@@ -322,7 +323,8 @@ pub(super) async fn mark_order_series_stale(
         p(3),
         p(4),
         p(5),
-        p(6)
+        p(6),
+        p(7)
     );
     let result = txn
         .execute_raw(Statement::from_sql_and_values(
@@ -332,6 +334,7 @@ pub(super) async fn mark_order_series_stale(
                 true.into(),
                 now.into(),
                 false.into(),
+                order.into(),
                 order.into(),
                 order.into(),
                 order.into(),
