@@ -566,6 +566,64 @@ async fn every_role_reaches_exactly_what_it_may() {
             ),
         ),
         (
+            "query reorderSuggestions",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($id: ID!) { reorderSuggestions(restaurantId: $id) { suppliers { supplierId } } }",
+                |_, w, _| json!({ "id": w.restaurant }),
+            ),
+        ),
+        (
+            "query reorderPolicies",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($id: ID!) { reorderPolicies(restaurantId: $id) { kind } }",
+                |_, w, _| json!({ "id": w.restaurant }),
+            ),
+        ),
+        (
+            "mutation applyReorderSuggestions",
+            "UoFFFooF",
+            Op::Graphql(
+                "mutation($input: ApplyReorderSuggestionsInput!) { applyReorderSuggestions(input: $input) { applied { productId } } }",
+                |_, w, _| json!({ "input": { "restaurantId": w.restaurant } }),
+            ),
+        ),
+        (
+            "query forecast (a restaurant's)",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($r: ID!, $p: ID!) { forecast(restaurantId: $r, productId: $p) { model } }",
+                |_, w, _| json!({ "r": w.restaurant, "p": w.product }),
+            ),
+        ),
+        (
+            "query forecast (a supplier's)",
+            "UoooFFFF",
+            Op::Graphql(
+                "query($s: ID!, $p: ID!) { forecast(supplierId: $s, productId: $p) { model } }",
+                |_, w, _| json!({ "s": w.supplier, "p": w.product }),
+            ),
+        ),
+        (
+            "REST GET /api/v1/restaurants/{id}/reorder-suggestions",
+            "UoFFFooF",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/restaurants/{}/reorder-suggestions", w.restaurant),
+                |_| None,
+            ),
+        ),
+        (
+            "REST GET /api/v1/suppliers/{id}/forecasts/{productId} (none yet: 404 to members)",
+            "UNNNFFFF",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/suppliers/{}/forecasts/{}", w.supplier, w.product),
+                |_| None,
+            ),
+        ),
+        (
             "subscription orderUpdates",
             "Uooooooo",
             Op::Subscribe("subscription { orderUpdates { to } }"),
