@@ -13,6 +13,7 @@
 //!   - [`ordering`] — carts, checkout, orders, idempotency, totals, live status;
 //!   - [`inventory`] — restaurants' items and their movement ledger (on-hand as of any date);
 //!   - [`planning`] — demand forecasts, reorder policies and suggestions;
+//!   - [`analytics`] — spend, sales, price variance, cover, stock-outs, forecast accuracy;
 //!   - [`performance`] — supplier metrics from order history.
 //! - **[`platform`]** — services every context uses: audit, outbox, notifications, webhooks,
 //!   job runs, privacy (erasure, retention), secrets at rest, trusted documents.
@@ -31,6 +32,7 @@ pub mod kernel;
 pub mod platform;
 pub mod repository;
 
+pub mod analytics;
 pub mod catalog;
 pub mod identity;
 pub mod inventory;
@@ -71,6 +73,7 @@ pub struct Services {
     pub orders: ordering::OrderService,
     pub inventory: inventory::InventoryService,
     pub planning: planning::PlanningService,
+    pub analytics: analytics::AnalyticsService,
     /// Trusted GraphQL documents (`iris documents push`).
     pub documents: trusted_documents::TrustedDocuments,
 }
@@ -108,6 +111,13 @@ impl Services {
         let carts = ordering::CartService::new(db.clone());
         let inventory = inventory::InventoryService::new(db.clone());
         let suppliers = suppliers::SupplierService::new(db.clone(), bus.clone(), callers.clone());
+        let planning = planning::PlanningService::new(
+            db.clone(),
+            inventory.clone(),
+            products.clone(),
+            suppliers.clone(),
+            carts.clone(),
+        );
         Ok(Self {
             notifications: notifications.clone(),
             performance: performance::PerformanceService::new(db.clone()),
@@ -138,12 +148,12 @@ impl Services {
             job_runs: job_runs::JobRunService::new(db.clone()),
             documents: trusted_documents::TrustedDocuments::new(db.clone()),
             inventory: inventory.clone(),
-            planning: planning::PlanningService::new(
+            planning: planning.clone(),
+            analytics: analytics::AnalyticsService::new(
                 db.clone(),
-                inventory,
-                products,
-                suppliers.clone(),
-                carts,
+                inventory.clone(),
+                planning,
+                products.clone(),
             ),
             orders: ordering::OrderService::new(db, bus),
         })

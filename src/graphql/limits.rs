@@ -400,6 +400,8 @@ impl Extension for DocumentLimitsExtension {
             .map_err(errors::code_parse_error)?;
         check_document(&doc, &self.limits)?;
         check_text(&doc, variables)?;
+        let mut doc = doc;
+        omit_absent_variables(&mut doc, variables);
         Ok(doc)
     }
 
@@ -510,5 +512,145 @@ mod tests {
         bound_errors(&mut errors, 2);
         assert_eq!(errors.len(), 3);
         assert!(errors[2].message.contains("3 more"));
+    }
+}
+
+/// GraphQL's rule for a variable the request leaves out (CoerceArgumentValues): an argument or
+/// input-object field given as that variable is absent — its default applies — not null.
+/// async-graphql would pass null, which turns an omitted optional variable into an error on a
+/// defaulted argument; so such arguments and fields are taken out of the document before it
+/// runs (a variable with a default of its own is left to that default).
+fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) {
+    use async_graphql::parser::types::DocumentOperations;
+    use async_graphql_value::Value as DocValue;
+    use std::collections::HashSet;
+
+    let mut defaulted: HashSet<Name> = HashSet::new();
+    for (_, operation) in doc.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            if definition.node.default_value.is_some() {
+                defaulted.insert(definition.node.name.node.clone());
+            }
+        }
+    }
+    let absent: HashSet<Name> = doc
+        .operations
+        .iter()
+        .flat_map(|(_, operation)| operation.node.variable_definitions.iter())
+        .map(|definition| definition.node.name.node.clone())
+        .filter(|name| !variables.contains_key(name) && !defaulted.contains(name))
+        .collect();
+    if absent.is_empty() {
+        return;
+    }
+    let is_absent =
+        |value: &DocValue| matches!(value, DocValue::Variable(name) if absent.contains(name));
+    fn prune_value(value: &mut DocValue, is_absent: &dyn Fn(&DocValue) -> bool) {
+        match value {
+            DocValue::Object(fields) => {
+                fields.retain(|_, v| !is_absent(v));
+                for v in fields.values_mut() {
+                    prune_value(v, is_absent);
+                }
+            }
+            DocValue::List(items) => {
+                for v in items {
+                    prune_value(v, is_absent);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn prune_set(set: &mut SelectionSet, is_absent: &dyn Fn(&DocValue) -> bool) {
+        for selection in &mut set.items {
+            match &mut selection.node {
+                Selection::Field(field) => {
+                    field.node.arguments.retain(|(_, v)| !is_absent(&v.node));
+                    for (_, v) in &mut field.node.arguments {
+                        prune_value(&mut v.node, is_absent);
+                    }
+                    prune_set(&mut field.node.selection_set.node, is_absent);
+                }
+                Selection::InlineFragment(fragment) => {
+                    prune_set(&mut fragment.node.selection_set.node, is_absent);
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    match &mut doc.operations {
+        DocumentOperations::Single(operation) => {
+            prune_set(&mut operation.node.selection_set.node, &is_absent);
+        }
+        DocumentOperations::Multiple(operations) => {
+            for operation in operations.values_mut() {
+                prune_set(&mut operation.node.selection_set.node, &is_absent);
+            }
+        }
+    }
+    for fragment in doc.fragments.values_mut() {
+        prune_set(&mut fragment.node.selection_set.node, &is_absent);
+    }
+    // A definition left without a use would now fail "every variable is used": drop it.
+    fn uses(value: &DocValue, used: &mut HashSet<Name>) {
+        match value {
+            DocValue::Variable(name) => {
+                used.insert(name.clone());
+            }
+            DocValue::Object(fields) => fields.values().for_each(|v| uses(v, used)),
+            DocValue::List(items) => items.iter().for_each(|v| uses(v, used)),
+            _ => {}
+        }
+    }
+    fn directive_uses(
+        directives: &[async_graphql::Positioned<async_graphql::parser::types::Directive>],
+        used: &mut HashSet<Name>,
+    ) {
+        for directive in directives {
+            for (_, v) in &directive.node.arguments {
+                uses(&v.node, used);
+            }
+        }
+    }
+    fn set_uses(set: &SelectionSet, used: &mut HashSet<Name>) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    for (_, v) in &field.node.arguments {
+                        uses(&v.node, used);
+                    }
+                    directive_uses(&field.node.directives, used);
+                    set_uses(&field.node.selection_set.node, used);
+                }
+                Selection::InlineFragment(fragment) => {
+                    directive_uses(&fragment.node.directives, used);
+                    set_uses(&fragment.node.selection_set.node, used);
+                }
+                Selection::FragmentSpread(spread) => directive_uses(&spread.node.directives, used),
+            }
+        }
+    }
+    let mut used = HashSet::new();
+    for (_, operation) in doc.operations.iter() {
+        directive_uses(&operation.node.directives, &mut used);
+        set_uses(&operation.node.selection_set.node, &mut used);
+    }
+    for fragment in doc.fragments.values() {
+        directive_uses(&fragment.node.directives, &mut used);
+        set_uses(&fragment.node.selection_set.node, &mut used);
+    }
+    let keep = |definition: &async_graphql::Positioned<
+        async_graphql::parser::types::VariableDefinition,
+    >| {
+        let name = &definition.node.name.node;
+        !absent.contains(name) || used.contains(name)
+    };
+    match &mut doc.operations {
+        DocumentOperations::Single(operation) => operation.node.variable_definitions.retain(keep),
+        DocumentOperations::Multiple(operations) => {
+            for operation in operations.values_mut() {
+                operation.node.variable_definitions.retain(keep);
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! to GraphQL types defined in this module tree (never entities). Errors are `AppError`s, mapped
 //! once by `crate::error`; [`errors`] stamps every error with `timestamp` and `requestId`.
 
+pub mod analytics;
 pub mod carts;
 pub mod common;
 pub mod connection;
@@ -50,6 +51,7 @@ pub struct Query(
     invitations::InvitationQuery,
     inventory::InventoryQuery,
     planning::PlanningQuery,
+    analytics::AnalyticsQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
     products::ProductQuery,

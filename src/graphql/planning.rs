@@ -77,11 +77,13 @@ pub struct ForecastPoint {
     date: NaiveDate,
     /// Expected demand.
     quantity: ExactDecimal,
-    /// 80 % interval.
+    /// Lower bound of the 80 % interval.
     lower80: ExactDecimal,
+    /// Upper bound of the 80 % interval.
     upper80: ExactDecimal,
-    /// 95 % interval.
+    /// Lower bound of the 95 % interval.
     lower95: ExactDecimal,
+    /// Upper bound of the 95 % interval.
     upper95: ExactDecimal,
 }
 

@@ -7,6 +7,7 @@
 //! `{"data": {…}}`.
 
 pub mod admin;
+pub mod analytics;
 pub mod auth;
 pub mod carts;
 pub mod extract;
@@ -301,6 +302,21 @@ pub fn router(provider: AuthProvider) -> Router<ApiState> {
         .route(
             "/suppliers/{id}/forecasts/{productId}",
             get(planning::supplier_forecast),
+        )
+        .route("/analytics/restaurants/{id}/spend", get(analytics::spend))
+        .route(
+            "/analytics/restaurants/{id}/price-variance",
+            get(analytics::price_variance),
+        )
+        .route("/analytics/restaurants/{id}/cover", get(analytics::cover))
+        .route(
+            "/analytics/restaurants/{id}/forecast-accuracy",
+            get(analytics::restaurant_accuracy),
+        )
+        .route("/analytics/suppliers/{id}/sales", get(analytics::sales))
+        .route(
+            "/analytics/suppliers/{id}/forecast-accuracy",
+            get(analytics::supplier_accuracy),
         )
         .route("/carts/{id}", get(carts::get).delete(carts::clear))
         .route("/carts/{id}/items", post(carts::add))

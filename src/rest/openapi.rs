@@ -24,7 +24,9 @@ use utoipa::{
 };
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, carts, inventory, orders, planning, products, restaurants, suppliers};
+use super::{
+    admin, analytics, auth, carts, inventory, orders, planning, products, restaurants, suppliers,
+};
 use crate::domain::identity::AuthProvider;
 
 #[derive(OpenApi)]
@@ -64,6 +66,12 @@ use crate::domain::identity::AuthProvider;
         planning::apply,
         planning::restaurant_forecast,
         planning::supplier_forecast,
+        analytics::spend,
+        analytics::price_variance,
+        analytics::cover,
+        analytics::restaurant_accuracy,
+        analytics::sales,
+        analytics::supplier_accuracy,
         carts::get,
         carts::add,
         carts::set,
@@ -88,6 +96,7 @@ use crate::domain::identity::AuthProvider;
         (name = "carts", description = "A restaurant's cart and its checkout"),
         (name = "inventory", description = "A restaurant's inventory: items, on-hand as of any moment, the movement ledger"),
         (name = "planning", description = "Demand forecasts, reorder policies and reorder suggestions"),
+        (name = "analytics", description = "Spend and sales, price variance, days of cover and stock-outs, forecast accuracy"),
         (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),
         (name = "admin", description = "Operator reads (admins only)"),
     )

@@ -584,3 +584,36 @@ async fn graphiql_is_served_from_the_binary_and_switchable() {
     assert!(!message.is_empty(), "{body}");
     assert!(!message.contains("Did you mean"), "{message}");
 }
+
+#[tokio::test]
+async fn a_variable_the_request_leaves_out_is_absent_so_defaults_apply() {
+    let (app, _backend) = TestApp::spawn().await;
+    let created = create_supplier(&app, 3, "Utelämnad AB", "Umeå").await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    // `first` defaults to 20: an omitted `$first` is no argument, not null (GraphQL's
+    // CoerceArgumentValues); Apollo Client leaves unset optional variables out.
+    let body = app
+        .graphql(
+            "query($first: Int, $unused: Boolean) { suppliers(first: $first) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["data"]["suppliers"]["totalCount"], 1, "{body}");
+    // Inside an input object: an omitted variable leaves that field out (the city stays).
+    let body = app
+        .graphql(
+            "mutation($id: ID!, $city: String) { updateSupplier(input: { id: $id, city: $city, name: \"Utelämnad Två AB\" }) { supplier { name city } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateSupplier"]["supplier"],
+        json!({ "name": "Utelämnad Två AB", "city": "Umeå" }),
+        "{body}"
+    );
+    // A required variable left out is the client's error, not the server's.
+    let body = app
+        .graphql("query($id: ID!) { supplier(id: $id) { name } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+}

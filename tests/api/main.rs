@@ -5,6 +5,7 @@
 //! with its own prefix when `IRIS_TEST_REDIS_URL` is set. Unreachable services fail the test.
 
 mod access;
+mod analytics;
 mod architecture;
 mod cli;
 mod graphql;

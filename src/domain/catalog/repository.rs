@@ -79,6 +79,18 @@ pub(crate) async fn find_many_including_deleted(
         .await?)
 }
 
+/// Products by id still on the marketplace (not deleted), active or not.
+pub(crate) async fn find_many_live(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<products::Model>, AppError> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?)
+}
+
 /// One product a change takes units of, at the unit price it was priced at.
 pub(crate) struct Taking {
     pub product: Uuid,

@@ -255,6 +255,15 @@ impl ProductService {
             .collect())
     }
 
+    /// Products by id still on the marketplace (deleted ones left out).
+    pub async fn live_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Product>, AppError> {
+        Ok(repository::find_many_live(&self.db, ids)
+            .await?
+            .into_iter()
+            .map(repository::to_domain)
+            .collect())
+    }
+
     /// The first `per_supplier` live, active products of each supplier, by name (one query for
     /// all suppliers).
     pub async fn catalogs(

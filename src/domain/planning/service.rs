@@ -416,6 +416,17 @@ impl PlanningService {
         )
     }
 
+    /// Every stored forecast of `owner`, from today on.
+    pub async fn forecasts(
+        &self,
+        caller: &Caller,
+        scope: Scope,
+        owner: Uuid,
+    ) -> Result<Vec<StoredForecast>, AppError> {
+        authorize_owner(caller, scope, owner)?;
+        repository::forecasts_of(&self.db, scope, owner, &[], Utc::now().date_naive()).await
+    }
+
     /// The policy of each of the restaurant's items with a product (set or default).
     pub async fn policies(
         &self,
@@ -520,7 +531,7 @@ impl PlanningService {
         let product_ids: Vec<Uuid> = items.iter().filter_map(|i| i.product_id).collect();
         let products: HashMap<Uuid, _> = self
             .products
-            .by_ids(&product_ids)
+            .live_by_ids(&product_ids)
             .await?
             .into_iter()
             .map(|p| (p.id, p))
@@ -564,7 +575,10 @@ impl PlanningService {
                 skipped.push(skip("its product is no longer sold".into()));
                 continue;
             };
-            let Some(supplier) = suppliers.get(&product.supplier_id).filter(|s| s.active) else {
+            let Some(supplier) = suppliers
+                .get(&product.supplier_id)
+                .filter(|s| s.active && s.deleted_at.is_none())
+            else {
                 skipped.push(skip("its supplier is not taking orders".into()));
                 continue;
             };
