@@ -9,14 +9,21 @@
 
 use std::{collections::BTreeMap, time::Instant};
 
-use iris::domain::planning::forecasting::{HORIZON, forecast_all, synthetic_series};
+use iris::domain::planning::forecasting::{HORIZON, SeriesInput, forecast_all, synthetic_series};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let series: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let days: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(365);
-    let histories: Vec<Vec<f64>> = (0..series)
-        .map(|i| synthetic_series(days, 2.0 + (i % 40) as f64, 0.15, i as u64))
+    let histories: Vec<SeriesInput> = (0..series)
+        .map(|i| {
+            SeriesInput::of(synthetic_series(
+                days,
+                2.0 + (i % 40) as f64,
+                0.15,
+                i as u64,
+            ))
+        })
         .collect();
     let started = Instant::now();
     let results = forecast_all(&histories, HORIZON);

@@ -110,6 +110,7 @@ impl Core {
                 &config.retention,
                 Arc::new(config.secret_keys.clone()),
                 limiter.clone(),
+                &config.weather,
             )
         };
         let services = services_on(db.clone())?;

@@ -163,6 +163,9 @@ pub struct Config {
     /// `SECRET_KEYS`: the keys sealing secrets at rest, newest first (development without it:
     /// a key derived from `APP_SECRET`; production refuses to start without it).
     pub secret_keys: Keyring,
+    /// `OPENWEATHER_API_KEY` (weather off without it), `OPENWEATHER_API_URL`,
+    /// `WEATHER_DEFAULT_CITY` (Stockholm).
+    pub weather: crate::domain::planning::weather::WeatherConfig,
 }
 
 /// Background jobs.
@@ -616,6 +619,21 @@ impl Config {
                 60_000,
             )),
         };
+        let weather = crate::domain::planning::weather::WeatherConfig {
+            api_key: r.get("OPENWEATHER_API_KEY"),
+            api_url: r.parse_with(
+                "OPENWEATHER_API_URL",
+                "https://api.openweathermap.org".to_owned(),
+                |v| match v.starts_with("http://") || v.starts_with("https://") {
+                    true => Ok(v.to_owned()),
+                    false => Err("expected an http(s) URL".into()),
+                },
+            ),
+            default_city: r
+                .get("WEATHER_DEFAULT_CITY")
+                .unwrap_or_else(|| "Stockholm".into()),
+            timeout: Duration::from_secs(r.parse_range("OPENWEATHER_TIMEOUT_SECS", 10u64, 1, 120)),
+        };
         let webhooks = crate::domain::platform::webhooks::WebhookConfig {
             allow_private_targets: r.flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
             timeout: Duration::from_secs(r.parse_range("WEBHOOK_TIMEOUT_SECS", 10u64, 1, 120)),
@@ -691,6 +709,7 @@ impl Config {
             webhooks,
             retention,
             secret_keys,
+            weather,
         })
     }
 

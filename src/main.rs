@@ -233,6 +233,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 &config.retention,
                 std::sync::Arc::new(config.secret_keys.clone()),
                 infra::ratelimit::RateLimiter::in_memory(),
+                &config.weather,
             )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;
             print_stdout(&format!(

@@ -22,6 +22,8 @@ pub struct Model {
     pub smape: Option<f64>,
     pub mase: Option<f64>,
     pub naive_smape: Option<f64>,
+    /// The temperature regressor was used (it backtested better).
+    pub weather_adjusted: bool,
     /// Orders were placed since the forecast was made.
     pub stale: bool,
     /// The first forecast day.

@@ -29,6 +29,7 @@ pub mod supplier_members;
 pub mod supplier_metrics;
 pub mod suppliers;
 pub mod trusted_documents;
+pub mod weather_days;
 pub mod webhook_attempts;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;

@@ -1,5 +1,6 @@
 //! Planning: stored demand forecasts (one series per restaurant or supplier and product, its
-//! daily points replaced atomically per run) and the reorder policy of each inventory item.
+//! daily points replaced atomically per run), the weather stored per city and day, and the
+//! reorder policy of each inventory item.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::ConnectionTrait;
@@ -20,6 +21,7 @@ enum ForecastSeries {
     Smape,
     Mase,
     NaiveSmape,
+    WeatherAdjusted,
     Stale,
     FirstDay,
     GeneratedAt,
@@ -37,6 +39,17 @@ enum ForecastPoints {
     Upper80Milli,
     Lower95Milli,
     Upper95Milli,
+}
+
+#[derive(DeriveIden)]
+enum WeatherDays {
+    Table,
+    City,
+    Day,
+    TempMaxMilli,
+    TempMinMilli,
+    PrecipitationMilli,
+    FetchedAt,
 }
 
 #[derive(DeriveIden)]
@@ -107,6 +120,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ForecastSeries::Smape).double().null())
                     .col(ColumnDef::new(ForecastSeries::Mase).double().null())
                     .col(ColumnDef::new(ForecastSeries::NaiveSmape).double().null())
+                    .col(
+                        ColumnDef::new(ForecastSeries::WeatherAdjusted)
+                            .boolean()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(ForecastSeries::Stale).boolean().not_null())
                     .col(ColumnDef::new(ForecastSeries::FirstDay).date().not_null())
                     .col(at(ForecastSeries::GeneratedAt))
@@ -131,6 +149,20 @@ impl MigrationTrait for Migration {
                             .col(ForecastPoints::SeriesId)
                             .col(ForecastPoints::Day),
                     )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(WeatherDays::Table)
+                    .col(ColumnDef::new(WeatherDays::City).string_len(100).not_null())
+                    .col(ColumnDef::new(WeatherDays::Day).date().not_null())
+                    .col(milli(WeatherDays::TempMaxMilli))
+                    .col(milli(WeatherDays::TempMinMilli))
+                    .col(milli(WeatherDays::PrecipitationMilli))
+                    .col(at(WeatherDays::FetchedAt))
+                    .primary_key(Index::create().col(WeatherDays::City).col(WeatherDays::Day))
                     .to_owned(),
             )
             .await?;
@@ -189,6 +221,7 @@ impl MigrationTrait for Migration {
             .await?;
         for table in [
             ReorderPolicies::Table.into_iden(),
+            WeatherDays::Table.into_iden(),
             ForecastPoints::Table.into_iden(),
             ForecastSeries::Table.into_iden(),
         ] {

@@ -87,6 +87,7 @@ impl Services {
         retention: &privacy::RetentionPolicy,
         keys: Arc<dyn secrets::KeyProvider>,
         limiter: RateLimiter,
+        weather: &planning::weather::WeatherConfig,
     ) -> anyhow::Result<Self> {
         let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
@@ -111,13 +112,18 @@ impl Services {
         let carts = ordering::CartService::new(db.clone());
         let inventory = inventory::InventoryService::new(db.clone());
         let suppliers = suppliers::SupplierService::new(db.clone(), bus.clone(), callers.clone());
+        let restaurants = restaurants::RestaurantService::new(db.clone(), callers.clone());
         let planning = planning::PlanningService::new(
             db.clone(),
-            inventory.clone(),
-            products.clone(),
-            suppliers.clone(),
-            carts.clone(),
-        );
+            planning::PlanningDeps {
+                inventory: inventory.clone(),
+                products: products.clone(),
+                suppliers: suppliers.clone(),
+                restaurants: restaurants.clone(),
+                carts: carts.clone(),
+            },
+            weather,
+        )?;
         Ok(Self {
             notifications: notifications.clone(),
             performance: performance::PerformanceService::new(db.clone()),
@@ -142,7 +148,7 @@ impl Services {
             ),
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers.clone(),
-            restaurants: restaurants::RestaurantService::new(db.clone(), callers.clone()),
+            restaurants,
             products: products.clone(),
             carts: carts.clone(),
             job_runs: job_runs::JobRunService::new(db.clone()),

@@ -102,6 +102,9 @@ pub struct Forecast {
     history_days: i32,
     /// Measured accuracy; null when the history was too short to hold days out.
     accuracy: Option<ForecastAccuracy>,
+    /// Its first days were adjusted for the weather forecast (the temperature backtested
+    /// better for this series).
+    weather_adjusted: bool,
     /// Orders were placed since it was made; the next run refreshes it.
     stale: bool,
     /// When it was made (UTC).
@@ -127,6 +130,7 @@ impl From<StoredForecast> for Forecast {
                 }),
                 _ => None,
             },
+            weather_adjusted: s.weather_adjusted,
             stale: s.stale,
             generated_at: s.generated_at,
             points: f

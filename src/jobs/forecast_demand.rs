@@ -36,6 +36,9 @@ impl Work for ForecastDemand {
             "models": run.models,
             "meanSmape": run.mean_smape,
             "meanNaiveSmape": run.mean_naive_smape,
+            "weatherAdjusted": run.weather_adjusted,
+            "weatherCities": run.weather_cities,
+            "weatherFailures": run.weather_failures,
         }))
     }
 }

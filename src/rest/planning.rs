@@ -80,6 +80,8 @@ pub struct ForecastDto {
     model: &'static str,
     history_days: i32,
     accuracy: Option<AccuracyDto>,
+    /// Its first days were adjusted for the weather forecast.
+    weather_adjusted: bool,
     /// Orders were placed since it was made.
     stale: bool,
     generated_at: DateTime<Utc>,
@@ -104,6 +106,7 @@ impl From<StoredForecast> for ForecastDto {
                 }),
                 _ => None,
             },
+            weather_adjusted: s.weather_adjusted,
             stale: s.stale,
             generated_at: s.generated_at,
             points: f

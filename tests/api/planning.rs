@@ -521,3 +521,163 @@ async fn plans_are_for_the_organisations_members_and_admins_over_graphql_and_res
         .await;
     assert_eq!(status, 404, "no forecast yet: {body}");
 }
+
+/// A fake OpenWeather: geocoding and One Call 3.0's daily forecast, 8 days from today at
+/// local noon; remembers the queries it was sent and can be made to fail.
+#[derive(Clone, Default)]
+struct FakeWeather {
+    queries: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Maximum temperatures of the 8 days.
+    maxima: std::sync::Arc<Vec<f64>>,
+}
+
+async fn serve_weather(fake: FakeWeather) -> String {
+    use axum::{
+        Json, Router,
+        extract::{RawQuery, State},
+        http::StatusCode,
+        routing::get,
+    };
+    async fn geocode(State(fake): State<FakeWeather>, RawQuery(query): RawQuery) -> Json<Value> {
+        fake.queries.lock().unwrap().push(query.unwrap_or_default());
+        Json(json!([{ "name": "Malmö", "lat": 55.605, "lon": 13.0038, "country": "SE" }]))
+    }
+    async fn onecall(
+        State(fake): State<FakeWeather>,
+        RawQuery(query): RawQuery,
+    ) -> Result<Json<Value>, StatusCode> {
+        fake.queries.lock().unwrap().push(query.unwrap_or_default());
+        if fake.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let today = Utc::now().date_naive();
+        let daily: Vec<Value> = fake
+            .maxima
+            .iter()
+            .enumerate()
+            .map(|(i, max)| {
+                // Noon in Malmö (UTC+1 in winter) is 11:00 UTC.
+                let noon = (today + Duration::days(i as i64))
+                    .and_hms_opt(11, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp();
+                json!({ "dt": noon, "temp": { "day": max - 2.0, "min": max - 6.0, "max": max }, "rain": 0.4 })
+            })
+            .collect();
+        Ok(Json(
+            json!({ "lat": 55.605, "lon": 13.0038, "timezone": "Europe/Stockholm", "timezone_offset": 3600, "daily": daily }),
+        ))
+    }
+    let app = Router::new()
+        .route("/geo/1.0/direct", get(geocode))
+        .route("/data/3.0/onecall", get(onecall))
+        .with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
+#[tokio::test]
+async fn the_weather_is_fetched_stored_and_used_where_it_explains_demand() {
+    use sea_orm::ConnectionTrait;
+    // Hot days ahead, then cool ones.
+    let fake = FakeWeather {
+        maxima: std::sync::Arc::new(vec![24.0, 25.0, 6.0, 5.0, 23.0, 7.0, 22.0, 4.0]),
+        ..FakeWeather::default()
+    };
+    let base = serve_weather(fake.clone()).await;
+    let m = market(&[
+        ("OPENWEATHER_API_KEY", "test-key"),
+        ("OPENWEATHER_API_URL", &base),
+    ])
+    .await;
+    // Ice cream sells on warm days: 8 weeks of usage that follow the temperature, and the
+    // temperatures of those days as earlier nightly runs stored them.
+    let today = Utc::now().date_naive();
+    let temperature = |days_ago: i64| 14.0 + 9.0 * ((days_ago * 7 % 11) as f64 / 10.0 - 0.5) * 2.0;
+    let db = &m.app.state.db;
+    for days_ago in 1..=56 {
+        let day = today - Duration::days(days_ago);
+        let t = temperature(days_ago);
+        let sql = format!(
+            "INSERT INTO weather_days (city, day, temp_max_milli, temp_min_milli, precipitation_milli, fetched_at) \
+             VALUES ('malmö', '{day}', {}, {}, 0, '{}')",
+            (t * 1000.0) as i64,
+            ((t - 6.0) * 1000.0) as i64,
+            Utc::now().format("%Y-%m-%d %H:%M:%S+00:00")
+        );
+        db.execute_unprepared(&sql)
+            .await
+            .expect("a stored weather day");
+    }
+    let ice_cream = item(&m, &m.a2, json!({})).await;
+    let mut fields = Vec::new();
+    for days_ago in (1..=56).rev() {
+        let date = today - Duration::days(days_ago);
+        let weekday = WEEK[date.weekday().num_days_from_monday() as usize];
+        let used = (4.0 * weekday + 1.2 * (temperature(days_ago) - 14.0)).max(0.5);
+        let at = date.and_hms_opt(19, 0, 0).unwrap().and_utc().to_rfc3339();
+        fields.push(format!(
+            "d{days_ago}: recordUsage(input: {{ itemId: \"{ice_cream}\", quantity: \"{used:.3}\", occurredAt: \"{at}\" }}) {{ item {{ id }} }}"
+        ));
+        if fields.len() == 14 {
+            ok(m.chef
+                .graphql(&format!("mutation {{ {} }}", fields.join(" ")), json!({}))
+                .await);
+            fields.clear();
+        }
+    }
+
+    let run = ok(m.admin.graphql(RUN, json!({})).await)["runJob"]["run"].clone();
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["stats"]["weatherCities"], 1, "{run}");
+    assert_eq!(run["stats"]["weatherAdjusted"], 1, "{run}");
+    // The fake was asked for Malmö (the restaurant's city) with the key.
+    let queries = fake.queries.lock().unwrap().clone();
+    assert!(
+        queries[0].contains("q=Malm%C3%B6") && queries[0].contains("appid=test-key"),
+        "{queries:?}"
+    );
+    assert!(
+        queries[1].contains("lat=55.605") && queries[1].contains("units=metric"),
+        "{queries:?}"
+    );
+    // The 8 days ahead are stored beside the 56 before.
+    let stored = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM weather_days WHERE city = 'malmö'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(stored, 64);
+
+    let forecast = ok(m
+        .chef
+        .graphql(
+            "query($r: ID!, $p: ID!) { forecast(restaurantId: $r, productId: $p) { model weatherAdjusted accuracy { smape seasonalNaiveSmape } points { date quantity } } }",
+            json!({ "r": m.restaurant, "p": m.a2 }),
+        )
+        .await)["forecast"]
+        .clone();
+    assert_eq!(forecast["weatherAdjusted"], true, "{forecast}");
+    // A hot day ahead is forecast above a cold one of a similar weekday load.
+    let points = forecast["points"].as_array().unwrap();
+    let q = |i: usize| dec(&points[i]["quantity"]);
+    assert!(q(1) > q(2) + d("10"), "25 °C vs 6 °C: {forecast}");
+
+    // The source failing does not fail the run: it forecasts without new weather.
+    fake.failing
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let run = ok(m.admin.graphql(RUN, json!({})).await)["runJob"]["run"].clone();
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["stats"]["weatherFailures"], 1, "{run}");
+}

@@ -13,6 +13,11 @@
 //! Accuracy is measured, not assumed: the last [`BACKTEST_DAYS`] days are held out, the model
 //! is fitted on the rest and scored (sMAPE and MASE), and seasonal-naive is scored on the same
 //! days. Where the seasonal model does worse than seasonal-naive, seasonal-naive is used.
+//!
+//! Weather, where the series has it (the day's maximum temperature beside most history days
+//! and some days ahead), is tried as a regressor on what the chosen model leaves unexplained
+//! (its in-sample residuals, by least squares on the temperature). It is kept only where it
+//! lowers the backtest sMAPE by at least [`WEATHER_GAIN`]; the forecast then says so.
 
 use augurs_core::{Fit, Predict};
 use augurs_ets::AutoETS;
@@ -86,6 +91,21 @@ pub struct SeriesForecast {
     pub days: Vec<DayForecast>,
     /// `None` when the history is too short to hold any days out.
     pub accuracy: Option<Accuracy>,
+    /// The temperature regressor was used (it backtested better).
+    pub weather_adjusted: bool,
+}
+
+/// The relative backtest sMAPE reduction weather must bring to be used (5 %).
+pub const WEATHER_GAIN: f64 = 0.05;
+/// History days with weather a temperature regression needs.
+const MIN_WEATHER_DAYS: usize = 28;
+
+/// The day's maximum temperature (°C) beside each history day and each day ahead; `None`
+/// where none is known.
+#[derive(Clone, Copy, Debug)]
+pub struct Weather<'a> {
+    pub history: &'a [Option<f64>],
+    pub ahead: &'a [Option<f64>],
 }
 
 /// sMAPE in percent; days where both actual and forecast are zero count as exact.
@@ -199,9 +219,33 @@ fn mstl_model() -> MSTLModel<augurs_ets::trend::AutoETSTrendModel> {
     MSTLModel::new(vec![SEASON], ets.into_trend_model())
 }
 
-/// MSTL + AutoETS points and intervals, or `None` where the fit fails or is not finite.
-fn mstl(history: &[f64], horizon: usize) -> Option<Vec<DayForecast>> {
+/// A fitted model's forecast and (when asked) in-sample predictions.
+struct Fitted {
+    days: Vec<DayForecast>,
+    in_sample: Option<Vec<f64>>,
+}
+
+fn finite(values: &[f64]) -> bool {
+    values.iter().all(|v| v.is_finite())
+}
+
+/// MSTL + AutoETS: points and intervals (none where the fit fails or is not finite).
+fn mstl(history: &[f64], horizon: usize, intervals: bool, in_sample: bool) -> Option<Fitted> {
     let fitted = mstl_model().fit(history).ok()?;
+    let in_sample = if in_sample {
+        let values = fitted.predict_in_sample(None).ok()?.point;
+        finite(&values).then_some(values)?.into()
+    } else {
+        None
+    };
+    if !intervals {
+        let points = fitted.predict(horizon, None).ok()?.point;
+        if !finite(&points) {
+            return None;
+        }
+        let days = points.iter().map(|p| day(*p, 0.0)).collect();
+        return Some(Fitted { days, in_sample });
+    }
     let f80 = fitted.predict(horizon, 0.80).ok()?;
     let f95 = fitted.predict(horizon, 0.95).ok()?;
     let (i80, i95) = (f80.intervals?, f95.intervals?);
@@ -218,28 +262,86 @@ fn mstl(history: &[f64], horizon: usize) -> Option<Vec<DayForecast>> {
         })
         .collect();
     days.iter()
-        .all(|d| {
-            [d.point, d.lower80, d.upper80, d.lower95, d.upper95]
-                .iter()
-                .all(|v| v.is_finite())
-        })
-        .then_some(days)
+        .all(|d| finite(&[d.point, d.lower80, d.upper80, d.lower95, d.upper95]))
+        .then_some(Fitted { days, in_sample })
 }
 
-fn mstl_points(history: &[f64], horizon: usize) -> Option<Vec<f64>> {
-    let fitted = mstl_model().fit(history).ok()?;
-    let points: Vec<f64> = fitted
-        .predict(horizon, None)
-        .ok()?
-        .point
-        .into_iter()
-        .map(|p| p.max(0.0))
+/// Seasonal-naive as a fitted model: in-sample, each day is the same weekday a week before
+/// (the first week has none).
+fn seasonal_naive_fitted(history: &[f64], horizon: usize) -> Fitted {
+    let in_sample = (0..history.len())
+        .map(|t| {
+            if t >= SEASON {
+                history[t - SEASON]
+            } else {
+                f64::NAN
+            }
+        })
         .collect();
-    points.iter().all(|p| p.is_finite()).then_some(points)
+    Fitted {
+        days: seasonal_naive(history, horizon),
+        in_sample: Some(in_sample),
+    }
+}
+
+/// Least squares of what the model left unexplained on the temperature: (intercept, slope)
+/// over days with both, or `None` with too few days or no spread in temperature.
+fn temperature_effect(
+    history: &[f64],
+    in_sample: &[f64],
+    temperatures: &[Option<f64>],
+) -> Option<(f64, f64)> {
+    let pairs: Vec<(f64, f64)> = history
+        .iter()
+        .zip(in_sample)
+        .zip(temperatures)
+        .filter_map(|((y, fit), t)| {
+            let t = (*t)?;
+            (fit.is_finite() && t.is_finite()).then_some((t, y - fit))
+        })
+        .collect();
+    if pairs.len() < MIN_WEATHER_DAYS {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let mean_t = pairs.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_e = pairs.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pairs.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
+    if sxx < 1e-9 {
+        return None;
+    }
+    let sxy: f64 = pairs.iter().map(|p| (p.0 - mean_t) * (p.1 - mean_e)).sum();
+    let slope = sxy / sxx;
+    Some((mean_e - slope * mean_t, slope))
+}
+
+/// Shifts the days that have a temperature by the effect (never below zero).
+fn adjust(days: &mut [DayForecast], temperatures: &[Option<f64>], (a, b): (f64, f64)) {
+    for (d, t) in days.iter_mut().zip(temperatures) {
+        if let Some(t) = t {
+            let shift = a + b * t;
+            let point = (d.point + shift).max(0.0);
+            let moved = point - d.point;
+            d.point = point;
+            d.lower80 = (d.lower80 + moved).max(0.0);
+            d.upper80 = (d.upper80 + moved).max(point);
+            d.lower95 = (d.lower95 + moved).max(0.0);
+            d.upper95 = (d.upper95 + moved).max(point);
+        }
+    }
 }
 
 /// Forecasts `horizon` days after `history` (daily demand, oldest first, ending yesterday).
 pub fn forecast(history: &[f64], horizon: usize) -> SeriesForecast {
+    forecast_with(history, horizon, None)
+}
+
+/// [`forecast`], trying the weather where it is given.
+pub fn forecast_with(
+    history: &[f64],
+    horizon: usize,
+    weather: Option<Weather<'_>>,
+) -> SeriesForecast {
     let n = history.len();
     let constant = history.windows(2).all(|w| w[0] == w[1]);
     if n < 2 * SEASON || constant {
@@ -257,79 +359,152 @@ pub fn forecast(history: &[f64], horizon: usize) -> SeriesForecast {
             model: Model::Mean,
             days: mean_model(history, horizon),
             accuracy,
+            weather_adjusted: false,
         };
     }
     // Hold out up to four weeks, keeping at least two to fit on.
     let held_out = BACKTEST_DAYS.min(n - 2 * SEASON);
     let (train, test) = history.split_at(n - held_out);
     let naive = seasonal_naive_points(train, held_out);
-    let naive_accuracy = Accuracy {
-        smape: smape(test, &naive),
-        mase: mase(train, test, &naive),
-        naive_smape: smape(test, &naive),
+    let naive_smape = smape(test, &naive);
+    let weather = weather.filter(|w| w.history.len() == n);
+    let try_weather = weather.is_some();
+
+    // The backtest: the seasonal model where the history carries it, else seasonal-naive.
+    let seasonal = (n >= MIN_DAYS_FOR_MSTL)
+        .then(|| mstl(train, held_out, false, try_weather))
+        .flatten()
+        .filter(|f| {
+            let points: Vec<f64> = f.days.iter().map(|d| d.point).collect();
+            smape(test, &points) <= naive_smape
+        });
+    let model = if seasonal.is_some() {
+        Model::MstlEts
+    } else {
+        Model::SeasonalNaive
     };
-    if n >= MIN_DAYS_FOR_MSTL
-        && let Some(points) = mstl_points(train, held_out)
+    let backtest = seasonal.unwrap_or_else(|| seasonal_naive_fitted(train, held_out));
+    let points: Vec<f64> = backtest.days.iter().map(|d| d.point).collect();
+    let mut accuracy = Accuracy {
+        smape: smape(test, &points),
+        mase: mase(train, test, &points),
+        naive_smape,
+    };
+
+    // Weather: kept only where it lowers the backtest's sMAPE enough.
+    let mut use_weather = false;
+    if let (Some(w), Some(in_sample)) = (weather, backtest.in_sample.as_deref())
+        && let Some(effect) = temperature_effect(train, in_sample, &w.history[..n - held_out])
     {
-        let accuracy = Accuracy {
-            smape: smape(test, &points),
-            mase: mase(train, test, &points),
-            naive_smape: naive_accuracy.smape,
-        };
-        if accuracy.smape <= naive_accuracy.smape
-            && let Some(days) = mstl(history, horizon)
-        {
-            return SeriesForecast {
-                model: Model::MstlEts,
-                days,
-                accuracy: Some(accuracy),
+        let mut adjusted = backtest.days.clone();
+        adjust(&mut adjusted, &w.history[n - held_out..], effect);
+        let points: Vec<f64> = adjusted.iter().map(|d| d.point).collect();
+        let with_weather = smape(test, &points);
+        if with_weather <= accuracy.smape * (1.0 - WEATHER_GAIN) {
+            use_weather = true;
+            accuracy = Accuracy {
+                smape: with_weather,
+                mase: mase(train, test, &points),
+                naive_smape,
             };
         }
     }
+
+    // The forecast: the chosen model on the whole history.
+    let fitted = match model {
+        Model::MstlEts => mstl(history, horizon, true, use_weather),
+        _ => None,
+    };
+    let (model, mut fitted) = match fitted {
+        Some(f) => (Model::MstlEts, f),
+        None => (
+            Model::SeasonalNaive,
+            seasonal_naive_fitted(history, horizon),
+        ),
+    };
+    let mut weather_adjusted = false;
+    if use_weather
+        && let (Some(w), Some(in_sample)) = (weather, fitted.in_sample.as_deref())
+        && let Some(effect) = temperature_effect(history, in_sample, w.history)
+    {
+        adjust(&mut fitted.days, w.ahead, effect);
+        weather_adjusted = true;
+    }
     SeriesForecast {
-        model: Model::SeasonalNaive,
-        days: seasonal_naive(history, horizon),
-        accuracy: Some(naive_accuracy),
+        model,
+        days: fitted.days,
+        accuracy: Some(accuracy),
+        weather_adjusted,
     }
 }
 
-/// [`forecast`], but a panic inside the model library becomes the mean model (logged): one
-/// bad series must not end a run, nor shift the others' results.
-fn forecast_guarded(history: &[f64], horizon: usize) -> SeriesForecast {
-    std::panic::catch_unwind(|| forecast(history, horizon)).unwrap_or_else(|_| {
-        tracing::error!(
-            days = history.len(),
-            "the forecasting model panicked; using the mean"
-        );
-        SeriesForecast {
-            model: Model::Mean,
-            days: mean_model(history, horizon),
-            accuracy: None,
-        }
-    })
+/// One series to forecast: its history and, where known, its weather.
+#[derive(Clone, Debug, Default)]
+pub struct SeriesInput {
+    pub history: Vec<f64>,
+    pub weather: Option<WeatherSeries>,
 }
 
-/// Forecasts every history, spread over the machine's cores (blocking: call it from
-/// `spawn_blocking` or a thread of its own). Results are in the order of `histories`.
-pub fn forecast_all(histories: &[Vec<f64>], horizon: usize) -> Vec<SeriesForecast> {
+/// The maximum temperature beside each history day and each day ahead (`None`: unknown).
+#[derive(Clone, Debug, Default)]
+pub struct WeatherSeries {
+    pub history: Vec<Option<f64>>,
+    pub ahead: Vec<Option<f64>>,
+}
+
+impl SeriesInput {
+    pub fn of(history: Vec<f64>) -> SeriesInput {
+        SeriesInput {
+            history,
+            weather: None,
+        }
+    }
+}
+
+/// [`forecast_with`], but a panic inside the model library becomes the mean model (logged):
+/// one bad series must not end a run, nor shift the others' results.
+fn forecast_guarded(input: &SeriesInput, horizon: usize) -> SeriesForecast {
+    let weather = input.weather.as_ref().map(|w| Weather {
+        history: &w.history,
+        ahead: &w.ahead,
+    });
+    std::panic::catch_unwind(|| forecast_with(&input.history, horizon, weather)).unwrap_or_else(
+        |_| {
+            tracing::error!(
+                days = input.history.len(),
+                "the forecasting model panicked; using the mean"
+            );
+            SeriesForecast {
+                model: Model::Mean,
+                days: mean_model(&input.history, horizon),
+                accuracy: None,
+                weather_adjusted: false,
+            }
+        },
+    )
+}
+
+/// Forecasts every series, spread over the machine's cores (blocking: call it from
+/// `spawn_blocking` or a thread of its own). Results are in the order of `inputs`.
+pub fn forecast_all(inputs: &[SeriesInput], horizon: usize) -> Vec<SeriesForecast> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(histories.len().max(1));
+        .min(inputs.len().max(1));
     if workers <= 1 {
-        return histories
+        return inputs
             .iter()
-            .map(|h| forecast_guarded(h, horizon))
+            .map(|input| forecast_guarded(input, horizon))
             .collect();
     }
-    let chunk = histories.len().div_ceil(workers);
+    let chunk = inputs.len().div_ceil(workers);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = histories
+        let handles: Vec<_> = inputs
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|h| forecast_guarded(h, horizon))
+                        .map(|input| forecast_guarded(input, horizon))
                         .collect::<Vec<_>>()
                 })
             })
@@ -444,10 +619,72 @@ mod tests {
         assert_eq!(forecast(&[], 3).days.len(), 3);
     }
 
+    /// Daily maximum temperatures, 2–22 °C, varying day to day independently of the weekday.
+    fn temperatures(days: usize, seed: u64) -> Vec<f64> {
+        let noise = synthetic_series(days, 1.0, 1.0, seed);
+        (0..days)
+            .map(|d| 12.0 + 6.0 * (d as f64 / 58.0).sin() + 4.0 * (noise[d] - 1.0).clamp(-1.0, 1.0))
+            .collect()
+    }
+
+    #[test]
+    fn weather_is_used_where_it_explains_demand_and_only_there() {
+        let (mut helped, mut declined) = (0, 0);
+        for seed in 0..10 {
+            let temps = temperatures(365 + 8, 100 + seed);
+            let base = synthetic_series(365, 20.0, 0.05, seed);
+            // Warm days sell more: +1.5 a degree above 12 °C.
+            let warm: Vec<f64> = base
+                .iter()
+                .zip(&temps)
+                .map(|(y, t)| (y + 1.5 * (t - 12.0)).max(0.0))
+                .collect();
+            let history: Vec<Option<f64>> = temps[..365].iter().copied().map(Some).collect();
+            let ahead: Vec<Option<f64>> =
+                (0..HORIZON).map(|h| temps.get(365 + h).copied()).collect();
+            let weather = Weather {
+                history: &history,
+                ahead: &ahead,
+            };
+            let with = forecast_with(&warm, HORIZON, Some(weather));
+            let without = forecast(&warm, HORIZON);
+            if with.weather_adjusted {
+                helped += 1;
+                let (a, b) = (with.accuracy.unwrap(), without.accuracy.unwrap());
+                assert!(a.smape <= b.smape * (1.0 - WEATHER_GAIN), "{a:?} vs {b:?}");
+                // A warm day ahead is forecast higher than the same weekday without weather.
+                let hot = (0..8)
+                    .max_by(|x, y| ahead[*x].partial_cmp(&ahead[*y]).unwrap())
+                    .unwrap();
+                if ahead[hot].unwrap() > 14.0 {
+                    assert!(with.days[hot].point > without.days[hot].point);
+                }
+                // Beyond the days with weather, nothing moves.
+                assert_eq!(
+                    with.days[HORIZON - 1].point,
+                    without.days[HORIZON - 1].point
+                );
+            }
+            // Weather that explains nothing is left out.
+            let plain = forecast_with(&base, HORIZON, Some(weather));
+            declined += usize::from(!plain.weather_adjusted);
+        }
+        assert!(
+            helped >= 8,
+            "weather used for {helped} of 10 temperature-driven series"
+        );
+        assert!(
+            declined >= 9,
+            "weather declined for {declined} of 10 series it does not drive"
+        );
+    }
+
     #[test]
     fn forecast_all_keeps_the_order_of_its_input() {
-        let histories: Vec<Vec<f64>> = (0..9).map(|s| vec![s as f64; 30]).collect();
-        let results = forecast_all(&histories, 5);
+        let inputs: Vec<SeriesInput> = (0..9)
+            .map(|s| SeriesInput::of(vec![s as f64; 30]))
+            .collect();
+        let results = forecast_all(&inputs, 5);
         assert_eq!(results.len(), 9);
         for (s, result) in results.iter().enumerate() {
             assert!((result.days[0].point - s as f64).abs() < 1e-9);

@@ -12,6 +12,11 @@
 //!   stored points in the transaction that writes its new model and accuracy. An order placed
 //!   afterwards marks the series of its restaurant's and supplier's products stale until the
 //!   next run.
+//! - With a weather source (`OPENWEATHER_API_KEY`), each run first stores the days ahead of
+//!   every city with a restaurant series (the restaurant's city, Stockholm without one), and a
+//!   restaurant's series carries its city's stored maximum temperatures: the engine uses them
+//!   where they backtest better. Weather that cannot be fetched is logged and the run goes on
+//!   without it.
 //! - Every inventory item with a product has a reorder policy ([`policies`]): the one set for
 //!   it, else MIN_MAX on its par and target levels where it has a par level, else
 //!   FORECAST_COVER at a 95 % service level.
@@ -27,13 +32,14 @@ pub mod forecasting;
 pub mod policies;
 mod repository;
 mod service;
+pub mod weather;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::domain::kernel::money::Money;
-pub use service::{ForecastRun, ForecastStaleMarker, PlanningService};
+pub use service::{ForecastRun, ForecastStaleMarker, PlanningDeps, PlanningService};
 
 /// Whose demand a series is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,6 +101,8 @@ pub struct SeriesInfo {
     pub smape: Option<f64>,
     pub mase: Option<f64>,
     pub naive_smape: Option<f64>,
+    /// The forecast's first days were adjusted for the weather (it backtested better).
+    pub weather_adjusted: bool,
     pub stale: bool,
     pub first_day: NaiveDate,
     pub generated_at: DateTime<Utc>,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{forecast_points, forecast_series, reorder_policies};
+use entity::{forecast_points, forecast_series, reorder_policies, weather_days};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Statement, sea_query::OnConflict,
@@ -174,6 +174,7 @@ pub(super) async fn store_forecasts(
             smape: Set(accuracy.map(|a| a.smape)),
             mase: Set(accuracy.and_then(|a| a.mase)),
             naive_smape: Set(accuracy.map(|a| a.naive_smape)),
+            weather_adjusted: Set(s.result.weather_adjusted),
             stale: Set(false),
             first_day: Set(s.first_day),
             generated_at: Set(now),
@@ -191,6 +192,7 @@ pub(super) async fn store_forecasts(
                     forecast_series::Column::Smape,
                     forecast_series::Column::Mase,
                     forecast_series::Column::NaiveSmape,
+                    forecast_series::Column::WeatherAdjusted,
                     forecast_series::Column::Stale,
                     forecast_series::Column::FirstDay,
                     forecast_series::Column::GeneratedAt,
@@ -243,6 +245,7 @@ fn to_info(m: forecast_series::Model) -> SeriesInfo {
         smape: m.smape,
         mase: m.mase,
         naive_smape: m.naive_smape,
+        weather_adjusted: m.weather_adjusted,
         stale: m.stale,
         first_day: m.first_day,
         generated_at: m.generated_at,
@@ -455,4 +458,68 @@ pub(super) async fn upsert_policy(
     .exec_without_returning(txn)
     .await?;
     Ok(())
+}
+
+/// Stores a city's days (the latest answer for a day wins).
+pub(super) async fn store_weather(
+    db: &impl ConnectionTrait,
+    city: &str,
+    days: &[super::weather::WeatherDay],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if days.is_empty() {
+        return Ok(());
+    }
+    let milli = |v: f64| (v * 1000.0).round() as i64;
+    let rows = days.iter().map(|d| weather_days::ActiveModel {
+        city: Set(city.to_owned()),
+        day: Set(d.day),
+        temp_max_milli: Set(milli(d.temp_max)),
+        temp_min_milli: Set(milli(d.temp_min)),
+        precipitation_milli: Set(milli(d.precipitation.max(0.0))),
+        fetched_at: Set(now),
+    });
+    weather_days::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([weather_days::Column::City, weather_days::Column::Day])
+                .update_columns([
+                    weather_days::Column::TempMaxMilli,
+                    weather_days::Column::TempMinMilli,
+                    weather_days::Column::PrecipitationMilli,
+                    weather_days::Column::FetchedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The stored maximum temperatures (°C) of `cities` from `from` on, by city and day.
+pub(super) async fn max_temperatures(
+    db: &impl ConnectionTrait,
+    cities: &[String],
+    from: NaiveDate,
+) -> Result<HashMap<String, HashMap<NaiveDate, f64>>, AppError> {
+    let mut by_city: HashMap<String, HashMap<NaiveDate, f64>> = HashMap::new();
+    if cities.is_empty() {
+        return Ok(by_city);
+    }
+    let rows: Vec<(String, NaiveDate, i64)> = weather_days::Entity::find()
+        .select_only()
+        .column(weather_days::Column::City)
+        .column(weather_days::Column::Day)
+        .column(weather_days::Column::TempMaxMilli)
+        .filter(weather_days::Column::City.is_in(cities.to_vec()))
+        .filter(weather_days::Column::Day.gte(from))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (city, day, milli) in rows {
+        by_city
+            .entry(city)
+            .or_default()
+            .insert(day, milli as f64 / 1000.0);
+    }
+    Ok(by_city)
 }

@@ -1,7 +1,10 @@
 //! The planning service: the nightly forecast run, stored forecasts, reorder policies and
 //! suggestions, and applying suggestions to the cart.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use async_trait::async_trait;
 use chrono::{Duration, NaiveDate, Utc};
@@ -15,6 +18,7 @@ use super::{
     SuggestionLine, SupplierSuggestion, forecasting, next_delivery,
     policies::{self, ForecastDay, Outlook, Policy, PolicyError, PolicyKind, Position},
     repository::{self, DailyDemand, PolicyRow, SeriesWrite},
+    weather::{OpenWeather, WeatherConfig, WeatherSource},
 };
 use crate::{
     auth::{Caller, Principal},
@@ -30,7 +34,7 @@ use crate::{
             audit::{self, AuditEntry},
             outbox::{self, OutboxEvent, OutboxHandler},
         },
-        restaurants,
+        restaurants::{self, RestaurantService},
         suppliers::SupplierService,
     },
     error::AppError,
@@ -52,6 +56,11 @@ pub struct ForecastRun {
     /// backtested.
     pub mean_smape: Option<f64>,
     pub mean_naive_smape: Option<f64>,
+    /// Series whose forecast the weather adjusted.
+    pub weather_adjusted: usize,
+    /// Cities whose weather was fetched, and those it could not be fetched for.
+    pub weather_cities: usize,
+    pub weather_failures: usize,
 }
 
 /// A series to forecast: its key, source, first day and daily history.
@@ -61,6 +70,34 @@ struct SeriesJob {
     product: Uuid,
     source: Source,
     history: Vec<f64>,
+}
+
+/// The maximum temperatures beside a history ending yesterday and the days from today, where
+/// at least four weeks of the history have one.
+fn weather_beside(
+    temperatures: &HashMap<NaiveDate, f64>,
+    days: usize,
+    today: NaiveDate,
+) -> Option<forecasting::WeatherSeries> {
+    let first = today - Duration::days(days as i64);
+    let history: Vec<Option<f64>> = (0..days)
+        .map(|i| {
+            temperatures
+                .get(&(first + Duration::days(i as i64)))
+                .copied()
+        })
+        .collect();
+    if history.iter().flatten().count() < 28 {
+        return None;
+    }
+    let ahead = (0..forecasting::HORIZON)
+        .map(|h| {
+            temperatures
+                .get(&(today + Duration::days(h as i64)))
+                .copied()
+        })
+        .collect();
+    Some(forecasting::WeatherSeries { history, ahead })
 }
 
 type SeriesKey = (Scope, Uuid, Uuid);
@@ -249,30 +286,89 @@ fn validate_policy(input: &PolicyInput, item: &InventoryItem) -> Result<PolicyRo
     })
 }
 
+/// The contexts planning reads and fills.
+pub struct PlanningDeps {
+    pub inventory: InventoryService,
+    pub products: ProductService,
+    pub suppliers: SupplierService,
+    pub restaurants: RestaurantService,
+    pub carts: CartService,
+}
+
 #[derive(Clone)]
 pub struct PlanningService {
     db: Db,
     inventory: InventoryService,
     products: ProductService,
     suppliers: SupplierService,
+    restaurants: RestaurantService,
     carts: CartService,
+    weather: Option<Arc<dyn WeatherSource>>,
+    default_city: String,
 }
 
 impl PlanningService {
-    pub fn new(
-        db: Db,
-        inventory: InventoryService,
-        products: ProductService,
-        suppliers: SupplierService,
-        carts: CartService,
-    ) -> Self {
-        Self {
+    pub fn new(db: Db, deps: PlanningDeps, weather: &WeatherConfig) -> anyhow::Result<Self> {
+        let source: Option<Arc<dyn WeatherSource>> = match &weather.api_key {
+            Some(key) => Some(Arc::new(OpenWeather::new(weather, key.clone())?)),
+            None => None,
+        };
+        Ok(Self {
             db,
-            inventory,
-            products,
-            suppliers,
-            carts,
+            inventory: deps.inventory,
+            products: deps.products,
+            suppliers: deps.suppliers,
+            restaurants: deps.restaurants,
+            carts: deps.carts,
+            weather: source,
+            default_city: weather.default_city.clone(),
+        })
+    }
+
+    /// Fetches and stores the days ahead of every city, then reads each city's stored maximum
+    /// temperatures over the history window (empty without a weather source).
+    async fn weather_for(
+        &self,
+        restaurants: &[Uuid],
+        since: NaiveDate,
+        run: &mut ForecastRun,
+    ) -> Result<
+        (
+            HashMap<Uuid, String>,
+            HashMap<String, HashMap<NaiveDate, f64>>,
+        ),
+        AppError,
+    > {
+        let Some(source) = &self.weather else {
+            return Ok(Default::default());
+        };
+        let now = Utc::now();
+        let mut city_of: HashMap<Uuid, String> = HashMap::new();
+        let mut names: BTreeMap<String, String> = BTreeMap::new();
+        for restaurant in self.restaurants.by_ids(restaurants).await? {
+            let name = match restaurant.city.trim() {
+                "" => self.default_city.clone(),
+                city => city.to_owned(),
+            };
+            let key = name.to_lowercase();
+            names.entry(key.clone()).or_insert(name);
+            city_of.insert(restaurant.id, key);
         }
+        for (key, name) in &names {
+            match source.days_ahead(name).await {
+                Ok(days) => {
+                    repository::store_weather(&self.db, key, &days, now).await?;
+                    run.weather_cities += 1;
+                }
+                Err(error) => {
+                    run.weather_failures += 1;
+                    tracing::warn!(city = %name, error = %error.message(), "weather not fetched; forecasting without it");
+                }
+            }
+        }
+        let keys: Vec<String> = names.into_keys().collect();
+        let temperatures = repository::max_temperatures(&self.db, &keys, since).await?;
+        Ok((city_of, temperatures))
     }
 
     /// The `forecast-demand` run: builds every series from the last year's usage and orders,
@@ -344,17 +440,41 @@ impl PlanningService {
             series: total,
             ..ForecastRun::default()
         };
+        let mut restaurants: Vec<Uuid> = jobs
+            .iter()
+            .filter(|j| j.scope == Scope::Restaurant)
+            .map(|j| j.owner)
+            .collect();
+        restaurants.sort();
+        restaurants.dedup();
+        let (city_of, temperatures) = self
+            .weather_for(
+                &restaurants,
+                today - Duration::days(HISTORY_DAYS + 1),
+                &mut run,
+            )
+            .await?;
         let (mut smape_sum, mut naive_sum, mut backtested) = (0.0, 0.0, 0usize);
         progress(0, total).await;
         let mut done = 0;
         let mut remaining = jobs.into_iter().peekable();
         while remaining.peek().is_some() {
             let step: Vec<SeriesJob> = remaining.by_ref().take(RUN_STEP).collect();
-            let histories: Vec<Vec<f64>> = step.iter().map(|j| j.history.clone()).collect();
+            let inputs: Vec<forecasting::SeriesInput> = step
+                .iter()
+                .map(|j| forecasting::SeriesInput {
+                    history: j.history.clone(),
+                    weather: (j.scope == Scope::Restaurant)
+                        .then(|| city_of.get(&j.owner))
+                        .flatten()
+                        .and_then(|city| temperatures.get(city))
+                        .and_then(|t| weather_beside(t, j.history.len(), today)),
+                })
+                .collect();
             let span = tracing::Span::current();
             let results = tokio::task::spawn_blocking(move || {
                 let _entered = span.enter();
-                forecasting::forecast_all(&histories, forecasting::HORIZON)
+                forecasting::forecast_all(&inputs, forecasting::HORIZON)
             })
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("forecasting failed: {e}")))?;
@@ -380,6 +500,7 @@ impl PlanningService {
             txn.commit().await?;
             for result in &results {
                 *run.models.entry(result.model.as_str()).or_default() += 1;
+                run.weather_adjusted += usize::from(result.weather_adjusted);
                 if let Some(accuracy) = result.accuracy {
                     smape_sum += accuracy.smape;
                     naive_sum += accuracy.naive_smape;
