@@ -537,6 +537,15 @@ pub fn synthetic_series(days: usize, base: f64, noise: f64, seed: u64) -> Vec<f6
         .collect()
 }
 
+/// Synthetic daily maximum temperatures, 2–22 °C: a slow swing and day-to-day noise,
+/// independent of the weekday (for tests and the benchmark; deterministic by `seed`).
+pub fn synthetic_temperatures(days: usize, seed: u64) -> Vec<f64> {
+    let noise = synthetic_series(days, 1.0, 1.0, seed);
+    (0..days)
+        .map(|d| 12.0 + 6.0 * (d as f64 / 58.0).sin() + 4.0 * (noise[d] - 1.0).clamp(-1.0, 1.0))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -619,19 +628,11 @@ mod tests {
         assert_eq!(forecast(&[], 3).days.len(), 3);
     }
 
-    /// Daily maximum temperatures, 2–22 °C, varying day to day independently of the weekday.
-    fn temperatures(days: usize, seed: u64) -> Vec<f64> {
-        let noise = synthetic_series(days, 1.0, 1.0, seed);
-        (0..days)
-            .map(|d| 12.0 + 6.0 * (d as f64 / 58.0).sin() + 4.0 * (noise[d] - 1.0).clamp(-1.0, 1.0))
-            .collect()
-    }
-
     #[test]
     fn weather_is_used_where_it_explains_demand_and_only_there() {
         let (mut helped, mut declined) = (0, 0);
         for seed in 0..10 {
-            let temps = temperatures(365 + 8, 100 + seed);
+            let temps = synthetic_temperatures(365 + 8, 100 + seed);
             let base = synthetic_series(365, 20.0, 0.05, seed);
             // Warm days sell more: +1.5 a degree above 12 °C.
             let warm: Vec<f64> = base

@@ -42,29 +42,60 @@ pub(super) struct DailyDemand {
     pub milli: i64,
 }
 
-/// Recorded usage per (restaurant, product, day) in `[from, until)`.
-pub(super) async fn daily_usage(
+/// The restaurants with usage recorded in `[from, until)`.
+pub(super) async fn restaurants_with_usage(
     db: &impl ConnectionTrait,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
+) -> Result<Vec<Uuid>, AppError> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT DISTINCT restaurant_id AS owner FROM inventory_movements \
+         WHERE kind = 'USAGE' AND occurred_at >= {} AND occurred_at < {}",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    db.query_all_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [from.into(), until.into()],
+    ))
+    .await?
+    .into_iter()
+    .map(|row| Ok(row.try_get("", "owner")?))
+    .collect()
+}
+
+/// Recorded usage of `restaurants` per (restaurant, product, day) in `[from, until)` (read a
+/// few restaurants at a time: a year of a large restaurant is many rows).
+pub(super) async fn daily_usage(
+    db: &impl ConnectionTrait,
+    restaurants: &[Uuid],
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
 ) -> Result<Vec<DailyDemand>, AppError> {
+    if restaurants.is_empty() {
+        return Ok(Vec::new());
+    }
     let backend = db.get_database_backend();
     let day = day_of(backend, "m.occurred_at");
+    let owners: Vec<String> = (0..restaurants.len())
+        .map(|i| placeholder(backend, i + 3))
+        .collect();
     let sql = format!(
         "SELECT m.restaurant_id AS owner, i.product_id AS product, {day} AS day, \
                 CAST(-SUM(m.quantity_milli) AS BIGINT) AS milli \
          FROM inventory_movements m JOIN inventory_items i ON i.id = m.item_id \
          WHERE m.kind = 'USAGE' AND i.product_id IS NOT NULL \
-           AND m.occurred_at >= {} AND m.occurred_at < {} \
+           AND m.occurred_at >= {} AND m.occurred_at < {} AND m.restaurant_id IN ({}) \
          GROUP BY m.restaurant_id, i.product_id, {day}",
         placeholder(backend, 1),
-        placeholder(backend, 2)
+        placeholder(backend, 2),
+        owners.join(", ")
     );
-    demand_rows(
-        db,
-        Statement::from_sql_and_values(backend, sql, [from.into(), until.into()]),
-    )
-    .await
+    let mut values: Vec<sea_orm::Value> = vec![from.into(), until.into()];
+    values.extend(restaurants.iter().map(|r| (*r).into()));
+    demand_rows(db, Statement::from_sql_and_values(backend, sql, values)).await
 }
 
 /// Ordered units per (restaurant or supplier, product, day placed) in `[from, until)`, of

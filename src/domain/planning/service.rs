@@ -43,6 +43,8 @@ use crate::{
 
 /// Days of history a series is built from.
 const HISTORY_DAYS: i64 = 365;
+/// Restaurants whose year of usage is read at once.
+const USAGE_BATCH: usize = 10;
 /// Series fitted and stored per step (one transaction each; progress is reported per step).
 const RUN_STEP: usize = 500;
 
@@ -387,10 +389,13 @@ impl PlanningService {
             .and_utc();
         let until = today.and_time(chrono::NaiveTime::MIN).and_utc();
 
-        let usage = histories(
-            repository::daily_usage(&self.db, from, until).await?,
-            yesterday,
-        );
+        // Usage a few restaurants at a time, each batch turned into histories at once.
+        let mut usage: HashMap<(Uuid, Uuid), Vec<f64>> = HashMap::new();
+        let with_usage = repository::restaurants_with_usage(&self.db, from, until).await?;
+        for batch in with_usage.chunks(USAGE_BATCH) {
+            let rows = repository::daily_usage(&self.db, batch, from, until).await?;
+            usage.extend(histories(rows, yesterday));
+        }
         let ordered = histories(
             repository::daily_orders(&self.db, Scope::Restaurant, from, until).await?,
             yesterday,
