@@ -401,7 +401,7 @@ impl Extension for DocumentLimitsExtension {
         check_document(&doc, &self.limits)?;
         check_text(&doc, variables)?;
         let mut doc = doc;
-        omit_absent_variables(&mut doc, variables);
+        omit_absent_variables(&mut doc, variables)?;
         Ok(doc)
     }
 
@@ -520,7 +520,7 @@ mod tests {
 /// async-graphql would pass null, which turns an omitted optional variable into an error on a
 /// defaulted argument; so such arguments and fields are taken out of the document before it
 /// runs (a variable with a default of its own is left to that default).
-fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) {
+fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) -> ServerResult<()> {
     use async_graphql::parser::types::DocumentOperations;
     use async_graphql_value::Value as DocValue;
     use std::collections::HashSet;
@@ -533,15 +533,42 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) {
             }
         }
     }
+    // One operation only: with several, which one runs is not known here, and a variable's
+    // uses would have to be traced per operation.
+    if !matches!(doc.operations, DocumentOperations::Single(_)) {
+        return Ok(());
+    }
+    // A non-null variable without a value or a default is the request's error
+    // (CoerceVariableValues), before anything runs.
+    for (_, operation) in doc.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            let d = &definition.node;
+            if !d.var_type.node.nullable
+                && d.default_value.is_none()
+                && !variables.contains_key(&d.name.node)
+            {
+                let mut error = ServerError::new(
+                    format!(
+                        "Variable \"${}\" of required type \"{}\" was not provided.",
+                        d.name.node, d.var_type.node
+                    ),
+                    Some(definition.pos),
+                );
+                set_code(&mut error, VALIDATION_FAILED, 400);
+                return Err(error);
+            }
+        }
+    }
     let absent: HashSet<Name> = doc
         .operations
         .iter()
         .flat_map(|(_, operation)| operation.node.variable_definitions.iter())
+        .filter(|definition| definition.node.var_type.node.nullable)
         .map(|definition| definition.node.name.node.clone())
         .filter(|name| !variables.contains_key(name) && !defaulted.contains(name))
         .collect();
     if absent.is_empty() {
-        return;
+        return Ok(());
     }
     let is_absent =
         |value: &DocValue| matches!(value, DocValue::Variable(name) if absent.contains(name));
@@ -653,4 +680,5 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) {
             }
         }
     }
+    Ok(())
 }

@@ -375,7 +375,7 @@ pub struct SetReorderPolicyInput {
     order_cost: Option<ExactDecimal>,
     /// EOQ: cost of holding one unit for a year, more than 0 (required).
     holding_cost: Option<ExactDecimal>,
-    /// EOQ, FORECAST_COVER: service level of safety stock, 0.5–0.9999 (0.95 by default).
+    /// EOQ, FORECAST_COVER: service level of safety stock, 0.5–0.999 (0.95 by default).
     service_level: Option<ExactDecimal>,
 }
 

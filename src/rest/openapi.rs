@@ -400,8 +400,8 @@ const PRICE_PATTERN: &str =
     "^(0*[1-9][0-9]{0,14}(\\.([0-9]{1,3}0*)?)?|0*\\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9])0*)$";
 /// A VAT rate in percent, 0–100 with at most two decimals (`catalog::tax_rate_bp`).
 const TAX_RATE_PATTERN: &str = "^(100(\\.0{1,2})?|[0-9]{1,2}(\\.[0-9]{1,2})?)$";
-/// A service level for safety stock, 0.5–0.9999 (`planning::policies`).
-const SERVICE_LEVEL_PATTERN: &str = "^0\\.[5-9][0-9]{0,3}0*$";
+/// A service level for safety stock, 0.5–0.999 (`planning::policies`).
+const SERVICE_LEVEL_PATTERN: &str = "^0\\.[5-9][0-9]{0,2}0*$";
 /// A SKU (`catalog::sku`): 1–64 of letters, digits, `-`, `_`, `.` and `/`, trimmed.
 fn sku_pattern() -> String {
     format!("^[{TRIMMED}]*[A-Za-z0-9._/-]{{1,64}}[{TRIMMED}]*$")
@@ -475,7 +475,7 @@ fn apply_rule(object: &mut Object) {
             object.minimum = Some(0.into());
             object.maximum = Some(100.into());
         }
-        // A service level, 0.5–0.9999.
+        // A service level, 0.5–0.999.
         "iris-service-level" => {
             object.format = None;
             object.schema_type = with_null(Type::String);

@@ -298,7 +298,7 @@ pub struct PolicyRequest {
     #[schema(value_type = Option<String>, format = "iris-price")]
     #[serde(default, deserialize_with = "super::exact_decimal")]
     holding_cost: Option<Decimal>,
-    /// EOQ, FORECAST_COVER: 0.5–0.9999 (0.95 by default).
+    /// EOQ, FORECAST_COVER: 0.5–0.999 (0.95 by default).
     #[schema(value_type = Option<String>, format = "iris-service-level", example = "0.95")]
     #[serde(default, deserialize_with = "super::exact_decimal")]
     service_level: Option<Decimal>,

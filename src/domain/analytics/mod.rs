@@ -6,7 +6,7 @@
 //! - Figures come from orders not cancelled or rejected, by the UTC month they were placed,
 //!   at the line totals of the time (excluding VAT), per currency; never a float.
 //! - Price variance compares the quantity-weighted unit price paid in the period with the
-//!   product's list price now.
+//!   product's list price now (where both are in the same currency).
 //! - Days of cover is on-hand over the mean daily demand of the next 7 forecast days (none
 //!   without a forecast, or when nothing is expected to be used); a stock-out day is a day
 //!   whose closing balance was zero or less, counted from the item's first movement.

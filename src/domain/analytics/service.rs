@@ -173,7 +173,8 @@ impl AnalyticsService {
         let mut rows: Vec<PriceVariance> = repository::paid(&self.db, restaurant, period)
             .await?
             .into_iter()
-            .filter(|r| r.units > 0)
+            // Prices compare within one currency only.
+            .filter(|r| r.units > 0 && r.currency == r.current_currency)
             .map(|r| {
                 let average = (from_milli(r.paid_milli) / Decimal::from(r.units))
                     .round_dp_with_strategy(3, RoundingStrategy::MidpointAwayFromZero)

@@ -429,7 +429,25 @@ impl InventoryService {
                 true,
                 &mut v,
             );
-            let at = when(Some(movement.occurred_at), now, &mut v);
+            if movement.kind == MovementKind::Waste
+                && movement
+                    .reason
+                    .as_deref()
+                    .is_none_or(|r| r.trim().is_empty())
+            {
+                v.check::<()>(
+                    &format!("{field}.reason"),
+                    Err("is required for waste".into()),
+                );
+            }
+            let at = if movement.occurred_at > now + CLOCK_SKEW {
+                v.check::<DateTime<Utc>>(
+                    &format!("{field}.occurredAt"),
+                    Err("must not be in the future".into()),
+                )
+            } else {
+                Some(movement.occurred_at)
+            };
             if let (Some(milli), Some(at)) = (milli, at) {
                 rows.push(MovementRow {
                     item: item.id,

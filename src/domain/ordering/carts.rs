@@ -153,8 +153,13 @@ impl CartService {
         lines: &[(Uuid, i64)],
     ) -> Result<Cart, AppError> {
         authorize(caller, restaurant)?;
-        for (_, units) in lines {
-            quantity(*units, false)?;
+        for (index, (_, units)) in lines.iter().enumerate() {
+            if quantity(*units, false).is_err() {
+                return Err(AppError::validation(
+                    format!("lines[{index}].quantity"),
+                    format!("must be between 1 and {MAX_QUANTITY}"),
+                ));
+            }
         }
         let txn = begin_write(&self.db).await?;
         if restaurants::find_live(&txn, restaurant).await?.is_none() {

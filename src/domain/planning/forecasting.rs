@@ -362,8 +362,17 @@ pub fn forecast_with(
             weather_adjusted: false,
         };
     }
-    // Hold out up to four weeks, keeping at least two to fit on.
+    // Hold out up to four weeks, keeping at least two to fit on; under a week held out says
+    // nothing, so a history of two to three weeks is forecast unscored.
     let held_out = BACKTEST_DAYS.min(n - 2 * SEASON);
+    if held_out < SEASON {
+        return SeriesForecast {
+            model: Model::SeasonalNaive,
+            days: seasonal_naive(history, horizon),
+            accuracy: None,
+            weather_adjusted: false,
+        };
+    }
     let (train, test) = history.split_at(n - held_out);
     let naive = seasonal_naive_points(train, held_out);
     let naive_smape = smape(test, &naive);
@@ -417,10 +426,23 @@ pub fn forecast_with(
     };
     let (model, mut fitted) = match fitted {
         Some(f) => (Model::MstlEts, f),
-        None => (
-            Model::SeasonalNaive,
-            seasonal_naive_fitted(history, horizon),
-        ),
+        None => {
+            // The seasonal model won the backtest but failed on the whole history: what is
+            // used is seasonal-naive, so its score (and no weather, judged on the other's
+            // residuals) is what the forecast says.
+            if model == Model::MstlEts {
+                accuracy = Accuracy {
+                    smape: naive_smape,
+                    mase: mase(train, test, &naive),
+                    naive_smape,
+                };
+                use_weather = false;
+            }
+            (
+                Model::SeasonalNaive,
+                seasonal_naive_fitted(history, horizon),
+            )
+        }
     };
     let mut weather_adjusted = false;
     if use_weather
@@ -502,16 +524,30 @@ pub fn forecast_all(inputs: &[SeriesInput], horizon: usize) -> Vec<SeriesForecas
         let handles: Vec<_> = inputs
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || {
+                let handle = scope.spawn(move || {
                     part.iter()
                         .map(|input| forecast_guarded(input, horizon))
                         .collect::<Vec<_>>()
-                })
+                });
+                (part, handle)
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
+            .flat_map(|(part, handle)| {
+                // A worker that died (beyond the per-series guard) leaves its series to the
+                // mean: every result stays beside its input.
+                handle.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|input| SeriesForecast {
+                            model: Model::Mean,
+                            days: mean_model(&input.history, horizon),
+                            accuracy: None,
+                            weather_adjusted: false,
+                        })
+                        .collect()
+                })
+            })
             .collect()
     })
 }
@@ -603,10 +639,15 @@ mod tests {
 
     #[test]
     fn short_histories_fall_back_and_say_so() {
-        let two_weeks = synthetic_series(20, 10.0, 0.1, 1);
+        let three_weeks = synthetic_series(21, 10.0, 0.1, 1);
+        let result = forecast(&three_weeks, HORIZON);
+        assert_eq!(result.model, Model::SeasonalNaive);
+        assert!(result.accuracy.is_some(), "a week held out is scored");
+        // Two weeks: seasonal-naive, but nothing left to score it on.
+        let two_weeks = synthetic_series(14, 10.0, 0.1, 1);
         let result = forecast(&two_weeks, HORIZON);
         assert_eq!(result.model, Model::SeasonalNaive);
-        assert!(result.accuracy.is_some());
+        assert_eq!(result.accuracy, None);
 
         let five_days = [4.0, 6.0, 5.0, 5.0, 5.0];
         let result = forecast(&five_days, HORIZON);

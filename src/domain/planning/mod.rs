@@ -22,7 +22,10 @@
 //!   FORECAST_COVER at a 95 % service level.
 //! - Suggestions go supplier by supplier: lead time is the days to the supplier's next delivery
 //!   day after today, the review period the days from there to the delivery after it; what
-//!   open orders will deliver counts as on order. A supplier's group below its minimum order
+//!   open orders will deliver counts as on order. The days an order must cover run from today
+//!   (all of today's forecast: what is left of it is not known) to the day before the
+//!   delivery after next; a forecast that no longer reaches that far plans nothing (the item
+//!   says why). A supplier's group below its minimum order
 //!   value says so, and by how much.
 //! - Forecasts and suggestions are read by the owner's members and admins; policies are set by
 //!   the restaurant's members and admins, audited; applying suggestions sets the chosen

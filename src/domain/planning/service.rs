@@ -121,8 +121,11 @@ fn histories(rows: Vec<DailyDemand>, last_day: NaiveDate) -> HashMap<(Uuid, Uuid
             let length = (last_day - first).num_days() + 1;
             let mut history = vec![0.0; usize::try_from(length).ok()?];
             for (day, milli) in days {
-                if let Ok(index) = usize::try_from((day - first).num_days()) {
-                    history[index] = (milli as f64 / 1000.0).max(0.0);
+                if let Some(slot) = usize::try_from((day - first).num_days())
+                    .ok()
+                    .and_then(|index| history.get_mut(index))
+                {
+                    *slot = (milli as f64 / 1000.0).max(0.0);
                 }
             }
             Some((key, history))
@@ -269,11 +272,12 @@ fn validate_policy(input: &PolicyInput, item: &InventoryItem) -> Result<PolicyRo
         );
     }
     if let Some(level) = input.service_level
-        && !(Decimal::new(5, 1)..=Decimal::new(9999, 4)).contains(&level)
+        && (!(Decimal::new(5, 1)..=Decimal::new(999, 3)).contains(&level)
+            || level.normalize().scale() > 3)
     {
         v.check(
             "serviceLevel",
-            Err::<(), _>("must be between 0.5 and 0.9999".into()),
+            Err::<(), _>("must be between 0.5 and 0.999, at most 3 decimals".into()),
         );
     }
     v.finish()?;
@@ -673,17 +677,12 @@ impl PlanningService {
             .map(|s| (s.id, s))
             .collect();
         let stored_policies = repository::policies_of(&self.db, restaurant).await?;
-        let forecasts: HashMap<Uuid, StoredForecast> = repository::forecasts_of(
-            &self.db,
-            Scope::Restaurant,
-            restaurant,
-            &product_ids,
-            today + Duration::days(1),
-        )
-        .await?
-        .into_iter()
-        .map(|f| (f.series.product_id, f))
-        .collect();
+        let forecasts: HashMap<Uuid, StoredForecast> =
+            repository::forecasts_of(&self.db, Scope::Restaurant, restaurant, &product_ids, today)
+                .await?
+                .into_iter()
+                .map(|f| (f.series.product_id, f))
+                .collect();
         let on_order = repository::on_order(&self.db, restaurant).await?;
 
         let mut groups: BTreeMap<Uuid, Vec<SuggestionLine>> = BTreeMap::new();
@@ -713,7 +712,12 @@ impl PlanningService {
                 .and_then(|row| policy_of(row, item))
                 .unwrap_or_else(|| default_policy(item));
             let rhythm = delivery_rhythm(supplier.delivery_days, today);
-            let outlook = match (forecasts.get(&product_id), rhythm) {
+            // The days to cover run from today to the day before the delivery after next: a
+            // forecast that no longer reaches that far (no run for weeks) plans nothing.
+            let covered = |f: &&StoredForecast| {
+                rhythm.is_some_and(|(_, lead, review)| f.points.len() >= (lead + review) as usize)
+            };
+            let outlook = match (forecasts.get(&product_id).filter(covered), rhythm) {
                 (Some(forecast), Some((_, lead, review))) => Some(Outlook {
                     days: forecast
                         .points
@@ -746,6 +750,14 @@ impl PlanningService {
                     skipped.push(skip(format!("{} has no delivery days", supplier.name)));
                     continue;
                 }
+                Err(PolicyError::NoForecast) if forecasts.contains_key(&product_id) => {
+                    skipped.push(skip(format!(
+                        "{} needs a forecast reaching the delivery after next; the last one \
+                         is too old: `forecast-demand` has not run since",
+                        policy.kind().as_str()
+                    )));
+                    continue;
+                }
                 Err(PolicyError::NoForecast) => {
                     skipped.push(skip(format!(
                         "{} needs a forecast, and there is none yet: `forecast-demand` makes \
@@ -762,6 +774,16 @@ impl PlanningService {
                 use rust_decimal::prelude::ToPrimitive;
                 workings.quantity.ceil().to_i64().unwrap_or(i64::MAX)
             };
+            if cart_quantity > crate::domain::ordering::MAX_QUANTITY {
+                skipped.push(skip(format!(
+                    "{} suggests {}, more than one cart line holds ({}): check the item's \
+                     unit and levels",
+                    policy.kind().as_str(),
+                    workings.quantity,
+                    crate::domain::ordering::MAX_QUANTITY
+                )));
+                continue;
+            }
             groups.entry(supplier.id).or_default().push(SuggestionLine {
                 item_id: item.id,
                 item_name: item.name.clone(),
