@@ -24,7 +24,7 @@ use tower_http::{
 
 use crate::{
     config::Config,
-    domain::{Services, platform::job_runs::JobRegistry},
+    domain::{Services, Settings, platform::job_runs::JobRegistry},
     error::AppError,
     graphql::{self, GraphqlState, documents::DocumentPolicy},
     infra::{
@@ -105,12 +105,14 @@ impl Core {
             Services::new(
                 db,
                 bus.clone(),
-                &config.auth,
-                &config.webhooks,
-                &config.retention,
+                Settings {
+                    auth: &config.auth,
+                    webhooks: &config.webhooks,
+                    retention: &config.retention,
+                    weather: &config.weather,
+                },
                 Arc::new(config.secret_keys.clone()),
                 limiter.clone(),
-                &config.weather,
             )
         };
         let services = services_on(db.clone())?;

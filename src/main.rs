@@ -228,12 +228,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let services = iris::domain::Services::new(
                 infra::db::Db::new(db),
                 infra::bus::EventBus::memory(),
-                &config.auth,
-                &config.webhooks,
-                &config.retention,
+                iris::domain::Settings {
+                    auth: &config.auth,
+                    webhooks: &config.webhooks,
+                    retention: &config.retention,
+                    weather: &config.weather,
+                },
                 std::sync::Arc::new(config.secret_keys.clone()),
                 infra::ratelimit::RateLimiter::in_memory(),
-                &config.weather,
             )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;
             print_stdout(&format!(

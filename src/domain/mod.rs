@@ -52,6 +52,16 @@ use platform::{
     audit, job_runs, notifications, outbox, privacy, secrets, trusted_documents, webhooks,
 };
 
+/// The settings the services are built with (the types the domain defines; `config` fills
+/// them).
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pub auth: &'a identity::AuthConfig,
+    pub webhooks: &'a webhooks::WebhookConfig,
+    pub retention: &'a privacy::RetentionPolicy,
+    pub weather: &'a planning::weather::WeatherConfig,
+}
+
 /// Every domain service, built once per process and shared by all adapters.
 #[derive(Clone)]
 pub struct Services {
@@ -82,13 +92,16 @@ impl Services {
     pub fn new(
         db: Db,
         bus: EventBus,
-        auth: &identity::AuthConfig,
-        webhooks: &webhooks::WebhookConfig,
-        retention: &privacy::RetentionPolicy,
+        settings: Settings<'_>,
         keys: Arc<dyn secrets::KeyProvider>,
         limiter: RateLimiter,
-        weather: &planning::weather::WeatherConfig,
     ) -> anyhow::Result<Self> {
+        let Settings {
+            auth,
+            webhooks,
+            retention,
+            weather,
+        } = settings;
         let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
             &auth.app_secret,

@@ -442,79 +442,6 @@ impl Extension for DocumentLimitsExtension {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits() -> Limits {
-        Limits {
-            max_depth: 10,
-            max_cost: 1000,
-            max_aliases: 2,
-            max_root_fields: 3,
-            max_directives: 2,
-            max_errors: 2,
-            time_budget: Duration::from_secs(1),
-        }
-    }
-
-    fn check(query: &str) -> Result<(), String> {
-        let doc = async_graphql::parser::parse_query(query).unwrap();
-        check_document(&doc, &limits()).map_err(|e| e.message)
-    }
-
-    #[test]
-    fn shape_limits_name_the_setting() {
-        assert!(check("{ a b c }").is_ok());
-        assert!(
-            check("{ a b c d }")
-                .unwrap_err()
-                .contains("GRAPHQL_MAX_ROOT_FIELDS")
-        );
-        assert!(check("{ ...F } fragment F on Query { a b c d }").is_err());
-        assert!(
-            check("{ x: a y: b z: c }")
-                .unwrap_err()
-                .contains("GRAPHQL_MAX_ALIASES")
-        );
-        assert!(
-            check("{ a @include(if: true) @include(if: true) @skip(if: false) }")
-                .unwrap_err()
-                .contains("GRAPHQL_MAX_DIRECTIVES")
-        );
-    }
-
-    #[test]
-    fn nul_in_arguments_and_variables_names_the_field() {
-        let doc = async_graphql::parser::parse_query(
-            "{ products(filter: { query: \"a\\u0000b\" }) { totalCount } }",
-        )
-        .unwrap();
-        let error = check_text(&doc, &Variables::default()).unwrap_err();
-        assert!(error.message.contains("filter.query"), "{}", error.message);
-        let doc = async_graphql::parser::parse_query(
-            "query($f: ProductFilter) { products(filter: $f) { totalCount } }",
-        )
-        .unwrap();
-        let variables =
-            Variables::from_json(serde_json::json!({ "f": { "category": ["ok", "x\u{0}"] } }));
-        let error = check_text(&doc, &variables).unwrap_err();
-        assert!(error.message.contains("f.category[1]"), "{}", error.message);
-        let clean = Variables::from_json(serde_json::json!({ "f": { "query": "lax\nrökt\t" } }));
-        assert!(check_text(&doc, &clean).is_ok());
-    }
-
-    #[test]
-    fn errors_past_the_maximum_are_counted_in_one() {
-        let mut errors: Vec<ServerError> = (0..5)
-            .map(|i| ServerError::new(format!("e{i}"), None))
-            .collect();
-        bound_errors(&mut errors, 2);
-        assert_eq!(errors.len(), 3);
-        assert!(errors[2].message.contains("3 more"));
-    }
-}
-
 /// GraphQL's rule for a variable the request leaves out (CoerceArgumentValues): an argument or
 /// input-object field given as that variable is absent — its default applies — not null.
 /// async-graphql would pass null, which turns an omitted optional variable into an error on a
@@ -681,4 +608,77 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            max_depth: 10,
+            max_cost: 1000,
+            max_aliases: 2,
+            max_root_fields: 3,
+            max_directives: 2,
+            max_errors: 2,
+            time_budget: Duration::from_secs(1),
+        }
+    }
+
+    fn check(query: &str) -> Result<(), String> {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        check_document(&doc, &limits()).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn shape_limits_name_the_setting() {
+        assert!(check("{ a b c }").is_ok());
+        assert!(
+            check("{ a b c d }")
+                .unwrap_err()
+                .contains("GRAPHQL_MAX_ROOT_FIELDS")
+        );
+        assert!(check("{ ...F } fragment F on Query { a b c d }").is_err());
+        assert!(
+            check("{ x: a y: b z: c }")
+                .unwrap_err()
+                .contains("GRAPHQL_MAX_ALIASES")
+        );
+        assert!(
+            check("{ a @include(if: true) @include(if: true) @skip(if: false) }")
+                .unwrap_err()
+                .contains("GRAPHQL_MAX_DIRECTIVES")
+        );
+    }
+
+    #[test]
+    fn nul_in_arguments_and_variables_names_the_field() {
+        let doc = async_graphql::parser::parse_query(
+            "{ products(filter: { query: \"a\\u0000b\" }) { totalCount } }",
+        )
+        .unwrap();
+        let error = check_text(&doc, &Variables::default()).unwrap_err();
+        assert!(error.message.contains("filter.query"), "{}", error.message);
+        let doc = async_graphql::parser::parse_query(
+            "query($f: ProductFilter) { products(filter: $f) { totalCount } }",
+        )
+        .unwrap();
+        let variables =
+            Variables::from_json(serde_json::json!({ "f": { "category": ["ok", "x\u{0}"] } }));
+        let error = check_text(&doc, &variables).unwrap_err();
+        assert!(error.message.contains("f.category[1]"), "{}", error.message);
+        let clean = Variables::from_json(serde_json::json!({ "f": { "query": "lax\nrökt\t" } }));
+        assert!(check_text(&doc, &clean).is_ok());
+    }
+
+    #[test]
+    fn errors_past_the_maximum_are_counted_in_one() {
+        let mut errors: Vec<ServerError> = (0..5)
+            .map(|i| ServerError::new(format!("e{i}"), None))
+            .collect();
+        bound_errors(&mut errors, 2);
+        assert_eq!(errors.len(), 3);
+        assert!(errors[2].message.contains("3 more"));
+    }
 }
