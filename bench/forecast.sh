@@ -29,7 +29,7 @@ echo "== 1. the engine alone"
 echo "== 2. the forecast-demand job on Postgres"
 psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" -c "CREATE DATABASE $PG_DB"
 URL="${PG_ADMIN%/*}/$PG_DB?sslmode=disable"
-DATABASE_URL=$URL RUST_LOG=warn "$IRIS" migrate >/dev/null
+DATABASE_URL=$URL RUST_LOG=warn "$IRIS" migrate up >/dev/null
 RESTAURANTS=100
 PRODUCTS=$(( (SERIES + RESTAURANTS - 1) / RESTAURANTS ))
 started=$(date +%s.%N)
