@@ -373,6 +373,10 @@ async fn suggestions_follow_each_policy_minimum_order_values_delivery_days_and_w
             vec!["holdingCost"],
         ),
         (
+            json!({ "itemId": bread, "kind": "MIN_MAX", "min": 1, "serviceLevel": "0.9" }),
+            vec!["serviceLevel"],
+        ),
+        (
             json!({ "itemId": flour, "kind": "EOQ", "orderCost": 10, "holdingCost": 0 }),
             vec!["holdingCost"],
         ),

@@ -255,13 +255,12 @@ pub(super) struct MovementRow {
     pub recorded_by: Option<Uuid>,
 }
 
-pub(super) async fn insert_movement(
-    db: &impl ConnectionTrait,
+fn movement_model(
+    id: Uuid,
     row: MovementRow,
     now: DateTime<Utc>,
-) -> Result<Uuid, AppError> {
-    let id = Uuid::now_v7();
-    inventory_movements::Entity::insert(inventory_movements::ActiveModel {
+) -> inventory_movements::ActiveModel {
+    inventory_movements::ActiveModel {
         id: Set(id),
         item_id: Set(row.item),
         restaurant_id: Set(row.restaurant),
@@ -275,9 +274,18 @@ pub(super) async fn insert_movement(
         occurred_at: Set(row.occurred_at),
         recorded_by: Set(row.recorded_by),
         created_at: Set(now),
-    })
-    .exec_without_returning(db)
-    .await?;
+    }
+}
+
+pub(super) async fn insert_movement(
+    db: &impl ConnectionTrait,
+    row: MovementRow,
+    now: DateTime<Utc>,
+) -> Result<Uuid, AppError> {
+    let id = Uuid::now_v7();
+    inventory_movements::Entity::insert(movement_model(id, row, now))
+        .exec_without_returning(db)
+        .await?;
     Ok(id)
 }
 
@@ -289,21 +297,7 @@ pub(super) async fn insert_movements(
 ) -> Result<(), AppError> {
     let models: Vec<inventory_movements::ActiveModel> = rows
         .into_iter()
-        .map(|row| inventory_movements::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            item_id: Set(row.item),
-            restaurant_id: Set(row.restaurant),
-            kind: Set(row.kind.as_str().to_owned()),
-            quantity_milli: Set(row.quantity_milli),
-            counted_milli: Set(row.counted_milli),
-            reason: Set(row.reason),
-            order_id: Set(None),
-            order_line_number: Set(None),
-            transfer_id: Set(row.transfer),
-            occurred_at: Set(row.occurred_at),
-            recorded_by: Set(row.recorded_by),
-            created_at: Set(now),
-        })
+        .map(|row| movement_model(Uuid::now_v7(), row, now))
         .collect();
     // 13 parameters a row: 500 rows stay below either backend's parameter limit.
     for batch in models.chunks(500) {

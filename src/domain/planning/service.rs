@@ -255,11 +255,31 @@ fn validate_policy(input: &PolicyInput, item: &InventoryItem) -> Result<PolicyRo
         PolicyKind::Eoq => {
             required("orderCost", input.order_cost, &mut v);
             required("holdingCost", input.holding_cost, &mut v);
-            if input.holding_cost.is_some_and(|h| h <= Decimal::ZERO) {
-                v.check("holdingCost", Err::<(), _>("must be more than 0".into()));
-            }
         }
         PolicyKind::ForecastCover => {}
+    }
+    if input.holding_cost.is_some_and(|h| h <= Decimal::ZERO) {
+        v.check("holdingCost", Err::<(), _>("must be more than 0".into()));
+    }
+    // A parameter the kind does not take is a mistake worth naming, not something to keep.
+    let takes = |field: &str| match input.kind {
+        PolicyKind::MinMax | PolicyKind::SS => matches!(field, "min" | "max"),
+        PolicyKind::Eoq => matches!(field, "orderCost" | "holdingCost" | "serviceLevel"),
+        PolicyKind::ForecastCover => field == "serviceLevel",
+    };
+    for (field, given) in [
+        ("min", input.min.is_some()),
+        ("max", input.max.is_some()),
+        ("orderCost", input.order_cost.is_some()),
+        ("holdingCost", input.holding_cost.is_some()),
+        ("serviceLevel", input.service_level.is_some()),
+    ] {
+        if given && !takes(field) {
+            v.check(
+                field,
+                Err::<(), _>(format!("is not a parameter of {}", input.kind.as_str())),
+            );
+        }
     }
     if let (Some(min), Some(max)) = (
         input.min.or(item.par_level),
