@@ -120,6 +120,19 @@ async fn the_loop_from_usage_history_to_forecast_to_suggestion_to_cart_to_checko
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     assert_eq!(run["stats"]["series"], 2, "{run}");
     assert_eq!(run["stats"]["models"]["MSTL_ETS"], 1, "{run}");
+    // The product spec's metric counts the run.
+    let metrics = m
+        .chef
+        .anonymous()
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("iris_forecast_job_duration_seconds_count 1"),
+        "{metrics}"
+    );
 
     let forecast = ok(m
         .chef
