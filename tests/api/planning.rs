@@ -698,3 +698,76 @@ async fn the_weather_is_fetched_stored_and_used_where_it_explains_demand() {
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     assert_eq!(run["stats"]["weatherFailures"], 1, "{run}");
 }
+
+#[tokio::test]
+async fn without_usage_a_restaurant_is_forecast_from_its_orders_and_a_supplier_from_everyones() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let m = market(&[]).await;
+    // Five weekly orders of B-3 (B delivers every day), placed now and moved back in time as
+    // if placed over the last month.
+    let db = &m.app.state.db;
+    for (n, days_ago) in [30i64, 23, 16, 9, 2].into_iter().enumerate() {
+        let order = ok(m
+            .place(
+                &m.chef,
+                json!({
+                    "restaurantId": m.restaurant, "supplierId": m.supplier_b,
+                    "lines": [{ "productId": m.b3, "quantity": 10 + n }],
+                    "requestedDeliveryDate": next(Weekday::Tue, 0),
+                }),
+            )
+            .await)["placeOrder"]["order"]["id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap();
+        entity::orders::Entity::update_many()
+            .col_expr(
+                entity::orders::Column::CreatedAt,
+                Expr::value(Utc::now() - Duration::days(days_ago)),
+            )
+            .filter(entity::orders::Column::Id.eq(order))
+            .exec(db.pool())
+            .await
+            .expect("back-dating an order");
+    }
+    let run = ok(m.admin.graphql(RUN, json!({})).await)["runJob"]["run"].clone();
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(
+        run["stats"]["series"], 2,
+        "the restaurant's and the supplier's: {run}"
+    );
+
+    const SIDE: &str = "query($r: ID, $s: ID, $p: ID!) { forecast(restaurantId: $r, supplierId: $s, productId: $p) { ownerId source model historyDays accuracy { smape } points { quantity } } }";
+    let restaurant = ok(m
+        .chef
+        .graphql(SIDE, json!({ "r": m.restaurant, "p": m.b3 }))
+        .await)["forecast"]
+        .clone();
+    assert_eq!(restaurant["source"], "ORDERS", "{restaurant}");
+    assert_eq!(
+        restaurant["model"], "SEASONAL_NAIVE",
+        "a month of history: {restaurant}"
+    );
+    assert_eq!(restaurant["historyDays"], 30);
+    assert!(restaurant["accuracy"]["smape"].is_number(), "{restaurant}");
+    let supplier = ok(m
+        .seller_b
+        .graphql(SIDE, json!({ "s": m.supplier_b, "p": m.b3 }))
+        .await)["forecast"]
+        .clone();
+    assert_eq!(supplier["ownerId"], m.supplier_b.as_str(), "{supplier}");
+    assert_eq!(supplier["source"], "ORDERS");
+    // Seasonal-naive repeats last week: the order placed 2 days ago shows again 7 days on.
+    let points = supplier["points"].as_array().unwrap();
+    let week: Decimal = points[..7].iter().map(|p| dec(&p["quantity"])).sum();
+    assert_eq!(week, d("14"), "last week's 14 units, again: {supplier}");
+
+    // Over REST, for the supplier's members.
+    use reqwest::Method;
+    let path = format!("/api/v1/suppliers/{}/forecasts/{}", m.supplier_b, m.b3);
+    let (status, body) = m.seller_b.send(Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["source"], "ORDERS");
+    assert_eq!(m.seller.send(Method::GET, &path, None).await.0, 403);
+}
