@@ -446,7 +446,8 @@ impl Extension for DocumentLimitsExtension {
 /// input-object field given as that variable is absent — its default applies — not null.
 /// async-graphql would pass null, which turns an omitted optional variable into an error on a
 /// defaulted argument; so such arguments and fields are taken out of the document before it
-/// runs (a variable with a default of its own is left to that default).
+/// runs (a variable with a default of its own is left to that default). With several
+/// operations in the document, each keeps only the definitions it still uses.
 fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) -> ServerResult<()> {
     use async_graphql::parser::types::DocumentOperations;
     use async_graphql_value::Value as DocValue;
@@ -460,14 +461,11 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) ->
             }
         }
     }
-    // One operation only: with several, which one runs is not known here, and a variable's
-    // uses would have to be traced per operation.
-    if !matches!(doc.operations, DocumentOperations::Single(_)) {
-        return Ok(());
-    }
     // A non-null variable without a value or a default is the request's error
-    // (CoerceVariableValues), before anything runs.
-    for (_, operation) in doc.operations.iter() {
+    // (CoerceVariableValues), before anything runs. (With several operations, which one runs
+    // is not known here; async-graphql answers for that one.)
+    let single = matches!(doc.operations, DocumentOperations::Single(_));
+    for (_, operation) in doc.operations.iter().filter(|_| single) {
         for definition in &operation.node.variable_definitions {
             let d = &definition.node;
             if !d.var_type.node.nullable
@@ -566,7 +564,17 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) ->
             }
         }
     }
-    fn set_uses(set: &SelectionSet, used: &mut HashSet<Name>) {
+    type Fragments = std::collections::HashMap<
+        Name,
+        async_graphql::Positioned<async_graphql::parser::types::FragmentDefinition>,
+    >;
+    /// The variables a selection set uses, following fragment spreads (each fragment once).
+    fn set_uses(
+        set: &SelectionSet,
+        fragments: &Fragments,
+        visited: &mut HashSet<Name>,
+        used: &mut HashSet<Name>,
+    ) {
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => {
@@ -574,37 +582,47 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) ->
                         uses(&v.node, used);
                     }
                     directive_uses(&field.node.directives, used);
-                    set_uses(&field.node.selection_set.node, used);
+                    set_uses(&field.node.selection_set.node, fragments, visited, used);
                 }
                 Selection::InlineFragment(fragment) => {
                     directive_uses(&fragment.node.directives, used);
-                    set_uses(&fragment.node.selection_set.node, used);
+                    set_uses(&fragment.node.selection_set.node, fragments, visited, used);
                 }
-                Selection::FragmentSpread(spread) => directive_uses(&spread.node.directives, used),
+                Selection::FragmentSpread(spread) => {
+                    directive_uses(&spread.node.directives, used);
+                    let name = &spread.node.fragment_name.node;
+                    if visited.insert(name.clone())
+                        && let Some(fragment) = fragments.get(name)
+                    {
+                        directive_uses(&fragment.node.directives, used);
+                        set_uses(&fragment.node.selection_set.node, fragments, visited, used);
+                    }
+                }
             }
         }
     }
-    let mut used = HashSet::new();
-    for (_, operation) in doc.operations.iter() {
-        directive_uses(&operation.node.directives, &mut used);
-        set_uses(&operation.node.selection_set.node, &mut used);
-    }
-    for fragment in doc.fragments.values() {
-        directive_uses(&fragment.node.directives, &mut used);
-        set_uses(&fragment.node.selection_set.node, &mut used);
-    }
-    let keep = |definition: &async_graphql::Positioned<
-        async_graphql::parser::types::VariableDefinition,
+    // Per operation: a definition of an absent variable it no longer uses goes.
+    let fragments = doc.fragments.clone();
+    let prune_definitions = |operation: &mut async_graphql::Positioned<
+        async_graphql::parser::types::OperationDefinition,
     >| {
-        let name = &definition.node.name.node;
-        !absent.contains(name) || used.contains(name)
+        let mut used = HashSet::new();
+        directive_uses(&operation.node.directives, &mut used);
+        set_uses(
+            &operation.node.selection_set.node,
+            &fragments,
+            &mut HashSet::new(),
+            &mut used,
+        );
+        operation.node.variable_definitions.retain(|definition| {
+            let name = &definition.node.name.node;
+            !absent.contains(name) || used.contains(name)
+        });
     };
     match &mut doc.operations {
-        DocumentOperations::Single(operation) => operation.node.variable_definitions.retain(keep),
+        DocumentOperations::Single(operation) => prune_definitions(operation),
         DocumentOperations::Multiple(operations) => {
-            for operation in operations.values_mut() {
-                operation.node.variable_definitions.retain(keep);
-            }
+            operations.values_mut().for_each(prune_definitions);
         }
     }
     Ok(())

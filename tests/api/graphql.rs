@@ -611,6 +611,23 @@ async fn a_variable_the_request_leaves_out_is_absent_so_defaults_apply() {
         json!({ "name": "Utelämnad Två AB", "city": "Umeå" }),
         "{body}"
     );
+    // Several operations (GraphiQL sends its whole editor with `operationName`), and a
+    // variable used through a fragment: the same rule, per operation.
+    let body: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({
+            "query": "query A($first: Int) { ...Count } query B($id: ID!) { supplier(id: $id) { name } } fragment Count on Query { suppliers(first: $first) { totalCount } }",
+            "operationName": "A",
+            "variables": {},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["suppliers"]["totalCount"], 1, "{body}");
     // A required variable left out is the client's error, not the server's.
     let body = app
         .graphql("query($id: ID!) { supplier(id: $id) { name } }", json!({}))
