@@ -110,6 +110,7 @@ impl Core {
                     webhooks: &config.webhooks,
                     retention: &config.retention,
                     weather: &config.weather,
+                    storage: &config.storage,
                 },
                 Arc::new(config.secret_keys.clone()),
                 limiter.clone(),

@@ -166,6 +166,8 @@ pub struct Config {
     /// `OPENWEATHER_API_KEY` (weather off without it), `OPENWEATHER_API_URL`,
     /// `WEATHER_DEFAULT_CITY` (Stockholm).
     pub weather: crate::domain::planning::weather::WeatherConfig,
+    /// `STORAGE_URL`, `DATA_DIR`, `STORAGE_MAX_BYTES`: where documents are kept.
+    pub storage: crate::domain::platform::storage::StorageConfig,
 }
 
 /// Background jobs.
@@ -634,6 +636,23 @@ impl Config {
                 .unwrap_or_else(|| "Stockholm".into()),
             timeout: Duration::from_secs(r.parse_range("OPENWEATHER_TIMEOUT_SECS", 10u64, 1, 120)),
         };
+        let storage = crate::domain::platform::storage::StorageConfig {
+            url: r.get("STORAGE_URL"),
+            data_dir: std::path::PathBuf::from(r.get("DATA_DIR").unwrap_or_else(|| "data".into())),
+            max_bytes: r.parse_range(
+                "STORAGE_MAX_BYTES",
+                25 * 1024 * 1024usize,
+                1024,
+                2 * 1024 * 1024 * 1024,
+            ),
+            s3: crate::domain::platform::storage::S3Settings {
+                endpoint: r.get("AWS_ENDPOINT_URL"),
+                region: r.get("AWS_REGION").or_else(|| r.get("AWS_DEFAULT_REGION")),
+                access_key_id: r.get("AWS_ACCESS_KEY_ID"),
+                secret_access_key: r.get("AWS_SECRET_ACCESS_KEY"),
+                allow_http: r.flag("AWS_ALLOW_HTTP", false),
+            },
+        };
         let webhooks = crate::domain::platform::webhooks::WebhookConfig {
             allow_private_targets: r.flag("WEBHOOK_ALLOW_PRIVATE_TARGETS", false),
             timeout: Duration::from_secs(r.parse_range("WEBHOOK_TIMEOUT_SECS", 10u64, 1, 120)),
@@ -710,6 +729,7 @@ impl Config {
             retention,
             secret_keys,
             weather,
+            storage,
         })
     }
 

@@ -233,6 +233,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     webhooks: &config.webhooks,
                     retention: &config.retention,
                     weather: &config.weather,
+                    storage: &config.storage,
                 },
                 std::sync::Arc::new(config.secret_keys.clone()),
                 infra::ratelimit::RateLimiter::in_memory(),

@@ -60,6 +60,7 @@ pub struct Settings<'a> {
     pub webhooks: &'a webhooks::WebhookConfig,
     pub retention: &'a privacy::RetentionPolicy,
     pub weather: &'a planning::weather::WeatherConfig,
+    pub storage: &'a platform::storage::StorageConfig,
 }
 
 /// Every domain service, built once per process and shared by all adapters.
@@ -84,6 +85,8 @@ pub struct Services {
     pub inventory: inventory::InventoryService,
     pub planning: planning::PlanningService,
     pub analytics: analytics::AnalyticsService,
+    /// Stored documents (invoices, uploads): the local file system or S3.
+    pub storage: platform::storage::DocumentStore,
     /// Trusted GraphQL documents (`iris documents push`).
     pub documents: trusted_documents::TrustedDocuments,
 }
@@ -101,6 +104,7 @@ impl Services {
             webhooks,
             retention,
             weather,
+            storage,
         } = settings;
         let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
@@ -137,7 +141,9 @@ impl Services {
             },
             weather,
         )?;
+        let storage = platform::storage::DocumentStore::open(storage)?;
         Ok(Self {
+            storage,
             notifications: notifications.clone(),
             performance: performance::PerformanceService::new(db.clone()),
             privacy: privacy::PrivacyService::new(db.clone(), retention.clone(), callers.clone()),

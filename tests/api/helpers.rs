@@ -19,6 +19,8 @@ pub struct Backend {
     pub redis_url: Option<String>,
     pub redis_prefix: String,
     sqlite_file: Option<PathBuf>,
+    /// `DATA_DIR`: stored documents, removed with the backend.
+    pub data_dir: PathBuf,
 }
 
 impl Backend {
@@ -48,6 +50,7 @@ impl Backend {
                     redis_url,
                     redis_prefix,
                     sqlite_file: None,
+                    data_dir: std::env::temp_dir().join(format!("iris-test-data-{id}")),
                 }
             }
             None => {
@@ -57,6 +60,7 @@ impl Backend {
                     redis_url,
                     redis_prefix,
                     sqlite_file: Some(file),
+                    data_dir: std::env::temp_dir().join(format!("iris-test-data-{id}")),
                 }
             }
         }
@@ -69,6 +73,7 @@ impl Backend {
             ("PORT".to_owned(), "0".to_owned()),
             ("DATABASE_URL".to_owned(), self.database_url.clone()),
             ("SEED_ON_START".to_owned(), "false".to_owned()),
+            ("DATA_DIR".to_owned(), self.data_dir.display().to_string()),
             ("REDIS_PREFIX".to_owned(), self.redis_prefix.clone()),
             ("DATABASE_MAX_CONNECTIONS".to_owned(), "5".to_owned()),
             ("DATABASE_BACKGROUND_CONNECTIONS".to_owned(), "2".to_owned()),
@@ -111,6 +116,7 @@ impl Backend {
 
 impl Drop for Backend {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
         if let Some(file) = &self.sqlite_file {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));

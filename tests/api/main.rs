@@ -32,5 +32,6 @@ mod rest;
 mod secrets;
 mod sessions;
 mod shutdown;
+mod storage;
 mod webhooks;
 mod websocket;

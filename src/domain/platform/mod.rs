@@ -15,5 +15,6 @@ pub mod notifications;
 pub mod outbox;
 pub mod privacy;
 pub mod secrets;
+pub mod storage;
 pub mod trusted_documents;
 pub mod webhooks;
