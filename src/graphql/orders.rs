@@ -49,6 +49,51 @@ pub enum OrderStatus {
 /// A restaurant's order with one supplier.
 pub struct OrderObject(pub Order);
 
+/// A party a receipt names.
+#[derive(async_graphql::SimpleObject)]
+pub struct ReceiptParty {
+    /// The supplier or restaurant.
+    id: ID,
+    /// Its name now.
+    name: String,
+    /// The supplier's organisation number (restaurants have none here).
+    organisation_number: Option<String>,
+    /// Its city.
+    city: String,
+    /// Where to write to it.
+    contact_email: String,
+}
+
+impl From<domain::receipts::ReceiptParty> for ReceiptParty {
+    fn from(p: domain::receipts::ReceiptParty) -> Self {
+        ReceiptParty {
+            id: ID(p.id.to_string()),
+            name: p.name,
+            organisation_number: p.organisation_number,
+            city: p.city,
+            contact_email: p.contact_email,
+        }
+    }
+}
+
+/// An order's receipt (its lines, VAT and totals are the order's).
+#[derive(async_graphql::SimpleObject)]
+#[graphql(name = "Receipt")]
+pub struct ReceiptObject {
+    /// `R-` and the order id's first 8 hex digits.
+    number: String,
+    /// When the order was placed (UTC).
+    placed_at: DateTime<Utc>,
+    /// When it was marked delivered (UTC), if it was.
+    delivered_at: Option<DateTime<Utc>>,
+    /// The seller.
+    supplier: ReceiptParty,
+    /// The buyer.
+    restaurant: ReceiptParty,
+    /// The printable PDF (same credentials).
+    pdf_url: String,
+}
+
 /// A restaurant's order with one supplier.
 #[Object(name = "Order")]
 impl OrderObject {
@@ -56,6 +101,24 @@ impl OrderObject {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// Its receipt, derived from the order as placed on request (never stored): lines, VAT
+    /// and totals are this order's; the receipt adds its number, the parties and the dates,
+    /// and where its printable PDF is.
+    async fn receipt(&self, ctx: &Context<'_>) -> async_graphql::Result<ReceiptObject> {
+        let receipt = super::services(ctx)?
+            .orders
+            .receipt(caller(ctx), self.0.id)
+            .await?;
+        Ok(ReceiptObject {
+            pdf_url: format!("/api/v1/orders/{}/receipt.pdf", self.0.id),
+            number: receipt.number,
+            placed_at: receipt.placed_at,
+            delivered_at: receipt.delivered_at,
+            supplier: receipt.supplier.into(),
+            restaurant: receipt.restaurant.into(),
+        })
+    }
+
     /// Where the order is in its life.
     async fn status(&self) -> OrderStatus {
         self.0.status.into()

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
+    MoneyDto,
     extract::{ApiPath, ApiQuery},
-    planning::MoneyDto,
 };
 use crate::{
     domain::{

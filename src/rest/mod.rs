@@ -327,6 +327,8 @@ pub fn router(provider: AuthProvider) -> Router<ApiState> {
         .route("/carts/{id}/checkout", post(carts::checkout))
         .route("/orders", get(orders::list).post(orders::place))
         .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/receipt", get(orders::receipt))
+        .route("/orders/{id}/receipt.pdf", get(orders::receipt_pdf))
         .route("/orders/{id}/confirm", post(orders::confirm))
         .route("/orders/{id}/reject", post(orders::reject))
         .route("/orders/{id}/ship", post(orders::ship))

@@ -80,6 +80,8 @@ use crate::domain::identity::AuthProvider;
         carts::checkout,
         orders::list,
         orders::get,
+        orders::receipt,
+        orders::receipt_pdf,
         orders::place,
         orders::confirm,
         orders::reject,

@@ -24,7 +24,7 @@ use crate::{
         kernel::money::{Currency, Money},
         ordering::{
             LineInput, Order, OrderAction, OrderEvent, OrderFilter, OrderLine, OrderSort,
-            OrderSortField, OrderStatus, PlaceOrder, Placed,
+            OrderSortField, OrderStatus, PlaceOrder, Placed, receipts::ReceiptParty,
         },
     },
     error::{AppError, ErrorEnvelope},
@@ -366,6 +366,126 @@ pub async fn get(
     let order = state.services.orders.get(&caller, id).await?;
     let data = detailed(&state, vec![order]).await?.remove(0);
     Ok(Json(OrderResponse { data }))
+}
+
+/// A party a receipt names.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptPartyDto {
+    id: Uuid,
+    name: String,
+    /// Suppliers only.
+    organisation_number: Option<String>,
+    city: String,
+    contact_email: String,
+}
+
+impl From<ReceiptParty> for ReceiptPartyDto {
+    fn from(p: ReceiptParty) -> Self {
+        ReceiptPartyDto {
+            id: p.id,
+            name: p.name,
+            organisation_number: p.organisation_number,
+            city: p.city,
+            contact_email: p.contact_email,
+        }
+    }
+}
+
+/// An order's receipt, derived from its snapshot on request (never stored).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptDto {
+    /// `R-` and the order id's first 8 hex digits.
+    number: String,
+    placed_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+    supplier: ReceiptPartyDto,
+    restaurant: ReceiptPartyDto,
+    /// The order as placed: lines, VAT per rate, totals.
+    order: OrderDto,
+    /// The printable PDF.
+    pdf_url: String,
+}
+
+/// A receipt.
+#[derive(Serialize, ToSchema)]
+pub struct ReceiptResponse {
+    data: ReceiptDto,
+}
+
+/// An order's receipt as JSON: the order as placed, its parties, when it was placed and
+/// delivered (the parties of the order and admins).
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}/receipt", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The receipt", body = ReceiptResponse),
+        (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn receipt(
+    State(state): State<ApiState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<ReceiptResponse>, AppError> {
+    let receipt = state.services.orders.receipt(&caller, id).await?;
+    let currency = receipt.order.currency.clone();
+    let mut order = OrderDto::from(receipt.order);
+    order.lines = Some(
+        receipt
+            .lines
+            .into_iter()
+            .map(|l| OrderLineDto::new(l, &currency))
+            .collect(),
+    );
+    Ok(Json(ReceiptResponse {
+        data: ReceiptDto {
+            number: receipt.number,
+            placed_at: receipt.placed_at,
+            delivered_at: receipt.delivered_at,
+            supplier: receipt.supplier.into(),
+            restaurant: receipt.restaurant.into(),
+            pdf_url: format!("/api/v1/orders/{id}/receipt.pdf"),
+            order,
+        },
+    }))
+}
+
+/// An order's receipt as a printable PDF (A4).
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}/receipt.pdf", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The receipt", content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn receipt_pdf(
+    State(state): State<ApiState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, AppError> {
+    let receipt = state.services.orders.receipt(&caller, id).await?;
+    let bytes = crate::domain::ordering::receipts::receipt_pdf(&receipt);
+    let disposition = format!("inline; filename=\"receipt-{}.pdf\"", receipt.number);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or_else(|_| HeaderValue::from_static("inline")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// A product and how many units.

@@ -8,36 +8,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath};
+use super::{
+    MoneyDto,
+    extract::{ApiJson, ApiPath},
+};
 use crate::{
-    domain::{
-        kernel::money::Money,
-        planning::{
-            ItemPolicy, PolicyInput, ReorderSuggestions, Scope, StoredForecast, SuggestionLine,
-            policies::{Policy, PolicyKind},
-        },
+    domain::planning::{
+        ItemPolicy, PolicyInput, ReorderSuggestions, Scope, StoredForecast, SuggestionLine,
+        policies::{Policy, PolicyKind},
     },
     error::{AppError, ErrorEnvelope},
     web::{ApiState, extract::SignedIn},
 };
-
-/// An exact amount in a currency.
-#[derive(Serialize, ToSchema)]
-pub struct MoneyDto {
-    #[schema(value_type = String, example = "1250.5")]
-    amount: Decimal,
-    #[schema(example = "SEK")]
-    currency: String,
-}
-
-impl From<Money> for MoneyDto {
-    fn from(m: Money) -> Self {
-        MoneyDto {
-            amount: m.amount,
-            currency: m.currency.as_str().to_owned(),
-        }
-    }
-}
 
 /// One forecast day, in the product's unit.
 #[derive(Serialize, ToSchema)]

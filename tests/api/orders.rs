@@ -1045,3 +1045,146 @@ async fn concurrent_cart_changes_and_checkouts_take_turns() {
     assert_eq!(m.order_count().await, 1);
     assert_eq!(m.stock(&m.b3).await, 1_000_000 - 20);
 }
+
+#[tokio::test]
+async fn a_receipt_is_derived_from_the_order_as_placed_as_json_and_as_a_pdf() {
+    use reqwest::Method;
+    let m = market(&[]).await;
+    // 50 × 10.125 (12 %) and 1 × 4.002 (25 %) from A: total 572.
+    let placed = ok(m
+        .place(
+            &m.chef,
+            json!({
+                "restaurantId": m.restaurant, "supplierId": m.supplier_a,
+                "lines": [{ "productId": m.a1, "quantity": 50 }, { "productId": m.a2, "quantity": 1 }],
+                "requestedDeliveryDate": next(Weekday::Thu, 0),
+            }),
+        )
+        .await);
+    let order = placed["placeOrder"]["order"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for step in ["confirmOrder", "shipOrder", "markOrderDelivered"] {
+        ok(m.transition(&m.seller, step, &order, None).await);
+    }
+    // A price change afterwards does not touch the receipt: it is the order as placed.
+    ok(m.seller
+        .graphql(
+            UPSERT,
+            json!({ "input": { "supplierId": m.supplier_a, "products": [
+                { "sku": "A-1", "name": "Laxfilé", "category": "Test", "unit": "KG", "unitPrice": "99", "taxRate": "12", "stockOnHand": 1000 }
+            ] } }),
+        )
+        .await);
+
+    let graphql = ok(m
+        .chef
+        .graphql(
+            "query($id: ID!) { order(id: $id) { total { amount } receipt { number placedAt deliveredAt pdfUrl supplier { name organisationNumber } restaurant { name organisationNumber } } } }",
+            json!({ "id": order }),
+        )
+        .await);
+    let receipt = &graphql["order"]["receipt"];
+    let number = format!("R-{}", order.replace('-', "")[..8].to_uppercase());
+    assert_eq!(receipt["number"], number.as_str(), "{graphql}");
+    assert_eq!(receipt["supplier"]["name"], "Alfa Grossist AB");
+    assert!(receipt["supplier"]["organisationNumber"].is_string());
+    assert_eq!(receipt["restaurant"]["name"], "Bistro Ett");
+    assert!(receipt["deliveredAt"].is_string(), "{receipt}");
+    assert_eq!(
+        receipt["pdfUrl"],
+        format!("/api/v1/orders/{order}/receipt.pdf").as_str()
+    );
+
+    let (status, body) = m
+        .chef
+        .send(
+            Method::GET,
+            &format!("/api/v1/orders/{order}/receipt"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["number"], number.as_str());
+    assert_eq!(data["order"]["total"]["amount"], "572");
+    assert_eq!(data["order"]["lines"][0]["unitPrice"]["amount"], "10.125");
+    assert_eq!(data["order"]["lines"][0]["lineTotal"]["amount"], "506.25");
+    assert_eq!(data["order"]["taxes"].as_array().unwrap().len(), 2);
+    // The supplier's members see it too; anyone else does not.
+    assert_eq!(
+        m.seller
+            .send(
+                Method::GET,
+                &format!("/api/v1/orders/{order}/receipt"),
+                None
+            )
+            .await
+            .0,
+        200
+    );
+    for api in [&m.other_chef, &m.seller_b] {
+        let (status, _) = api
+            .send(
+                Method::GET,
+                &format!("/api/v1/orders/{order}/receipt"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 404);
+    }
+
+    // The printable PDF: a real PDF, naming the parties and the totals.
+    let response = m
+        .chef
+        .get(&format!("/api/v1/orders/{order}/receipt.pdf"))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/pdf"
+    );
+    let pdf = response.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    assert!(
+        pdf.ends_with(b"%%EOF") || pdf.ends_with(b"%%EOF\n"),
+        "a whole PDF"
+    );
+    // The page text: literal strings as they are, hex strings (<…>) decoded; WinAnsi bytes
+    // read as Latin-1.
+    let mut decoded = pdf.to_vec();
+    let mut rest = &pdf[..];
+    while let Some(start) = rest.iter().position(|b| *b == b'<') {
+        rest = &rest[start + 1..];
+        let end = rest.iter().position(|b| *b == b'>').unwrap_or(0);
+        let hex = &rest[..end];
+        if !hex.is_empty() && hex.len() % 2 == 0 && hex.iter().all(u8::is_ascii_hexdigit) {
+            decoded.push(b'\n');
+            for pair in hex.chunks(2) {
+                let digits = std::str::from_utf8(pair).unwrap();
+                decoded.push(u8::from_str_radix(digits, 16).unwrap());
+            }
+        }
+    }
+    let text: String = decoded.iter().map(|b| *b as char).collect();
+    for expected in [
+        number.as_str(),
+        "Alfa Grossist AB",
+        "Bistro Ett",
+        "Total  572 SEK",
+        "VAT 12 %  60.75 SEK",
+        "506.25",
+    ] {
+        assert!(text.contains(expected), "{expected} in the PDF");
+    }
+    // Swedish letters in the PDF's own encoding (WinAnsi: é = 0xE9, ö = 0xF6).
+    assert!(text.contains("Laxfilé") && text.contains("Malmö"), "{text}");
+    assert_eq!(
+        m.other_chef
+            .get(&format!("/api/v1/orders/{order}/receipt.pdf"))
+            .await
+            .status(),
+        404
+    );
+}

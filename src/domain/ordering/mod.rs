@@ -25,6 +25,7 @@
 mod carts;
 mod idempotency;
 mod orders;
+pub mod receipts;
 mod repository;
 pub mod totals;
 

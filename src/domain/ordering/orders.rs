@@ -335,6 +335,11 @@ struct CheckoutFingerprint<'a> {
 }
 
 impl OrderService {
+    /// The pool (for the context's other modules).
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub fn new(db: Db, bus: EventBus) -> Self {
         Self {
             db,

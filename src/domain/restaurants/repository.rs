@@ -63,8 +63,8 @@ pub(super) async fn insert(
     Ok(())
 }
 
-/// The restaurant with this id, deleted or not.
-pub(super) async fn find_including_deleted(
+/// The restaurant with this id, deleted or not (documents of past orders name it).
+pub(crate) async fn find_including_deleted(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<Restaurant>, AppError> {

@@ -12,7 +12,7 @@ mod service;
 pub use service::SupplierService;
 
 /// Live suppliers by id, on any connection (other contexts read them inside their transactions).
-pub(crate) use repository::find_many_live;
+pub(crate) use repository::{find_many_including_deleted, find_many_live};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

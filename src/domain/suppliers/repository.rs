@@ -236,6 +236,20 @@ pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppErro
     Ok(Entity::find().limit(1).one(db).await?.is_some())
 }
 
+/// Suppliers by id, deleted ones included (documents of past orders name them).
+pub(crate) async fn find_many_including_deleted(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Supplier>, AppError> {
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
+}
+
 pub(crate) async fn find_many_live(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
