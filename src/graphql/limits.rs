@@ -602,7 +602,8 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) ->
         }
     }
     // Per operation: a definition of an absent variable it no longer uses goes.
-    let fragments = doc.fragments.clone();
+    // The fragments are read while the operations change: two fields, two borrows.
+    let fragments = &doc.fragments;
     let prune_definitions = |operation: &mut async_graphql::Positioned<
         async_graphql::parser::types::OperationDefinition,
     >| {
@@ -610,7 +611,7 @@ fn omit_absent_variables(doc: &mut ExecutableDocument, variables: &Variables) ->
         directive_uses(&operation.node.directives, &mut used);
         set_uses(
             &operation.node.selection_set.node,
-            &fragments,
+            fragments,
             &mut HashSet::new(),
             &mut used,
         );

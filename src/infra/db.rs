@@ -116,6 +116,30 @@ pub fn text_order(
     }
 }
 
+/// How much of a UTC timestamp [`utc_text`] keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UtcPart {
+    /// `YYYY-MM`.
+    Month,
+    /// `YYYY-MM-DD`.
+    Day,
+}
+
+/// A SQL expression for the UTC month or day of a timestamp column as text, alike on both
+/// backends (SQLite stores RFC 3339 text in UTC; Postgres `timestamptz`).
+pub fn utc_text(backend: sea_orm::DatabaseBackend, column: &str, part: UtcPart) -> String {
+    let (pattern, length) = match part {
+        UtcPart::Month => ("YYYY-MM", 7),
+        UtcPart::Day => ("YYYY-MM-DD", 10),
+    };
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            format!("to_char({column} AT TIME ZONE 'UTC', '{pattern}')")
+        }
+        _ => format!("substr({column}, 1, {length})"),
+    }
+}
+
 /// The `n`-th (from 1) bind placeholder of raw SQL: `$n` on Postgres, `?` on SQLite.
 pub fn placeholder(backend: sea_orm::DatabaseBackend, n: usize) -> String {
     match backend {

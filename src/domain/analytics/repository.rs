@@ -3,27 +3,20 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use uuid::Uuid;
 
 use super::Period;
-use crate::{error::AppError, infra::db::placeholder};
+use crate::{
+    error::AppError,
+    infra::db::{UtcPart, placeholder, utc_text},
+};
 
 /// Whose figures: a restaurant's purchases or a supplier's sales.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Side {
     Restaurant,
     Supplier,
-}
-
-fn text_of(backend: DatabaseBackend, column: &str, length: usize) -> String {
-    match backend {
-        DatabaseBackend::Postgres => {
-            let pattern = if length == 7 { "YYYY-MM" } else { "YYYY-MM-DD" };
-            format!("to_char({column} AT TIME ZONE 'UTC', '{pattern}')")
-        }
-        _ => format!("substr({column}, 1, {length})"),
-    }
 }
 
 /// One (party, category, month, currency) cell of line totals.
@@ -48,7 +41,7 @@ pub(super) async fn spend_cells(
     period: Period,
 ) -> Result<Vec<SpendCell>, AppError> {
     let backend = db.get_database_backend();
-    let month = text_of(backend, "o.created_at", 7);
+    let month = utc_text(backend, "o.created_at", UtcPart::Month);
     let (owner_column, party_column, party_join) = match side {
         Side::Restaurant => (
             "o.restaurant_id",
@@ -181,7 +174,7 @@ pub(super) async fn ledger(
     {
         opening.insert(row.try_get("", "item")?, row.try_get("", "milli")?);
     }
-    let day = text_of(backend, "occurred_at", 10);
+    let day = utc_text(backend, "occurred_at", UtcPart::Day);
     let days_sql = format!(
         "SELECT item_id AS item, {day} AS day, CAST(SUM(quantity_milli) AS BIGINT) AS milli \
          FROM inventory_movements WHERE restaurant_id = {} AND occurred_at >= {} AND occurred_at < {} \

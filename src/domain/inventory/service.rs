@@ -51,14 +51,16 @@ fn quantity(field: &str, value: Decimal, positive: bool, v: &mut Violations) -> 
     }
 }
 
+/// When a movement happened (`field`: now by default; not in the future).
 fn when(
+    field: &str,
     raw: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     v: &mut Violations,
 ) -> Option<DateTime<Utc>> {
     match raw {
         Some(at) if at > now + CLOCK_SKEW => v.check(
-            "occurredAt",
+            field,
             Err::<DateTime<Utc>, _>("must not be in the future".into()),
         ),
         Some(at) => Some(at),
@@ -354,7 +356,7 @@ impl InventoryService {
             }
             _ => None,
         };
-        let at = when(input.occurred_at, now, &mut v);
+        let at = when("occurredAt", input.occurred_at, now, &mut v);
         v.finish()?;
         let (Some(milli), Some(at)) = (milli, at) else {
             return Err(anyhow::anyhow!("validated fields missing").into());
@@ -440,14 +442,12 @@ impl InventoryService {
                     Err("is required for waste".into()),
                 );
             }
-            let at = if movement.occurred_at > now + CLOCK_SKEW {
-                v.check::<DateTime<Utc>>(
-                    &format!("{field}.occurredAt"),
-                    Err("must not be in the future".into()),
-                )
-            } else {
-                Some(movement.occurred_at)
-            };
+            let at = when(
+                &format!("{field}.occurredAt"),
+                Some(movement.occurred_at),
+                now,
+                &mut v,
+            );
             if let (Some(milli), Some(at)) = (milli, at) {
                 rows.push(MovementRow {
                     item: item.id,
@@ -497,7 +497,7 @@ impl InventoryService {
         let now = Utc::now();
         let mut v = Violations::default();
         let counted_milli = quantity("counted", counted, false, &mut v);
-        let at = when(occurred_at, now, &mut v);
+        let at = when("occurredAt", occurred_at, now, &mut v);
         v.finish()?;
         let (Some(counted_milli), Some(at)) = (counted_milli, at) else {
             return Err(anyhow::anyhow!("validated fields missing").into());

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{forecast_points, forecast_series, reorder_policies, weather_days};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -16,16 +16,8 @@ use super::{ForecastPoint, Scope, SeriesInfo, Source, StoredForecast, forecastin
 use crate::{
     domain::kernel::money::{from_milli, to_milli},
     error::AppError,
-    infra::db::placeholder,
+    infra::db::{UtcPart, placeholder, utc_text},
 };
-
-/// The UTC day of a timestamp column, as `YYYY-MM-DD` text, on either backend.
-fn day_of(backend: DatabaseBackend, column: &str) -> String {
-    match backend {
-        DatabaseBackend::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-        _ => format!("substr({column}, 1, 10)"),
-    }
-}
 
 fn parse_day(raw: &str) -> Result<NaiveDate, AppError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
@@ -78,7 +70,7 @@ pub(super) async fn daily_usage(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    let day = day_of(backend, "m.occurred_at");
+    let day = utc_text(backend, "m.occurred_at", UtcPart::Day);
     let owners: Vec<String> = (0..restaurants.len())
         .map(|i| placeholder(backend, i + 3))
         .collect();
@@ -107,7 +99,7 @@ pub(super) async fn daily_orders(
     until: DateTime<Utc>,
 ) -> Result<Vec<DailyDemand>, AppError> {
     let backend = db.get_database_backend();
-    let day = day_of(backend, "o.created_at");
+    let day = utc_text(backend, "o.created_at", UtcPart::Day);
     let owner = match scope {
         Scope::Restaurant => "o.restaurant_id",
         Scope::Supplier => "o.supplier_id",

@@ -16,9 +16,8 @@
 use std::{fmt, path::PathBuf, sync::Arc};
 
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, path::Path as ObjectPath};
-use sha2::{Digest, Sha256};
 
-use crate::error::AppError;
+use crate::{error::AppError, infra::crypto::sha256_hex_of};
 
 /// What a document's bytes say it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -252,7 +251,7 @@ impl DocumentStore {
         }
         let kind =
             sniff(&bytes).map_err(|refused| AppError::validation(field, refused.to_string()))?;
-        let sha256 = hex(&Sha256::digest(&bytes));
+        let sha256 = sha256_hex_of(&bytes);
         let key = format!("sha256/{}/{sha256}", &sha256[..2]);
         let path = ObjectPath::from(key.as_str());
         let size = bytes.len();
@@ -296,16 +295,6 @@ impl DocumentStore {
             Err(e) => Err(unavailable("delete", e)),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]
