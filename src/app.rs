@@ -71,6 +71,9 @@ pub struct Core {
 impl Core {
     pub async fn build(config: &Config) -> anyhow::Result<Core> {
         let metrics = Arc::new(ApiMetrics::new(config.metrics_max_operations)?);
+        let extraction = &crate::domain::invoicing::EXTRACTION_METRICS;
+        metrics.register(Box::new(extraction.duration.clone()))?;
+        metrics.register(Box::new(extraction.errors.clone()))?;
         let mut pool = db::connect(&config.database()).await?;
         metrics.instrument(&mut pool, "request");
         if config.migrate_on_start {
@@ -385,7 +388,13 @@ pub fn router(state: ApiState, graphql: GraphqlState) -> Router {
     let config = state.config.clone();
     Router::new()
         .merge(graphql::router(graphql))
-        .nest("/api/v1", rest::router(config.auth.provider))
+        .nest(
+            "/api/v1",
+            rest::router(
+                config.auth.provider,
+                config.storage.max_bytes.saturating_add(64 * 1024),
+            ),
+        )
         .merge(rest::docs(config.auth.provider))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

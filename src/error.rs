@@ -52,6 +52,8 @@ pub enum AppError {
     },
     /// An order cannot move from its current status to the one asked for (409).
     InvalidTransition(String),
+    /// An invoice that disagrees with its order cannot be approved as it is (409).
+    ReconciliationFailed(String),
     Unauthenticated(String),
     Forbidden(String),
     RateLimited {
@@ -95,6 +97,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
             AppError::InvalidTransition(_) => "INVALID_TRANSITION",
+            AppError::ReconciliationFailed(_) => "RECONCILIATION_FAILED",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::RateLimited { .. } => "RATE_LIMITED",
@@ -114,7 +117,8 @@ impl AppError {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict(_)
             | AppError::InsufficientStock { .. }
-            | AppError::InvalidTransition(_) => StatusCode::CONFLICT,
+            | AppError::InvalidTransition(_)
+            | AppError::ReconciliationFailed(_) => StatusCode::CONFLICT,
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -136,6 +140,7 @@ impl AppError {
             AppError::Conflict(_) => "ConflictError",
             AppError::InsufficientStock { .. } => "InsufficientStockError",
             AppError::InvalidTransition(_) => "InvalidTransitionError",
+            AppError::ReconciliationFailed(_) => "ReconciliationFailedError",
             AppError::Unauthenticated(_) => "AuthenticationError",
             AppError::Forbidden(_) => "ForbiddenError",
             AppError::RateLimited { .. } => "RateLimitError",
@@ -159,6 +164,7 @@ impl AppError {
             AppError::BadRequest(m)
             | AppError::Conflict(m)
             | AppError::InvalidTransition(m)
+            | AppError::ReconciliationFailed(m)
             | AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
             | AppError::UnsupportedMediaType(m)

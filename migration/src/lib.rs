@@ -20,6 +20,7 @@ mod m20261207_000013_sealed_secrets;
 mod m20261207_000014_invitations;
 mod m20261207_000015_inventory;
 mod m20261207_000016_planning;
+mod m20261207_000017_invoicing;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_invitations::Migration),
             Box::new(m20261207_000015_inventory::Migration),
             Box::new(m20261207_000016_planning::Migration),
+            Box::new(m20261207_000017_invoicing::Migration),
         ]
     }
 }

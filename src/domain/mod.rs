@@ -13,6 +13,7 @@
 //!   - [`ordering`] — carts, checkout, orders, idempotency, totals, live status;
 //!   - [`inventory`] — restaurants' items and their movement ledger (on-hand as of any date);
 //!   - [`planning`] — demand forecasts, reorder policies and suggestions;
+//!   - [`invoicing`] — suppliers' invoices: upload, extraction, reconciliation, disputes;
 //!   - [`analytics`] — spend, sales, price variance, cover, stock-outs, forecast accuracy;
 //!   - [`performance`] — supplier metrics from order history.
 //! - **[`platform`]** — services every context uses: audit, outbox, notifications, webhooks,
@@ -36,6 +37,7 @@ pub mod analytics;
 pub mod catalog;
 pub mod identity;
 pub mod inventory;
+pub mod invoicing;
 pub mod ordering;
 pub mod performance;
 pub mod planning;
@@ -85,6 +87,7 @@ pub struct Services {
     pub inventory: inventory::InventoryService,
     pub planning: planning::PlanningService,
     pub analytics: analytics::AnalyticsService,
+    pub invoices: invoicing::InvoiceService,
     /// Stored documents (invoices, uploads): the local file system or S3.
     pub storage: platform::storage::DocumentStore,
     /// Trusted GraphQL documents (`iris documents push`).
@@ -142,7 +145,19 @@ impl Services {
             weather,
         )?;
         let storage = platform::storage::DocumentStore::open(storage)?;
+        let orders = ordering::OrderService::new(db.clone(), bus.clone());
+        let invoices = invoicing::InvoiceService::new(
+            db.clone(),
+            invoicing::InvoiceDeps {
+                orders: orders.clone(),
+                suppliers: suppliers.clone(),
+                restaurants: restaurants.clone(),
+                storage: storage.clone(),
+                waker: outbox::OutboxWaker::new(bus.clone()),
+            },
+        );
         Ok(Self {
+            invoices,
             storage,
             notifications: notifications.clone(),
             performance: performance::PerformanceService::new(db.clone()),
@@ -167,7 +182,7 @@ impl Services {
             ),
             audit: audit::AuditService::new(db.clone()),
             suppliers: suppliers.clone(),
-            restaurants,
+            restaurants: restaurants.clone(),
             products: products.clone(),
             carts: carts.clone(),
             job_runs: job_runs::JobRunService::new(db.clone()),
@@ -180,7 +195,7 @@ impl Services {
                 planning,
                 products.clone(),
             ),
-            orders: ordering::OrderService::new(db, bus),
+            orders,
         })
     }
 }

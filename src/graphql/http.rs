@@ -267,7 +267,21 @@ pub async fn get(
     }
 }
 
-/// `POST /graphql`: a JSON-encoded GraphQL request.
+/// Files one GraphQL multipart request carries at most.
+const MAX_UPLOAD_FILES: usize = 1;
+
+/// The largest multipart body: one document at the storage limit, plus the operations.
+pub fn upload_limit(state: &GraphqlState) -> usize {
+    state
+        .api
+        .services
+        .storage
+        .max_bytes()
+        .saturating_add(64 * 1024)
+        .max(state.api.config.max_body_bytes)
+}
+
+/// `POST /graphql`: a JSON-encoded GraphQL request, or a GraphQL multipart request (uploads).
 pub async fn post(
     State(state): State<GraphqlState>,
     Extension(request_id): Extension<RequestId>,
@@ -283,24 +297,26 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
-    if content_type.as_deref() != Some(JSON) {
+    let multipart = content_type.as_deref() == Some("multipart/form-data");
+    if content_type.as_deref() != Some(JSON) && !multipart {
         return from_app_error(
-            AppError::UnsupportedMediaType("Content-Type must be application/json".into()),
+            AppError::UnsupportedMediaType(
+                "Content-Type must be application/json (or multipart/form-data for uploads)".into(),
+            ),
             media,
             &request_id,
         );
     }
+    // Uploads may be as large as a stored document; anything else as large as any body.
+    let limit = if multipart {
+        upload_limit(&state)
+    } else {
+        state.api.config.max_body_bytes
+    };
     let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return from_app_error(
-                AppError::PayloadTooLarge {
-                    limit_bytes: Some(state.api.config.max_body_bytes),
-                },
-                media,
-                &request_id,
-            );
-        }
+        Ok(body) if body.len() > limit => Err(limit),
+        Ok(body) => Ok(body),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(limit),
         Err(rejection) => {
             return from_app_error(
                 AppError::BadRequest(format!("The request body could not be read: {rejection}")),
@@ -309,6 +325,51 @@ pub async fn post(
             );
         }
     };
+    let body = match body {
+        Ok(body) => body,
+        Err(limit) => {
+            return from_app_error(
+                AppError::PayloadTooLarge {
+                    limit_bytes: Some(limit),
+                },
+                media,
+                &request_id,
+            );
+        }
+    };
+    if multipart {
+        let raw_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let options = async_graphql::http::MultipartOptions::default()
+            .max_file_size(state.api.services.storage.max_bytes())
+            .max_num_files(MAX_UPLOAD_FILES);
+        return match async_graphql::http::receive_body(
+            Some(raw_type),
+            futures_util::io::Cursor::new(body),
+            options,
+        )
+        .await
+        {
+            Ok(request) => execute(&state, request, media, false, request_id, authentication).await,
+            Err(async_graphql::ParseRequestError::PayloadTooLarge) => from_app_error(
+                AppError::PayloadTooLarge {
+                    limit_bytes: Some(state.api.services.storage.max_bytes()),
+                },
+                media,
+                &request_id,
+            ),
+            Err(err) => from_app_error(
+                AppError::BadRequest(format!(
+                    "The body is not a GraphQL multipart request (operations, map, files): {err}"
+                )),
+                media,
+                &request_id,
+            ),
+        };
+    }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
         Ok(request) => execute(&state, request, media, false, request_id, authentication).await,
         Err(err) => from_app_error(

@@ -35,6 +35,7 @@ use crate::{
     domain::{
         Services,
         catalog::Product,
+        invoicing::{Dispute, InvoiceLine},
         ordering::{CartItem, OrderEvent, OrderLine},
         performance::Performance,
         restaurants::Restaurant,
@@ -279,6 +280,16 @@ loader!(
 );
 
 loader!(
+    /// The lines of invoices, by invoice id.
+    InvoiceLinesLoader, Vec<InvoiceLine>, |services, keys| services.invoices.lines_by_invoice(keys).await?
+);
+
+loader!(
+    /// The disputes of invoices, oldest first, by invoice id.
+    InvoiceDisputesLoader, Vec<Dispute>, |services, keys| services.invoices.disputes_by_invoice(keys).await?
+);
+
+loader!(
     /// The status histories of orders, by order id.
     OrderEventsLoader, Vec<OrderEvent>, |services, keys| services.orders.events_by_order(keys).await?
 );
@@ -328,6 +339,8 @@ pub struct Loaders {
     pub cart_items: DataLoader<CartItemsLoader>,
     pub performance: DataLoader<PerformanceLoader>,
     pub trade: DataLoader<TradeLoader>,
+    pub invoice_lines: DataLoader<InvoiceLinesLoader>,
+    pub invoice_disputes: DataLoader<InvoiceDisputesLoader>,
 }
 
 impl Loaders {
@@ -354,6 +367,8 @@ impl Loaders {
             cart_items: DataLoader::new(CartItemsLoader(services.clone()), p),
             performance: DataLoader::new(PerformanceLoader(services.clone()), p),
             trade: DataLoader::new(TradeLoader(services.clone(), principal.clone()), p),
+            invoice_lines: DataLoader::new(InvoiceLinesLoader(services.clone()), p),
+            invoice_disputes: DataLoader::new(InvoiceDisputesLoader(services.clone()), p),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod inventory;
 pub mod invitations;
+pub mod invoices;
 pub mod jobs;
 pub mod limits;
 pub mod loaders;
@@ -33,7 +34,11 @@ pub mod ws;
 use std::sync::Arc;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
-use axum::{Router, extract::FromRef, routing::get};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRef},
+    routing::get,
+};
 
 use crate::{
     auth::{Caller, RequestMeta},
@@ -51,6 +56,7 @@ pub struct Query(
     invitations::InvitationQuery,
     inventory::InventoryQuery,
     planning::PlanningQuery,
+    invoices::InvoiceQuery,
     analytics::AnalyticsQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
@@ -70,6 +76,7 @@ pub struct Mutation(
     invitations::InvitationMutation,
     inventory::InventoryMutation,
     planning::PlanningMutation,
+    invoices::InvoiceMutation,
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
     products::ProductMutation,
@@ -110,7 +117,14 @@ impl FromRef<GraphqlState> for ApiState {
 /// `/graphql` (GET and POST, GraphiQL in a browser), `/graphql/ws`, and GraphiQL's assets.
 pub fn router<S: Clone + Send + Sync + 'static>(state: GraphqlState) -> Router<S> {
     Router::new()
-        .route("/graphql", get(http::get).post(http::post))
+        .route(
+            "/graphql",
+            get(http::get)
+                .post(http::post)
+                // Uploads (multipart) may be as large as a stored document; the handler holds
+                // every other body to the usual limit.
+                .layer(DefaultBodyLimit::max(http::upload_limit(&state))),
+        )
         .route("/graphql/ws", get(ws::upgrade))
         .route("/graphiql/{version}/{file}", get(graphiql::asset))
         .with_state(state)

@@ -135,6 +135,13 @@ impl ApiMetrics {
         })
     }
 
+    /// Adds metrics that live elsewhere (the invoicing context's extraction metrics) to what
+    /// `/metrics` shows.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) -> anyhow::Result<()> {
+        self.registry.register(collector)?;
+        Ok(())
+    }
+
     /// Counts and times every statement of the pool `db` (SeaORM's metric callback;
     /// transactions opened from the connection inherit it); `pool` is `request` or `background`.
     pub fn instrument(&self, db: &mut sea_orm::DatabaseConnection, pool: &'static str) {

@@ -8,6 +8,7 @@
 
 pub mod dispatcher;
 mod expire_idempotency_keys;
+mod extract_invoices;
 mod forecast_demand;
 mod purge_retention;
 mod rebuild_supplier_metrics;
@@ -20,6 +21,7 @@ use crate::domain::platform::job_runs::{Job, JobSpec};
 /// Every job, in the order `jobs` lists them.
 pub const SPECS: &[JobSpec] = &[
     expire_idempotency_keys::SPEC,
+    extract_invoices::SPEC,
     forecast_demand::SPEC,
     purge_retention::SPEC,
     rebuild_supplier_metrics::SPEC,
@@ -31,6 +33,10 @@ pub fn catalog() -> Vec<Job> {
         Job {
             spec: expire_idempotency_keys::SPEC,
             work: Arc::new(expire_idempotency_keys::ExpireIdempotencyKeys),
+        },
+        Job {
+            spec: extract_invoices::SPEC,
+            work: Arc::new(extract_invoices::ExtractInvoices),
         },
         Job {
             spec: forecast_demand::SPEC,

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod carts;
 pub mod extract;
 pub mod inventory;
+pub mod invoices;
 mod openapi;
 pub mod orders;
 pub mod planning;
@@ -21,7 +22,8 @@ pub mod suppliers;
 
 use axum::{
     Router,
-    extract::OriginalUri,
+    extract::{DefaultBodyLimit, OriginalUri},
+    handler::Handler as _,
     routing::{get, post, put},
 };
 use rust_decimal::Decimal;
@@ -236,8 +238,8 @@ pub fn exact_decimal_required<'de, D: Deserializer<'de>>(
     exact_decimal(deserializer)?.ok_or_else(|| de::Error::custom("a decimal string is required"))
 }
 
-/// The `/api/v1` router (to be nested).
-pub fn router(provider: AuthProvider) -> Router<ApiState> {
+/// The `/api/v1` router (to be nested); `upload_limit` is the largest body an upload takes.
+pub fn router(provider: AuthProvider, upload_limit: usize) -> Router<ApiState> {
     // Sign-in routes exist where they work: Iris's own sign-in, refresh and sign-out with
     // local accounts; registration at the identity provider with OIDC.
     let sign_in = match provider {
@@ -325,6 +327,26 @@ pub fn router(provider: AuthProvider) -> Router<ApiState> {
             put(carts::set).delete(carts::remove),
         )
         .route("/carts/{id}/checkout", post(carts::checkout))
+        .route(
+            "/invoices",
+            get(invoices::list).post(invoices::upload.layer(DefaultBodyLimit::max(upload_limit))),
+        )
+        .route("/invoices/{id}", get(invoices::get))
+        .route("/invoices/{id}/document", get(invoices::document))
+        .route(
+            "/invoices/{id}/lines/{lineNumber}",
+            put(invoices::correct_line),
+        )
+        .route("/invoices/{id}/approve", post(invoices::approve))
+        .route("/invoices/{id}/disputes", post(invoices::dispute))
+        .route(
+            "/invoice-disputes/{id}/answer",
+            post(invoices::answer_dispute),
+        )
+        .route(
+            "/suppliers/{id}/invoice-settings",
+            get(invoices::settings).put(invoices::set_settings),
+        )
         .route("/orders", get(orders::list).post(orders::place))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/receipt", get(orders::receipt))

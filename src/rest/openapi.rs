@@ -25,7 +25,8 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    admin, analytics, auth, carts, inventory, orders, planning, products, restaurants, suppliers,
+    admin, analytics, auth, carts, inventory, invoices, orders, planning, products, restaurants,
+    suppliers,
 };
 use crate::domain::identity::AuthProvider;
 
@@ -60,6 +61,16 @@ use crate::domain::identity::AuthProvider;
         inventory::usage,
         inventory::waste,
         inventory::stocktake,
+        invoices::upload,
+        invoices::list,
+        invoices::get,
+        invoices::document,
+        invoices::correct_line,
+        invoices::approve,
+        invoices::dispute,
+        invoices::answer_dispute,
+        invoices::settings,
+        invoices::set_settings,
         planning::set_policy,
         planning::policies,
         planning::suggestions,
@@ -97,6 +108,7 @@ use crate::domain::identity::AuthProvider;
         (name = "restaurants", description = "Restaurants buying on the marketplace"),
         (name = "carts", description = "A restaurant's cart and its checkout"),
         (name = "inventory", description = "A restaurant's inventory: items, on-hand as of any moment, the movement ledger"),
+        (name = "invoices", description = "Suppliers' invoices: upload, extraction, reconciliation against orders, approval and disputes"),
         (name = "planning", description = "Demand forecasts, reorder policies and reorder suggestions"),
         (name = "analytics", description = "Spend and sales, price variance, days of cover and stock-outs, forecast accuracy"),
         (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),

@@ -13,6 +13,7 @@ mod helpers;
 mod identity;
 mod inventory;
 mod invitations;
+mod invoices;
 mod jobs;
 mod money;
 mod multi_process;

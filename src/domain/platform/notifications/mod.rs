@@ -266,6 +266,95 @@ async fn invitation_received(
     repository::insert_all(txn, vec![notification], Some(event.id)).await
 }
 
+/// Tells the party that must act of an invoice event: the restaurant of a match and of an
+/// answer, the supplier of a dispute.
+async fn invoice_notice(txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
+    let invoice = &event.payload["invoice"];
+    let id = |field: &str| {
+        invoice[field]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+    };
+    let (Some(invoice_id), Some(restaurant), Some(supplier)) =
+        (id("id"), id("restaurantId"), id("supplierId"))
+    else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "invoice event {} names no parties",
+            event.id
+        )));
+    };
+    let (restaurant, supplier) = (
+        Organisation::Restaurant(restaurant),
+        Organisation::Supplier(supplier),
+    );
+    let number = invoice["invoiceNumber"]
+        .as_str()
+        .unwrap_or("without a number");
+    let dispute = &event.payload["dispute"];
+    let credit = format!(
+        "{} {}",
+        dispute["creditRequested"].as_str().unwrap_or_default(),
+        dispute["currency"].as_str().unwrap_or_default()
+    );
+    let data = json!({ "invoiceId": invoice_id, "disputeId": dispute["id"] });
+    let (recipient, notice) = match event.event_type.as_str() {
+        outbox::INVOICE_MATCHED => {
+            let from = name_of(txn, supplier).await?;
+            (
+                restaurant,
+                Notice {
+                    kind: "invoice.matched".into(),
+                    title: format!("Invoice {number} from {from} matches its order"),
+                    body: format!(
+                        "Every line of invoice {number} ({} {}) agrees with the order: it is ready to approve.",
+                        invoice["total"].as_str().unwrap_or("-"),
+                        invoice["currency"].as_str().unwrap_or_default()
+                    ),
+                    data,
+                },
+            )
+        }
+        outbox::INVOICE_DISPUTED => {
+            let from = name_of(txn, restaurant).await?;
+            (
+                supplier,
+                Notice {
+                    kind: "invoice.disputed".into(),
+                    title: format!("{from} disputes invoice {number}"),
+                    body: format!(
+                        "{from} asks for a credit of {credit}: {}",
+                        dispute["message"].as_str().unwrap_or_default()
+                    ),
+                    data,
+                },
+            )
+        }
+        outbox::INVOICE_DISPUTE_ANSWERED => {
+            let by = name_of(txn, supplier).await?;
+            let accepted = dispute["status"].as_str() == Some("ACCEPTED");
+            (
+                restaurant,
+                Notice {
+                    kind: "invoice.dispute_answered".into(),
+                    title: format!(
+                        "{by} {} your dispute of invoice {number}",
+                        if accepted { "accepted" } else { "rejected" }
+                    ),
+                    body: if accepted {
+                        format!("A credit note of {credit} is to follow.")
+                    } else {
+                        format!("Reason: {}", dispute["answer"].as_str().unwrap_or_default())
+                    },
+                    data,
+                },
+            )
+        }
+        _ => return Ok(()),
+    };
+    notify_members(txn, recipient, false, &notice, Some(event.id)).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl OutboxHandler for NotificationFanout {
     fn name(&self) -> &'static str {
@@ -275,6 +364,9 @@ impl OutboxHandler for NotificationFanout {
     async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
         if event.event_type == INVITATION_CREATED {
             return invitation_received(txn, event).await;
+        }
+        if event.aggregate_type == "invoice" {
+            return invoice_notice(txn, event).await;
         }
         if event.aggregate_type != "order" || event.event_type == outbox::DELIVERY_MARKED {
             return Ok(());

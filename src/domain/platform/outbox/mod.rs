@@ -36,8 +36,22 @@ pub const ORDER_STATUS_CHANGED: &str = "order.status_changed";
 /// An order was marked delivered (payload: as `order.status_changed`).
 pub const DELIVERY_MARKED: &str = "delivery.marked";
 
+/// An invoice agrees with its order (payload: the invoice): the accounting hook.
+pub const INVOICE_MATCHED: &str = "invoice.matched";
+/// A restaurant disputed an invoice (payload: the invoice and the dispute).
+pub const INVOICE_DISPUTED: &str = "invoice.disputed";
+/// A supplier answered a dispute (payload: the invoice and the dispute).
+pub const INVOICE_DISPUTE_ANSWERED: &str = "invoice.dispute_answered";
+
 /// Every event type, for subscriptions to choose from.
-pub const EVENT_TYPES: [&str; 3] = [ORDER_PLACED, ORDER_STATUS_CHANGED, DELIVERY_MARKED];
+pub const EVENT_TYPES: [&str; 6] = [
+    ORDER_PLACED,
+    ORDER_STATUS_CHANGED,
+    DELIVERY_MARKED,
+    INVOICE_MATCHED,
+    INVOICE_DISPUTED,
+    INVOICE_DISPUTE_ANSWERED,
+];
 
 /// Most events one dispatch transaction takes.
 pub const DISPATCH_BATCH: u64 = 50;

@@ -175,6 +175,12 @@ impl PrivacyService {
         Ok(now)
     }
 
+    /// When financial records made before now are past their retention (7 years): what the
+    /// contexts keeping them (invoices) purge.
+    pub fn financial_cutoff(&self) -> chrono::DateTime<Utc> {
+        Utc::now() - self.retention.financial
+    }
+
     /// Deletes data past its retention; returns rows deleted per kind (the purge is audited).
     pub async fn purge(&self) -> Result<BTreeMap<String, u64>, AppError> {
         let now = Utc::now();

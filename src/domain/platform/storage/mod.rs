@@ -45,6 +45,19 @@ impl DocumentKind {
         }
     }
 
+    /// The kind [`DocumentKind::as_str`] wrote.
+    pub fn parse(raw: &str) -> Option<DocumentKind> {
+        Some(match raw {
+            "PDF" => DocumentKind::Pdf,
+            "PNG" => DocumentKind::Png,
+            "JPEG" => DocumentKind::Jpeg,
+            "TIFF" => DocumentKind::Tiff,
+            "XML" => DocumentKind::Xml,
+            "TEXT" => DocumentKind::Text,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DocumentKind::Pdf => "PDF",

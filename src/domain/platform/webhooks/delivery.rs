@@ -30,11 +30,13 @@ use crate::{
 /// Longest wait between two attempts.
 const MAX_RETRY_DELAY: Duration = Duration::hours(6);
 
-/// Fans each order event out into one delivery per subscribed endpoint of either party.
+/// Fans each order or invoice event out into one delivery per subscribed endpoint of either
+/// party.
 pub struct WebhookFanout;
 
+/// A party of an order or invoice event (`payload.order.supplierId`, …).
 fn party(event: &OutboxEvent, field: &str) -> Option<Uuid> {
-    event.payload["order"][field]
+    event.payload[event.aggregate_type.as_str()][field]
         .as_str()
         .and_then(|s| Uuid::parse_str(s).ok())
 }
@@ -46,14 +48,15 @@ impl OutboxHandler for WebhookFanout {
     }
 
     async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
-        if event.aggregate_type != "order" {
+        if !matches!(event.aggregate_type.as_str(), "order" | "invoice") {
             return Ok(());
         }
         let (Some(restaurant), Some(supplier)) =
             (party(event, "restaurantId"), party(event, "supplierId"))
         else {
             return Err(AppError::Internal(anyhow::anyhow!(
-                "order event {} names no parties",
+                "{} event {} names no parties",
+                event.aggregate_type,
                 event.id
             )));
         };

@@ -1,0 +1,753 @@
+//! Invoices: uploaded over GraphQL multipart and REST multipart, read (Peppol UBL, CSV),
+//! reconciled against the order within the supplier's tolerance, approved, disputed and
+//! answered; unreadable documents land in review with the reason; who may do what.
+
+use std::time::Duration;
+
+use chrono::Weekday;
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::Api,
+    notifications::notifications,
+    orders::{Market, error, market, next, ok},
+    webhooks::DELIVERING,
+};
+
+const INVOICE_FIELDS: &str = "id status source reviewReason invoiceNumber orderId orderReference currency confidence total { amount currency } document { kind sha256 size fileName } extraction { stage step of error fields { field from confidence } } reconciliation { orderId orderFoundBy tolerancePercent subtotal tax total orderTotal problems missingLines { sku quantity } } lines { lineNumber sku description quantity unitPrice lineTotal taxRate source outcome matchedBy expectedQuantity expectedUnitPrice } disputes { id status creditRequested { amount currency } items { lineNumber outcome amount } answer }";
+
+const UPLOAD: &str = "mutation($input: UploadInvoiceInput!) { uploadInvoice(input: $input) { created invoice { id status } } }";
+
+/// A GraphQL multipart request as Apollo's upload link sends it: `operations`, `map`, then the
+/// file part.
+fn graphql_multipart(
+    query: &str,
+    variables: Value,
+    file_name: &str,
+    bytes: &[u8],
+) -> (String, Vec<u8>) {
+    let boundary = "----IrisTestBoundary7MA4YWxkTrZu0gW";
+    let operations = json!({ "query": query, "variables": variables }).to_string();
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("operations", operations),
+        ("map", json!({ "0": ["variables.input.file"] }).to_string()),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A REST upload: `supplierId`, `restaurantId` and `file` as form parts.
+fn rest_multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----IrisRestBoundary0123456789";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((file_name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_raw(api: &Api, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = api
+        .client
+        .post(api.url(path))
+        .header("content-type", content_type)
+        .header("accept", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("upload request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Uploads over GraphQL multipart; returns the response body.
+async fn upload_graphql(
+    api: &Api,
+    m: &Market,
+    supplier: &str,
+    file_name: &str,
+    bytes: &[u8],
+) -> Value {
+    let (content_type, body) = graphql_multipart(
+        UPLOAD,
+        json!({ "input": { "supplierId": supplier, "restaurantId": m.restaurant, "file": null } }),
+        file_name,
+        bytes,
+    );
+    post_raw(api, "/graphql", &content_type, body).await.1
+}
+
+/// Uploads over REST; returns the status and body.
+async fn upload_rest(
+    api: &Api,
+    supplier: &str,
+    restaurant: &str,
+    file_name: &str,
+    bytes: &[u8],
+) -> (u16, Value) {
+    let (content_type, body) = rest_multipart(
+        &[("supplierId", supplier), ("restaurantId", restaurant)],
+        Some((file_name, bytes)),
+    );
+    post_raw(api, "/api/v1/invoices", &content_type, body).await
+}
+
+/// The invoice once it is read and reconciled (extraction runs in the background).
+async fn settled(api: &Api, id: &str) -> Value {
+    let query = format!("query($id: ID!) {{ invoice(id: $id) {{ {INVOICE_FIELDS} }} }}");
+    let mut invoice = Value::Null;
+    for _ in 0..200 {
+        invoice = ok(api.graphql(&query, json!({ "id": id })).await)["invoice"].clone();
+        if !matches!(invoice["status"].as_str(), Some("UPLOADED" | "EXTRACTED")) {
+            return invoice;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the invoice was not read within 10 s: {invoice}");
+}
+
+/// Waits until `api`'s account has a notification of `kind` (the outbox dispatches
+/// asynchronously).
+async fn notified(api: &Api, kind: &str) {
+    let mut heard = Value::Null;
+    for _ in 0..100 {
+        heard = notifications(api, 1).await;
+        if heard["notifications"]["edges"]
+            .as_array()
+            .is_some_and(|edges| edges.iter().any(|e| e["node"]["kind"] == kind))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no {kind} notification: {heard}");
+}
+
+/// Places an order with supplier B and returns it (id, total).
+async fn order_with_b(m: &Market, lines: Value) -> Value {
+    let body = m
+        .chef
+        .graphql(
+            "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id total { amount } } } }",
+            json!({ "input": {
+                "restaurantId": m.restaurant,
+                "supplierId": m.supplier_b,
+                "lines": lines,
+                "requestedDeliveryDate": next(Weekday::Tue, 0),
+            } }),
+        )
+        .await;
+    ok(body)["placeOrder"]["order"].clone()
+}
+
+/// A Peppol BIS Billing 3.0 invoice of supplier B's products (`(sku, name, quantity, price)`,
+/// 12 % VAT), with its totals computed as a supplier's system would.
+fn ubl(number: &str, order_reference: &str, lines: &[(&str, &str, &str, &str)]) -> String {
+    use rust_decimal::Decimal;
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let mut xml_lines = String::new();
+    let mut base = Decimal::ZERO;
+    for (i, (sku, name, quantity, price)) in lines.iter().enumerate() {
+        let amount = (d(quantity) * d(price)).round_dp(2);
+        base += amount;
+        xml_lines.push_str(&format!(
+            r#"<cac:InvoiceLine><cbc:ID>{}</cbc:ID><cbc:InvoicedQuantity unitCode="EA">{quantity}</cbc:InvoicedQuantity><cbc:LineExtensionAmount currencyID="SEK">{amount}</cbc:LineExtensionAmount><cac:Item><cbc:Name>{name}</cbc:Name><cac:SellersItemIdentification><cbc:ID>{sku}</cbc:ID></cac:SellersItemIdentification><cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>12</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory></cac:Item><cac:Price><cbc:PriceAmount currencyID="SEK">{price}</cbc:PriceAmount></cac:Price></cac:InvoiceLine>"#,
+            i + 1
+        ));
+    }
+    let tax = (base * d("0.12")).round_dp(2);
+    let total = base + tax;
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+<cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>
+<cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
+<cbc:ID>{number}</cbc:ID><cbc:IssueDate>{today}</cbc:IssueDate><cbc:DueDate>{today}</cbc:DueDate>
+<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode><cbc:DocumentCurrencyCode>SEK</cbc:DocumentCurrencyCode>
+<cac:OrderReference><cbc:ID>{order_reference}</cbc:ID></cac:OrderReference>
+<cac:AccountingSupplierParty><cac:Party><cac:PartyLegalEntity><cbc:RegistrationName>Bageri Beta AB</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingSupplierParty>
+<cac:AccountingCustomerParty><cac:Party><cac:PartyLegalEntity><cbc:RegistrationName>Bistro Ett</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>
+<cac:TaxTotal><cbc:TaxAmount currencyID="SEK">{tax}</cbc:TaxAmount><cac:TaxSubtotal><cbc:TaxableAmount currencyID="SEK">{base}</cbc:TaxableAmount><cbc:TaxAmount currencyID="SEK">{tax}</cbc:TaxAmount><cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>12</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal></cac:TaxTotal>
+<cac:LegalMonetaryTotal><cbc:LineExtensionAmount currencyID="SEK">{base}</cbc:LineExtensionAmount><cbc:TaxExclusiveAmount currencyID="SEK">{base}</cbc:TaxExclusiveAmount><cbc:TaxInclusiveAmount currencyID="SEK">{total}</cbc:TaxInclusiveAmount><cbc:PayableAmount currencyID="SEK">{total}</cbc:PayableAmount></cac:LegalMonetaryTotal>
+{xml_lines}
+</Invoice>"#,
+        today = chrono::Utc::now().date_naive()
+    )
+}
+
+#[tokio::test]
+async fn a_peppol_invoice_uploaded_over_graphql_multipart_matches_its_order_and_is_approved() {
+    let m = market(&DELIVERING).await;
+    let order = order_with_b(
+        &m,
+        json!([{ "productId": m.b1, "quantity": 2 }, { "productId": m.b3, "quantity": 10 }]),
+    )
+    .await;
+    let order_id = order["id"].as_str().unwrap();
+    let xml = ubl(
+        "F-1001",
+        order_id,
+        &[
+            ("B-1", "Surdegsbröd", "2", "99.50"),
+            ("B-3", "Knäckebröd", "10", "2.00"),
+        ],
+    );
+    let body = upload_graphql(&m.chef, &m, &m.supplier_b, "F-1001.xml", xml.as_bytes()).await;
+    let uploaded = ok(body)["uploadInvoice"].clone();
+    assert_eq!(uploaded["created"], true);
+    let id = uploaded["invoice"]["id"].as_str().unwrap().to_owned();
+
+    let invoice = settled(&m.chef, &id).await;
+    assert_eq!(invoice["status"], "MATCHED", "{invoice}");
+    assert_eq!(invoice["source"], "UBL");
+    assert_eq!(invoice["invoiceNumber"], "F-1001");
+    assert_eq!(invoice["orderId"], order_id);
+    assert_eq!(invoice["document"]["kind"], "XML");
+    assert_eq!(invoice["document"]["fileName"], "F-1001.xml");
+    assert_eq!(invoice["confidence"], "1");
+    assert_eq!(invoice["total"]["amount"], order["total"]["amount"]);
+    assert_eq!(invoice["extraction"]["stage"], "DONE");
+    let fields = invoice["extraction"]["fields"].as_array().unwrap();
+    assert!(
+        fields.iter().any(|f| f["field"] == "total"
+            && f["from"] == "Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount"
+            && f["confidence"] == "1"),
+        "{fields:?}"
+    );
+    let r = &invoice["reconciliation"];
+    assert_eq!(r["orderFoundBy"], "REFERENCE");
+    assert_eq!(r["tolerancePercent"], "0.5");
+    assert_eq!(r["problems"], json!([]));
+    assert_eq!(r["missingLines"], json!([]));
+    let lines = invoice["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        assert_eq!(line["outcome"], "MATCHED", "{line}");
+        assert_eq!(line["matchedBy"], "SKU");
+    }
+    assert_eq!(lines[0]["unitPrice"], "99.5");
+    assert_eq!(lines[0]["expectedUnitPrice"], "99.5");
+
+    // The same document again: the same invoice, nothing new.
+    let again = ok(upload_graphql(&m.chef, &m, &m.supplier_b, "copy.xml", xml.as_bytes()).await);
+    assert_eq!(again["uploadInvoice"]["created"], false);
+    assert_eq!(again["uploadInvoice"]["invoice"]["id"], id.as_str());
+    let listed = ok(m
+        .chef
+        .graphql("{ invoices { totalCount } }", json!({}))
+        .await);
+    assert_eq!(listed["invoices"]["totalCount"], 1);
+
+    // The restaurant hears of the match (through the outbox).
+    notified(&m.chef, "invoice.matched").await;
+
+    // A matched invoice is approved as it is — by the restaurant, not the supplier.
+    let approve = "mutation($input: ApproveInvoiceInput!) { approveInvoice(input: $input) { invoice { status overrideReason approvedAt } } }";
+    let by_supplier = m
+        .seller_b
+        .graphql(approve, json!({ "input": { "invoiceId": id } }))
+        .await;
+    assert_eq!(error(&by_supplier).0, "FORBIDDEN");
+    let approved = ok(m
+        .chef
+        .graphql(approve, json!({ "input": { "invoiceId": id } }))
+        .await);
+    assert_eq!(approved["approveInvoice"]["invoice"]["status"], "APPROVED");
+    let twice = m
+        .chef
+        .graphql(approve, json!({ "input": { "invoiceId": id } }))
+        .await;
+    assert_eq!(error(&twice).0, "CONFLICT");
+
+    // Uploads and approvals are audited.
+    let audit = ok(m
+        .admin
+        .graphql(
+            "{ auditLog(first: 100) { edges { node { action } } } }",
+            json!({}),
+        )
+        .await);
+    let actions: Vec<&str> = audit["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["node"]["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "invoice.upload").count(),
+        2
+    );
+    assert!(actions.contains(&"invoice.approve"));
+}
+
+#[tokio::test]
+async fn a_csv_invoice_over_rest_charging_above_the_tolerance_is_disputed_answered_and_approved_with_a_reason()
+ {
+    let m = market(&DELIVERING).await;
+    let order = order_with_b(&m, json!([{ "productId": m.b1, "quantity": 2 }])).await;
+    let order_id = order["id"].as_str().unwrap();
+    let number = format!("R-{}", order_id.replace('-', "")[..8].to_ascii_uppercase());
+    // A Swedish export: semicolons, decimal commas, Windows-1252, the order's number above the
+    // lines; 100,00 against 99,50 ordered is 0.503 % too much.
+    let csv = format!(
+        "Fakturanummer;F-2002\r\nFakturadatum;{}\r\nOrdernummer;{number}\r\n\r\nArtikelnummer;Ben\u{e4}mning;Antal;\u{c0}-pris;Belopp;Moms %\r\nB-1;Surdegsbr\u{f6}d;2;100,00;200,00;12\r\n;;;;Att betala;224,00\r\n",
+        chrono::Utc::now().date_naive()
+    );
+    let cp1252 = windows_1252(&csv);
+    // The supplier sends it: B's member, to a restaurant that ordered from B.
+    let (status, body) = upload_rest(
+        &m.seller_b,
+        &m.supplier_b,
+        &m.restaurant,
+        "faktura.csv",
+        &cp1252,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    let invoice = settled(&m.chef, &id).await;
+    assert_eq!(invoice["status"], "NEEDS_REVIEW", "{invoice}");
+    assert_eq!(invoice["source"], "CSV");
+    assert_eq!(invoice["reconciliation"]["orderFoundBy"], "REFERENCE");
+    assert_eq!(invoice["orderId"], order_id);
+    let line = &invoice["lines"][0];
+    assert_eq!(line["description"], "Surdegsbröd");
+    assert_eq!(line["outcome"], "PRICE_MISMATCH");
+    assert_eq!(line["expectedUnitPrice"], "99.5");
+    assert!(
+        invoice["reviewReason"]
+            .as_str()
+            .unwrap()
+            .contains("price 100"),
+        "{invoice}"
+    );
+
+    // Approving a mismatch needs a reason.
+    let (status, body) = m
+        .chef
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/invoices/{id}/approve"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("ReconciliationFailedError")),
+        "{body}"
+    );
+    let gql = m
+        .chef
+        .graphql(
+            "mutation($input: ApproveInvoiceInput!) { approveInvoice(input: $input) { invoice { status } } }",
+            json!({ "input": { "invoiceId": id } }),
+        )
+        .await;
+    assert_eq!(error(&gql).0, "RECONCILIATION_FAILED");
+
+    // The restaurant disputes: 0.50 too much per loaf, 2 loaves.
+    let (status, dispute) = m
+        .chef
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/invoices/{id}/disputes"),
+            Some(json!({ "message": "Vi beställde till 99,50." })),
+        )
+        .await;
+    assert_eq!(status, 201, "{dispute}");
+    let dispute = &dispute["data"];
+    assert_eq!(
+        dispute["creditRequested"],
+        json!({ "amount": "1", "currency": "SEK" })
+    );
+    assert_eq!(dispute["items"][0]["outcome"], "PRICE_MISMATCH");
+    let dispute_id = dispute["id"].as_str().unwrap();
+    let invoice = settled(&m.chef, &id).await;
+    assert_eq!(invoice["status"], "DISPUTED");
+    // The supplier hears of it.
+    notified(&m.seller_b, "invoice.disputed").await;
+
+    // Only the supplier answers; a rejection needs a reason.
+    let answer = format!("/api/v1/invoice-disputes/{dispute_id}/answer");
+    let (status, _) = m
+        .chef
+        .send(
+            reqwest::Method::POST,
+            &answer,
+            Some(json!({ "accept": true })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = m
+        .seller_b
+        .send(
+            reqwest::Method::POST,
+            &answer,
+            Some(json!({ "accept": false })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("reason"));
+    let (status, body) = m
+        .seller_b
+        .send(
+            reqwest::Method::POST,
+            &answer,
+            Some(json!({ "accept": true })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["data"]["status"].as_str()),
+        (200, Some("ACCEPTED")),
+        "{body}"
+    );
+    let (status, _) = m
+        .seller_b
+        .send(
+            reqwest::Method::POST,
+            &answer,
+            Some(json!({ "accept": true })),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    // Back with the restaurant, which approves with a reason (a credit note will follow).
+    let (status, body) = m
+        .chef
+        .send(
+            reqwest::Method::POST,
+            &format!("/api/v1/invoices/{id}/approve"),
+            Some(json!({ "overrideReason": "Kreditnota på 1,00 utlovad" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], "APPROVED");
+    assert_eq!(body["data"]["overrideReason"], "Kreditnota på 1,00 utlovad");
+    assert_eq!(body["data"]["disputes"][0]["status"], "ACCEPTED");
+
+    // The original document, byte for byte.
+    let response = m.chef.get(&format!("/api/v1/invoices/{id}/document")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), cp1252.as_slice());
+
+    // The list, filtered by status.
+    let list = m.chef.get_json("/api/v1/invoices?status=APPROVED").await;
+    assert_eq!(list["pagination"]["total"], 1);
+    assert_eq!(list["data"][0]["id"], id.as_str());
+}
+
+/// `text` in Windows-1252 (what Swedish spreadsheets export).
+fn windows_1252(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| match c {
+            'ä' => 0xE4,
+            'ö' => 0xF6,
+            'å' => 0xE5,
+            'À' => 0xC0,
+            c if c.is_ascii() => c as u8,
+            other => panic!("no Windows-1252 byte for {other}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn unreadable_documents_need_review_with_the_reason_and_a_member_corrects_the_lines() {
+    let m = market(&[]).await;
+    let order = order_with_b(&m, json!([{ "productId": m.b1, "quantity": 2 }])).await;
+    let rest = |name: &'static str, bytes: &'static [u8]| {
+        upload_rest(&m.chef, &m.supplier_b, &m.restaurant, name, bytes)
+    };
+
+    // Refused at the door, naming the field: empty, a ZIP renamed .pdf.
+    let (status, body) = rest("empty.pdf", b"").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["message"], "file: is empty");
+    let (status, body) = rest("bomb.pdf", b"PK\x03\x04\x14\0\0\0\x08\0bomb").await;
+    assert_eq!(status, 422);
+    assert!(
+        body["message"].as_str().unwrap().contains("a ZIP archive"),
+        "{body}"
+    );
+    // Missing parts are named.
+    let (content_type, raw) = rest_multipart(&[("supplierId", &m.supplier_b)], None);
+    let (status, body) = post_raw(&m.chef, "/api/v1/invoices", &content_type, raw).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["message"],
+        "restaurantId: is required; file: is required"
+    );
+    // Larger than the storage limit (25 MB by default): 413, nothing stored.
+    let big = vec![b'a'; 50 * 1024 * 1024];
+    let (status, _) = upload_rest(&m.chef, &m.supplier_b, &m.restaurant, "big.csv", &big).await;
+    assert_eq!(status, 413);
+    let listed = m.chef.get_json("/api/v1/invoices").await;
+    assert_eq!(
+        listed["pagination"]["total"], 0,
+        "nothing was half-written: {listed}"
+    );
+
+    // Accepted but unreadable: a corrupt PDF, an empty image, malformed XML, a CSV without
+    // known columns.
+    let mut unreadable = Vec::new();
+    for (bytes, name, reason) in [
+        (
+            &b"%PDF-1.4\n\xff\xfe garbage"[..],
+            "scan.pdf",
+            "PDF invoices are not read automatically",
+        ),
+        (
+            &b"\x89PNG\r\n\x1a\n"[..],
+            "empty.png",
+            "PNG invoices are not read automatically",
+        ),
+        (
+            &b"<Invoice><cbc:ID>1</cbc:ID>"[..],
+            "broken.xml",
+            "malformed",
+        ),
+        (&b"hello;world\n1;2\n"[..], "notes.csv", "no header row"),
+    ] {
+        let (status, body) = upload_rest(&m.chef, &m.supplier_b, &m.restaurant, name, bytes).await;
+        assert_eq!(status, 201, "{body}");
+        let invoice = settled(&m.chef, body["data"]["id"].as_str().unwrap()).await;
+        assert_eq!(invoice["status"], "NEEDS_REVIEW", "{invoice}");
+        assert_eq!(invoice["extraction"]["stage"], "FAILED");
+        assert!(
+            invoice["reviewReason"].as_str().unwrap().contains(reason),
+            "{name}: {invoice}"
+        );
+        assert_eq!(invoice["lines"], json!([]));
+        unreadable.push(invoice["id"].as_str().unwrap().to_owned());
+    }
+
+    // A member types the PDF's line in: reconciled again, against the order by amount.
+    let pdf_id = unreadable[0].clone();
+    let correct = "mutation($input: CorrectInvoiceLineInput!) { correctInvoiceLine(input: $input) { invoice { status orderId reviewReason lines { lineNumber source outcome } } } }";
+    let wrong_number = m
+        .chef
+        .graphql(
+            correct,
+            json!({ "input": { "invoiceId": pdf_id, "lineNumber": 3, "sku": "B-1" } }),
+        )
+        .await;
+    let (code, err) = error(&wrong_number);
+    assert_eq!(code, "VALIDATION");
+    assert!(
+        err["message"].as_str().unwrap().contains("lineNumber"),
+        "{err}"
+    );
+    let incomplete = m
+        .chef
+        .graphql(
+            correct,
+            json!({ "input": { "invoiceId": pdf_id, "lineNumber": 1, "sku": "B-1" } }),
+        )
+        .await;
+    assert_eq!(error(&incomplete).0, "VALIDATION");
+    let corrected = ok(m
+        .chef
+        .graphql(
+            correct,
+            json!({ "input": { "invoiceId": pdf_id, "lineNumber": 1, "sku": "B-1",
+                "description": "Surdegsbröd", "quantity": 2, "unitPrice": "99.50", "taxRate": 12 } }),
+        )
+        .await)["correctInvoiceLine"]["invoice"]
+        .clone();
+    assert_eq!(corrected["status"], "MATCHED", "{corrected}");
+    assert_eq!(corrected["orderId"], order["id"]);
+    assert_eq!(corrected["lines"][0]["source"], "MANUAL");
+    assert_eq!(corrected["lines"][0]["outcome"], "MATCHED");
+}
+
+#[tokio::test]
+async fn who_may_upload_read_decide_and_set_the_tolerance() {
+    let m = market(&[]).await;
+    order_with_b(&m, json!([{ "productId": m.b3, "quantity": 100 }])).await;
+    let xml = ubl(
+        "F-3003",
+        "no-such-order",
+        &[("B-3", "Knäckebröd", "100", "2.00")],
+    );
+    // Supplier A's member: the restaurant never ordered from A.
+    let (status, body) = upload_rest(
+        &m.seller,
+        &m.supplier_a,
+        &m.restaurant,
+        "a.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    // Another restaurant's member, for Bistro Ett: refused.
+    let (status, _) = upload_rest(
+        &m.other_chef,
+        &m.supplier_b,
+        &m.restaurant,
+        "x.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Unknown parties are named.
+    let (status, body) = upload_rest(
+        &m.chef,
+        "8f6e9b1e-0000-4000-8000-000000000000",
+        &m.restaurant,
+        "x.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (422, Some("supplierId: no such supplier"))
+    );
+    // Anonymous: 401.
+    let (status, _) = upload_rest(
+        &m.chef.anonymous(),
+        &m.supplier_b,
+        &m.restaurant,
+        "x.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    // The restaurant's member uploads; the order is found by amount (the reference is unknown).
+    let (status, body) = upload_rest(
+        &m.chef,
+        &m.supplier_b,
+        &m.restaurant,
+        "b.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    let invoice = settled(&m.chef, &id).await;
+    assert_eq!(invoice["status"], "MATCHED", "{invoice}");
+    assert_eq!(invoice["reconciliation"]["orderFoundBy"], "AMOUNT");
+
+    // Parties and admins see it; nobody else knows it exists.
+    for (api, seen) in [
+        (&m.chef, true),
+        (&m.seller_b, true),
+        (&m.admin, true),
+        (&m.other_chef, false),
+        (&m.seller, false),
+    ] {
+        let (status, _) = api
+            .send(
+                reqwest::Method::GET,
+                &format!("/api/v1/invoices/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, if seen { 200 } else { 404 });
+        let list = ok(api.graphql("{ invoices { totalCount } }", json!({})).await);
+        assert_eq!(list["invoices"]["totalCount"], if seen { 1 } else { 0 });
+        let document = api.get(&format!("/api/v1/invoices/{id}/document")).await;
+        assert_eq!(document.status(), if seen { 200 } else { 404 });
+    }
+
+    // The tolerance is the supplier owner's to set, within 0–10 %.
+    let set = "mutation($input: SetInvoiceToleranceInput!) { setInvoiceTolerance(input: $input) { tolerancePercent } }";
+    let by_chef = m
+        .chef
+        .graphql(
+            set,
+            json!({ "input": { "supplierId": m.supplier_b, "tolerancePercent": "1" } }),
+        )
+        .await;
+    assert_eq!(error(&by_chef).0, "FORBIDDEN");
+    let too_wide = m
+        .seller_b
+        .graphql(
+            set,
+            json!({ "input": { "supplierId": m.supplier_b, "tolerancePercent": "10.5" } }),
+        )
+        .await;
+    assert_eq!(error(&too_wide).0, "VALIDATION");
+    let set_one = ok(m
+        .seller_b
+        .graphql(
+            set,
+            json!({ "input": { "supplierId": m.supplier_b, "tolerancePercent": "1" } }),
+        )
+        .await);
+    assert_eq!(set_one["setInvoiceTolerance"]["tolerancePercent"], "1");
+    let (status, body) = m
+        .chef
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/suppliers/{}/invoice-settings", m.supplier_b),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["data"]["tolerancePercent"].as_str()),
+        (200, Some("1"))
+    );
+
+    // With ±1 %, 0.7 % above the ordered price matches; disputing a match is refused.
+    let order = order_with_b(&m, json!([{ "productId": m.b1, "quantity": 1 }])).await;
+    let xml = ubl(
+        "F-3004",
+        order["id"].as_str().unwrap(),
+        &[("B-1", "Surdegsbröd", "1", "100.20")],
+    );
+    let (_, body) = upload_rest(
+        &m.seller_b,
+        &m.supplier_b,
+        &m.restaurant,
+        "c.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    let invoice = settled(&m.chef, body["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(invoice["status"], "MATCHED", "{invoice}");
+    assert_eq!(invoice["reconciliation"]["tolerancePercent"], "1");
+    let (status, _) = m
+        .chef
+        .send(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/invoices/{}/disputes",
+                invoice["id"].as_str().unwrap()
+            ),
+            Some(json!({ "message": "för dyrt" })),
+        )
+        .await;
+    assert_eq!(status, 409);
+}
