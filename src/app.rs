@@ -114,6 +114,7 @@ impl Core {
                     retention: &config.retention,
                     weather: &config.weather,
                     storage: &config.storage,
+                    ocr: &config.ocr,
                 },
                 Arc::new(config.secret_keys.clone()),
                 limiter.clone(),

@@ -168,6 +168,9 @@ pub struct Config {
     pub weather: crate::domain::planning::weather::WeatherConfig,
     /// `STORAGE_URL`, `DATA_DIR`, `STORAGE_MAX_BYTES`: where documents are kept.
     pub storage: crate::domain::platform::storage::StorageConfig,
+    /// `TESSERACT_PATH`, `PDFTOPPM_PATH`, `OCR_LANGUAGES`, `OCR_TIMEOUT_SECS`,
+    /// `OCR_MAX_PAGES`: how scanned invoices are read.
+    pub ocr: crate::domain::invoicing::ocr::OcrConfig,
 }
 
 /// Background jobs.
@@ -636,6 +639,24 @@ impl Config {
                 .unwrap_or_else(|| "Stockholm".into()),
             timeout: Duration::from_secs(r.parse_range("OPENWEATHER_TIMEOUT_SECS", 10u64, 1, 120)),
         };
+        let ocr = crate::domain::invoicing::ocr::OcrConfig {
+            tesseract: r
+                .get("TESSERACT_PATH")
+                .unwrap_or_else(|| "tesseract".into()),
+            pdftoppm: r.get("PDFTOPPM_PATH").unwrap_or_else(|| "pdftoppm".into()),
+            languages: r.parse_with("OCR_LANGUAGES", "swe+eng".to_owned(), |v| {
+                let ok = !v.is_empty()
+                    && v.split('+').all(|l| {
+                        !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    });
+                match ok {
+                    true => Ok(v.to_owned()),
+                    false => Err("expected Tesseract languages such as swe+eng".into()),
+                }
+            }),
+            timeout: Duration::from_secs(r.parse_range("OCR_TIMEOUT_SECS", 60u64, 1, 600)),
+            max_pages: r.parse_range("OCR_MAX_PAGES", 10u32, 1, 100),
+        };
         let storage = crate::domain::platform::storage::StorageConfig {
             url: r.get("STORAGE_URL"),
             data_dir: std::path::PathBuf::from(r.get("DATA_DIR").unwrap_or_else(|| "data".into())),
@@ -730,6 +751,7 @@ impl Config {
             secret_keys,
             weather,
             storage,
+            ocr,
         })
     }
 

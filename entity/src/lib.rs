@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod invoice_disputes;
 pub mod invoice_lines;
 pub mod invoice_settings;
+pub mod invoice_templates;
 pub mod invoices;
 pub mod job_runs;
 pub mod notifications;

@@ -21,6 +21,7 @@ mod m20261207_000014_invitations;
 mod m20261207_000015_inventory;
 mod m20261207_000016_planning;
 mod m20261207_000017_invoicing;
+mod m20261207_000018_invoice_templates;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_inventory::Migration),
             Box::new(m20261207_000016_planning::Migration),
             Box::new(m20261207_000017_invoicing::Migration),
+            Box::new(m20261207_000018_invoice_templates::Migration),
         ]
     }
 }

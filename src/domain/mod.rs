@@ -63,6 +63,7 @@ pub struct Settings<'a> {
     pub retention: &'a privacy::RetentionPolicy,
     pub weather: &'a planning::weather::WeatherConfig,
     pub storage: &'a platform::storage::StorageConfig,
+    pub ocr: &'a invoicing::ocr::OcrConfig,
 }
 
 /// Every domain service, built once per process and shared by all adapters.
@@ -108,6 +109,7 @@ impl Services {
             retention,
             weather,
             storage,
+            ocr,
         } = settings;
         let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
@@ -154,6 +156,7 @@ impl Services {
                 restaurants: restaurants.clone(),
                 storage: storage.clone(),
                 waker: outbox::OutboxWaker::new(bus.clone()),
+                ocr: Arc::new(invoicing::ocr::TesseractOcr::new(ocr.clone())),
             },
         );
         Ok(Self {

@@ -1,6 +1,7 @@
 //! Invoices over GraphQL: `invoices`, `invoice`, `invoiceTolerance`; `uploadInvoice` (a
 //! GraphQL multipart request, as Apollo's upload link sends it), `correctInvoiceLine`,
-//! `approveInvoice`, `disputeInvoice`, `answerInvoiceDispute`, `setInvoiceTolerance`.
+//! `approveInvoice`, `disputeInvoice`, `answerInvoiceDispute`, `setInvoiceTolerance`,
+//! `invoiceTemplates`, `saveInvoiceTemplate`, `deleteInvoiceTemplate`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
@@ -19,6 +20,7 @@ use crate::{
     domain::invoicing::{
         self as domain, Dispute, DisputeItem, Invoice, InvoiceLine, LineCorrection, NewInvoice,
         reconcile,
+        templates::{Template, TemplateInput},
     },
     error::AppError,
 };
@@ -148,6 +150,9 @@ pub struct InvoiceExtraction {
     error: Option<String>,
     /// Each header field's source and confidence.
     fields: Vec<ExtractedField>,
+    /// The text read from a PDF or a scan (its first 20,000 characters): what a template's
+    /// patterns are written against.
+    text: Option<String>,
 }
 
 /// An order line the invoice does not charge.
@@ -334,6 +339,7 @@ impl InvoiceObject {
             step: progress["step"].as_i64().unwrap_or(0) as i32,
             of: progress["of"].as_i64().unwrap_or(3) as i32,
             error: e["error"].as_str().map(str::to_owned),
+            text: e["text"].as_str().map(str::to_owned),
             fields: e["fields"]
                 .as_object()
                 .map(|fields| {
@@ -572,6 +578,57 @@ pub struct InvoiceFilter {
     order_id: Option<ID>,
 }
 
+/// One header field a template reads.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "InvoiceTemplateFieldInput")]
+pub struct InvoiceTemplateField {
+    /// invoiceNumber, issueDate, dueDate, orderReference, currency, subtotal, tax or total.
+    field: String,
+    /// A regular expression; its first capture group is the value (case-insensitive,
+    /// multi-line).
+    pattern: String,
+}
+
+/// How one supplier's PDF and scanned invoices are read.
+#[derive(SimpleObject)]
+pub struct InvoiceTemplate {
+    id: ID,
+    supplier_id: ID,
+    name: String,
+    /// Strings every document of the supplier contains: the first template whose keywords
+    /// all appear reads the document.
+    keywords: Vec<String>,
+    fields: Vec<InvoiceTemplateField>,
+    /// A line row: named groups quantity, unit_price and sku or description (line_total,
+    /// tax_rate, unit and gtin when present).
+    line_pattern: String,
+    /// Rows are looked for after this…
+    lines_start: Option<String>,
+    /// …and before this.
+    lines_end: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Template> for InvoiceTemplate {
+    fn from(t: Template) -> Self {
+        InvoiceTemplate {
+            id: ID(t.id.to_string()),
+            supplier_id: ID(t.supplier_id.to_string()),
+            name: t.name,
+            keywords: t.keywords,
+            fields: t
+                .fields
+                .into_iter()
+                .map(|(field, pattern)| InvoiceTemplateField { field, pattern })
+                .collect(),
+            line_pattern: t.line_pattern,
+            lines_start: t.lines_start,
+            lines_end: t.lines_end,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct InvoiceQuery;
 
@@ -620,6 +677,20 @@ impl InvoiceQuery {
         Ok(Some(InvoiceObject(
             services(ctx)?.invoices.get(caller(ctx), id).await?,
         )))
+    }
+
+    /// A supplier's invoice templates, oldest first (its members and admins).
+    async fn invoice_templates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The supplier (UUID).")] supplier_id: ID,
+    ) -> async_graphql::Result<Vec<InvoiceTemplate>> {
+        let supplier = parse_id("supplierId", &supplier_id)?;
+        let templates = services(ctx)?
+            .invoices
+            .templates(caller(ctx), supplier)
+            .await?;
+        Ok(templates.into_iter().map(Into::into).collect())
     }
 
     /// A supplier's matching tolerance in percent (±; 0.5 unless it set another).
@@ -678,6 +749,12 @@ pub struct InvoicePayload {
     invoice: InvoiceObject,
 }
 
+/// An invoice to read again.
+#[derive(InputObject)]
+pub struct ReextractInvoiceInput {
+    invoice_id: ID,
+}
+
 /// Approval of an invoice for payment.
 #[derive(InputObject)]
 pub struct ApproveInvoiceInput {
@@ -722,6 +799,34 @@ pub struct SetInvoiceToleranceInput {
 pub struct SetInvoiceTolerancePayload {
     supplier_id: ID,
     tolerance_percent: ExactDecimal,
+}
+
+/// A template to create (without `id`) or replace (with it).
+#[derive(InputObject)]
+pub struct SaveInvoiceTemplateInput {
+    /// The template to replace; absent to create one.
+    id: Option<ID>,
+    /// The supplier whose invoices it reads.
+    supplier_id: ID,
+    name: String,
+    keywords: Vec<String>,
+    #[graphql(default)]
+    fields: Vec<InvoiceTemplateField>,
+    line_pattern: String,
+    lines_start: Option<String>,
+    lines_end: Option<String>,
+}
+
+/// A template payload.
+#[derive(SimpleObject)]
+pub struct InvoiceTemplatePayload {
+    template: InvoiceTemplate,
+}
+
+/// A template to delete.
+#[derive(InputObject)]
+pub struct DeleteInvoiceTemplateInput {
+    id: ID,
 }
 
 #[derive(Default)]
@@ -797,6 +902,23 @@ impl InvoiceMutation {
         })
     }
 
+    /// Reads an invoice that needs review again from its document — after the supplier added
+    /// a template, say (members of either party). Audited.
+    async fn reextract_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: ReextractInvoiceInput,
+    ) -> async_graphql::Result<InvoicePayload> {
+        let id = parse_id("input.invoiceId", &input.invoice_id)?;
+        let invoice = services(ctx)?
+            .invoices
+            .extract_again(caller(ctx), id)
+            .await?;
+        Ok(InvoicePayload {
+            invoice: InvoiceObject(invoice),
+        })
+    }
+
     /// Approves an invoice for payment (the restaurant's members, admins).
     async fn approve_invoice(
         &self,
@@ -843,6 +965,64 @@ impl InvoiceMutation {
             .await?;
         Ok(InvoiceDisputePayload {
             dispute: InvoiceDisputeObject(dispute),
+        })
+    }
+
+    /// Creates or replaces an invoice template (the supplier's members, admins). Invalid
+    /// patterns are named. Audited.
+    async fn save_invoice_template(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveInvoiceTemplateInput,
+    ) -> async_graphql::Result<InvoiceTemplatePayload> {
+        let supplier = parse_id("input.supplierId", &input.supplier_id)?;
+        let id = input
+            .id
+            .as_ref()
+            .map(|id| parse_id("input.id", id))
+            .transpose()?;
+        let mut fields = std::collections::BTreeMap::new();
+        for f in input.fields {
+            if fields.insert(f.field.clone(), f.pattern).is_some() {
+                return Err(
+                    AppError::validation(format!("fields.{}", f.field), "is given twice").into(),
+                );
+            }
+        }
+        let template = services(ctx)?
+            .invoices
+            .save_template(
+                caller(ctx),
+                supplier,
+                id,
+                TemplateInput {
+                    name: input.name,
+                    keywords: input.keywords,
+                    fields,
+                    line_pattern: input.line_pattern,
+                    lines_start: input.lines_start,
+                    lines_end: input.lines_end,
+                },
+            )
+            .await?;
+        Ok(InvoiceTemplatePayload {
+            template: template.into(),
+        })
+    }
+
+    /// Deletes an invoice template (the supplier's members, admins). Audited.
+    async fn delete_invoice_template(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInvoiceTemplateInput,
+    ) -> async_graphql::Result<InvoiceTemplatePayload> {
+        let id = parse_id("input.id", &input.id)?;
+        let template = services(ctx)?
+            .invoices
+            .delete_template(caller(ctx), id)
+            .await?;
+        Ok(InvoiceTemplatePayload {
+            template: template.into(),
         })
     }
 

@@ -21,6 +21,7 @@ use super::{
 use crate::{
     domain::invoicing::{
         Dispute, Invoice, InvoiceFilter, InvoiceLine, InvoiceStatus, LineCorrection, NewInvoice,
+        templates::{Template, TemplateInput},
     },
     error::{AppError, ErrorEnvelope},
     web::{ApiState, extract::SignedIn},
@@ -593,6 +594,30 @@ pub async fn correct_line(
     }))
 }
 
+/// Reads an invoice that needs review again from its document (members of either party).
+#[utoipa::path(
+    post, path = "/api/v1/invoices/{id}/extract", tag = "invoices",
+    params(("id" = Uuid, Path, description = "Invoice id")),
+    responses(
+        (status = 202, description = "Being read again", body = InvoiceResponse),
+        (status = 409, description = "Not in review", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn extract_again(
+    State(state): State<ApiState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<InvoiceResponse>), AppError> {
+    let invoice = state.services.invoices.extract_again(&caller, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(InvoiceResponse {
+            data: invoice.into(),
+        }),
+    ))
+}
+
 /// Approval of an invoice.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -772,5 +797,169 @@ pub async fn set_settings(
         data: InvoiceSettingsDto {
             tolerance_percent: tolerance.percent(),
         },
+    }))
+}
+
+/// How one supplier's PDF and scanned invoices are read.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvoiceTemplateDto {
+    #[serde(default, skip_deserializing)]
+    id: Option<Uuid>,
+    name: String,
+    /// Strings every document of the supplier contains.
+    keywords: Vec<String>,
+    /// Header field (invoiceNumber, issueDate, dueDate, orderReference, currency, subtotal,
+    /// tax, total) → regular expression whose first group is the value.
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, String>,
+    /// A line row with named groups quantity, unit_price and sku or description.
+    line_pattern: String,
+    #[serde(default)]
+    lines_start: Option<String>,
+    #[serde(default)]
+    lines_end: Option<String>,
+    #[serde(default, skip_deserializing)]
+    updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<Template> for InvoiceTemplateDto {
+    fn from(t: Template) -> Self {
+        InvoiceTemplateDto {
+            id: Some(t.id),
+            name: t.name,
+            keywords: t.keywords,
+            fields: t.fields,
+            line_pattern: t.line_pattern,
+            lines_start: t.lines_start,
+            lines_end: t.lines_end,
+            updated_at: Some(t.updated_at),
+        }
+    }
+}
+
+impl From<InvoiceTemplateDto> for TemplateInput {
+    fn from(t: InvoiceTemplateDto) -> Self {
+        TemplateInput {
+            name: t.name,
+            keywords: t.keywords,
+            fields: t.fields,
+            line_pattern: t.line_pattern,
+            lines_start: t.lines_start,
+            lines_end: t.lines_end,
+        }
+    }
+}
+
+/// Templates.
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceTemplatesResponse {
+    data: Vec<InvoiceTemplateDto>,
+}
+
+/// One template.
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceTemplateResponse {
+    data: InvoiceTemplateDto,
+}
+
+/// A supplier's invoice templates, oldest first (its members, admins).
+#[utoipa::path(
+    get, path = "/api/v1/suppliers/{id}/invoice-templates", tag = "invoices",
+    params(("id" = Uuid, Path, description = "Supplier id")),
+    responses(
+        (status = 200, description = "The templates", body = InvoiceTemplatesResponse),
+        (status = 403, description = "Not the supplier's member", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn templates(
+    State(state): State<ApiState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(supplier): ApiPath<Uuid>,
+) -> Result<Json<InvoiceTemplatesResponse>, AppError> {
+    let templates = state.services.invoices.templates(&caller, supplier).await?;
+    Ok(Json(InvoiceTemplatesResponse {
+        data: templates.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Creates an invoice template (the supplier's members, admins). Audited.
+#[utoipa::path(
+    post, path = "/api/v1/suppliers/{id}/invoice-templates", tag = "invoices",
+    params(("id" = Uuid, Path, description = "Supplier id")),
+    request_body = InvoiceTemplateDto,
+    responses(
+        (status = 201, description = "The template", body = InvoiceTemplateResponse),
+        (status = 403, description = "Not the supplier's member", body = ErrorEnvelope),
+        (status = 422, description = "A pattern is invalid (named)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_template(
+    State(state): State<ApiState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(supplier): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<InvoiceTemplateDto>,
+) -> Result<(StatusCode, Json<InvoiceTemplateResponse>), AppError> {
+    let template = state
+        .services
+        .invoices
+        .save_template(&caller, supplier, None, body.into())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InvoiceTemplateResponse {
+            data: template.into(),
+        }),
+    ))
+}
+
+/// Replaces an invoice template (its supplier's members, admins). Audited.
+#[utoipa::path(
+    put, path = "/api/v1/invoice-templates/{id}", tag = "invoices",
+    params(("id" = Uuid, Path, description = "Template id")),
+    request_body = InvoiceTemplateDto,
+    responses(
+        (status = 200, description = "The template", body = InvoiceTemplateResponse),
+        (status = 404, description = "No such template", body = ErrorEnvelope),
+        (status = 422, description = "A pattern is invalid (named)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_template(
+    State(state): State<ApiState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<InvoiceTemplateDto>,
+) -> Result<Json<InvoiceTemplateResponse>, AppError> {
+    let template = state
+        .services
+        .invoices
+        .update_template(&caller, id, body.into())
+        .await?;
+    Ok(Json(InvoiceTemplateResponse {
+        data: template.into(),
+    }))
+}
+
+/// Deletes an invoice template (its supplier's members, admins). Audited.
+#[utoipa::path(
+    delete, path = "/api/v1/invoice-templates/{id}", tag = "invoices",
+    params(("id" = Uuid, Path, description = "Template id")),
+    responses(
+        (status = 200, description = "The deleted template", body = InvoiceTemplateResponse),
+        (status = 404, description = "No such template", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_template(
+    State(state): State<ApiState>,
+    SignedIn(caller): SignedIn,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<InvoiceTemplateResponse>, AppError> {
+    let template = state.services.invoices.delete_template(&caller, id).await?;
+    Ok(Json(InvoiceTemplateResponse {
+        data: template.into(),
     }))
 }

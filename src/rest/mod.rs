@@ -337,11 +337,20 @@ pub fn router(provider: AuthProvider, upload_limit: usize) -> Router<ApiState> {
             "/invoices/{id}/lines/{lineNumber}",
             put(invoices::correct_line),
         )
+        .route("/invoices/{id}/extract", post(invoices::extract_again))
         .route("/invoices/{id}/approve", post(invoices::approve))
         .route("/invoices/{id}/disputes", post(invoices::dispute))
         .route(
             "/invoice-disputes/{id}/answer",
             post(invoices::answer_dispute),
+        )
+        .route(
+            "/suppliers/{id}/invoice-templates",
+            get(invoices::templates).post(invoices::create_template),
+        )
+        .route(
+            "/invoice-templates/{id}",
+            put(invoices::update_template).delete(invoices::delete_template),
         )
         .route(
             "/suppliers/{id}/invoice-settings",

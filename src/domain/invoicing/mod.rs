@@ -17,9 +17,11 @@
 //!   (`RECONCILIATION_FAILED` otherwise).
 
 pub mod extract;
+pub mod ocr;
 pub mod reconcile;
 mod repository;
 mod service;
+pub mod templates;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;

@@ -2,7 +2,7 @@
 //! quantities are thousandths in `BIGINT`, VAT rates basis points, confidences per mille.
 
 use chrono::{DateTime, Utc};
-use entity::{invoice_disputes, invoice_lines, invoice_settings, invoices};
+use entity::{invoice_disputes, invoice_lines, invoice_settings, invoice_templates, invoices};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -14,6 +14,7 @@ use super::{
     Dispute, DisputeItem, DisputeStatus, DocumentRef, Invoice, InvoiceFilter, InvoiceLine,
     InvoiceStatus, Source,
     reconcile::{LineOutcome, MatchedBy},
+    templates::{Template, TemplateInput},
 };
 use crate::{
     domain::{
@@ -514,4 +515,94 @@ pub(super) async fn unreferenced(
     free.sort();
     free.dedup();
     Ok(free)
+}
+
+fn to_template(m: invoice_templates::Model) -> Template {
+    Template {
+        id: m.id,
+        supplier_id: m.supplier_id,
+        name: m.name,
+        keywords: serde_json::from_value(m.keywords).unwrap_or_default(),
+        fields: serde_json::from_value(m.fields).unwrap_or_default(),
+        line_pattern: m.line_pattern,
+        lines_start: m.lines_start,
+        lines_end: m.lines_end,
+        updated_at: m.updated_at,
+    }
+}
+
+/// A supplier's live templates, oldest first (the first that matches a document reads it).
+pub(super) async fn templates_of(
+    db: &impl ConnectionTrait,
+    supplier: Uuid,
+) -> Result<Vec<Template>, AppError> {
+    Ok(invoice_templates::Entity::find()
+        .filter(invoice_templates::Column::SupplierId.eq(supplier))
+        .filter(invoice_templates::Column::DeletedAt.is_null())
+        .order_by_asc(invoice_templates::Column::CreatedAt)
+        .order_by_asc(invoice_templates::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_template)
+        .collect())
+}
+
+pub(super) async fn find_template(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<Template>, AppError> {
+    Ok(invoice_templates::Entity::find_by_id(id)
+        .filter(invoice_templates::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(to_template))
+}
+
+/// Inserts or replaces a template's content.
+pub(super) async fn save_template(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    supplier: Uuid,
+    input: &TemplateInput,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+    new: bool,
+) -> Result<(), AppError> {
+    let row = invoice_templates::ActiveModel {
+        id: Set(id),
+        supplier_id: Set(supplier),
+        name: Set(input.name.clone()),
+        keywords: Set(serde_json::json!(input.keywords)),
+        fields: Set(serde_json::json!(input.fields)),
+        line_pattern: Set(input.line_pattern.clone()),
+        lines_start: Set(input.lines_start.clone()),
+        lines_end: Set(input.lines_end.clone()),
+        updated_by: Set(by),
+        created_at: if new { Set(now) } else { Default::default() },
+        updated_at: Set(now),
+        deleted_at: if new { Set(None) } else { Default::default() },
+    };
+    if new {
+        invoice_templates::Entity::insert(row)
+            .exec_without_returning(db)
+            .await?;
+    } else {
+        invoice_templates::Entity::update(row).exec(db).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn delete_template(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    invoice_templates::Entity::update_many()
+        .col_expr(invoice_templates::Column::DeletedAt, Some(now).into())
+        .col_expr(invoice_templates::Column::UpdatedAt, now.into())
+        .filter(invoice_templates::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

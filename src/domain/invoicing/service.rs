@@ -18,9 +18,11 @@ use uuid::Uuid;
 use super::{
     Dispute, DisputeItem, DisputeStatus, ExtractionProgress, Invoice, InvoiceFilter, InvoiceLine,
     InvoiceStatus, LineCorrection, NewInvoice, Source, Uploaded,
-    extract::{self, CONFIDENCE_THRESHOLD, Extracted, Unreadable, line_amount},
+    extract::{self, CONFIDENCE_THRESHOLD, Extracted, Unreadable, line_amount, pdf},
+    ocr::Ocr,
     reconcile::{self, InvoiceTotals, InvoicedLine, LineOutcome, OrderedLine, Tolerance},
     repository::{self, Scope, to_bp},
+    templates::{self, Template, TemplateInput},
 };
 use crate::{
     auth::{Caller, MemberRole, Principal},
@@ -92,6 +94,8 @@ pub struct InvoiceDeps {
     pub restaurants: RestaurantService,
     pub storage: DocumentStore,
     pub waker: OutboxWaker,
+    /// Reads scanned invoices.
+    pub ocr: Arc<dyn Ocr>,
 }
 
 #[derive(Clone)]
@@ -479,7 +483,12 @@ impl InvoiceService {
                 .with_label_values(&["missing_document"])
                 .inc();
             return self
-                .unreadable(&invoice, "the document is missing from storage", started)
+                .unreadable(
+                    &invoice,
+                    "the document is missing from storage",
+                    None,
+                    started,
+                )
                 .await;
         };
         repository::set_extraction(
@@ -490,20 +499,17 @@ impl InvoiceService {
         )
         .await?;
         let kind = DocumentKind::parse(&invoice.document.kind).unwrap_or(DocumentKind::Text);
-        let read = tokio::task::spawn_blocking(move || {
-            extract::extract(kind, &bytes).and_then(|read| storable(&read).map(|()| read))
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
-        let read = match read {
+        let Reading { result, text } = self.read_document(&invoice, kind, bytes).await?;
+        let read = match result {
             Ok(read) => read,
-            Err(Unreadable(reason)) => {
-                let kind = match kind {
-                    DocumentKind::Xml | DocumentKind::Text => "unreadable",
-                    _ => "unsupported",
-                };
-                EXTRACTION_METRICS.errors.with_label_values(&[kind]).inc();
-                return self.unreadable(&invoice, &reason, started).await;
+            Err((error_type, Unreadable(reason))) => {
+                EXTRACTION_METRICS
+                    .errors
+                    .with_label_values(&[error_type])
+                    .inc();
+                return self
+                    .unreadable(&invoice, &reason, text.as_deref(), started)
+                    .await;
             }
         };
         let confidence = read.confidence();
@@ -594,6 +600,7 @@ impl InvoiceService {
                     "fields": fields,
                     "seller": read.seller,
                     "buyer": read.buyer,
+                    "text": text.as_deref().map(shown_text),
                 })),
                 updated_at: Set(now),
                 ..Default::default()
@@ -609,11 +616,92 @@ impl InvoiceService {
         Ok(())
     }
 
-    /// Records that an invoice could not be read: NEEDS_REVIEW with the reason.
+    /// Reads a document: UBL and CSV as they are; a PDF's text layer, or a scan's recognised
+    /// text, through the first of the supplier's templates whose keywords it contains.
+    async fn read_document(
+        &self,
+        invoice: &Invoice,
+        kind: DocumentKind,
+        bytes: Vec<u8>,
+    ) -> Result<Reading, AppError> {
+        let failed = |error_type: &'static str, e: Unreadable, text: Option<String>| Reading {
+            result: Err((error_type, e)),
+            text,
+        };
+        let (text, source, confidence) = match kind {
+            DocumentKind::Xml | DocumentKind::Text => {
+                let result = tokio::task::spawn_blocking(move || {
+                    extract::structured(kind, &bytes)
+                        .and_then(|read| storable(&read).map(|()| read))
+                })
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+                return Ok(Reading {
+                    result: result.map_err(|e| ("unreadable", e)),
+                    text: None,
+                });
+            }
+            DocumentKind::Pdf => {
+                let (bytes, layer) = tokio::task::spawn_blocking(move || {
+                    let layer = pdf::text(&bytes);
+                    (bytes, layer)
+                })
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+                match layer {
+                    Err(e) => return Ok(failed("unreadable", e, None)),
+                    Ok(text) if pdf::has_text(&text) => (text, Source::Pdf, 1000),
+                    // A scan: no text layer to speak of.
+                    Ok(_) => match self.deps.ocr.recognise(kind, &bytes).await {
+                        Ok(seen) => (seen.text, Source::Ocr, seen.confidence),
+                        Err(e) => return Ok(failed("ocr", e, None)),
+                    },
+                }
+            }
+            DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => {
+                match self.deps.ocr.recognise(kind, &bytes).await {
+                    Ok(seen) => (seen.text, Source::Ocr, seen.confidence),
+                    Err(Unreadable(e)) => {
+                        return Ok(failed(
+                            "ocr",
+                            Unreadable(format!(
+                                "the {} image could not be read: {e}",
+                                kind.as_str()
+                            )),
+                            None,
+                        ));
+                    }
+                }
+            }
+        };
+        let templates = repository::templates_of(&self.db, invoice.supplier_id).await?;
+        let Some(template) = templates::choose(&templates, &text) else {
+            return Ok(failed(
+                "no_template",
+                Unreadable(format!(
+                    "no invoice template of the supplier matches this document ({} template{} checked: each names keywords its text must contain); a member of the supplier adds one (saveInvoiceTemplate), or the lines are corrected by hand",
+                    templates.len(),
+                    if templates.len() == 1 { "" } else { "s" }
+                )),
+                Some(text),
+            ));
+        };
+        let result = templates::apply(template, &text, source, confidence)
+            .and_then(|read| storable(&read).map(|()| read))
+            .map_err(|e| ("unreadable", e));
+        Ok(Reading {
+            result,
+            text: Some(text),
+        })
+    }
+
+    /// Records that an invoice could not be read: NEEDS_REVIEW with the reason (and the text
+    /// that was found, for writing a template).
     async fn unreadable(
         &self,
         invoice: &Invoice,
         reason: &str,
+        text: Option<&str>,
         started: Instant,
     ) -> Result<(), AppError> {
         let now = Utc::now();
@@ -626,6 +714,7 @@ impl InvoiceService {
                 extraction: Set(json!({
                     "progress": progress("FAILED", 3),
                     "error": reason,
+                    "text": text.map(shown_text),
                 })),
                 matched_first_time: Set(Some(false)),
                 updated_at: Set(now),
@@ -1467,6 +1556,171 @@ impl InvoiceService {
         self.get(caller, id).await
     }
 
+    /// Reads an invoice that needs review again from its document (after its supplier added
+    /// a template, say), by a member of either party. Corrections by hand are replaced by
+    /// what is read. Audited.
+    pub async fn extract_again(&self, caller: &Caller, id: Uuid) -> Result<Invoice, AppError> {
+        let invoice = self.get(caller, id).await?;
+        if invoice.status != InvoiceStatus::NeedsReview {
+            return Err(AppError::Conflict(format!(
+                "only an invoice that needs review is read again; this one is {}",
+                invoice.status.as_str()
+            )));
+        }
+        let now = Utc::now();
+        let txn = begin_write(&self.db).await?;
+        repository::update(
+            &txn,
+            invoices::ActiveModel {
+                id: Set(id),
+                status: Set(InvoiceStatus::Uploaded.as_str().to_owned()),
+                review_reason: Set(None),
+                claimed_at: Set(None),
+                extraction: Set(json!({ "progress": progress("READING", 0) })),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .await?;
+        audit::record(
+            &txn,
+            caller,
+            caller.principal.account_id(),
+            AuditEntry {
+                action: "invoice.extract_again",
+                entity: "invoice",
+                entity_id: Some(id.to_string()),
+                before: Some(json!({ "status": invoice.status.as_str() })),
+                after: Some(json!({ "status": "UPLOADED" })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.start_extraction(id);
+        self.get(caller, id).await
+    }
+
+    /// Members of the supplier (and admins) keep its templates.
+    fn template_keeper(&self, caller: &Caller, supplier: Uuid) -> Result<(), AppError> {
+        signed_in(caller)?;
+        let p = &caller.principal;
+        if p.is_admin() || p.supplier_role(supplier).is_some() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "only the supplier's members (and admins) keep its invoice templates".into(),
+            ))
+        }
+    }
+
+    /// A supplier's invoice templates, oldest first (the first that matches reads).
+    pub async fn templates(
+        &self,
+        caller: &Caller,
+        supplier: Uuid,
+    ) -> Result<Vec<Template>, AppError> {
+        self.template_keeper(caller, supplier)?;
+        repository::templates_of(&self.db, supplier).await
+    }
+
+    /// Creates a template of `supplier`, or replaces template `id`'s content. Audited.
+    pub async fn save_template(
+        &self,
+        caller: &Caller,
+        supplier: Uuid,
+        id: Option<Uuid>,
+        input: TemplateInput,
+    ) -> Result<Template, AppError> {
+        self.template_keeper(caller, supplier)?;
+        if self.deps.suppliers.by_ids(&[supplier]).await?.is_empty() {
+            return Err(AppError::not_found("Supplier", supplier));
+        }
+        let before = match id {
+            Some(id) => Some(
+                repository::find_template(&self.db, id)
+                    .await?
+                    .filter(|t| t.supplier_id == supplier)
+                    .ok_or_else(|| AppError::not_found("Invoice template", id))?,
+            ),
+            None => None,
+        };
+        let input = templates::validate(&input)?;
+        let id = id.unwrap_or_else(Uuid::now_v7);
+        let now = Utc::now();
+        let txn = begin_write(&self.db).await?;
+        repository::save_template(
+            &txn,
+            id,
+            supplier,
+            &input,
+            caller.principal.account_id(),
+            now,
+            before.is_none(),
+        )
+        .await?;
+        let summary = |name: &str, keywords: &[String], line: &str| json!({ "name": name, "keywords": keywords, "linePattern": line });
+        audit::record(
+            &txn,
+            caller,
+            caller.principal.account_id(),
+            AuditEntry {
+                action: "invoice.template.save",
+                entity: "invoice_template",
+                entity_id: Some(id.to_string()),
+                before: before
+                    .as_ref()
+                    .map(|t| summary(&t.name, &t.keywords, &t.line_pattern)),
+                after: Some(summary(&input.name, &input.keywords, &input.line_pattern)),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        repository::find_template(&self.db, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("Invoice template", id))
+    }
+
+    /// Replaces template `id`'s content (its supplier's members, admins). Audited.
+    pub async fn update_template(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        input: TemplateInput,
+    ) -> Result<Template, AppError> {
+        signed_in(caller)?;
+        let template = repository::find_template(&self.db, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("Invoice template", id))?;
+        self.save_template(caller, template.supplier_id, Some(id), input)
+            .await
+    }
+
+    /// Deletes a template (soft). Audited.
+    pub async fn delete_template(&self, caller: &Caller, id: Uuid) -> Result<Template, AppError> {
+        signed_in(caller)?;
+        let template = repository::find_template(&self.db, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("Invoice template", id))?;
+        self.template_keeper(caller, template.supplier_id)?;
+        let txn = begin_write(&self.db).await?;
+        repository::delete_template(&txn, id, Utc::now()).await?;
+        audit::record(
+            &txn,
+            caller,
+            caller.principal.account_id(),
+            AuditEntry {
+                action: "invoice.template.delete",
+                entity: "invoice_template",
+                entity_id: Some(id.to_string()),
+                before: Some(json!({ "name": template.name })),
+                after: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(template)
+    }
+
     /// Deletes invoices created before `cutoff` (the financial retention period) with their
     /// lines and disputes, and their documents where no other invoice holds them; returns
     /// (invoices, documents) deleted.
@@ -1484,6 +1738,18 @@ impl InvoiceService {
         }
         Ok((invoices, free.len() as u64))
     }
+}
+
+/// What reading a document gave: its content or why not, and the text read from a PDF or a
+/// scan (shown to members writing a template).
+struct Reading {
+    result: Result<Extracted, (&'static str, Unreadable)>,
+    text: Option<String>,
+}
+
+/// Text kept with an invoice's extraction: the first 20,000 characters.
+fn shown_text(text: &str) -> String {
+    text.chars().take(20_000).collect()
 }
 
 /// Whether an invoice matched the first time it was reconciled (`None`: not reconciled yet).

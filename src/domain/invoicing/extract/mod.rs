@@ -4,12 +4,15 @@
 //!   puts it (confidence 1).
 //! - [`csv`]: CSV with Swedish or English headers, recognised by synonyms (confidence per
 //!   column: 1 for a known header, less for a partial one).
+//! - [`pdf`]: a PDF's text layer, which the supplier's template then reads
+//!   (`invoicing::templates`); scans go through OCR (`invoicing::ocr`) first.
 //!
 //! Every field says where it came from (`source`: an XML path or a CSV column) and how sure
 //! the reading is. Nothing is guessed: a field that is not there stays empty, a value that does
 //! not parse is an [`Unreadable`] naming where it was.
 
 pub mod csv;
+pub mod pdf;
 pub mod ubl;
 
 use std::collections::BTreeMap;
@@ -101,15 +104,15 @@ impl std::fmt::Display for Unreadable {
     }
 }
 
-/// Reads a document of `kind`.
-pub fn extract(kind: DocumentKind, bytes: &[u8]) -> Result<Extracted, Unreadable> {
+/// Reads a structured document (UBL XML or CSV); PDFs and images are read through their
+/// supplier's templates (`super::templates`), scans after OCR.
+pub fn structured(kind: DocumentKind, bytes: &[u8]) -> Result<Extracted, Unreadable> {
     match kind {
         DocumentKind::Xml => ubl::read(bytes),
         DocumentKind::Text => csv::read(bytes),
         DocumentKind::Pdf | DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => {
             Err(Unreadable(format!(
-                "{} invoices are not read automatically yet: correct the lines by hand \
-                 (correctInvoiceLine), or ask the supplier for a Peppol (UBL) or CSV invoice",
+                "{} documents are read through templates",
                 kind.as_str()
             )))
         }
