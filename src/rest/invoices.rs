@@ -661,6 +661,7 @@ pub async fn approve(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DisputeRequest {
     /// To the supplier.
+    #[schema(min_length = 1, max_length = 2000)]
     message: String,
 }
 
@@ -736,6 +737,7 @@ pub async fn answer_dispute(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InvoiceSettingsDto {
     /// ± percent within which prices and quantities match (0–10, at most 4 decimals).
+    #[schema(pattern = r"^(10(\.0{1,4})?|\d(\.\d{1,4})?)$", example = "0.5")]
     #[serde(
         deserialize_with = "super::exact_decimal_required",
         serialize_with = "rust_decimal::serde::str::serialize"
@@ -806,8 +808,10 @@ pub async fn set_settings(
 pub struct InvoiceTemplateDto {
     #[serde(default, skip_deserializing)]
     id: Option<Uuid>,
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// Strings every document of the supplier contains.
+    #[schema(min_items = 1, max_items = 20)]
     keywords: Vec<String>,
     /// Header field (invoiceNumber, issueDate, dueDate, orderReference, currency, subtotal,
     /// tax, total) → regular expression whose first group is the value.
