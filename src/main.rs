@@ -241,12 +241,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;
             print_stdout(&format!(
-                "demo data: {} supplier(s), {} restaurant(s), {} product(s), {} order(s), {} inventory movement(s) created\n",
+                "demo data: {} supplier(s), {} restaurant(s), {} product(s), {} order(s), {} inventory movement(s), {} invoice(s) created\n",
                 report.suppliers,
                 report.restaurants,
                 report.products,
                 report.orders,
-                report.movements
+                report.movements,
+                report.invoices
             ));
             Ok(())
         }

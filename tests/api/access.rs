@@ -61,6 +61,8 @@ struct World {
     orders: Vec<String>,
     /// An account only the erasure row touches.
     erasable: String,
+    /// A supplier invoice to `restaurant` (uploaded by its owner), for `orders[0]`.
+    invoice: String,
 }
 
 impl World {
@@ -188,6 +190,36 @@ async fn world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_owned();
+    // The restaurant's owner uploads the supplier's invoice for the first order.
+    let csv = format!(
+        "Ordernummer;{}\nArtikelnummer;Benämning;Antal;À-pris\nO-1;Ordervara;1;600\n",
+        orders[0]
+    );
+    let boundary = "matrix-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"supplierId\"\r\n\r\n{supplier}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"restaurantId\"\r\n\r\n{restaurant}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.csv\"\r\n\r\n{csv}\r\n\
+         --{boundary}--\r\n"
+    );
+    let uploaded: Value = api(Who::RestaurantOwner)
+        .client
+        .post(app.api.url("/api/v1/invoices"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invoice = uploaded["data"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("upload failed: {uploaded}"))
+        .to_owned();
     World {
         apis,
         supplier,
@@ -197,6 +229,7 @@ async fn world(app: &TestApp) -> World {
         product,
         orders,
         erasable,
+        invoice,
     }
 }
 
@@ -640,6 +673,62 @@ async fn every_role_reaches_exactly_what_it_may() {
                 "GET",
                 |w| format!("/api/v1/orders/{}", w.orders[0]),
                 |_| None,
+            ),
+        ),
+        (
+            "query invoice",
+            "UoooNooN",
+            Op::Graphql(
+                "query($id: ID!) { invoice(id: $id) { id lines { lineNumber } disputes { id } } }",
+                |_, w, _| json!({ "id": w.invoice }),
+            ),
+        ),
+        (
+            "REST GET /api/v1/invoices/{id}",
+            "UoooNooN",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/invoices/{}", w.invoice),
+                |_| None,
+            ),
+        ),
+        (
+            "REST GET /api/v1/invoices/{id}/document",
+            "UoooNooN",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/invoices/{}/document", w.invoice),
+                |_| None,
+            ),
+        ),
+        (
+            "REST GET /api/v1/invoices",
+            "Uooooooo",
+            Op::Rest("GET", |_| "/api/v1/invoices".into(), |_| None),
+        ),
+        (
+            "query invoiceTemplates",
+            "UoooFFFF",
+            Op::Graphql(
+                "query($id: ID!) { invoiceTemplates(supplierId: $id) { id } }",
+                |_, w, _| json!({ "id": w.supplier }),
+            ),
+        ),
+        (
+            "REST GET /api/v1/suppliers/{id}/invoice-templates",
+            "UoooFFFF",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/suppliers/{}/invoice-templates", w.supplier),
+                |_| None,
+            ),
+        ),
+        (
+            "mutation setInvoiceTolerance",
+            "UooFFFFF",
+            Op::Graphql(
+                "mutation($input: SetInvoiceToleranceInput!) { setInvoiceTolerance(input: $input) { tolerancePercent } }",
+                |_, w, _| json!({ "input": { "supplierId": w.supplier, "tolerancePercent": "0.5" } }),
             ),
         ),
         (

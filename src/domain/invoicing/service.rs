@@ -453,6 +453,29 @@ impl InvoiceService {
         Ok(total)
     }
 
+    /// Waits until an invoice is read and reconciled (or `timeout` passes): for callers that
+    /// upload and then act on the result (the demo data).
+    pub async fn wait_until_read(
+        &self,
+        id: Uuid,
+        timeout: std::time::Duration,
+    ) -> Result<Invoice, AppError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let invoice = repository::find(&self.db, id)
+                .await?
+                .ok_or_else(|| AppError::not_found("Invoice", id))?;
+            let reading = matches!(
+                invoice.status,
+                InvoiceStatus::Uploaded | InvoiceStatus::Extracted
+            );
+            if !reading || Instant::now() >= deadline {
+                return Ok(invoice);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Reads one uploaded invoice and reconciles it. Does nothing when another extraction
     /// holds it or it was read already.
     #[tracing::instrument(skip(self))]

@@ -1,6 +1,10 @@
 //! Demo data: a small Swedish marketplace, created through the domain services (so it obeys
 //! every rule). Seeding is idempotent: suppliers whose organisation number exists are skipped.
 
+mod invoices;
+
+pub use invoices::{InvoiceDocument, InvoiceRow, printed_pdf, printed_template, swedish};
+
 use rust_decimal::Decimal;
 
 use crate::{
@@ -629,6 +633,8 @@ pub struct SeedReport {
     pub orders: usize,
     /// Inventory movements of the demo restaurants' year of history.
     pub movements: usize,
+    /// Suppliers' invoices for the demo orders.
+    pub invoices: usize,
 }
 
 fn demo_catalog(prefix: &str, articles: &[DemoArticle]) -> Vec<ProductInput> {
@@ -745,6 +751,7 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     }
     if !restaurants.is_empty() && !suppliers.is_empty() {
         report.movements = demo_inventory(services, &restaurants, &suppliers).await?;
+        report.invoices = invoices::demo_invoices(services, &suppliers, &restaurants).await?;
     }
     if demo_users {
         let owners = [
