@@ -114,7 +114,7 @@ impl Core {
                     retention: &config.retention,
                     weather: &config.weather,
                     storage: &config.storage,
-                    ocr: &config.ocr,
+                    invoicing: &config.invoicing,
                 },
                 Arc::new(config.secret_keys.clone()),
                 limiter.clone(),

@@ -168,9 +168,9 @@ pub struct Config {
     pub weather: crate::domain::planning::weather::WeatherConfig,
     /// `STORAGE_URL`, `DATA_DIR`, `STORAGE_MAX_BYTES`: where documents are kept.
     pub storage: crate::domain::platform::storage::StorageConfig,
-    /// `TESSERACT_PATH`, `PDFTOPPM_PATH`, `OCR_LANGUAGES`, `OCR_TIMEOUT_SECS`,
-    /// `OCR_MAX_PAGES`: how scanned invoices are read.
-    pub ocr: crate::domain::invoicing::ocr::OcrConfig,
+    /// `INVOICE_EXTRACTIONS`, and `TESSERACT_PATH`, `PDFTOPPM_PATH`, `OCR_LANGUAGES`,
+    /// `OCR_TIMEOUT_SECS`, `OCR_MAX_PAGES`: how invoices (scanned ones too) are read.
+    pub invoicing: crate::domain::invoicing::ExtractionConfig,
 }
 
 /// Background jobs.
@@ -657,6 +657,10 @@ impl Config {
             timeout: Duration::from_secs(r.parse_range("OCR_TIMEOUT_SECS", 60u64, 1, 600)),
             max_pages: r.parse_range("OCR_MAX_PAGES", 10u32, 1, 100),
         };
+        let invoicing = crate::domain::invoicing::ExtractionConfig {
+            concurrency: r.parse_range("INVOICE_EXTRACTIONS", 4usize, 1, 64),
+            ocr,
+        };
         let storage = crate::domain::platform::storage::StorageConfig {
             url: r.get("STORAGE_URL"),
             data_dir: std::path::PathBuf::from(r.get("DATA_DIR").unwrap_or_else(|| "data".into())),
@@ -751,7 +755,7 @@ impl Config {
             secret_keys,
             weather,
             storage,
-            ocr,
+            invoicing,
         })
     }
 

@@ -234,7 +234,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     retention: &config.retention,
                     weather: &config.weather,
                     storage: &config.storage,
-                    ocr: &config.ocr,
+                    invoicing: &config.invoicing,
                 },
                 std::sync::Arc::new(config.secret_keys.clone()),
                 infra::ratelimit::RateLimiter::in_memory(),

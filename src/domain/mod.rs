@@ -63,7 +63,7 @@ pub struct Settings<'a> {
     pub retention: &'a privacy::RetentionPolicy,
     pub weather: &'a planning::weather::WeatherConfig,
     pub storage: &'a platform::storage::StorageConfig,
-    pub ocr: &'a invoicing::ocr::OcrConfig,
+    pub invoicing: &'a invoicing::ExtractionConfig,
 }
 
 /// Every domain service, built once per process and shared by all adapters.
@@ -109,7 +109,7 @@ impl Services {
             retention,
             weather,
             storage,
-            ocr,
+            invoicing,
         } = settings;
         let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
@@ -156,8 +156,9 @@ impl Services {
                 restaurants: restaurants.clone(),
                 storage: storage.clone(),
                 waker: outbox::OutboxWaker::new(bus.clone()),
-                ocr: Arc::new(invoicing::ocr::TesseractOcr::new(ocr.clone())),
+                ocr: Arc::new(invoicing::ocr::TesseractOcr::new(invoicing.ocr.clone())),
             },
+            invoicing.concurrency,
         );
         Ok(Self {
             invoices,

@@ -285,7 +285,7 @@ pub fn printed_template(seller: &str, seller_number: &str) -> TemplateInput {
 
 /// The vendored scan: Skånegrönt's invoice `SG-88412` of 2026-12-07 to Bistro Järntorget for
 /// these rows (SKU, quantity), at the demo catalog's prices.
-const SCAN: &[u8] = include_bytes!("demo-scan.png");
+pub const SCAN: &[u8] = include_bytes!("demo-scan.png");
 pub const SCAN_ROWS: [(&str, i64); 3] = [("SGP-002-1", 6), ("SGP-003-1", 10), ("SGP-007-1", 50)];
 
 fn rows_of(lines: &[OrderLine]) -> Vec<InvoiceRow> {

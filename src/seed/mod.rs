@@ -3,7 +3,7 @@
 
 mod invoices;
 
-pub use invoices::{InvoiceDocument, InvoiceRow, printed_pdf, printed_template, swedish};
+pub use invoices::{InvoiceDocument, InvoiceRow, SCAN, printed_pdf, printed_template, swedish};
 
 use rust_decimal::Decimal;
 

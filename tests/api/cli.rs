@@ -117,7 +117,7 @@ async fn migrate_and_seed_manage_the_database() {
     assert!(
         seeded.starts_with(
             "demo data: 3 supplier(s), 4 restaurant(s), 180 product(s), 12 order(s), "
-        ) && seeded.ends_with(" inventory movement(s) created\n"),
+        ) && seeded.ends_with(" inventory movement(s), 6 invoice(s) created\n"),
         "{seeded}"
     );
     let movements: usize = seeded
@@ -132,7 +132,7 @@ async fn migrate_and_seed_manage_the_database() {
     );
     assert_eq!(
         run(&["seed"]),
-        "demo data: 0 supplier(s), 0 restaurant(s), 0 product(s), 0 order(s), 0 inventory movement(s) created\n",
+        "demo data: 0 supplier(s), 0 restaurant(s), 0 product(s), 0 order(s), 0 inventory movement(s), 0 invoice(s) created\n",
         "seeding is idempotent"
     );
 

@@ -1046,3 +1046,58 @@ async fn a_scanned_invoice_is_read_by_tesseract_and_the_template() {
     let confidence: f64 = invoice["confidence"].as_str().unwrap().parse().unwrap();
     assert!(confidence > 0.8 && confidence <= 0.95, "{confidence}");
 }
+
+#[tokio::test]
+async fn an_extraction_lost_with_its_process_is_done_by_the_extract_invoices_job() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let m = market(&[]).await;
+    let order = order_with_b(&m, json!([{ "productId": m.b3, "quantity": 5 }])).await;
+    let xml = ubl(
+        "F-6006",
+        order["id"].as_str().unwrap(),
+        &[("B-3", "Knäckebröd", "5", "2.00")],
+    );
+    let (_, body) = upload_rest(
+        &m.chef,
+        &m.supplier_b,
+        &m.restaurant,
+        "f.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(settled(&m.chef, &id).await["status"], "MATCHED");
+    // As if its process had stopped mid-way an hour ago: taken, never finished.
+    let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    entity::invoices::Entity::update_many()
+        .col_expr(entity::invoices::Column::Status, Expr::value("UPLOADED"))
+        .col_expr(
+            entity::invoices::Column::ClaimedAt,
+            Expr::value(Some(an_hour_ago)),
+        )
+        .col_expr(
+            entity::invoices::Column::CreatedAt,
+            Expr::value(an_hour_ago),
+        )
+        .filter(entity::invoices::Column::Id.eq(uuid::Uuid::parse_str(&id).unwrap()))
+        .exec(&m.app.state.db)
+        .await
+        .unwrap();
+    let run = ok(m
+        .admin
+        .graphql(
+            "mutation { runJob(name: \"extract-invoices\") { run { status stats } } }",
+            json!({}),
+        )
+        .await);
+    assert_eq!(run["runJob"]["run"]["status"], "SUCCEEDED", "{run}");
+    assert_eq!(run["runJob"]["run"]["stats"]["invoices"], 1, "{run}");
+    let invoice = settled(&m.chef, &id).await;
+    assert_eq!(invoice["status"], "MATCHED", "{invoice}");
+    assert_eq!(invoice["extraction"]["stage"], "DONE");
+    assert_eq!(
+        invoice["lines"].as_array().unwrap().len(),
+        1,
+        "lines replaced, not doubled"
+    );
+}

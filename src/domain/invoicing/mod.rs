@@ -144,6 +144,8 @@ pub struct Invoice {
     pub extraction: serde_json::Value,
     /// How it compared with the order (tolerance, totals, lines missing from the invoice).
     pub reconciliation: Option<serde_json::Value>,
+    /// Whether it matched its order the first time it was reconciled (`None` until then).
+    pub matched_first_time: Option<bool>,
     pub approved_by: Option<Uuid>,
     pub approved_at: Option<DateTime<Utc>>,
     pub override_reason: Option<String>,
@@ -287,6 +289,23 @@ pub struct InvoiceFilter {
     pub supplier_id: Option<Uuid>,
     pub restaurant_id: Option<Uuid>,
     pub order_id: Option<Uuid>,
+}
+
+/// How invoices are read (`INVOICE_EXTRACTIONS`, and OCR's settings).
+#[derive(Clone, Debug)]
+pub struct ExtractionConfig {
+    /// Invoices read at once per process (the rest wait their turn).
+    pub concurrency: usize,
+    pub ocr: ocr::OcrConfig,
+}
+
+impl Default for ExtractionConfig {
+    fn default() -> Self {
+        ExtractionConfig {
+            concurrency: 4,
+            ocr: ocr::OcrConfig::default(),
+        }
+    }
 }
 
 /// Progress of one invoice's extraction, as members see it while they wait.

@@ -70,6 +70,7 @@ pub(super) fn to_invoice(m: invoices::Model) -> Invoice {
         confidence: m.confidence_permille.map(permille),
         extraction: m.extraction,
         reconciliation: m.reconciliation,
+        matched_first_time: m.matched_first_time,
         approved_by: m.approved_by,
         approved_at: m.approved_at,
         override_reason: m.override_reason,
@@ -259,26 +260,34 @@ pub(super) async fn find_dispute(
         .map(to_dispute))
 }
 
-/// Takes an UPLOADED invoice for extraction: unclaimed, or claimed before `stale` (its
-/// extraction died). `false` when another took it or it moved on.
+/// Takes UPLOADED invoices for extraction — unclaimed, or claimed before `stale` (their
+/// extraction died) — recording `extraction` (their progress), and returns those taken (not
+/// those another extraction holds or that moved on). One statement (`UPDATE … RETURNING`).
 pub(super) async fn claim(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    ids: &[Uuid],
     now: DateTime<Utc>,
     stale: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    let result = invoices::Entity::update_many()
+    extraction: serde_json::Value,
+) -> Result<Vec<Invoice>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let taken = invoices::Entity::update_many()
         .col_expr(invoices::Column::ClaimedAt, now.into())
-        .filter(invoices::Column::Id.eq(id))
+        .col_expr(invoices::Column::Extraction, extraction.into())
+        .col_expr(invoices::Column::UpdatedAt, now.into())
+        .filter(invoices::Column::Id.is_in(ids.iter().copied()))
         .filter(invoices::Column::Status.eq(InvoiceStatus::Uploaded.as_str()))
+        .filter(invoices::Column::DeletedAt.is_null())
         .filter(
             Condition::any()
                 .add(invoices::Column::ClaimedAt.is_null())
                 .add(invoices::Column::ClaimedAt.lt(stale)),
         )
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    Ok(taken.into_iter().map(to_invoice).collect())
 }
 
 /// UPLOADED invoices nobody is extracting (never claimed, or claimed before `stale`), oldest
@@ -338,11 +347,30 @@ pub(super) async fn replace_lines(
     invoice: Uuid,
     lines: Vec<invoice_lines::ActiveModel>,
 ) -> Result<(), AppError> {
-    invoice_lines::Entity::delete_many()
-        .filter(invoice_lines::Column::InvoiceId.eq(invoice))
-        .exec(db)
-        .await?;
-    // Bounded statements: SQLite allows 32,766 parameters, a line has 22.
+    delete_lines(db, &[invoice]).await?;
+    insert_lines(db, lines).await
+}
+
+/// Deletes the lines of `invoices`.
+pub(super) async fn delete_lines(
+    db: &impl ConnectionTrait,
+    invoices: &[Uuid],
+) -> Result<(), AppError> {
+    for chunk in invoices.chunks(1000) {
+        invoice_lines::Entity::delete_many()
+            .filter(invoice_lines::Column::InvoiceId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts lines, in statements of at most 500 rows (SQLite allows 32,766 parameters, a line
+/// has 22).
+pub(super) async fn insert_lines(
+    db: &impl ConnectionTrait,
+    lines: Vec<invoice_lines::ActiveModel>,
+) -> Result<(), AppError> {
     let mut lines = lines.into_iter().peekable();
     while lines.peek().is_some() {
         let chunk: Vec<_> = lines.by_ref().take(500).collect();
@@ -431,10 +459,24 @@ pub(super) async fn tolerance_of(
     db: &impl ConnectionTrait,
     supplier: Uuid,
 ) -> Result<Option<u32>, AppError> {
-    Ok(invoice_settings::Entity::find_by_id(supplier)
-        .one(db)
+    Ok(tolerances_of(db, &[supplier]).await?.remove(&supplier))
+}
+
+/// The tolerances (ppm) the `suppliers` set.
+pub(super) async fn tolerances_of(
+    db: &impl ConnectionTrait,
+    suppliers: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, u32>, AppError> {
+    if suppliers.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(invoice_settings::Entity::find()
+        .filter(invoice_settings::Column::SupplierId.is_in(suppliers.iter().copied()))
+        .all(db)
         .await?
-        .map(|s| s.tolerance_ppm.max(0) as u32))
+        .into_iter()
+        .map(|s| (s.supplier_id, s.tolerance_ppm.max(0) as u32))
+        .collect())
 }
 
 pub(super) async fn set_tolerance(

@@ -8,6 +8,7 @@ use std::{
 
 use chrono::{Duration, Utc};
 use entity::{invoice_disputes, invoice_lines, invoices};
+use futures_util::StreamExt as _;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 use rust_decimal::Decimal;
 use sea_orm::ActiveValue::Set;
@@ -49,8 +50,8 @@ use crate::{
 const STALE_CLAIM: Duration = Duration::minutes(10);
 /// How long the sweep leaves a fresh upload to the extraction its upload started.
 const SWEEP_GRACE: Duration = Duration::seconds(30);
-/// Extractions running at once per process (the rest wait): uploads cannot crowd out requests.
-const CONCURRENT_EXTRACTIONS: usize = 2;
+/// Invoices the sweep takes per transaction.
+const BATCH: usize = 200;
 /// How far back from the invoice's date an order is looked for (its parties' latest 100).
 const ORDER_WINDOW_DAYS: i64 = 90;
 /// Problems kept in an invoice's review reason (all stay in its reconciliation).
@@ -103,6 +104,8 @@ pub struct InvoiceService {
     db: Db,
     deps: InvoiceDeps,
     extractions: Arc<Semaphore>,
+    /// The permits `extractions` started with.
+    permits: usize,
 }
 
 fn signed_in(caller: &Caller) -> Result<(), AppError> {
@@ -266,11 +269,14 @@ fn storable(read: &Extracted) -> Result<(), Unreadable> {
 }
 
 impl InvoiceService {
-    pub fn new(db: Db, deps: InvoiceDeps) -> Self {
+    /// `concurrency`: extractions running at once in this process (the rest wait), so
+    /// uploads cannot crowd out requests.
+    pub fn new(db: Db, deps: InvoiceDeps, concurrency: usize) -> Self {
         Self {
             db,
             deps,
-            extractions: Arc::new(Semaphore::new(CONCURRENT_EXTRACTIONS)),
+            extractions: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: concurrency.max(1),
         }
     }
 
@@ -446,9 +452,10 @@ impl InvoiceService {
         let waiting =
             repository::waiting(&self.db, now - SWEEP_GRACE, now - STALE_CLAIM, limit).await?;
         let total = waiting.len() as u64;
-        for (done, id) in waiting.into_iter().enumerate() {
-            self.extract(id).await?;
-            report(done as u64 + 1, total).await;
+        let mut done = 0;
+        for batch in waiting.chunks(BATCH) {
+            done += self.extract_batch(batch).await? as u64;
+            report(done, total).await;
         }
         Ok(total)
     }
@@ -480,48 +487,77 @@ impl InvoiceService {
     /// holds it or it was read already.
     #[tracing::instrument(skip(self))]
     pub async fn extract(&self, id: Uuid) -> Result<(), AppError> {
+        self.extract_batch(&[id]).await.map(|_| ())
+    }
+
+    /// Reads uploaded invoices (those no other extraction holds) and reconciles them: the
+    /// documents are read at once (as many as the extraction permits allow), then the
+    /// batch's orders, order lines and tolerances are read together, and what was read and how
+    /// it compares is written in one transaction. Returns how many were taken.
+    async fn extract_batch(&self, ids: &[Uuid]) -> Result<usize, AppError> {
+        let now = Utc::now();
+        // One statement takes them and says so (READING).
+        let claimed = repository::claim(
+            &self.db,
+            ids,
+            now,
+            now - STALE_CLAIM,
+            json!({ "progress": progress("READING", 1) }),
+        )
+        .await?;
+        let taken = claimed.len();
+        let read: Vec<Result<Option<ReadInvoice>, AppError>> = futures_util::stream::iter(claimed)
+            .map(|invoice| self.read_one(invoice))
+            .buffer_unordered(self.permits)
+            .collect()
+            .await;
+        let read: Vec<ReadInvoice> = read
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        if !read.is_empty() {
+            self.reconcile_all(read).await?;
+        }
+        Ok(taken)
+    }
+
+    /// Reads one claimed invoice's document (one of the extraction permits held meanwhile);
+    /// `None` when it could not be read (recorded as NEEDS_REVIEW with the reason).
+    async fn read_one(&self, invoice: Invoice) -> Result<Option<ReadInvoice>, AppError> {
         let _permit = self
             .extractions
             .acquire()
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
-        let now = Utc::now();
-        if !repository::claim(&self.db, id, now, now - STALE_CLAIM).await? {
-            return Ok(());
-        }
         let started = Instant::now();
-        let Some(invoice) = repository::find(&self.db, id).await? else {
-            return Ok(());
-        };
-        repository::set_extraction(
-            &self.db,
-            id,
-            json!({ "progress": progress("READING", 1) }),
-            now,
-        )
-        .await?;
+        let id = invoice.id;
         let Some(bytes) = self.deps.storage.read(&invoice.document.key).await? else {
             EXTRACTION_METRICS
                 .errors
                 .with_label_values(&["missing_document"])
                 .inc();
-            return self
-                .unreadable(
-                    &invoice,
-                    "the document is missing from storage",
-                    None,
-                    started,
-                )
-                .await;
+            self.unreadable(
+                &invoice,
+                "the document is missing from storage",
+                None,
+                started,
+            )
+            .await?;
+            return Ok(None);
         };
-        repository::set_extraction(
-            &self.db,
-            id,
-            json!({ "progress": progress("EXTRACTING", 2) }),
-            Utc::now(),
-        )
-        .await?;
         let kind = DocumentKind::parse(&invoice.document.kind).unwrap_or(DocumentKind::Text);
+        if !matches!(kind, DocumentKind::Xml | DocumentKind::Text) {
+            // Templates and OCR take a while: members waiting see it.
+            repository::set_extraction(
+                &self.db,
+                id,
+                json!({ "progress": progress("EXTRACTING", 2) }),
+                Utc::now(),
+            )
+            .await?;
+        }
         let Reading { result, text } = self.read_document(&invoice, kind, bytes).await?;
         let read = match result {
             Ok(read) => read,
@@ -530,9 +566,9 @@ impl InvoiceService {
                     .errors
                     .with_label_values(&[error_type])
                     .inc();
-                return self
-                    .unreadable(&invoice, &reason, text.as_deref(), started)
-                    .await;
+                self.unreadable(&invoice, &reason, text.as_deref(), started)
+                    .await?;
+                return Ok(None);
             }
         };
         let confidence = read.confidence();
@@ -586,57 +622,39 @@ impl InvoiceService {
                 corrected_at: None,
             })
             .collect();
-        let fields = json!(read.fields);
-        let now = Utc::now();
-        let txn = begin_write(&self.db).await?;
-        repository::replace_lines(
-            &txn,
-            id,
-            lines
-                .iter()
-                .map(|l| line_row(id, l.line_number, l))
-                .collect(),
-        )
-        .await?;
         let cut = |s: &Option<String>, n: usize| s.as_ref().map(|s| s.chars().take(n).collect());
-        repository::update(
-            &txn,
-            invoices::ActiveModel {
-                id: Set(id),
-                status: Set(InvoiceStatus::Extracted.as_str().to_owned()),
-                source: Set(Some(read.source.as_str().to_owned())),
-                invoice_number: Set(cut(&read.invoice_number, 100)),
-                issue_date: Set(read.issue_date),
-                due_date: Set(read.due_date),
-                order_reference: Set(cut(&read.order_reference, 100)),
-                currency: Set(Some(
-                    read.currency
-                        .clone()
-                        .unwrap_or_else(|| money::DEFAULT_CURRENCY.to_owned()),
-                )),
-                subtotal_milli: Set(read.stated.subtotal.and_then(|d| to_milli(d).ok())),
-                tax_milli: Set(read.stated.tax.and_then(|d| to_milli(d).ok())),
-                total_milli: Set(read.stated.total.and_then(|d| to_milli(d).ok())),
-                confidence_permille: Set(Some(i32::from(confidence))),
-                extraction: Set(json!({
-                    "progress": progress("RECONCILING", 3),
-                    "fields": fields,
-                    "seller": read.seller,
-                    "buyer": read.buyer,
-                    "text": text.as_deref().map(shown_text),
-                })),
-                updated_at: Set(now),
-                ..Default::default()
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        let status = self.reconcile_invoice(id, uncertain).await?;
-        EXTRACTION_METRICS
-            .duration
-            .with_label_values(&[status.as_str()])
-            .observe(started.elapsed().as_secs_f64());
-        Ok(())
+        // Lines exist already when it was read before (read again, say).
+        let replace_lines = invoice.source.is_some();
+        let mut extracted = invoice;
+        extracted.status = InvoiceStatus::Extracted;
+        extracted.source = Some(read.source);
+        extracted.invoice_number = cut(&read.invoice_number, 100);
+        extracted.issue_date = read.issue_date;
+        extracted.due_date = read.due_date;
+        extracted.order_reference = cut(&read.order_reference, 100);
+        extracted.currency = Some(
+            read.currency
+                .clone()
+                .unwrap_or_else(|| money::DEFAULT_CURRENCY.to_owned()),
+        );
+        extracted.subtotal = read.stated.subtotal;
+        extracted.tax = read.stated.tax;
+        extracted.total = read.stated.total;
+        extracted.confidence = Some(Decimal::new(i64::from(confidence), 3).normalize());
+        extracted.extraction = json!({
+            "progress": progress("RECONCILING", 3),
+            "fields": read.fields,
+            "seller": read.seller,
+            "buyer": read.buyer,
+            "text": text.as_deref().map(shown_text),
+        });
+        Ok(Some(ReadInvoice {
+            invoice: extracted,
+            lines,
+            uncertain,
+            replace_lines,
+            started,
+        }))
     }
 
     /// Reads a document: UBL and CSV as they are; a PDF's text layer, or a scan's recognised
@@ -752,7 +770,7 @@ impl InvoiceService {
         Ok(())
     }
 
-    /// The order an invoice is for: its reference (the order's id, its number `R-…` or the
+    /// The order of an invoice that does not name one by its id: its number `R-…` (or the
     /// first 8 or more characters of its id), else the parties' order closest in amount within the tolerance, placed in the 90
     /// days up to the invoice's date and not invoiced already.
     async fn find_order(
@@ -762,18 +780,6 @@ impl InvoiceService {
         tolerance: Tolerance,
     ) -> Result<Option<(Order, &'static str)>, AppError> {
         let system = Caller::system();
-        let parties = |o: &Order| {
-            o.supplier_id == invoice.supplier_id && o.restaurant_id == invoice.restaurant_id
-        };
-        if let Some(reference) = invoice.order_reference.as_deref()
-            && let Ok(id) = Uuid::parse_str(reference.trim())
-        {
-            match self.deps.orders.get(&system, id).await {
-                Ok(order) if parties(&order) => return Ok(Some((order, "REFERENCE"))),
-                Ok(_) | Err(AppError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
         let page = self
             .deps
             .orders
@@ -836,49 +842,116 @@ impl InvoiceService {
             .map(|o| (o, "AMOUNT")))
     }
 
-    /// Compares an extracted invoice with its order and records the outcome; returns the
+    /// Compares a stored invoice (its lines as stored) with its order again; returns the
     /// status it took.
-    async fn reconcile_invoice(
-        &self,
-        id: Uuid,
-        uncertain: Option<String>,
-    ) -> Result<InvoiceStatus, AppError> {
+    async fn reconcile_invoice(&self, id: Uuid) -> Result<InvoiceStatus, AppError> {
         let invoice = repository::find(&self.db, id)
             .await?
             .ok_or_else(|| AppError::not_found("Invoice", id))?;
-        let mut lines = repository::lines_of(&self.db, &[id]).await?;
-        let tolerance = repository::tolerance_of(&self.db, invoice.supplier_id)
+        let lines = repository::lines_of(&self.db, &[id]).await?;
+        let statuses = self
+            .reconcile_all(vec![ReadInvoice {
+                invoice,
+                lines,
+                uncertain: None,
+                replace_lines: true,
+                started: Instant::now(),
+            }])
+            .await?;
+        Ok(statuses
+            .into_iter()
+            .next()
+            .unwrap_or(InvoiceStatus::NeedsReview))
+    }
+
+    /// Compares invoices (as read, or as corrected) with their orders and writes the invoices,
+    /// their lines and the outcomes in one transaction; returns the statuses they took.
+    async fn reconcile_all(&self, read: Vec<ReadInvoice>) -> Result<Vec<InvoiceStatus>, AppError> {
+        // What the batch needs, read together: tolerances, the orders named by id, their lines.
+        let mut suppliers: Vec<Uuid> = read.iter().map(|r| r.invoice.supplier_id).collect();
+        suppliers.sort();
+        suppliers.dedup();
+        let tolerances = repository::tolerances_of(&self.db, &suppliers).await?;
+        let named: Vec<Uuid> = read
+            .iter()
+            .filter_map(|r| {
+                r.invoice
+                    .order_reference
+                    .as_deref()
+                    .and_then(|reference| Uuid::parse_str(reference.trim()).ok())
+            })
+            .collect();
+        let named: HashMap<Uuid, Order> = self
+            .deps
+            .orders
+            .by_ids(&named)
             .await?
-            .map(Tolerance::ppm)
-            .unwrap_or_default();
-        let found = self.find_order(&invoice, &lines, tolerance).await?;
-        let order_lines = match &found {
-            Some((order, _)) => self
-                .deps
-                .orders
-                .lines_by_order(&[order.id])
-                .await?
-                .remove(&order.id)
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let stated = InvoiceTotals {
-            subtotal: invoice.subtotal,
-            tax: invoice.tax,
-            total: invoice.total,
-        };
-        let result = reconcile::reconcile(
-            &invoiced(&lines),
-            &stated,
-            &ordered(&order_lines),
-            tolerance,
-        );
-        let mut problems = result.problems.clone();
-        if found.is_none() {
-            for line in &mut lines {
-                line.outcome = None;
-            }
-            problems.insert(
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+        let mut found = Vec::with_capacity(read.len());
+        for r in &read {
+            let invoice = &r.invoice;
+            let tolerance = tolerances
+                .get(&invoice.supplier_id)
+                .copied()
+                .map(Tolerance::ppm)
+                .unwrap_or_default();
+            let by_id = invoice
+                .order_reference
+                .as_deref()
+                .and_then(|reference| Uuid::parse_str(reference.trim()).ok())
+                .and_then(|id| named.get(&id))
+                .filter(|o| {
+                    o.supplier_id == invoice.supplier_id && o.restaurant_id == invoice.restaurant_id
+                });
+            let order = match by_id {
+                Some(order) => Some((order.clone(), "REFERENCE")),
+                None => self.find_order(invoice, &r.lines, tolerance).await?,
+            };
+            found.push((order, tolerance));
+        }
+        let order_ids: Vec<Uuid> = found
+            .iter()
+            .filter_map(|(o, _)| o.as_ref().map(|(o, _)| o.id))
+            .collect();
+        let mut order_lines = self.deps.orders.lines_by_order(&order_ids).await?;
+        let now = Utc::now();
+        let mut statuses = Vec::with_capacity(read.len());
+        let mut updates = Vec::with_capacity(read.len());
+        let mut events = Vec::new();
+        let mut line_rows = Vec::new();
+        let mut replaced = Vec::new();
+        for (r, (found, tolerance)) in read.into_iter().zip(found) {
+            let ReadInvoice {
+                invoice,
+                mut lines,
+                uncertain,
+                replace_lines,
+                started,
+            } = r;
+            let id = invoice.id;
+            let order_lines = match &found {
+                Some((order, _)) => order_lines.remove(&order.id).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let stated = InvoiceTotals {
+                subtotal: invoice.subtotal,
+                tax: invoice.tax,
+                total: invoice.total,
+            };
+            let result = reconcile::reconcile(
+                &invoiced(&lines),
+                &stated,
+                &ordered(&order_lines),
+                tolerance,
+            );
+            let mut problems = result.problems.clone();
+            if found.is_none() {
+                for line in &mut lines {
+                    line.outcome = None;
+                }
+                problems.insert(
                 0,
                 format!(
                     "no order of this restaurant with this supplier matches the invoice's reference ({}) or its amount ({}) within ±{} %",
@@ -887,102 +960,117 @@ impl InvoiceService {
                     tolerance.percent()
                 ),
             );
-        }
-        if let Some((order, _)) = &found
-            && let Some(currency) = &invoice.currency
-            && currency != order.currency.as_str()
-        {
-            problems.push(format!(
-                "the invoice is in {currency}, the order in {}",
-                order.currency.as_str()
-            ));
-        }
-        if found.is_some() {
-            for (line, outcome) in lines.iter_mut().zip(&result.lines) {
-                line.order_line_id = outcome.order_line;
-                line.product_id = outcome.product_id;
-                line.matched_by = outcome.matched_by;
-                line.outcome = Some(outcome.outcome);
-                line.expected_quantity = outcome.expected_quantity;
-                line.expected_unit_price = outcome.expected_unit_price;
             }
-        }
-        let matched = problems.is_empty() && uncertain.is_none();
-        let status = if matched {
-            InvoiceStatus::Matched
-        } else {
-            InvoiceStatus::NeedsReview
-        };
-        let mut reasons: Vec<String> = uncertain.into_iter().collect();
-        reasons.extend(problems.iter().take(REASONS_SHOWN).cloned());
-        if problems.len() > REASONS_SHOWN {
-            reasons.push(format!("and {} more", problems.len() - REASONS_SHOWN));
-        }
-        let reconciliation = json!({
-            "orderId": found.as_ref().map(|(o, _)| o.id),
-            "orderFoundBy": found.as_ref().map(|(_, how)| *how),
-            "tolerancePercent": tolerance.percent().to_string(),
-            "subtotal": result.subtotal.to_string(),
-            "tax": result.tax.to_string(),
-            "total": result.total.to_string(),
-            "orderTotal": found.as_ref().map(|(o, _)| o.total.to_string()),
-            "taxes": result.taxes,
-            "missingLines": if found.is_some() { json!(result.missing) } else { json!([]) },
-            "problems": problems,
-            "reconciledAt": Utc::now(),
-        });
-        let now = Utc::now();
-        let mut extraction = invoice.extraction.clone();
-        extraction["progress"] = progress("DONE", 3);
-        let txn = begin_write(&self.db).await?;
-        repository::replace_lines(
-            &txn,
-            id,
-            lines
-                .iter()
-                .map(|l| line_row(id, l.line_number, l))
-                .collect(),
-        )
-        .await?;
-        let first_time = match invoice_matched_first_time(&txn, id).await? {
-            Some(earlier) => earlier,
-            None => matched,
-        };
-        repository::update(
-            &txn,
-            invoices::ActiveModel {
+            if let Some((order, _)) = &found
+                && let Some(currency) = &invoice.currency
+                && currency != order.currency.as_str()
+            {
+                problems.push(format!(
+                    "the invoice is in {currency}, the order in {}",
+                    order.currency.as_str()
+                ));
+            }
+            if found.is_some() {
+                for (line, outcome) in lines.iter_mut().zip(&result.lines) {
+                    line.order_line_id = outcome.order_line;
+                    line.product_id = outcome.product_id;
+                    line.matched_by = outcome.matched_by;
+                    line.outcome = Some(outcome.outcome);
+                    line.expected_quantity = outcome.expected_quantity;
+                    line.expected_unit_price = outcome.expected_unit_price;
+                }
+            }
+            let matched = problems.is_empty() && uncertain.is_none();
+            let status = if matched {
+                InvoiceStatus::Matched
+            } else {
+                InvoiceStatus::NeedsReview
+            };
+            let mut reasons: Vec<String> = uncertain.into_iter().collect();
+            reasons.extend(problems.iter().take(REASONS_SHOWN).cloned());
+            if problems.len() > REASONS_SHOWN {
+                reasons.push(format!("and {} more", problems.len() - REASONS_SHOWN));
+            }
+            let reconciliation = json!({
+                "orderId": found.as_ref().map(|(o, _)| o.id),
+                "orderFoundBy": found.as_ref().map(|(_, how)| *how),
+                "tolerancePercent": tolerance.percent().to_string(),
+                "subtotal": result.subtotal.to_string(),
+                "tax": result.tax.to_string(),
+                "total": result.total.to_string(),
+                "orderTotal": found.as_ref().map(|(o, _)| o.total.to_string()),
+                "taxes": result.taxes,
+                "missingLines": if found.is_some() { json!(result.missing) } else { json!([]) },
+                "problems": problems,
+                "reconciledAt": Utc::now(),
+            });
+            let mut extraction = invoice.extraction.clone();
+            extraction["progress"] = progress("DONE", 3);
+            // Matched the first time it was reconciled (supplier metrics' invoice accuracy).
+            let first_time = invoice.matched_first_time.unwrap_or(matched);
+            let review_reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+            let milli = |d: Option<Decimal>| d.and_then(|d| to_milli(d).ok());
+            updates.push(invoices::ActiveModel {
                 id: Set(id),
                 order_id: Set(found.as_ref().map(|(o, _)| o.id)),
                 status: Set(status.as_str().to_owned()),
-                review_reason: Set((!reasons.is_empty()).then(|| reasons.join("; "))),
+                source: Set(invoice.source.map(|s| s.as_str().to_owned())),
+                review_reason: Set(review_reason.clone()),
+                invoice_number: Set(invoice.invoice_number.clone()),
+                issue_date: Set(invoice.issue_date),
+                due_date: Set(invoice.due_date),
+                order_reference: Set(invoice.order_reference.clone()),
+                currency: Set(invoice.currency.clone()),
+                subtotal_milli: Set(milli(invoice.subtotal)),
+                tax_milli: Set(milli(invoice.tax)),
+                total_milli: Set(milli(invoice.total)),
+                confidence_permille: Set(invoice.confidence.and_then(|c| {
+                    use rust_decimal::prelude::ToPrimitive;
+                    (c * Decimal::from(1000)).round().to_i32()
+                })),
                 reconciliation: Set(Some(reconciliation)),
                 matched_first_time: Set(Some(first_time)),
                 extraction: Set(extraction),
                 claimed_at: Set(None),
                 updated_at: Set(now),
                 ..Default::default()
-            },
-        )
-        .await?;
-        if matched {
-            let updated = repository::find(&txn, id)
-                .await?
-                .ok_or_else(|| AppError::not_found("Invoice", id))?;
-            outbox::record(
-                &txn,
-                outbox::INVOICE_MATCHED,
-                "invoice",
-                id,
-                json!({ "invoice": payload(&updated) }),
-                now,
-            )
-            .await?;
+            });
+            if replace_lines {
+                replaced.push(id);
+            }
+            line_rows.extend(lines.iter().map(|l| line_row(id, l.line_number, l)));
+            if matched {
+                let updated = Invoice {
+                    order_id: found.as_ref().map(|(o, _)| o.id),
+                    status,
+                    review_reason,
+                    matched_first_time: Some(first_time),
+                    updated_at: now,
+                    ..invoice
+                };
+                events.push((id, json!({ "invoice": payload(&updated) })));
+            }
+            EXTRACTION_METRICS
+                .duration
+                .with_label_values(&[status.as_str()])
+                .observe(started.elapsed().as_secs_f64());
+            statuses.push(status);
+        }
+        let txn = begin_write(&self.db).await?;
+        repository::delete_lines(&txn, &replaced).await?;
+        repository::insert_lines(&txn, line_rows).await?;
+        for update in updates {
+            repository::update(&txn, update).await?;
+        }
+        let matched = !events.is_empty();
+        for (id, event) in events {
+            outbox::record(&txn, outbox::INVOICE_MATCHED, "invoice", id, event, now).await?;
         }
         txn.commit().await?;
         if matched {
             self.deps.waker.wake();
         }
-        Ok(status)
+        Ok(statuses)
     }
 
     /// An invoice the caller may see (NOT_FOUND otherwise).
@@ -1575,7 +1663,7 @@ impl InvoiceService {
         )
         .await?;
         txn.commit().await?;
-        self.reconcile_invoice(id, None).await?;
+        self.reconcile_invoice(id).await?;
         self.get(caller, id).await
     }
 
@@ -1763,6 +1851,17 @@ impl InvoiceService {
     }
 }
 
+/// An invoice as read, ready to be compared with its order.
+struct ReadInvoice {
+    invoice: Invoice,
+    lines: Vec<InvoiceLine>,
+    /// Why the reading needs a person's eye, if it does (low confidence).
+    uncertain: Option<String>,
+    /// Its stored lines go first (it was read before).
+    replace_lines: bool,
+    started: Instant,
+}
+
 /// What reading a document gave: its content or why not, and the text read from a PDF or a
 /// scan (shown to members writing a template).
 struct Reading {
@@ -1773,18 +1872,6 @@ struct Reading {
 /// Text kept with an invoice's extraction: the first 20,000 characters.
 fn shown_text(text: &str) -> String {
     text.chars().take(20_000).collect()
-}
-
-/// Whether an invoice matched the first time it was reconciled (`None`: not reconciled yet).
-async fn invoice_matched_first_time(
-    db: &impl sea_orm::ConnectionTrait,
-    id: Uuid,
-) -> Result<Option<bool>, AppError> {
-    use sea_orm::EntityTrait as _;
-    Ok(invoices::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .and_then(|m| m.matched_first_time))
 }
 
 fn dispute_payload(dispute: &Dispute) -> serde_json::Value {

@@ -815,6 +815,15 @@ impl OrderService {
         repository::list(&self.db, scope, filter, sort, &page).await
     }
 
+    /// Live orders by id, for contexts that hold references to them (invoices); no access
+    /// check — callers decide what to show.
+    pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Order>, AppError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        repository::orders_by_ids(&self.db, ids).await
+    }
+
     /// Lines of orders, by order (for dataloaders: callers resolved the orders already).
     pub async fn lines_by_order(
         &self,
