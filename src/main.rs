@@ -240,6 +240,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 infra::ratelimit::RateLimiter::in_memory(),
             )?;
             let report = seed::demo_data(&services, config.auth.demo_users).await?;
+            // This process ends here: the scan is read before it does.
+            if let Some(scan) = report.reading {
+                services
+                    .invoices
+                    .wait_until_read(scan, std::time::Duration::from_secs(120))
+                    .await
+                    .map_err(iris::error::AppError::into_anyhow)?;
+            }
             print_stdout(&format!(
                 "demo data: {} supplier(s), {} restaurant(s), {} product(s), {} order(s), {} inventory movement(s), {} invoice(s) created\n",
                 report.suppliers,

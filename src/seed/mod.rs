@@ -635,6 +635,8 @@ pub struct SeedReport {
     pub movements: usize,
     /// Suppliers' invoices for the demo orders.
     pub invoices: usize,
+    /// The demo scan, still being read (OCR) when seeding returned.
+    pub reading: Option<uuid::Uuid>,
 }
 
 fn demo_catalog(prefix: &str, articles: &[DemoArticle]) -> Vec<ProductInput> {
@@ -751,7 +753,8 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     }
     if !restaurants.is_empty() && !suppliers.is_empty() {
         report.movements = demo_inventory(services, &restaurants, &suppliers).await?;
-        report.invoices = invoices::demo_invoices(services, &suppliers, &restaurants).await?;
+        (report.invoices, report.reading) =
+            invoices::demo_invoices(services, &suppliers, &restaurants).await?;
     }
     if demo_users {
         let owners = [

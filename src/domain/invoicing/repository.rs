@@ -337,7 +337,20 @@ pub(super) async fn update(
     db: &impl ConnectionTrait,
     row: invoices::ActiveModel,
 ) -> Result<(), AppError> {
-    invoices::Entity::update(row).exec(db).await?;
+    // Without reading the row back (`update` would: RETURNING, or a SELECT on SQLite).
+    let id = match &row.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
+        sea_orm::ActiveValue::NotSet => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "an invoice update without its id"
+            )));
+        }
+    };
+    invoices::Entity::update_many()
+        .set(row)
+        .filter(invoices::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -1063,9 +1063,7 @@ impl InvoiceService {
             repository::update(&txn, update).await?;
         }
         let matched = !events.is_empty();
-        for (id, event) in events {
-            outbox::record(&txn, outbox::INVOICE_MATCHED, "invoice", id, event, now).await?;
-        }
+        outbox::record_many(&txn, outbox::INVOICE_MATCHED, "invoice", events, now).await?;
         txn.commit().await?;
         if matched {
             self.deps.waker.wake();

@@ -133,6 +133,23 @@ pub(crate) async fn record(
     Ok(id)
 }
 
+/// Writes events of one type (`(aggregate id, payload)`) in the caller's transaction, in one
+/// statement per 1,000.
+pub(crate) async fn record_many(
+    txn: &impl ConnectionTrait,
+    event_type: &'static str,
+    aggregate_type: &'static str,
+    events: Vec<(Uuid, serde_json::Value)>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let rows = events
+        .into_iter()
+        .map(|(aggregate, payload)| (Uuid::now_v7(), aggregate, payload))
+        .collect();
+    repository::insert_many(txn, event_type, aggregate_type, rows, at).await?;
+    Ok(())
+}
+
 /// The statement [`record`] sends and the event's id, for a change that sends its writes
 /// together (`domain::repository::write_together`); it must run in the change's transaction.
 pub(crate) fn record_statement(

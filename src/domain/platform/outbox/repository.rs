@@ -50,6 +50,37 @@ pub(super) fn insert_statement(
     .into_query()
 }
 
+/// Many events of one type in one statement (at most 1,000 rows per call).
+pub(super) async fn insert_many(
+    db: &impl ConnectionTrait,
+    event_type: &str,
+    aggregate_type: &str,
+    events: Vec<(Uuid, Uuid, serde_json::Value)>,
+    at: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let rows: Vec<outbox::ActiveModel> = events
+            .by_ref()
+            .take(1000)
+            .map(|(id, aggregate_id, payload)| outbox::ActiveModel {
+                id: Set(id),
+                event_type: Set(event_type.to_owned()),
+                aggregate_type: Set(aggregate_type.to_owned()),
+                aggregate_id: Set(aggregate_id),
+                payload: Set(payload),
+                occurred_at: Set(at),
+                available_at: Set(at),
+                attempts: Set(0),
+                last_error: Set(None),
+                dispatched_at: Set(None),
+            })
+            .collect();
+        Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
 /// Up to `max` undispatched events due longest ago (by `available_at`, then id), locked for
 /// the rest of the transaction `db`. On Postgres the lock is `FOR UPDATE SKIP LOCKED`, so
 /// concurrent dispatchers each take different events; SQLite ignores the clause (its write
