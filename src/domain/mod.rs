@@ -161,10 +161,10 @@ impl Services {
             invoicing.concurrency,
         );
         Ok(Self {
-            invoices,
+            invoices: invoices.clone(),
             storage,
             notifications: notifications.clone(),
-            performance: performance::PerformanceService::new(db.clone()),
+            performance: performance::PerformanceService::new(db.clone(), invoices.clone()),
             privacy: privacy::PrivacyService::new(db.clone(), retention.clone(), callers.clone()),
             outbox: outbox::OutboxService::new(db.clone(), handlers),
             webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone(), sealer.clone()),

@@ -126,6 +126,10 @@ pub struct SupplierPerformanceObject {
     fill_rate: Option<ExactDecimal>,
     /// Mean seconds from placement to confirmation.
     average_confirmation_seconds: Option<i64>,
+    /// Invoices reconciled against an order.
+    reconciled_invoices: i64,
+    /// Share of reconciled invoices that matched their order the first time (0–1).
+    invoice_accuracy: Option<ExactDecimal>,
     /// When these figures were computed (UTC).
     computed_at: DateTime<Utc>,
 }
@@ -137,6 +141,8 @@ impl From<crate::domain::performance::Performance> for SupplierPerformanceObject
             on_time_rate: p.on_time_rate.map(ExactDecimal),
             fill_rate: p.fill_rate.map(ExactDecimal),
             average_confirmation_seconds: p.average_confirmation_seconds,
+            reconciled_invoices: p.reconciled_invoices,
+            invoice_accuracy: p.invoice_accuracy.map(ExactDecimal),
             computed_at: p.computed_at,
         }
     }

@@ -661,3 +661,33 @@ pub(super) async fn delete_template(
         .await?;
     Ok(())
 }
+
+/// Per supplier: (reconciled invoices that matched the first time, reconciled invoices).
+pub(super) async fn first_time_matches(
+    db: &impl ConnectionTrait,
+    suppliers: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, (i64, i64)>, AppError> {
+    use sea_orm::sea_query::Expr;
+    if suppliers.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Uuid, Option<i64>, i64)> = invoices::Entity::find()
+        .select_only()
+        .column(invoices::Column::SupplierId)
+        .column_as(
+            Expr::cust("CAST(SUM(CASE WHEN matched_first_time THEN 1 ELSE 0 END) AS BIGINT)"),
+            "matched",
+        )
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "reconciled")
+        .filter(invoices::Column::SupplierId.is_in(suppliers.iter().copied()))
+        .filter(invoices::Column::MatchedFirstTime.is_not_null())
+        .filter(invoices::Column::DeletedAt.is_null())
+        .group_by(invoices::Column::SupplierId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(supplier, matched, reconciled)| (supplier, (matched.unwrap_or(0), reconciled)))
+        .collect())
+}

@@ -1709,6 +1709,15 @@ impl InvoiceService {
         self.get(caller, id).await
     }
 
+    /// Per supplier: (invoices that matched their order the first time, invoices reconciled
+    /// against an order) — supplier metrics' invoice accuracy.
+    pub async fn first_time_matches(
+        &self,
+        suppliers: &[Uuid],
+    ) -> Result<HashMap<Uuid, (i64, i64)>, AppError> {
+        repository::first_time_matches(&self.db, suppliers).await
+    }
+
     /// Members of the supplier (and admins) keep its templates.
     fn template_keeper(&self, caller: &Caller, supplier: Uuid) -> Result<(), AppError> {
         signed_in(caller)?;

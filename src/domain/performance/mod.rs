@@ -7,6 +7,8 @@
 //!   — delivered or rejected. Cancellations are the restaurant's doing and do not count.
 //! - **Average confirmation time:** mean time from placement to confirmation, over confirmed
 //!   orders (those confirmed at some point, whatever came later).
+//! - **Invoice accuracy:** share of the supplier's reconciled invoices that matched their
+//!   order the first time (asked of the invoicing context when read).
 //!
 //! Rebuilt for one supplier whenever one of its orders changes status (outbox handler) and for
 //! every supplier by the nightly `rebuild-supplier-metrics` job.
@@ -35,6 +37,10 @@ pub struct Performance {
     pub fill_rate: Option<Decimal>,
     /// `None` before the first confirmation.
     pub average_confirmation_seconds: Option<i64>,
+    /// Invoices reconciled against an order, and the share of them that matched the first
+    /// time (`None` before the first).
+    pub reconciled_invoices: i64,
+    pub invoice_accuracy: Option<Decimal>,
     pub computed_at: DateTime<Utc>,
 }
 
@@ -72,6 +78,8 @@ impl SupplierCounts {
             fill_rate: ratio(self.delivered_units, self.ordered_units),
             average_confirmation_seconds: (self.confirmed_orders > 0)
                 .then(|| self.confirmation_seconds / self.confirmed_orders),
+            reconciled_invoices: 0,
+            invoice_accuracy: None,
             computed_at: self.computed_at,
         }
     }

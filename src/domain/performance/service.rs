@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 use super::{Performance, repository, tally};
 use crate::{
-    domain::platform::outbox::{OutboxEvent, OutboxHandler},
+    domain::{
+        invoicing::InvoiceService,
+        platform::outbox::{OutboxEvent, OutboxHandler},
+    },
     error::AppError,
     infra::db::Db,
 };
@@ -25,20 +28,33 @@ async fn rebuild(db: &impl ConnectionTrait, supplier: Uuid) -> Result<(), AppErr
 #[derive(Clone)]
 pub struct PerformanceService {
     db: Db,
+    invoices: InvoiceService,
 }
 
 impl PerformanceService {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, invoices: InvoiceService) -> Self {
+        Self { db, invoices }
     }
 
-    /// Performance of suppliers by id (those with none computed yet are absent).
+    /// Performance of suppliers by id (those with none computed yet are absent), with their
+    /// invoice accuracy.
     pub async fn by_suppliers(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Performance>, AppError> {
-        Ok(repository::find_performance_of_suppliers(&self.db, ids)
-            .await?
-            .into_iter()
-            .map(|p| (p.supplier_id, p))
-            .collect())
+        let mut found: HashMap<Uuid, Performance> =
+            repository::find_performance_of_suppliers(&self.db, ids)
+                .await?
+                .into_iter()
+                .map(|p| (p.supplier_id, p))
+                .collect();
+        if !found.is_empty() {
+            let ids: Vec<Uuid> = found.keys().copied().collect();
+            for (supplier, (matched, reconciled)) in self.invoices.first_time_matches(&ids).await? {
+                if let Some(p) = found.get_mut(&supplier) {
+                    p.reconciled_invoices = reconciled;
+                    p.invoice_accuracy = super::ratio(matched, reconciled);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Rebuilds every live supplier's metrics, reporting how many are done after each batch.
