@@ -1108,11 +1108,8 @@ impl InvoiceService {
         &self,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, Vec<InvoiceLine>>, AppError> {
-        let mut by: HashMap<Uuid, Vec<InvoiceLine>> = HashMap::new();
-        for line in repository::lines_of(&self.db, ids).await? {
-            by.entry(line.invoice_id).or_default().push(line);
-        }
-        Ok(by)
+        let lines = repository::lines_of(&self.db, ids).await?;
+        Ok(by_invoice(lines, |l| l.invoice_id))
     }
 
     /// Disputes of invoices the caller resolved already, oldest first, by invoice.
@@ -1120,11 +1117,8 @@ impl InvoiceService {
         &self,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, Vec<Dispute>>, AppError> {
-        let mut by: HashMap<Uuid, Vec<Dispute>> = HashMap::new();
-        for dispute in repository::disputes_of(&self.db, ids).await? {
-            by.entry(dispute.invoice_id).or_default().push(dispute);
-        }
-        Ok(by)
+        let disputes = repository::disputes_of(&self.db, ids).await?;
+        Ok(by_invoice(disputes, |d| d.invoice_id))
     }
 
     /// The document an invoice was read from: its bytes and media type.
@@ -1874,6 +1868,15 @@ struct ReadInvoice {
 struct Reading {
     result: Result<Extracted, (&'static str, Unreadable)>,
     text: Option<String>,
+}
+
+/// `items` grouped by their invoice, in their order.
+fn by_invoice<T>(items: Vec<T>, invoice: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut by: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for item in items {
+        by.entry(invoice(&item)).or_default().push(item);
+    }
+    by
 }
 
 /// Text kept with an invoice's extraction: the first 20,000 characters.
