@@ -15,8 +15,7 @@ use async_graphql::{
 };
 use axum::{
     Extension,
-    body::Bytes,
-    extract::{State, rejection::BytesRejection},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
@@ -287,7 +286,7 @@ pub async fn post(
     Extension(request_id): Extension<RequestId>,
     authentication: Authentication,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
         return not_acceptable(&request_id);
@@ -307,34 +306,36 @@ pub async fn post(
             &request_id,
         );
     }
-    // Uploads may be as large as a stored document; anything else as large as any body.
+    // Uploads may be as large as a stored document, and only signed-in callers send one: the
+    // body is not read for anyone else. Anything else is as large as any body.
     let limit = if multipart {
+        let refused = match &authentication.result {
+            Ok(caller) if !matches!(caller.principal, crate::auth::Principal::Anonymous) => None,
+            Err(AppError::RateLimited { retry_after_secs }) => Some(AppError::RateLimited {
+                retry_after_secs: *retry_after_secs,
+            }),
+            _ => Some(AppError::Unauthenticated("sign in to upload".into())),
+        };
+        if let Some(error) = refused {
+            return from_app_error(error, media, &request_id);
+        }
         upload_limit(&state)
     } else {
         state.api.config.max_body_bytes
     };
-    let body = match body {
-        Ok(body) if body.len() > limit => Err(limit),
-        Ok(body) => Ok(body),
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(limit),
-        Err(rejection) => {
-            return from_app_error(
-                AppError::BadRequest(format!("The request body could not be read: {rejection}")),
-                media,
-                &request_id,
-            );
-        }
-    };
-    let body = match body {
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
-        Err(limit) => {
-            return from_app_error(
+        Err(error) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            let error = if too_large {
                 AppError::PayloadTooLarge {
                     limit_bytes: Some(limit),
-                },
-                media,
-                &request_id,
-            );
+                }
+            } else {
+                AppError::BadRequest(format!("The request body could not be read: {error}"))
+            };
+            return from_app_error(error, media, &request_id);
         }
     };
     if multipart {

@@ -34,11 +34,7 @@ pub mod ws;
 use std::sync::Arc;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
-use axum::{
-    Router,
-    extract::{DefaultBodyLimit, FromRef},
-    routing::get,
-};
+use axum::{Router, extract::FromRef, routing::get};
 
 use crate::{
     auth::{Caller, RequestMeta},
@@ -117,14 +113,9 @@ impl FromRef<GraphqlState> for ApiState {
 /// `/graphql` (GET and POST, GraphiQL in a browser), `/graphql/ws`, and GraphiQL's assets.
 pub fn router<S: Clone + Send + Sync + 'static>(state: GraphqlState) -> Router<S> {
     Router::new()
-        .route(
-            "/graphql",
-            get(http::get)
-                .post(http::post)
-                // Uploads (multipart) may be as large as a stored document; the handler holds
-                // every other body to the usual limit.
-                .layer(DefaultBodyLimit::max(http::upload_limit(&state))),
-        )
+        // The POST handler reads its body itself: uploads (multipart) may be as large as a
+        // stored document, every other body is held to the usual limit.
+        .route("/graphql", get(http::get).post(http::post))
         .route("/graphql/ws", get(ws::upgrade))
         .route("/graphiql/{version}/{file}", get(graphiql::asset))
         .with_state(state)

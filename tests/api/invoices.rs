@@ -308,6 +308,30 @@ async fn a_peppol_invoice_uploaded_over_graphql_multipart_matches_its_order_and_
         2
     );
     assert!(actions.contains(&"invoice.approve"));
+
+    // A second invoice for the same order (another document) is not matched again.
+    let twice = ubl(
+        "F-1002",
+        order_id,
+        &[
+            ("B-1", "Surdegsbröd", "2", "99.50"),
+            ("B-3", "Knäckebröd", "10", "2.00"),
+        ],
+    );
+    let body = upload_graphql(&m.chef, &m, &m.supplier_b, "F-1002.xml", twice.as_bytes()).await;
+    let second = ok(body)["uploadInvoice"]["invoice"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = settled(&m.chef, &second).await;
+    assert_eq!(second["status"], "NEEDS_REVIEW", "{second}");
+    assert!(
+        second["reviewReason"]
+            .as_str()
+            .unwrap()
+            .contains("the order is invoiced already (invoice F-1001)"),
+        "{second}"
+    );
 }
 
 #[tokio::test]
@@ -609,6 +633,16 @@ async fn who_may_upload_read_decide_and_set_the_tolerance() {
     )
     .await;
     assert_eq!(status, 403, "{body}");
+    // The restaurant's own member, naming a supplier it never ordered from: refused.
+    let (status, _) = upload_rest(
+        &m.chef,
+        &m.supplier_a,
+        &m.restaurant,
+        "a.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403);
     // Another restaurant's member, for Bistro Ett: refused.
     let (status, _) = upload_rest(
         &m.other_chef,
@@ -1047,5 +1081,73 @@ async fn an_extraction_lost_with_its_process_is_done_by_the_extract_invoices_job
         invoice["lines"].as_array().unwrap().len(),
         1,
         "lines replaced, not doubled"
+    );
+}
+
+#[tokio::test]
+async fn invoices_and_their_documents_are_purged_after_the_financial_retention_period() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let m = market(&[]).await;
+    let order = order_with_b(&m, json!([{ "productId": m.b3, "quantity": 7 }])).await;
+    let xml = ubl(
+        "F-7007",
+        order["id"].as_str().unwrap(),
+        &[("B-3", "Knäckebröd", "7", "2.00")],
+    );
+    let (_, body) = upload_rest(
+        &m.chef,
+        &m.supplier_b,
+        &m.restaurant,
+        "f.xml",
+        xml.as_bytes(),
+    )
+    .await;
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    let sha = body["data"]["document"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = format!("sha256/{}/{sha}", &sha[..2]);
+    settled(&m.chef, &id).await;
+    let store = &m.app.state.services.storage;
+    assert!(store.read(&key).await.unwrap().is_some());
+    // Eight years old: past the 7 years financial records are kept.
+    entity::invoices::Entity::update_many()
+        .col_expr(
+            entity::invoices::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::days(8 * 365)),
+        )
+        .filter(entity::invoices::Column::Id.eq(uuid::Uuid::parse_str(&id).unwrap()))
+        .exec(&m.app.state.db)
+        .await
+        .unwrap();
+    let run = ok(m
+        .admin
+        .graphql(
+            "mutation { runJob(name: \"purge-retention\") { run { status stats } } }",
+            json!({}),
+        )
+        .await);
+    let stats = &run["runJob"]["run"]["stats"]["deleted"];
+    assert_eq!(
+        (
+            stats["invoices"].as_u64(),
+            stats["invoice_documents"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{run}"
+    );
+    let (status, _) = m
+        .chef
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/invoices/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(
+        store.read(&key).await.unwrap().is_none(),
+        "the document is gone"
     );
 }

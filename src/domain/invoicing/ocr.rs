@@ -98,6 +98,8 @@ async fn run(
 ) -> Result<Vec<u8>, Unreadable> {
     let child = Command::new(program)
         .args(args)
+        // One thread each: several documents are read at once already.
+        .env("OMP_THREAD_LIMIT", "1")
         .kill_on_drop(true)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -133,6 +135,77 @@ async fn run(
         return Err(Unreadable(format!("`{program}` could not read it: {last}")));
     }
     Ok(output.stdout)
+}
+
+/// The most pixels an image may have (A4 at 600 dpi is 35 million): more is refused before
+/// any program sees it (a small file can declare a huge image).
+const MAX_PIXELS: u64 = 100_000_000;
+/// A rendered PDF page's longest side, in pixels (A4 at 300 dpi), whatever its page box says.
+const PAGE_PIXELS: &str = "3508";
+
+fn be16(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+    ])))
+}
+
+/// Width and height an image's header declares (PNG, JPEG, TIFF).
+pub fn dimensions(kind: DocumentKind, bytes: &[u8]) -> Option<(u32, u32)> {
+    match kind {
+        DocumentKind::Png => {
+            let word = |at: usize| -> Option<u32> {
+                Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+            };
+            (bytes.get(12..16)? == b"IHDR").then_some(())?;
+            Some((word(16)?, word(20)?))
+        }
+        DocumentKind::Jpeg => {
+            // Segments after SOI until a start-of-frame, which holds the size.
+            let mut at = 2;
+            while at + 9 < bytes.len() {
+                if bytes[at] != 0xFF {
+                    return None;
+                }
+                let marker = bytes[at + 1];
+                let is_frame =
+                    (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+                if is_frame {
+                    return Some((be16(bytes, at + 7)?, be16(bytes, at + 5)?));
+                }
+                at += 2 + be16(bytes, at + 2)? as usize;
+            }
+            None
+        }
+        DocumentKind::Tiff => {
+            let little = bytes.get(..2)? == b"II";
+            let read = |at: usize, n: usize| -> Option<u32> {
+                let raw = bytes.get(at..at + n)?;
+                Some(raw.iter().enumerate().fold(0u32, |acc, (i, b)| {
+                    let shift = if little { 8 * i } else { 8 * (n - 1 - i) };
+                    acc | (u32::from(*b) << shift)
+                }))
+            };
+            let ifd = read(4, 4)? as usize;
+            let entries = read(ifd, 2)? as usize;
+            let (mut width, mut height) = (None, None);
+            for i in 0..entries.min(512) {
+                let entry = ifd + 2 + 12 * i;
+                let value = match read(entry + 2, 2)? {
+                    3 => read(entry + 8, 2)?,
+                    4 => read(entry + 8, 4)?,
+                    _ => continue,
+                };
+                match read(entry, 2)? {
+                    256 => width = Some(value),
+                    257 => height = Some(value),
+                    _ => {}
+                }
+            }
+            Some((width?, height?))
+        }
+        _ => None,
+    }
 }
 
 /// Lines and mean confidence from Tesseract's TSV (level, page, block, par, line, word, left,
@@ -194,6 +267,16 @@ impl Ocr for TesseractOcr {
         };
         let images: Vec<PathBuf> = match kind {
             DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => {
+                let Some((width, height)) = dimensions(kind, bytes) else {
+                    return Err(Unreadable(
+                        "its size could not be read from its header".into(),
+                    ));
+                };
+                if width == 0 || height == 0 || u64::from(width) * u64::from(height) > MAX_PIXELS {
+                    return Err(Unreadable(format!(
+                        "it is {width} × {height} pixels; at most {MAX_PIXELS} pixels are read"
+                    )));
+                }
                 vec![write("page", bytes)?]
             }
             DocumentKind::Pdf => {
@@ -206,6 +289,8 @@ impl Ocr for TesseractOcr {
                     &[
                         "-r".as_ref(),
                         "300".as_ref(),
+                        "-scale-to".as_ref(),
+                        PAGE_PIXELS.as_ref(),
                         "-gray".as_ref(),
                         "-png".as_ref(),
                         "-l".as_ref(),
@@ -267,6 +352,19 @@ impl Ocr for TesseractOcr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_sizes_come_from_their_headers() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\x07\xd0\0\0\x0b\xb8\x08\0\0\0\0";
+        assert_eq!(dimensions(DocumentKind::Png, png), Some((2000, 3000)));
+        let jpeg = b"\xff\xd8\xff\xe0\0\x04ab\xff\xc0\0\x11\x08\x0b\xb8\x07\xd0\x03";
+        assert_eq!(dimensions(DocumentKind::Jpeg, jpeg), Some((2000, 3000)));
+        let mut tiff = b"II*\0\x08\0\0\0\x02\0".to_vec();
+        tiff.extend_from_slice(b"\0\x01\x03\0\x01\0\0\0\xd0\x07\0\0");
+        tiff.extend_from_slice(b"\x01\x01\x04\0\x01\0\0\0\xb8\x0b\0\0");
+        assert_eq!(dimensions(DocumentKind::Tiff, &tiff), Some((2000, 3000)));
+        assert_eq!(dimensions(DocumentKind::Png, b"\x89PNG\r\n\x1a\n"), None);
+    }
 
     #[test]
     fn tesseract_tsv_becomes_lines_with_a_mean_confidence() {

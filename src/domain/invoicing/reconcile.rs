@@ -109,7 +109,9 @@ impl Tolerance {
     /// From a percentage with at most 4 decimals (`0.5` → 5,000 ppm).
     pub fn from_percent(percent: Decimal) -> Result<Tolerance, String> {
         use rust_decimal::prelude::ToPrimitive;
-        let ppm = percent * Decimal::from(10_000);
+        let ppm = percent
+            .checked_mul(Decimal::from(10_000))
+            .unwrap_or(Decimal::MAX);
         match ppm.to_u32() {
             Some(whole) if ppm.fract().is_zero() && whole <= MAX_TOLERANCE_PPM => {
                 Ok(Tolerance(whole))

@@ -316,6 +316,24 @@ pub(super) async fn waiting(
         .await?)
 }
 
+/// EXTRACTED invoices unchanged since `before`: a correction whose comparison never finished.
+pub(super) async fn stuck_extracted(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Uuid>, AppError> {
+    Ok(invoices::Entity::find()
+        .select_only()
+        .column(invoices::Column::Id)
+        .filter(invoices::Column::Status.eq(InvoiceStatus::Extracted.as_str()))
+        .filter(invoices::Column::DeletedAt.is_null())
+        .filter(invoices::Column::UpdatedAt.lt(before))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Records extraction progress.
 pub(super) async fn set_extraction(
     db: &impl ConnectionTrait,
@@ -323,8 +341,10 @@ pub(super) async fn set_extraction(
     extraction: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    // Progress renews the claim: a slow extraction is not taken for a dead one.
     invoices::Entity::update_many()
         .col_expr(invoices::Column::Extraction, extraction.into())
+        .col_expr(invoices::Column::ClaimedAt, Some(now).into())
         .col_expr(invoices::Column::UpdatedAt, now.into())
         .filter(invoices::Column::Id.eq(id))
         .exec(db)
@@ -332,12 +352,13 @@ pub(super) async fn set_extraction(
     Ok(())
 }
 
-/// Writes an invoice's changed columns.
-pub(super) async fn update(
+/// Writes `row` only while the invoice is in one of `from`: `false` when it is not (any
+/// more) — another change got there first.
+pub(super) async fn update_in(
     db: &impl ConnectionTrait,
     row: invoices::ActiveModel,
-) -> Result<(), AppError> {
-    // Without reading the row back (`update` would: RETURNING, or a SELECT on SQLite).
+    from: &[InvoiceStatus],
+) -> Result<bool, AppError> {
     let id = match &row.id {
         sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
         sea_orm::ActiveValue::NotSet => {
@@ -346,12 +367,14 @@ pub(super) async fn update(
             )));
         }
     };
-    invoices::Entity::update_many()
+    let result = invoices::Entity::update_many()
         .set(row)
         .filter(invoices::Column::Id.eq(id))
+        .filter(invoices::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .filter(invoices::Column::DeletedAt.is_null())
         .exec(db)
         .await?;
-    Ok(())
+    Ok(result.rows_affected == 1)
 }
 
 /// Replaces an invoice's lines.
@@ -444,6 +467,31 @@ pub(super) async fn answer_dispute(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// The live invoices reconciled with `orders`: (order, invoice, its number).
+pub(super) async fn invoices_of_orders(
+    db: &impl ConnectionTrait,
+    orders: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, Option<String>)>, AppError> {
+    let mut found = Vec::new();
+    for chunk in orders.chunks(1000) {
+        let rows: Vec<(Option<Uuid>, Uuid, Option<String>)> = invoices::Entity::find()
+            .select_only()
+            .column(invoices::Column::OrderId)
+            .column(invoices::Column::Id)
+            .column(invoices::Column::InvoiceNumber)
+            .filter(invoices::Column::OrderId.is_in(chunk.iter().copied()))
+            .filter(invoices::Column::DeletedAt.is_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(
+            rows.into_iter()
+                .filter_map(|(order, id, number)| order.map(|o| (o, id, number))),
+        );
+    }
+    Ok(found)
 }
 
 /// Orders already reconciled with another live invoice.
@@ -681,6 +729,7 @@ pub(super) async fn first_time_matches(
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "reconciled")
         .filter(invoices::Column::SupplierId.is_in(suppliers.iter().copied()))
         .filter(invoices::Column::MatchedFirstTime.is_not_null())
+        .filter(invoices::Column::OrderId.is_not_null())
         .filter(invoices::Column::DeletedAt.is_null())
         .group_by(invoices::Column::SupplierId)
         .into_tuple()

@@ -50,6 +50,8 @@ use crate::{
 const STALE_CLAIM: Duration = Duration::minutes(10);
 /// How long the sweep leaves a fresh upload to the extraction its upload started.
 const SWEEP_GRACE: Duration = Duration::seconds(30);
+/// Longest OCR of one document may take, all pages together.
+const OCR_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
 /// Invoices the sweep takes per transaction.
 const BATCH: usize = 200;
 /// How far back from the invoice's date an order is looked for (its parties' latest 100).
@@ -223,41 +225,63 @@ fn line_row(invoice: Uuid, number: i32, line: &InvoiceLine) -> invoice_lines::Ac
     }
 }
 
-/// Checks what was read fits storage (3 decimals, known currency, VAT in basis points).
-fn storable(read: &Extracted) -> Result<(), Unreadable> {
+/// The largest quantity and unit price an invoice line may have (far above any real one;
+/// their product stays exact).
+const MAX_LINE_VALUE: i64 = 1_000_000_000;
+
+/// Checks what was read fits storage and reason: 3 decimals, bounded values, a known
+/// currency, VAT in basis points, article numbers of sane length. Writes the currency as
+/// its code.
+fn storable(read: &mut Extracted) -> Result<(), Unreadable> {
     if let Some(currency) = &read.currency {
-        Currency::parse(currency)
+        let parsed = Currency::parse(currency)
             .map_err(|e| Unreadable(format!("the currency `{currency}` {e}")))?;
+        read.currency = Some(parsed.as_str().to_owned());
     }
+    let bound = Decimal::from(MAX_LINE_VALUE);
     for (index, line) in read.lines.iter().enumerate() {
+        let n = index + 1;
         for (what, value) in [
             ("quantity", line.quantity),
             ("unit price", line.unit_price),
             ("amount", line.line_total),
         ] {
-            to_milli(value).map_err(|e| {
-                Unreadable(format!(
-                    "line {}: the {what} {value} {}",
-                    index + 1,
-                    e.rule()
-                ))
-            })?;
+            to_milli(value)
+                .map_err(|e| Unreadable(format!("line {n}: the {what} {value} {}", e.rule())))?;
+        }
+        for (what, value) in [("quantity", line.quantity), ("unit price", line.unit_price)] {
+            if value.abs() > bound {
+                return Err(Unreadable(format!(
+                    "line {n}: the {what} {value} is larger than {MAX_LINE_VALUE}"
+                )));
+            }
         }
         if line.quantity <= Decimal::ZERO {
             return Err(Unreadable(format!(
-                "line {}: the quantity {} must be more than 0 (credit lines are not reconciled)",
-                index + 1,
+                "line {n}: the quantity {} must be more than 0 (credit lines are not reconciled)",
                 line.quantity
             )));
+        }
+        for (what, value, max) in [("article number", &line.sku, 64), ("GTIN", &line.gtin, 14)] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+                return Err(Unreadable(format!(
+                    "line {n}: the {what} is longer than {max} characters"
+                )));
+            }
         }
         if let Some(rate) = line.tax_rate
             && (to_bp(rate).is_none() || rate < Decimal::ZERO || rate > Decimal::from(100))
         {
             return Err(Unreadable(format!(
-                "line {}: the VAT rate {rate} % is not a percentage with at most 2 decimals",
-                index + 1
+                "line {n}: the VAT rate {rate} % is not a percentage with at most 2 decimals"
             )));
         }
+    }
+    if read.lines.len() > MAX_LINES {
+        return Err(Unreadable(format!(
+            "the invoice has {} lines; at most {MAX_LINES} are read",
+            read.lines.len()
+        )));
     }
     for value in [read.stated.subtotal, read.stated.tax, read.stated.total]
         .into_iter()
@@ -267,6 +291,9 @@ fn storable(read: &Extracted) -> Result<(), Unreadable> {
     }
     Ok(())
 }
+
+/// Lines one invoice may have.
+const MAX_LINES: usize = 10_000;
 
 impl InvoiceService {
     /// `concurrency`: extractions running at once in this process (the rest wait), so
@@ -280,11 +307,19 @@ impl InvoiceService {
         }
     }
 
-    /// Who may upload for the pair: the restaurant's members, the supplier's members for a
-    /// restaurant that ordered from them, admins.
+    /// Who may upload for the pair: members of either party, where the restaurant has ordered
+    /// from the supplier; admins. Callers who are neither learn nothing of the other party.
     async fn authorize_upload(&self, caller: &Caller, input: &NewInvoice) -> Result<(), AppError> {
         signed_in(caller)?;
         let p = &caller.principal;
+        let member = p.restaurant_role(input.restaurant_id).is_some()
+            || p.supplier_role(input.supplier_id).is_some();
+        if !(p.is_admin() || member) {
+            return Err(AppError::Forbidden(
+                "only the restaurant's or the supplier's members (and admins) upload their invoices"
+                    .into(),
+            ));
+        }
         if self
             .deps
             .suppliers
@@ -294,37 +329,31 @@ impl InvoiceService {
         {
             return Err(AppError::validation("supplierId", "no such supplier"));
         }
-        if self
-            .deps
-            .restaurants
-            .by_ids(&[input.restaurant_id])
-            .await?
-            .is_empty()
-        {
-            return Err(AppError::validation("restaurantId", "no such restaurant"));
-        }
-        if p.is_admin() || p.restaurant_role(input.restaurant_id).is_some() {
+        if p.is_admin() {
+            if self
+                .deps
+                .restaurants
+                .by_ids(&[input.restaurant_id])
+                .await?
+                .is_empty()
+            {
+                return Err(AppError::validation("restaurantId", "no such restaurant"));
+            }
             return Ok(());
         }
-        if p.supplier_role(input.supplier_id).is_some() {
-            let trading = self
-                .deps
-                .orders
-                .restaurants_trading_with_caller(p, &[input.restaurant_id])
-                .await?;
-            return if trading.contains(&input.restaurant_id) {
-                Ok(())
-            } else {
-                Err(AppError::Forbidden(
-                    "a supplier uploads invoices only to restaurants that have ordered from it"
-                        .into(),
-                ))
-            };
+        if self
+            .deps
+            .orders
+            .have_traded(input.supplier_id, input.restaurant_id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "invoices are uploaded between a restaurant and a supplier it has ordered from"
+                    .into(),
+            ))
         }
-        Err(AppError::Forbidden(
-            "only the restaurant's or the supplier's members (and admins) upload their invoices"
-                .into(),
-        ))
     }
 
     /// Stores an uploaded invoice and starts reading it. The same document for the same
@@ -451,6 +480,10 @@ impl InvoiceService {
         let now = Utc::now();
         let waiting =
             repository::waiting(&self.db, now - SWEEP_GRACE, now - STALE_CLAIM, limit).await?;
+        // Corrected invoices whose comparison never finished (its process stopped).
+        for id in repository::stuck_extracted(&self.db, now - STALE_CLAIM, limit).await? {
+            self.reconcile_invoice(id).await?;
+        }
         let total = waiting.len() as u64;
         let mut done = 0;
         for batch in waiting.chunks(BATCH) {
@@ -487,7 +520,46 @@ impl InvoiceService {
     /// holds it or it was read already.
     #[tracing::instrument(skip(self))]
     pub async fn extract(&self, id: Uuid) -> Result<(), AppError> {
-        self.extract_batch(&[id]).await.map(|_| ())
+        // The permit first, then the claim: a claim ages only while its work is done.
+        let _permit = self
+            .extractions
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let now = Utc::now();
+        let Some(invoice) = repository::claim(
+            &self.db,
+            &[id],
+            now,
+            now - STALE_CLAIM,
+            json!({ "progress": progress("READING", 1) }),
+        )
+        .await?
+        .into_iter()
+        .next() else {
+            return Ok(());
+        };
+        match self.read_claimed(invoice.clone()).await {
+            Ok(Some(read)) => self.reconcile_all(vec![read]).await.map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(error) => self.failed(&invoice, error).await,
+        }
+    }
+
+    /// Sends an invoice whose reading failed for an internal reason to review (logged).
+    async fn failed(&self, invoice: &Invoice, error: AppError) -> Result<(), AppError> {
+        tracing::error!(invoice = %invoice.id, error = ?error, "reading an invoice failed");
+        EXTRACTION_METRICS
+            .errors
+            .with_label_values(&["internal"])
+            .inc();
+        self.unreadable(
+            invoice,
+            "the document could not be read (an internal error, logged): read it again later",
+            None,
+            Instant::now(),
+        )
+        .await
     }
 
     /// Reads uploaded invoices (those no other extraction holds) and reconciles them: the
@@ -506,19 +578,26 @@ impl InvoiceService {
         )
         .await?;
         let taken = claimed.len();
-        let read: Vec<Result<Option<ReadInvoice>, AppError>> = futures_util::stream::iter(claimed)
-            .map(|invoice| self.read_one(invoice))
-            .buffer_unordered(self.permits)
-            .collect()
-            .await;
-        let read: Vec<ReadInvoice> = read
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        if !read.is_empty() {
-            self.reconcile_all(read).await?;
+        let read: Vec<(Invoice, Result<Option<ReadInvoice>, AppError>)> =
+            futures_util::stream::iter(claimed)
+                .map(|invoice| async move {
+                    let result = self.read_one(invoice.clone()).await;
+                    (invoice, result)
+                })
+                .buffer_unordered(self.permits)
+                .collect()
+                .await;
+        let mut ready = Vec::with_capacity(read.len());
+        for (invoice, result) in read {
+            match result {
+                Ok(Some(read)) => ready.push(read),
+                Ok(None) => {}
+                // One document's failure is its own: it goes to review, the batch goes on.
+                Err(error) => self.failed(&invoice, error).await?,
+            }
+        }
+        if !ready.is_empty() {
+            self.reconcile_all(ready).await?;
         }
         Ok(taken)
     }
@@ -531,6 +610,11 @@ impl InvoiceService {
             .acquire()
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
+        self.read_claimed(invoice).await
+    }
+
+    /// Reads a claimed invoice's document (the caller holds a permit).
+    async fn read_claimed(&self, invoice: Invoice) -> Result<Option<ReadInvoice>, AppError> {
         let started = Instant::now();
         let id = invoice.id;
         let Some(bytes) = self.deps.storage.read(&invoice.document.key).await? else {
@@ -672,8 +756,10 @@ impl InvoiceService {
         let (text, source, confidence) = match kind {
             DocumentKind::Xml | DocumentKind::Text => {
                 let result = tokio::task::spawn_blocking(move || {
-                    extract::structured(kind, &bytes)
-                        .and_then(|read| storable(&read).map(|()| read))
+                    extract::structured(kind, &bytes).and_then(|mut read| {
+                        storable(&mut read)?;
+                        Ok(read)
+                    })
                 })
                 .await
                 .map_err(|e| AppError::Internal(e.into()))?;
@@ -693,14 +779,14 @@ impl InvoiceService {
                     Err(e) => return Ok(failed("unreadable", e, None)),
                     Ok(text) if pdf::has_text(&text) => (text, Source::Pdf, 1000),
                     // A scan: no text layer to speak of.
-                    Ok(_) => match self.deps.ocr.recognise(kind, &bytes).await {
+                    Ok(_) => match self.recognise(kind, &bytes).await {
                         Ok(seen) => (seen.text, Source::Ocr, seen.confidence),
                         Err(e) => return Ok(failed("ocr", e, None)),
                     },
                 }
             }
             DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => {
-                match self.deps.ocr.recognise(kind, &bytes).await {
+                match self.recognise(kind, &bytes).await {
                     Ok(seen) => (seen.text, Source::Ocr, seen.confidence),
                     Err(Unreadable(e)) => {
                         return Ok(failed(
@@ -727,13 +813,39 @@ impl InvoiceService {
                 Some(text),
             ));
         };
-        let result = templates::apply(template, &text, source, confidence)
-            .and_then(|read| storable(&read).map(|()| read))
-            .map_err(|e| ("unreadable", e));
+        // Patterns over a long text take a while: off the async workers.
+        let template = template.clone();
+        let (text, result) = tokio::task::spawn_blocking(move || {
+            let result =
+                templates::apply(&template, &text, source, confidence).and_then(|mut read| {
+                    storable(&mut read)?;
+                    Ok(read)
+                });
+            (text, result)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+        let result = result.map_err(|e| ("unreadable", e));
         Ok(Reading {
             result,
             text: Some(text),
         })
+    }
+
+    /// OCR of one document, within [`OCR_DEADLINE`] (well inside a claim's life).
+    async fn recognise(
+        &self,
+        kind: DocumentKind,
+        bytes: &[u8],
+    ) -> Result<super::ocr::RecognisedText, Unreadable> {
+        tokio::time::timeout(OCR_DEADLINE, self.deps.ocr.recognise(kind, bytes))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Unreadable(format!(
+                    "recognising its text took longer than {} minutes",
+                    OCR_DEADLINE.as_secs() / 60
+                )))
+            })
     }
 
     /// Records that an invoice could not be read: NEEDS_REVIEW with the reason (and the text
@@ -746,7 +858,8 @@ impl InvoiceService {
         started: Instant,
     ) -> Result<(), AppError> {
         let now = Utc::now();
-        repository::update(
+        // Only while it is still being read (not read again or changed meanwhile).
+        repository::update_in(
             &self.db,
             invoices::ActiveModel {
                 id: Set(invoice.id),
@@ -757,10 +870,11 @@ impl InvoiceService {
                     "error": reason,
                     "text": text.map(shown_text),
                 })),
-                matched_first_time: Set(Some(false)),
+                claimed_at: Set(None),
                 updated_at: Set(now),
                 ..Default::default()
             },
+            &[InvoiceStatus::Uploaded],
         )
         .await?;
         EXTRACTION_METRICS
@@ -818,12 +932,13 @@ impl InvoiceService {
                 .or_else(|| trimmed.strip_prefix("r-"))
                 .unwrap_or(trimmed)
                 .to_ascii_lowercase();
-            if short.len() >= 8
-                && let Some(order) = candidates
-                    .iter()
-                    .find(|o| o.id.simple().to_string().starts_with(&short))
-            {
-                return Ok(Some((order.clone(), "REFERENCE")));
+            // Only an unambiguous one: orders placed within a minute share their first digits.
+            let named: Vec<&Order> = candidates
+                .iter()
+                .filter(|o| short.len() >= 8 && o.id.simple().to_string().starts_with(&short))
+                .collect();
+            if let [order] = named.as_slice() {
+                return Ok(Some(((*order).clone(), "REFERENCE")));
             }
         }
         let taken = repository::invoiced_orders(
@@ -916,6 +1031,16 @@ impl InvoiceService {
             .filter_map(|(o, _)| o.as_ref().map(|(o, _)| o.id))
             .collect();
         let mut order_lines = self.deps.orders.lines_by_order(&order_ids).await?;
+        // An order is invoiced once: another live invoice of it (stored, or earlier in this
+        // batch) sends this one to review.
+        let mut invoices_of: HashMap<Uuid, Vec<(Uuid, Option<String>)>> = HashMap::new();
+        for (order, invoice, number) in repository::invoices_of_orders(&self.db, &order_ids).await?
+        {
+            invoices_of
+                .entry(order)
+                .or_default()
+                .push((invoice, number));
+        }
         let now = Utc::now();
         let mut statuses = Vec::with_capacity(read.len());
         let mut updates = Vec::with_capacity(read.len());
@@ -980,6 +1105,22 @@ impl InvoiceService {
                     line.expected_unit_price = outcome.expected_unit_price;
                 }
             }
+            if let Some((order, _)) = &found {
+                let earlier = invoices_of
+                    .get(&order.id)
+                    .and_then(|others| others.iter().find(|(other, _)| *other != id))
+                    .cloned();
+                if let Some((other, number)) = earlier {
+                    problems.push(format!(
+                        "the order is invoiced already (invoice {})",
+                        number.unwrap_or_else(|| other.to_string())
+                    ));
+                }
+                invoices_of
+                    .entry(order.id)
+                    .or_default()
+                    .push((id, invoice.invoice_number.clone()));
+            }
             let matched = problems.is_empty() && uncertain.is_none();
             let status = if matched {
                 InvoiceStatus::Matched
@@ -1007,44 +1148,52 @@ impl InvoiceService {
             let mut extraction = invoice.extraction.clone();
             extraction["progress"] = progress("DONE", 3);
             // Matched the first time it was reconciled (supplier metrics' invoice accuracy).
-            let first_time = invoice.matched_first_time.unwrap_or(matched);
+            // Counted only once compared with an order (junk uploads do not count against it).
+            let first_time = match (&invoice.matched_first_time, &found) {
+                (Some(earlier), _) => Some(*earlier),
+                (None, Some(_)) => Some(matched),
+                (None, None) => None,
+            };
             let review_reason = (!reasons.is_empty()).then(|| reasons.join("; "));
             let milli = |d: Option<Decimal>| d.and_then(|d| to_milli(d).ok());
-            updates.push(invoices::ActiveModel {
-                id: Set(id),
-                order_id: Set(found.as_ref().map(|(o, _)| o.id)),
-                status: Set(status.as_str().to_owned()),
-                source: Set(invoice.source.map(|s| s.as_str().to_owned())),
-                review_reason: Set(review_reason.clone()),
-                invoice_number: Set(invoice.invoice_number.clone()),
-                issue_date: Set(invoice.issue_date),
-                due_date: Set(invoice.due_date),
-                order_reference: Set(invoice.order_reference.clone()),
-                currency: Set(invoice.currency.clone()),
-                subtotal_milli: Set(milli(invoice.subtotal)),
-                tax_milli: Set(milli(invoice.tax)),
-                total_milli: Set(milli(invoice.total)),
-                confidence_permille: Set(invoice.confidence.and_then(|c| {
-                    use rust_decimal::prelude::ToPrimitive;
-                    (c * Decimal::from(1000)).round().to_i32()
-                })),
-                reconciliation: Set(Some(reconciliation)),
-                matched_first_time: Set(Some(first_time)),
-                extraction: Set(extraction),
-                claimed_at: Set(None),
-                updated_at: Set(now),
-                ..Default::default()
-            });
+            updates.push((
+                id,
+                invoices::ActiveModel {
+                    id: Set(id),
+                    order_id: Set(found.as_ref().map(|(o, _)| o.id)),
+                    status: Set(status.as_str().to_owned()),
+                    source: Set(invoice.source.map(|s| s.as_str().to_owned())),
+                    review_reason: Set(review_reason.clone()),
+                    invoice_number: Set(invoice.invoice_number.clone()),
+                    issue_date: Set(invoice.issue_date),
+                    due_date: Set(invoice.due_date),
+                    order_reference: Set(invoice.order_reference.clone()),
+                    currency: Set(invoice.currency.clone()),
+                    subtotal_milli: Set(milli(invoice.subtotal)),
+                    tax_milli: Set(milli(invoice.tax)),
+                    total_milli: Set(milli(invoice.total)),
+                    confidence_permille: Set(invoice.confidence.and_then(|c| {
+                        use rust_decimal::prelude::ToPrimitive;
+                        (c * Decimal::from(1000)).round().to_i32()
+                    })),
+                    reconciliation: Set(Some(reconciliation)),
+                    matched_first_time: Set(first_time),
+                    extraction: Set(extraction),
+                    claimed_at: Set(None),
+                    updated_at: Set(now),
+                    ..Default::default()
+                },
+            ));
             if replace_lines {
                 replaced.push(id);
             }
-            line_rows.extend(lines.iter().map(|l| line_row(id, l.line_number, l)));
+            line_rows.extend(lines.iter().map(|l| (id, line_row(id, l.line_number, l))));
             if matched {
                 let updated = Invoice {
                     order_id: found.as_ref().map(|(o, _)| o.id),
                     status,
                     review_reason,
-                    matched_first_time: Some(first_time),
+                    matched_first_time: first_time,
                     updated_at: now,
                     ..invoice
                 };
@@ -1057,11 +1206,25 @@ impl InvoiceService {
             statuses.push(status);
         }
         let txn = begin_write(&self.db).await?;
-        repository::delete_lines(&txn, &replaced).await?;
-        repository::insert_lines(&txn, line_rows).await?;
-        for update in updates {
-            repository::update(&txn, update).await?;
+        // Each invoice is written only while it is still being read (or corrected); one another
+        // change got to first keeps that change, and its lines.
+        let mut written = std::collections::HashSet::new();
+        for (id, update) in updates {
+            if repository::update_in(
+                &txn,
+                update,
+                &[InvoiceStatus::Uploaded, InvoiceStatus::Extracted],
+            )
+            .await?
+            {
+                written.insert(id);
+            }
         }
+        replaced.retain(|id| written.contains(id));
+        line_rows.retain(|(id, _)| written.contains(id));
+        events.retain(|(id, _)| written.contains(id));
+        repository::delete_lines(&txn, &replaced).await?;
+        repository::insert_lines(&txn, line_rows.into_iter().map(|(_, row)| row).collect()).await?;
         let matched = !events.is_empty();
         outbox::record_many(&txn, outbox::INVOICE_MATCHED, "invoice", events, now).await?;
         txn.commit().await?;
@@ -1229,7 +1392,7 @@ impl InvoiceService {
         }
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
-        repository::update(
+        transition(
             &txn,
             invoices::ActiveModel {
                 id: Set(id),
@@ -1240,6 +1403,7 @@ impl InvoiceService {
                 updated_at: Set(now),
                 ..Default::default()
             },
+            &[invoice.status],
         )
         .await?;
         audit::record(
@@ -1328,7 +1492,7 @@ impl InvoiceService {
             },
         )
         .await?;
-        repository::update(
+        transition(
             &txn,
             invoices::ActiveModel {
                 id: Set(id),
@@ -1336,6 +1500,7 @@ impl InvoiceService {
                 updated_at: Set(now),
                 ..Default::default()
             },
+            &[InvoiceStatus::NeedsReview],
         )
         .await?;
         audit::record(
@@ -1425,7 +1590,7 @@ impl InvoiceService {
         {
             return Err(AppError::Conflict("the dispute is answered already".into()));
         }
-        repository::update(
+        transition(
             &txn,
             invoices::ActiveModel {
                 id: Set(invoice.id),
@@ -1433,6 +1598,7 @@ impl InvoiceService {
                 updated_at: Set(now),
                 ..Default::default()
             },
+            &[InvoiceStatus::Disputed],
         )
         .await?;
         audit::record(
@@ -1619,7 +1785,7 @@ impl InvoiceService {
             .await?;
         }
         // The document's own totals no longer hold once a line changed: the lines decide.
-        repository::update(
+        transition(
             &txn,
             invoices::ActiveModel {
                 id: Set(id),
@@ -1639,6 +1805,7 @@ impl InvoiceService {
                 updated_at: Set(now),
                 ..Default::default()
             },
+            &[invoice.status],
         )
         .await?;
         audit::record(
@@ -1672,7 +1839,7 @@ impl InvoiceService {
         }
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
-        repository::update(
+        transition(
             &txn,
             invoices::ActiveModel {
                 id: Set(id),
@@ -1683,6 +1850,7 @@ impl InvoiceService {
                 updated_at: Set(now),
                 ..Default::default()
             },
+            &[InvoiceStatus::NeedsReview],
         )
         .await?;
         audit::record(
@@ -1802,6 +1970,7 @@ impl InvoiceService {
         signed_in(caller)?;
         let template = repository::find_template(&self.db, id)
             .await?
+            .filter(|t| self.template_keeper(caller, t.supplier_id).is_ok())
             .ok_or_else(|| AppError::not_found("Invoice template", id))?;
         self.save_template(caller, template.supplier_id, Some(id), input)
             .await
@@ -1812,8 +1981,8 @@ impl InvoiceService {
         signed_in(caller)?;
         let template = repository::find_template(&self.db, id)
             .await?
+            .filter(|t| self.template_keeper(caller, t.supplier_id).is_ok())
             .ok_or_else(|| AppError::not_found("Invoice template", id))?;
-        self.template_keeper(caller, template.supplier_id)?;
         let txn = begin_write(&self.db).await?;
         repository::delete_template(&txn, id, Utc::now()).await?;
         audit::record(
@@ -1870,6 +2039,22 @@ struct Reading {
     text: Option<String>,
 }
 
+/// Writes `row` in `txn` while the invoice is still in one of `from` (as the caller read it);
+/// CONFLICT when another change got there first, and the transaction goes no further.
+async fn transition(
+    txn: &impl sea_orm::ConnectionTrait,
+    row: invoices::ActiveModel,
+    from: &[InvoiceStatus],
+) -> Result<(), AppError> {
+    if repository::update_in(txn, row, from).await? {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(
+            "the invoice changed meanwhile: read it again and retry".into(),
+        ))
+    }
+}
+
 /// `items` grouped by their invoice, in their order.
 fn by_invoice<T>(items: Vec<T>, invoice: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
     let mut by: HashMap<Uuid, Vec<T>> = HashMap::new();
@@ -1909,11 +2094,12 @@ fn credit_items(lines: &[InvoiceLine], reconciled: bool) -> Vec<DisputeItem> {
                 .outcome
                 .or((!reconciled).then_some(LineOutcome::NotOrdered))?;
             let amount = match outcome {
-                LineOutcome::PriceMismatch => {
-                    cents((l.unit_price - l.expected_unit_price?) * l.quantity)
-                }
-                LineOutcome::QuantityMismatch => {
-                    cents((l.quantity - l.expected_quantity?) * l.unit_price)
+                // What was charged over the lesser of what was ordered and what was invoiced, at
+                // the lesser price (both may be off).
+                LineOutcome::PriceMismatch | LineOutcome::QuantityMismatch => {
+                    let quantity = l.quantity.min(l.expected_quantity?);
+                    let price = l.unit_price.min(l.expected_unit_price?);
+                    l.line_total - cents(quantity * price)
                 }
                 LineOutcome::NotOrdered => l.line_total,
                 LineOutcome::Matched | LineOutcome::MissingFromInvoice => return None,

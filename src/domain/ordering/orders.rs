@@ -815,6 +815,15 @@ impl OrderService {
         repository::list(&self.db, scope, filter, sort, &page).await
     }
 
+    /// Whether `restaurant` has a live order (not cancelled or rejected) with `supplier`.
+    pub async fn have_traded(&self, supplier: Uuid, restaurant: Uuid) -> Result<bool, AppError> {
+        Ok(
+            !repository::restaurants_trading_with(&self.db, vec![supplier], vec![restaurant])
+                .await?
+                .is_empty(),
+        )
+    }
+
     /// Live orders by id, for contexts that hold references to them (invoices); no access
     /// check — callers decide what to show.
     pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Order>, AppError> {

@@ -172,10 +172,13 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     Err(format!("`{raw}` is not a date (YYYY-MM-DD)"))
 }
 
-/// `quantity × unit price`, rounded half-up to cents.
+/// `quantity × unit price`, rounded half-up to cents (`Decimal::MAX` past what a decimal holds:
+/// refused later as out of range, never a panic).
 pub fn line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal {
-    (quantity * unit_price)
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    let Some(amount) = quantity.checked_mul(unit_price) else {
+        return Decimal::MAX;
+    };
+    amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
 }
 
 #[cfg(test)]

@@ -350,7 +350,14 @@ pub fn read(bytes: &[u8]) -> Result<Extracted, Unreadable> {
                 "{path}/cac:Price/cbc:BaseQuantity must be more than 0"
             )));
         }
-        let unit_price = (price / base).normalize();
+        let unit_price = price
+            .checked_div(base)
+            .ok_or_else(|| {
+                Unreadable(format!(
+                    "{path}/cac:Price: {price} per {base} is out of range"
+                ))
+            })?
+            .normalize();
         let description = line
             .text_at("Item/Name")
             .or_else(|| line.text_at("Item/Description"))
