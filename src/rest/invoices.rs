@@ -240,8 +240,9 @@ pub struct DisputeResponse {
     data: DisputeDto,
 }
 
-/// An invoice upload (multipart/form-data).
-#[derive(ToSchema)]
+/// An invoice upload (multipart/form-data); no other part.
+#[derive(ToSchema, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadInvoiceForm {
     /// The supplier that issued it.
@@ -505,7 +506,14 @@ pub async fn get(
     get, path = "/api/v1/invoices/{id}/document", tag = "invoices",
     params(("id" = Uuid, Path, description = "Invoice id")),
     responses(
-        (status = 200, description = "The document (its media type read from its bytes)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The document, with the media type read from its bytes", content(
+            (Vec<u8> = "application/pdf"),
+            (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/jpeg"),
+            (Vec<u8> = "image/tiff"),
+            (Vec<u8> = "application/xml"),
+            (Vec<u8> = "text/plain"),
+        )),
         (status = 404, description = "No such invoice, or not the caller's", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -537,17 +545,20 @@ pub async fn document(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CorrectLineRequest {
+    /// Blank: none.
+    #[schema(format = "iris-optional-text", max_length = 64)]
     sku: Option<String>,
+    #[schema(format = "iris-optional-text", max_length = 500)]
     description: Option<String>,
     #[serde(default, deserialize_with = "super::exact_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "iris-price")]
     quantity: Option<Decimal>,
     #[serde(default, deserialize_with = "super::exact_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "iris-price")]
     unit_price: Option<Decimal>,
     /// VAT percent.
     #[serde(default, deserialize_with = "super::exact_decimal")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "iris-tax-rate")]
     tax_rate: Option<Decimal>,
 }
 
@@ -623,6 +634,7 @@ pub async fn extract_again(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApproveRequest {
     /// Required when the invoice does not match its order.
+    #[schema(format = "iris-optional-text", max_length = 1000)]
     override_reason: Option<String>,
 }
 
@@ -661,7 +673,7 @@ pub async fn approve(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DisputeRequest {
     /// To the supplier.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(format = "iris-text", max_length = 2000)]
     message: String,
 }
 
@@ -702,6 +714,7 @@ pub async fn dispute(
 pub struct AnswerDisputeRequest {
     /// True: a credit note will follow; false: rejected (`reason` required).
     accept: bool,
+    #[schema(format = "iris-optional-text", max_length = 2000)]
     reason: Option<String>,
 }
 
@@ -737,12 +750,11 @@ pub async fn answer_dispute(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InvoiceSettingsDto {
     /// ± percent within which prices and quantities match (0–10, at most 4 decimals).
-    #[schema(pattern = r"^(10(\.0{1,4})?|\d(\.\d{1,4})?)$", example = "0.5")]
+    #[schema(value_type = String, format = "iris-tolerance", example = "0.5")]
     #[serde(
         deserialize_with = "super::exact_decimal_required",
         serialize_with = "rust_decimal::serde::str::serialize"
     )]
-    #[schema(value_type = String)]
     tolerance_percent: Decimal,
 }
 
@@ -803,14 +815,29 @@ pub async fn set_settings(
 }
 
 /// How one supplier's PDF and scanned invoices are read.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct InvoiceTemplateDto {
-    #[serde(default, skip_deserializing)]
-    id: Option<Uuid>,
-    #[schema(min_length = 1, max_length = 100)]
+    id: Uuid,
     name: String,
     /// Strings every document of the supplier contains.
+    keywords: Vec<String>,
+    /// Header field → regular expression whose first group is the value.
+    fields: std::collections::BTreeMap<String, String>,
+    /// A line row with named groups quantity, unit_price and sku or description.
+    line_pattern: String,
+    lines_start: Option<String>,
+    lines_end: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+/// A template to create or replace.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvoiceTemplateRequest {
+    #[schema(format = "iris-text", max_length = 100)]
+    name: String,
+    /// Strings every document of the supplier contains (1–20).
     #[schema(min_items = 1, max_items = 20)]
     keywords: Vec<String>,
     /// Header field (invoiceNumber, issueDate, dueDate, orderReference, currency, subtotal,
@@ -823,27 +850,25 @@ pub struct InvoiceTemplateDto {
     lines_start: Option<String>,
     #[serde(default)]
     lines_end: Option<String>,
-    #[serde(default, skip_deserializing)]
-    updated_at: Option<DateTime<Utc>>,
 }
 
 impl From<Template> for InvoiceTemplateDto {
     fn from(t: Template) -> Self {
         InvoiceTemplateDto {
-            id: Some(t.id),
+            id: t.id,
             name: t.name,
             keywords: t.keywords,
             fields: t.fields,
             line_pattern: t.line_pattern,
             lines_start: t.lines_start,
             lines_end: t.lines_end,
-            updated_at: Some(t.updated_at),
+            updated_at: t.updated_at,
         }
     }
 }
 
-impl From<InvoiceTemplateDto> for TemplateInput {
-    fn from(t: InvoiceTemplateDto) -> Self {
+impl From<InvoiceTemplateRequest> for TemplateInput {
+    fn from(t: InvoiceTemplateRequest) -> Self {
         TemplateInput {
             name: t.name,
             keywords: t.keywords,
@@ -892,7 +917,7 @@ pub async fn templates(
 #[utoipa::path(
     post, path = "/api/v1/suppliers/{id}/invoice-templates", tag = "invoices",
     params(("id" = Uuid, Path, description = "Supplier id")),
-    request_body = InvoiceTemplateDto,
+    request_body = InvoiceTemplateRequest,
     responses(
         (status = 201, description = "The template", body = InvoiceTemplateResponse),
         (status = 403, description = "Not the supplier's member", body = ErrorEnvelope),
@@ -904,7 +929,7 @@ pub async fn create_template(
     State(state): State<ApiState>,
     SignedIn(caller): SignedIn,
     ApiPath(supplier): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<InvoiceTemplateDto>,
+    ApiJson(body): ApiJson<InvoiceTemplateRequest>,
 ) -> Result<(StatusCode, Json<InvoiceTemplateResponse>), AppError> {
     let template = state
         .services
@@ -923,7 +948,7 @@ pub async fn create_template(
 #[utoipa::path(
     put, path = "/api/v1/invoice-templates/{id}", tag = "invoices",
     params(("id" = Uuid, Path, description = "Template id")),
-    request_body = InvoiceTemplateDto,
+    request_body = InvoiceTemplateRequest,
     responses(
         (status = 200, description = "The template", body = InvoiceTemplateResponse),
         (status = 404, description = "No such template", body = ErrorEnvelope),
@@ -935,7 +960,7 @@ pub async fn update_template(
     State(state): State<ApiState>,
     SignedIn(caller): SignedIn,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<InvoiceTemplateDto>,
+    ApiJson(body): ApiJson<InvoiceTemplateRequest>,
 ) -> Result<Json<InvoiceTemplateResponse>, AppError> {
     let template = state
         .services

@@ -419,6 +419,9 @@ const PRICE_PATTERN: &str =
     "^(0*[1-9][0-9]{0,14}(\\.([0-9]{1,3}0*)?)?|0*\\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9])0*)$";
 /// A VAT rate in percent, 0–100 with at most two decimals (`catalog::tax_rate_bp`).
 const TAX_RATE_PATTERN: &str = "^(100(\\.0{1,2})?|[0-9]{1,2}(\\.[0-9]{1,2})?)$";
+/// An invoice matching tolerance in percent, 0–10 with at most 4 decimals
+/// (`invoicing::reconcile::Tolerance`).
+const TOLERANCE_PATTERN: &str = "^(10(\\.0{1,4})?|[0-9](\\.[0-9]{1,4})?)$";
 /// A service level for safety stock, 0.5–0.999 (`planning::policies`).
 const SERVICE_LEVEL_PATTERN: &str = "^0\\.[5-9][0-9]{0,2}0*$";
 /// A SKU (`catalog::sku`): 1–64 of letters, digits, `-`, `_`, `.` and `/`, trimmed.
@@ -493,6 +496,18 @@ fn apply_rule(object: &mut Object) {
             object.pattern = Some(TAX_RATE_PATTERN.to_owned());
             object.minimum = Some(0.into());
             object.maximum = Some(100.into());
+        }
+        // An invoice matching tolerance in percent, 0–10 with at most 4 decimals.
+        "iris-tolerance" => {
+            object.format = None;
+            object.schema_type = if nullable {
+                SchemaType::Array(vec![Type::String, Type::Integer, Type::Null])
+            } else {
+                SchemaType::Array(vec![Type::String, Type::Integer])
+            };
+            object.pattern = Some(TOLERANCE_PATTERN.to_owned());
+            object.minimum = Some(0.into());
+            object.maximum = Some(10.into());
         }
         // A service level, 0.5–0.999.
         "iris-service-level" => {
