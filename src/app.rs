@@ -232,7 +232,7 @@ impl Application {
             seed::demo_data(&services, config.auth.demo_users).await?;
             tracing::info!("first start: demo data seeded");
         }
-        let schema = graphql::build_schema(services.clone(), jobs.clone(), &config.graphql);
+        let executor = graphql::build_executor(services.clone(), jobs.clone(), &config.graphql);
         let documents = Arc::new(DocumentPolicy::new(
             &config.graphql,
             services.documents.clone(),
@@ -270,7 +270,7 @@ impl Application {
             background_db,
             graphql: GraphqlState {
                 api: state.clone(),
-                schema,
+                executor,
                 documents,
             },
             state,

@@ -545,7 +545,7 @@ async fn execute(
             caller,
         })
         .data(loaders);
-    let mut response = state.schema.execute(request).await;
+    let mut response = state.executor.execute(request).await;
     // Extensions cannot see per-request data in the request hook; stamp the id here.
     errors::finish(&mut response.errors, Some(request_id.as_str()));
     let request_error = is_request_error(&response);

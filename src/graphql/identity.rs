@@ -120,7 +120,7 @@ impl AccountObject {
                 let role = self.0.suppliers.iter().find(|(id, _)| *id == s.id)?.1;
                 Some(SupplierMembership {
                     role: role.into(),
-                    supplier: SupplierObject(s),
+                    supplier: s.into(),
                 })
             })
             .collect())

@@ -1,6 +1,6 @@
 //! The limits every GraphQL document passes before it runs, and the bound on what it answers:
-//! the schema's one extension, which also applies [`super::errors`]' metadata (one extension,
-//! so every resolved field pays for one hook, not two).
+//! the checking schema's one extension ([`super::executor`] runs the checked document on a
+//! schema without extensions, so no resolved field pays for a hook).
 //!
 //! Checked in this order, each with one error naming the limit (`extensions.limit`, the
 //! setting that sets it) and what the document asked for (`extensions.actual`, plus
@@ -18,22 +18,21 @@
 //! close a query is to the maximum. Responses hold at most `GRAPHQL_MAX_ERRORS` errors, then
 //! one that counts the rest.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use async_graphql::{
     Name, Pos, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextResolve,
-        NextSubscribe, NextValidation, ResolveInfo,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+        NextValidation,
     },
-    futures_util::stream::{BoxStream, StreamExt},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
-use super::errors::{self, VALIDATION_FAILED, set_code};
+use super::{
+    errors::{self, VALIDATION_FAILED, set_code},
+    executor::{CheckSlot, Checked},
+};
 use crate::{
     config::GraphqlConfig,
     domain::kernel::validation::{TextTree, dirty_text},
@@ -289,16 +288,16 @@ pub fn bound_errors(errors: &mut Vec<ServerError>, max: usize) {
     errors.push(summary);
 }
 
-/// The extension applying [`Limits`].
+/// The extension applying [`Limits`] on the checking schema ([`super::executor`]): it parses,
+/// checks and validates, leaves the checked document and its cost in the request's
+/// [`CheckSlot`], and executes nothing.
 pub struct DocumentLimits {
     limits: Arc<Limits>,
 }
 
 impl DocumentLimits {
-    pub fn new(limits: Limits) -> Self {
-        Self {
-            limits: Arc::new(limits),
-        }
+    pub fn new(limits: Arc<Limits>) -> Self {
+        Self { limits }
     }
 }
 
@@ -306,85 +305,27 @@ impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(DocumentLimitsExtension {
             limits: self.limits.clone(),
-            cost: Mutex::new(None),
-            deadline: tokio::time::Instant::now() + self.limits.time_budget,
         })
     }
 }
 
 struct DocumentLimitsExtension {
     limits: Arc<Limits>,
-    /// The validated document's cost, reported in the response.
-    cost: Mutex<Option<usize>>,
-    /// When root fields still running are cancelled (the extension is created per request).
-    deadline: tokio::time::Instant,
+}
+
+fn slot<'a>(ctx: &ExtensionContext<'a>) -> Option<std::sync::MutexGuard<'a, Checked>> {
+    ctx.data_opt::<CheckSlot>()
+        .map(|slot| slot.0.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
+    /// A refused document's errors: bounded, coded and stamped.
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         bound_errors(&mut response.errors, self.limits.max_errors);
         errors::finish(&mut response.errors, errors::request_id(ctx).as_deref());
-        let cost = *self.cost.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(cost) = cost {
-            let mut report = async_graphql::indexmap::IndexMap::new();
-            report.insert(Name::new("requested"), Value::from(cost as u64));
-            report.insert(
-                Name::new("maximum"),
-                Value::from(self.limits.max_cost as u64),
-            );
-            response
-                .extensions
-                .insert("cost".to_owned(), Value::Object(report));
-        }
         response
-    }
-
-    /// Every event of a subscription gets its error metadata.
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let request_id = errors::request_id(ctx);
-        next.run(ctx, stream)
-            .map(move |mut response| {
-                errors::finish(&mut response.errors, request_id.as_deref());
-                response
-            })
-            .boxed()
-    }
-
-    /// A root field still running at the deadline is cancelled (dropping its futures stops its
-    /// statements; a mutation's open transaction rolls back) and answers null with a
-    /// `TIMEOUT` error, while the fields already done are returned.
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        if info.path_node.parent.is_some() {
-            return next.run(ctx, info).await;
-        }
-        let field = info.path_node.field_name().to_owned();
-        match tokio::time::timeout_at(self.deadline, next.run(ctx, info)).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::warn!(field = %field, "root field cancelled at the request's time budget");
-                let mut error = ServerError::new(
-                    format!(
-                        "`{field}` did not finish within the request's time budget ({} ms; REQUEST_TIMEOUT_SECS) and was cancelled",
-                        self.limits.time_budget.as_millis()
-                    ),
-                    None,
-                );
-                set_code(&mut error, "TIMEOUT", 504);
-                Err(error)
-            }
-        }
     }
 
     async fn parse_query(
@@ -402,6 +343,9 @@ impl Extension for DocumentLimitsExtension {
         check_text(&doc, variables)?;
         let mut doc = doc;
         omit_absent_variables(&mut doc, variables)?;
+        if let Some(mut slot) = slot(ctx) {
+            slot.document = Some(doc.clone());
+        }
         Ok(doc)
     }
 
@@ -437,8 +381,20 @@ impl Extension for DocumentLimitsExtension {
                 .set("cost", result.complexity as u64);
             return Err(vec![error]);
         }
-        *self.cost.lock().unwrap_or_else(|p| p.into_inner()) = Some(result.complexity);
+        if let Some(mut slot) = slot(ctx) {
+            slot.cost = Some(result.complexity);
+        }
         Ok(result)
+    }
+
+    /// The checking schema runs no resolver: the checked document runs on the other schema.
+    async fn execute(
+        &self,
+        _ctx: &ExtensionContext<'_>,
+        _operation_name: Option<&str>,
+        _next: NextExecute<'_>,
+    ) -> Response {
+        Response::default()
     }
 }
 

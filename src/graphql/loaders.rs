@@ -243,12 +243,12 @@ macro_rules! loader {
 
 loader!(
     /// Live suppliers by id.
-    SupplierLoader, Supplier, |services, keys| services
+    SupplierLoader, Arc<Supplier>, |services, keys| services
         .suppliers
         .by_ids(keys)
         .await?
         .into_iter()
-        .map(|s| (s.id, s))
+        .map(|s| (s.id, Arc::new(s)))
         .collect()
 );
 
@@ -265,12 +265,12 @@ loader!(
 
 loader!(
     /// Products by id, deleted ones included (order lines keep their product).
-    ProductLoader, Product, |services, keys| services
+    ProductLoader, Arc<Product>, |services, keys| services
         .products
         .by_ids(keys)
         .await?
         .into_iter()
-        .map(|p| (p.id, p))
+        .map(|p| (p.id, Arc::new(p)))
         .collect()
 );
 

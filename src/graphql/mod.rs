@@ -12,6 +12,7 @@ pub mod connection;
 pub mod cost;
 pub mod documents;
 pub mod errors;
+pub mod executor;
 pub mod graphiql;
 pub mod http;
 pub mod identity;
@@ -33,7 +34,9 @@ pub mod ws;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, MergedObject, MergedSubscription, Schema, SchemaBuilder, ValidationMode,
+};
 use axum::{Router, extract::FromRef, routing::get};
 
 use crate::{
@@ -99,7 +102,8 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 #[derive(Clone)]
 pub struct GraphqlState {
     pub api: ApiState,
-    pub schema: AppSchema,
+    /// Checks and runs documents (HTTP and websocket alike).
+    pub executor: executor::GraphqlExecutor,
     /// Which documents requests may run (persisted queries, trusted documents).
     pub documents: Arc<documents::DocumentPolicy>,
 }
@@ -136,18 +140,33 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
 }
 
-/// The schema served by a running Iris, with its limits and switches from configuration.
-pub fn build_schema(services: Services, jobs: JobRegistry, config: &GraphqlConfig) -> AppSchema {
-    let mut builder = builder()
+/// The schemas served by a running Iris, with their limits and switches from configuration:
+/// one checks documents against the limits, the other runs what was checked
+/// ([`executor::GraphqlExecutor`]).
+pub fn build_executor(
+    services: Services,
+    jobs: JobRegistry,
+    config: &GraphqlConfig,
+) -> executor::GraphqlExecutor {
+    let limits = Arc::new(limits::Limits::from(config));
+    let switches = |mut builder: SchemaBuilder<Query, Mutation, Subscription>| {
+        if !config.introspection {
+            // "Did you mean …" would spell out the schema that introspection hides.
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+        builder
+    };
+    let checker = switches(builder())
+        .extension(limits::DocumentLimits::new(limits.clone()))
+        .finish();
+    // No extension, so a resolved field pays for no hook; the document was validated in full
+    // by the checker, so only what execution needs is recomputed.
+    let runner = switches(builder())
         .data(services)
         .data(jobs)
-        // One extension: every resolved field goes through each extension's hook.
-        .extension(limits::DocumentLimits::new(config.into()));
-    if !config.introspection {
-        // "Did you mean …" would spell out the schema that introspection hides.
-        builder = builder.disable_introspection().disable_suggestions();
-    }
-    builder.finish()
+        .validation_mode(ValidationMode::Fast)
+        .finish();
+    executor::GraphqlExecutor::new(checker, runner, limits)
 }
 
 /// The SDL, exactly as committed in `schema.graphql` (a test fails when they drift).

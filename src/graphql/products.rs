@@ -1,6 +1,8 @@
 //! The catalog over GraphQL: `products` (browse and search), `product`, `upsertProducts`,
 //! `deleteProduct`.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -92,8 +94,15 @@ pub enum ProductUnit {
     Case,
 }
 
-/// Something a supplier sells.
-pub struct ProductObject(pub Product);
+/// Something a supplier sells (shared: a request's loader hands the same row to every line
+/// that shows it).
+pub struct ProductObject(pub Arc<Product>);
+
+impl From<Product> for ProductObject {
+    fn from(product: Product) -> Self {
+        Self(Arc::new(product))
+    }
+}
 
 /// Something a supplier sells.
 #[Object(name = "Product")]
@@ -332,7 +341,7 @@ impl ProductQuery {
                 page,
             )
             .await?;
-        Ok(connection::connection(result, ProductObject))
+        Ok(connection::connection(result, ProductObject::from))
     }
 
     /// One product by id; null with NOT_FOUND when there is none.
@@ -342,7 +351,7 @@ impl ProductQuery {
         #[graphql(desc = "The product's id (UUID).")] id: ID,
     ) -> async_graphql::Result<Option<ProductObject>> {
         let id = parse_id("id", &id)?;
-        Ok(Some(ProductObject(services(ctx)?.products.get(id).await?)))
+        Ok(Some(services(ctx)?.products.get(id).await?.into()))
     }
 }
 
@@ -382,7 +391,7 @@ impl ProductMutation {
             .upsert(caller(ctx), supplier, items)
             .await?;
         Ok(UpsertProductsPayload {
-            products: products.into_iter().map(ProductObject).collect(),
+            products: products.into_iter().map(ProductObject::from).collect(),
         })
     }
 

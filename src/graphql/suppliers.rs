@@ -1,6 +1,8 @@
 //! Suppliers over GraphQL: `suppliers`, `supplier`, `createSupplier`, `updateSupplier`,
 //! `deleteSupplier`, `supplierChanged`.
 
+use std::sync::Arc;
+
 use async_graphql::{
     Context, Enum, ID, InputObject, Object, SimpleObject, Subscription,
     futures_util::{Stream, StreamExt},
@@ -20,8 +22,15 @@ use crate::domain::suppliers::{
 };
 use crate::error::AppError;
 
-/// A wholesale supplier selling to restaurants on the marketplace.
-pub struct SupplierObject(pub Supplier);
+/// A wholesale supplier selling to restaurants on the marketplace (shared: a request's loader
+/// hands the same row to every product that shows it).
+pub struct SupplierObject(pub Arc<Supplier>);
+
+impl From<Supplier> for SupplierObject {
+    fn from(supplier: Supplier) -> Self {
+        Self(Arc::new(supplier))
+    }
+}
 
 /// A wholesale supplier selling to restaurants on the marketplace.
 #[Object(name = "Supplier")]
@@ -101,7 +110,7 @@ impl SupplierObject {
         Ok(products
             .into_iter()
             .take(first as usize)
-            .map(ProductObject)
+            .map(ProductObject::from)
             .collect())
     }
     /// When the supplier was created (UTC).
@@ -223,7 +232,7 @@ impl SupplierQuery {
                 page,
             )
             .await?;
-        Ok(connection::connection(result, SupplierObject))
+        Ok(connection::connection(result, SupplierObject::from))
     }
 
     /// One supplier by id; null with a NOT_FOUND error when there is none (or it was deleted).
@@ -234,7 +243,7 @@ impl SupplierQuery {
     ) -> async_graphql::Result<Option<SupplierObject>> {
         let id = parse_id("id", &id)?;
         let supplier = services(ctx)?.suppliers.get(caller(ctx), id).await?;
-        Ok(Some(SupplierObject(supplier)))
+        Ok(Some(supplier.into()))
     }
 }
 
@@ -345,7 +354,7 @@ impl SupplierMutation {
             )
             .await?;
         Ok(CreateSupplierPayload {
-            supplier: SupplierObject(supplier),
+            supplier: supplier.into(),
         })
     }
 
@@ -374,7 +383,7 @@ impl SupplierMutation {
             )
             .await?;
         Ok(UpdateSupplierPayload {
-            supplier: SupplierObject(supplier),
+            supplier: supplier.into(),
         })
     }
 
@@ -436,7 +445,7 @@ impl SupplierSubscription {
         Ok(changes.map(|item| {
             item.map(|event| SupplierChangedEvent {
                 kind: event.kind.into(),
-                supplier: SupplierObject(event.supplier),
+                supplier: event.supplier.into(),
                 occurred_at: event.occurred_at,
             })
             .map_err(async_graphql::Error::from)

@@ -372,7 +372,7 @@ async fn serve(
     let caller_slot = connection_caller.clone();
     let connection_request_id = request_id.clone();
     let graphql = GraphqlWebSocket::new(
-        state.schema.clone(),
+        state.executor.clone(),
         ReceiverStream::new(from_client),
         protocol,
     )
