@@ -66,9 +66,22 @@ pub struct Settings<'a> {
     pub invoicing: &'a invoicing::ExtractionConfig,
 }
 
-/// Every domain service, built once per process and shared by all adapters.
+/// Every domain service, built once per process and shared by all adapters. A clone is one
+/// reference count: requests, websocket connections and their loaders hold it by the
+/// thousand.
 #[derive(Clone)]
-pub struct Services {
+pub struct Services(Arc<ServiceSet>);
+
+impl std::ops::Deref for Services {
+    type Target = ServiceSet;
+
+    fn deref(&self) -> &ServiceSet {
+        &self.0
+    }
+}
+
+/// The services [`Services`] shares.
+pub struct ServiceSet {
     pub identity: identity::IdentityService,
     pub audit: audit::AuditService,
     pub suppliers: suppliers::SupplierService,
@@ -160,7 +173,7 @@ impl Services {
             },
             invoicing.concurrency,
         );
-        Ok(Self {
+        Ok(Self(Arc::new(ServiceSet {
             invoices: invoices.clone(),
             storage,
             notifications: notifications.clone(),
@@ -200,6 +213,6 @@ impl Services {
                 products.clone(),
             ),
             orders,
-        })
+        })))
     }
 }
