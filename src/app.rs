@@ -229,8 +229,10 @@ impl Application {
                 .await
                 .map_err(AppError::into_anyhow)?
         {
-            seed::demo_data(&services, config.auth.demo_users).await?;
-            tracing::info!("first start: demo data seeded");
+            seed::demo_data_then_history(&services, config.auth.demo_users).await?;
+            tracing::info!(
+                "first start: demo marketplace seeded (its history follows in the background)"
+            );
         }
         let executor = graphql::build_executor(services.clone(), jobs.clone(), &config.graphql);
         let documents = Arc::new(DocumentPolicy::new(

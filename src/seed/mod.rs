@@ -673,11 +673,12 @@ fn demo_catalog(prefix: &str, articles: &[DemoArticle]) -> Vec<ProductInput> {
     items
 }
 
-/// Creates the demo marketplace where it does not exist yet: suppliers (skipped by
-/// organisation number), restaurants (when there are none), and — with the built-in demo users
-/// — makes `supplier@iris.local` OWNER of the first supplier and `chef@iris.local` OWNER of the
-/// first restaurant.
-pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<SeedReport> {
+/// The marketplace part of [`demo_data`], and the restaurants and suppliers whose history is
+/// still to write (when it created any).
+async fn marketplace(
+    services: &Services,
+    demo_users: bool,
+) -> anyhow::Result<(SeedReport, Option<DemoHistory>)> {
     let system = Caller::system();
     let mut report = SeedReport::default();
     let mut first_supplier = None;
@@ -751,11 +752,10 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
     if !restaurants.is_empty() {
         report.orders = demo_orders(services, &suppliers, &restaurants).await?;
     }
-    if !restaurants.is_empty() && !suppliers.is_empty() {
-        report.movements = demo_inventory(services, &restaurants, &suppliers).await?;
-        (report.invoices, report.reading) =
-            invoices::demo_invoices(services, &suppliers, &restaurants).await?;
-    }
+    let history = (!restaurants.is_empty() && !suppliers.is_empty()).then_some(DemoHistory {
+        suppliers,
+        restaurants,
+    });
     if demo_users {
         let owners = [
             (first_supplier.map(Organisation::Supplier), DEMO_USERS[1].0),
@@ -773,6 +773,61 @@ pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<
                     .map_err(AppError::into_anyhow)?;
             }
         }
+    }
+    Ok((report, history))
+}
+
+/// What the demo marketplace's orders led to: a year of inventory and its first forecasts, and
+/// the suppliers' invoices.
+struct DemoHistory {
+    suppliers: Vec<Supplier>,
+    restaurants: Vec<uuid::Uuid>,
+}
+
+impl DemoHistory {
+    async fn write(self, services: &Services, report: &mut SeedReport) -> anyhow::Result<()> {
+        report.movements = demo_inventory(services, &self.restaurants, &self.suppliers).await?;
+        (report.invoices, report.reading) =
+            invoices::demo_invoices(services, &self.suppliers, &self.restaurants).await?;
+        Ok(())
+    }
+}
+
+/// Creates the demo marketplace where it does not exist yet: suppliers (skipped by
+/// organisation number), restaurants (when there are none), and — with the built-in demo users
+/// — makes `supplier@iris.local` OWNER of the first supplier and `chef@iris.local` OWNER of the
+/// first restaurant; then, for new restaurants, their inventory history, forecasts and
+/// invoices.
+pub async fn demo_data(services: &Services, demo_users: bool) -> anyhow::Result<SeedReport> {
+    let (mut report, history) = marketplace(services, demo_users).await?;
+    if let Some(history) = history {
+        history.write(services, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// [`demo_data`] as a starting server seeds: the marketplace before it serves, the history
+/// (a year of inventory, its forecasts, the invoices: most of the time) right after, in the
+/// background — the first start answers in well under a second and the history shows a
+/// moment later.
+pub async fn demo_data_then_history(
+    services: &Services,
+    demo_users: bool,
+) -> anyhow::Result<SeedReport> {
+    let (report, history) = marketplace(services, demo_users).await?;
+    if let Some(history) = history {
+        let services = services.clone();
+        tokio::spawn(async move {
+            let mut written = SeedReport::default();
+            match history.write(&services, &mut written).await {
+                Ok(()) => tracing::info!(
+                    movements = written.movements,
+                    invoices = written.invoices,
+                    "demo history seeded"
+                ),
+                Err(error) => tracing::error!(error = %error, "seeding the demo history failed"),
+            }
+        });
     }
     Ok(report)
 }
