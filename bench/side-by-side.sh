@@ -97,7 +97,8 @@ assert len(rows) == 50, len(rows)
 print(sys.argv[1], "answers: 50 orders, no errors")' "$1"
 }
 
-# One autocannon run; prints "req/s p50 p97.5 p99" (latencies in ms).
+# One autocannon run; prints "req/s p50 p97.5 p99 p90" (latencies in ms; autocannon has no p95,
+# which lies between p90 and p97.5).
 load() { # url auth-header body
   local args=(-c "$CONNECTIONS" -d "$SECONDS_PER_RUN" -m POST -H "content-type=application/json" -b "$3" -j)
   [ -n "$2" ] && args+=(-H "$2")
@@ -107,7 +108,7 @@ r = json.load(sys.stdin)
 bad = r["errors"] + r["non2xx"] + r["timeouts"]
 assert bad == 0, f"{bad} failed requests"
 l = r["latency"]
-print("%.1f %s %s %s" % (r["requests"]["average"], l["p50"], l["p97_5"], l["p99"]))'
+print("%.1f %s %s %s %s" % (r["requests"]["average"], l["p50"], l["p97_5"], l["p99"], l["p90"]))'
 }
 
 echo "== Postgres: $PG_URL, $ORDERS orders, $CONNECTIONS connections, ${SECONDS_PER_RUN}s per run"
@@ -131,12 +132,12 @@ PGQL_BODY=$(body_of "$PGQL_QUERY")
 # Warm both (connection pools, plan caches).
 load "http://127.0.0.1:$IRIS_PORT/graphql" "$IRIS_AUTH" "$IRIS_BODY" > /dev/null
 load "http://127.0.0.1:$PGQL_PORT/graphql" "" "$PGQL_BODY" > /dev/null
-printf '%-4s %-13s %9s %8s %8s %8s\n' run server 'req/s' p50 p97.5 p99
+printf '%-4s %-13s %9s %8s %8s %8s %8s\n' run server 'req/s' p50 p90 p97.5 p99
 for run in $(seq 1 "$RUNS"); do
-  read -r i_rps i_50 i_975 i_99 < <(load "http://127.0.0.1:$IRIS_PORT/graphql" "$IRIS_AUTH" "$IRIS_BODY")
-  read -r p_rps p_50 p_975 p_99 < <(load "http://127.0.0.1:$PGQL_PORT/graphql" "" "$PGQL_BODY")
-  printf '%-4s %-13s %9s %8s %8s %8s\n' "$run" iris "$i_rps" "$i_50" "$i_975" "$i_99"
-  printf '%-4s %-13s %9s %8s %8s %8s\n' "$run" postgraphile "$p_rps" "$p_50" "$p_975" "$p_99"
+  read -r i_rps i_50 i_975 i_99 i_90 < <(load "http://127.0.0.1:$IRIS_PORT/graphql" "$IRIS_AUTH" "$IRIS_BODY")
+  read -r p_rps p_50 p_975 p_99 p_90 < <(load "http://127.0.0.1:$PGQL_PORT/graphql" "" "$PGQL_BODY")
+  printf '%-4s %-13s %9s %8s %8s %8s %8s\n' "$run" iris "$i_rps" "$i_50" "$i_90" "$i_975" "$i_99"
+  printf '%-4s %-13s %9s %8s %8s %8s %8s\n' "$run" postgraphile "$p_rps" "$p_50" "$p_90" "$p_975" "$p_99"
   python3 -c 'import sys; print(f"     ratio iris/postgraphile: {float(sys.argv[1]) / float(sys.argv[2]):.2f}x")' "$i_rps" "$p_rps"
 done
 
@@ -152,8 +153,8 @@ deep() {
   local first last
   first=$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1]}))' "$query")
   last=$(python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1], "variables": {"after": sys.argv[2]}}))' "$query" "$after")
-  read -r r1 p1 _ _ < <(load "$base" "$IRIS_AUTH" "$first")
-  read -r r200 p200 _ _ < <(load "$base" "$IRIS_AUTH" "$last")
+  read -r r1 p1 _ _ _ < <(load "$base" "$IRIS_AUTH" "$first")
+  read -r r200 p200 _ _ _ < <(load "$base" "$IRIS_AUTH" "$last")
   echo "deep pagination ($1): page 1 p50 ${p1} ms (${r1} req/s), page 200 p50 ${p200} ms (${r200} req/s)"
 }
 deep postgres
@@ -165,10 +166,10 @@ grow
 IRIS_AUTH="authorization=Bearer $TOKEN"
 check iris "http://127.0.0.1:$IRIS_PORT/graphql" "authorization: Bearer $TOKEN" "$IRIS_QUERY"
 load "http://127.0.0.1:$IRIS_PORT/graphql" "$IRIS_AUTH" "$IRIS_BODY" > /dev/null
-printf '%-4s %-13s %9s %8s %8s %8s\n' run server 'req/s' p50 p97.5 p99
+printf '%-4s %-13s %9s %8s %8s %8s %8s\n' run server 'req/s' p50 p90 p97.5 p99
 for run in $(seq 1 "$RUNS"); do
-  read -r i_rps i_50 i_975 i_99 < <(load "http://127.0.0.1:$IRIS_PORT/graphql" "$IRIS_AUTH" "$IRIS_BODY")
-  printf '%-4s %-13s %9s %8s %8s %8s\n' "$run" iris-sqlite "$i_rps" "$i_50" "$i_975" "$i_99"
+  read -r i_rps i_50 i_975 i_99 i_90 < <(load "http://127.0.0.1:$IRIS_PORT/graphql" "$IRIS_AUTH" "$IRIS_BODY")
+  printf '%-4s %-13s %9s %8s %8s %8s %8s\n' "$run" iris-sqlite "$i_rps" "$i_50" "$i_90" "$i_975" "$i_99"
 done
 deep sqlite
 stop_iris
