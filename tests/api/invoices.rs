@@ -950,21 +950,152 @@ async fn a_text_pdf_is_read_by_the_suppliers_template_once_it_has_one() {
     );
 }
 
-#[tokio::test]
-async fn a_scanned_invoice_is_read_by_tesseract_and_the_template() {
+/// Whether the OCR tests run: `IRIS_TEST_TESSERACT=1`, and then the programs must be there
+/// (missing fails loudly).
+fn ocr_wanted() -> bool {
     if std::env::var("IRIS_TEST_TESSERACT").as_deref() != Ok("1") {
         eprintln!(
             "NOT RUN here: set IRIS_TEST_TESSERACT=1 with Debian tesseract-ocr, tesseract-ocr-swe and poppler-utils installed"
         );
-        return;
+        return false;
     }
-    // The programs are required once asked for: missing fails loudly.
     for program in ["tesseract", "pdftoppm"] {
         let found = std::process::Command::new(program).arg("-v").output();
         assert!(
             found.is_ok(),
             "IRIS_TEST_TESSERACT=1 but `{program}` is not installed"
         );
+    }
+    true
+}
+
+/// The first page of `pdf` as pdftoppm renders it with `args`, the file it wrote (`extension`).
+fn rendered(pdf: &[u8], args: &[&str], extension: &str) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("iris-scan-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("invoice.pdf"), pdf).unwrap();
+    let status = std::process::Command::new("pdftoppm")
+        .args(args)
+        .arg("-singlefile")
+        .arg(dir.join("invoice.pdf"))
+        .arg(dir.join("scan"))
+        .status()
+        .expect("pdftoppm runs");
+    assert!(status.success());
+    let bytes = std::fs::read(dir.join(format!("scan.{extension}"))).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes
+}
+
+/// A PDF whose one A4 page is the grey image `pgm` (binary PGM, as pdftoppm writes it): what
+/// a scanner sends, no text layer.
+fn scanned_pdf(pgm: &[u8]) -> Vec<u8> {
+    use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref};
+    // "P5", width, height, maximum value, each followed by one whitespace, then the pixels.
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        let start = at;
+        while !pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(std::str::from_utf8(&pgm[start..at]).unwrap().to_owned());
+        at += 1;
+    }
+    assert_eq!(fields[0], "P5");
+    let (width, height): (i32, i32) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = &pgm[at..];
+    assert_eq!(pixels.len(), (width * height) as usize);
+    let (catalog, tree, page, image, contents) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+    );
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids([page]).count(1);
+    let mut xobject = pdf.image_xobject(image, pixels);
+    xobject.width(width).height(height).bits_per_component(8);
+    xobject.color_space().device_gray();
+    xobject.finish();
+    let mut p = pdf.page(page);
+    p.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
+    p.parent(tree);
+    p.contents(contents);
+    p.resources().x_objects().pair(Name(b"Scan"), image);
+    p.finish();
+    let mut content = Content::new();
+    content.save_state();
+    content.transform([595.0, 0.0, 0.0, 842.0, 0.0, 0.0]);
+    content.x_object(Name(b"Scan"));
+    content.restore_state();
+    pdf.stream(contents, &content.finish());
+    pdf.finish()
+}
+
+#[tokio::test]
+async fn a_scanned_pdf_without_a_text_layer_is_rendered_read_by_tesseract_and_matched() {
+    if !ocr_wanted() {
+        return;
+    }
+    let m = market(&[]).await;
+    ok(m.seller_b
+        .graphql(SAVE_TEMPLATE, beta_template(&m.supplier_b))
+        .await);
+    let order = order_with_b(
+        &m,
+        json!([{ "productId": m.b1, "quantity": 2 }, { "productId": m.b2, "quantity": 12 }]),
+    )
+    .await;
+    let number = format!(
+        "R-{}",
+        order["id"].as_str().unwrap().replace('-', "")[..8].to_ascii_uppercase()
+    );
+    let printed = beta(
+        "F-5006",
+        &number,
+        &[
+            ("B-1", "Surdegsbröd", "2", "99.50"),
+            ("B-2", "Kanelbulle", "12", "1.00"),
+        ],
+    )
+    .pdf();
+    // The printed page through a 200 dpi grey scanner, back as a PDF of one image.
+    let scan = scanned_pdf(&rendered(&printed, &["-r", "200", "-gray"], "pgm"));
+
+    let (status, body) =
+        upload_rest(&m.chef, &m.supplier_b, &m.restaurant, "scan.pdf", &scan).await;
+    assert_eq!(status, 201, "{body}");
+    let invoice = settled(&m.chef, body["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(invoice["document"]["kind"], "PDF");
+    assert_eq!(invoice["source"], "OCR", "{invoice}");
+    let read: Vec<(&str, &str, &str)> = invoice["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap_or(""),
+                l["quantity"].as_str().unwrap(),
+                l["unitPrice"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read,
+        vec![("B-1", "2", "99.5"), ("B-2", "12", "1")],
+        "{invoice}"
+    );
+    assert_eq!(invoice["status"], "MATCHED", "{invoice}");
+    assert_eq!(invoice["orderId"], order["id"]);
+}
+
+#[tokio::test]
+async fn a_scanned_invoice_is_read_by_tesseract_and_the_template() {
+    if !ocr_wanted() {
+        return;
     }
     let m = market(&[]).await;
     ok(m.seller_b
@@ -990,18 +1121,7 @@ async fn a_scanned_invoice_is_read_by_tesseract_and_the_template() {
     )
     .pdf();
     // Scanned: the page as an image (300 dpi, grey), no text layer.
-    let dir = std::env::temp_dir().join(format!("iris-scan-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("invoice.pdf"), &pdf).unwrap();
-    let rendered = std::process::Command::new("pdftoppm")
-        .args(["-r", "300", "-gray", "-png", "-singlefile"])
-        .arg(dir.join("invoice.pdf"))
-        .arg(dir.join("scan"))
-        .status()
-        .expect("pdftoppm runs");
-    assert!(rendered.success());
-    let png = std::fs::read(dir.join("scan.png")).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    let png = rendered(&pdf, &["-r", "300", "-gray", "-png"], "png");
 
     let (status, body) = upload_rest(&m.chef, &m.supplier_b, &m.restaurant, "scan.png", &png).await;
     assert_eq!(status, 201, "{body}");
