@@ -80,10 +80,14 @@ impl GraphqlExecutor {
                 request.set_parsed_query(doc);
                 Ok(checked.cost.unwrap_or_default())
             }
-            None => Err(Response::from_errors(vec![ServerError::new(
-                "the document was not checked",
-                None,
-            )])),
+            // The checking schema's parse hook always leaves the document; a broken
+            // invariant is the server's fault, never the caller's.
+            None => {
+                tracing::error!("a document passed the checks without leaving itself behind");
+                let mut error = ServerError::new("Internal server error", None);
+                set_code(&mut error, "INTERNAL", 500);
+                Err(Response::from_errors(vec![error]))
+            }
         }
     }
 
