@@ -7,7 +7,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{OpenError, PREFIX, Resealed, Sealer, context};
-use crate::error::AppError;
+use crate::{
+    error::AppError,
+    infra::db::{Db, begin_write},
+};
 
 /// A text column whose values are sealed, in a table keyed by a UUID `id`.
 pub(super) struct SealedColumn {
@@ -27,7 +30,7 @@ const PAGE: u64 = 200;
 /// Re-seals `column`'s stale values (with `plaintext_only`, only values never sealed), deleted
 /// rows included. Each update names the value it read, so a secret rotated meanwhile stays.
 pub(super) async fn reseal_column(
-    db: &impl ConnectionTrait,
+    db: &Db,
     sealer: &Sealer,
     column: &SealedColumn,
     plaintext_only: bool,
@@ -73,7 +76,13 @@ pub(super) async fn reseal_column(
                 .value(value.clone(), sealer.seal(&plaintext, &at)?)
                 .and_where(Expr::col(Alias::new("id")).eq(id))
                 .and_where(Expr::col(value.clone()).eq(stored));
-            if db.execute(&update).await?.rows_affected() == 1 {
+            // Its own write transaction (BEGIN IMMEDIATE on SQLite): with Iris serving on the
+            // same file, an autocommit update can meet a snapshot that cannot be upgraded and
+            // fail at once instead of waiting its turn.
+            let txn = begin_write(db).await?;
+            let changed = txn.execute(&update).await?.rows_affected() == 1;
+            txn.commit().await?;
+            if changed {
                 done.resealed += 1;
             }
         }
