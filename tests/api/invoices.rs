@@ -339,8 +339,7 @@ async fn a_csv_invoice_over_rest_charging_above_the_tolerance_is_disputed_answer
  {
     let m = market(&DELIVERING).await;
     let order = order_with_b(&m, json!([{ "productId": m.b1, "quantity": 2 }])).await;
-    let order_id = order["id"].as_str().unwrap();
-    let number = format!("R-{}", order_id.replace('-', "")[..8].to_ascii_uppercase());
+    let number = order_number(&order);
     // A Swedish export: semicolons, decimal commas, Windows-1252, the order's number above the
     // lines; 100,00 against 99,50 ordered is 0.503 % too much.
     let csv = format!(
@@ -363,7 +362,7 @@ async fn a_csv_invoice_over_rest_charging_above_the_tolerance_is_disputed_answer
     assert_eq!(invoice["status"], "NEEDS_REVIEW", "{invoice}");
     assert_eq!(invoice["source"], "CSV");
     assert_eq!(invoice["reconciliation"]["orderFoundBy"], "REFERENCE");
-    assert_eq!(invoice["orderId"], order_id);
+    assert_eq!(invoice["orderId"], order["id"]);
     let line = &invoice["lines"][0];
     assert_eq!(line["description"], "Surdegsbröd");
     assert_eq!(line["outcome"], "PRICE_MISMATCH");
@@ -831,8 +830,7 @@ async fn a_text_pdf_is_read_by_the_suppliers_template_once_it_has_one() {
         json!([{ "productId": m.b1, "quantity": 2 }, { "productId": m.b3, "quantity": 10 }]),
     )
     .await;
-    let order_id = order["id"].as_str().unwrap();
-    let number = format!("R-{}", order_id.replace('-', "")[..8].to_ascii_uppercase());
+    let number = order_number(&order);
     let pdf = beta(
         "F-4004",
         &number,
@@ -930,7 +928,7 @@ async fn a_text_pdf_is_read_by_the_suppliers_template_once_it_has_one() {
     assert_eq!(invoice["status"], "MATCHED", "{invoice}");
     assert_eq!(invoice["source"], "PDF");
     assert_eq!(invoice["invoiceNumber"], "F-4004");
-    assert_eq!(invoice["orderId"], order_id);
+    assert_eq!(invoice["orderId"], order["id"]);
     assert_eq!(invoice["reconciliation"]["orderFoundBy"], "REFERENCE");
     assert_eq!(invoice["total"]["amount"], "245.28");
     assert_eq!(invoice["confidence"], "0.95");
@@ -948,6 +946,28 @@ async fn a_text_pdf_is_read_by_the_suppliers_template_once_it_has_one() {
             .iter()
             .any(|f| f["field"] == "total" && f["from"] == "template `Bageri Beta`, total")
     );
+}
+
+/// The number an order is printed with on the demo writers' invoices.
+fn order_number(order: &Value) -> String {
+    let id = order["id"].as_str().unwrap();
+    format!("R-{}", id.replace('-', "")[..8].to_ascii_uppercase())
+}
+
+/// What was read from each line of an invoice: SKU, quantity and unit price.
+fn sku_quantity_price(invoice: &Value) -> Vec<(&str, &str, &str)> {
+    invoice["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["sku"].as_str().unwrap_or(""),
+                l["quantity"].as_str().unwrap(),
+                l["unitPrice"].as_str().unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// Whether the OCR tests run: `IRIS_TEST_TESSERACT=1`, and then the programs must be there
@@ -1049,10 +1069,7 @@ async fn a_scanned_pdf_without_a_text_layer_is_rendered_read_by_tesseract_and_ma
         json!([{ "productId": m.b1, "quantity": 2 }, { "productId": m.b2, "quantity": 12 }]),
     )
     .await;
-    let number = format!(
-        "R-{}",
-        order["id"].as_str().unwrap().replace('-', "")[..8].to_ascii_uppercase()
-    );
+    let number = order_number(&order);
     let printed = beta(
         "F-5006",
         &number,
@@ -1071,18 +1088,7 @@ async fn a_scanned_pdf_without_a_text_layer_is_rendered_read_by_tesseract_and_ma
     let invoice = settled(&m.chef, body["data"]["id"].as_str().unwrap()).await;
     assert_eq!(invoice["document"]["kind"], "PDF");
     assert_eq!(invoice["source"], "OCR", "{invoice}");
-    let read: Vec<(&str, &str, &str)> = invoice["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["sku"].as_str().unwrap_or(""),
-                l["quantity"].as_str().unwrap(),
-                l["unitPrice"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let read = sku_quantity_price(&invoice);
     assert_eq!(
         read,
         vec![("B-1", "2", "99.5"), ("B-2", "12", "1")],
@@ -1106,10 +1112,7 @@ async fn a_scanned_invoice_is_read_by_tesseract_and_the_template() {
         json!([{ "productId": m.b1, "quantity": 3 }, { "productId": m.b3, "quantity": 20 }]),
     )
     .await;
-    let number = format!(
-        "R-{}",
-        order["id"].as_str().unwrap().replace('-', "")[..8].to_ascii_uppercase()
-    );
+    let number = order_number(&order);
     // 3 × 99,50 = 298,50 and 20 × 2,00 = 40,00: 338,50 + 40,62 VAT = 379,12.
     let pdf = beta(
         "F-5005",
@@ -1128,17 +1131,7 @@ async fn a_scanned_invoice_is_read_by_tesseract_and_the_template() {
     let invoice = settled(&m.chef, body["data"]["id"].as_str().unwrap()).await;
     assert_eq!(invoice["document"]["kind"], "PNG");
     assert_eq!(invoice["source"], "OCR", "{invoice}");
-    let lines = invoice["lines"].as_array().unwrap();
-    let read: Vec<(&str, &str, &str)> = lines
-        .iter()
-        .map(|l| {
-            (
-                l["sku"].as_str().unwrap_or(""),
-                l["quantity"].as_str().unwrap(),
-                l["unitPrice"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let read = sku_quantity_price(&invoice);
     assert_eq!(
         read,
         vec![("B-1", "3", "99.5"), ("B-3", "20", "2")],
