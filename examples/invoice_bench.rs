@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
             weather: &config.weather,
             storage: &config.storage,
             invoicing: &config.invoicing,
+            pricing: &config.pricing,
         },
         Arc::new(config.secret_keys.clone()),
         infra::ratelimit::RateLimiter::in_memory(),

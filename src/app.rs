@@ -115,6 +115,7 @@ impl Core {
                     weather: &config.weather,
                     storage: &config.storage,
                     invoicing: &config.invoicing,
+                    pricing: &config.pricing,
                 },
                 Arc::new(config.secret_keys.clone()),
                 limiter.clone(),

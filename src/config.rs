@@ -171,6 +171,8 @@ pub struct Config {
     /// `INVOICE_EXTRACTIONS`, and `TESSERACT_PATH`, `PDFTOPPM_PATH`, `OCR_LANGUAGES`,
     /// `OCR_TIMEOUT_SECS`, `OCR_MAX_PAGES`: how invoices (scanned ones too) are read.
     pub invoicing: crate::domain::invoicing::ExtractionConfig,
+    /// `RECOMMENDATION_WEIGHTS`: how the supplier recommendation weighs its components.
+    pub pricing: crate::domain::pricing::PricingConfig,
 }
 
 /// Background jobs.
@@ -657,6 +659,13 @@ impl Config {
             timeout: Duration::from_secs(r.parse_range("OCR_TIMEOUT_SECS", 60u64, 1, 600)),
             max_pages: r.parse_range("OCR_MAX_PAGES", 10u32, 1, 100),
         };
+        let pricing = crate::domain::pricing::PricingConfig {
+            weights: r.parse_with(
+                "RECOMMENDATION_WEIGHTS",
+                crate::domain::pricing::recommend::Weights::default(),
+                crate::domain::pricing::recommend::Weights::parse,
+            ),
+        };
         let invoicing = crate::domain::invoicing::ExtractionConfig {
             concurrency: r.parse_range("INVOICE_EXTRACTIONS", 4usize, 1, 64),
             ocr,
@@ -756,6 +765,7 @@ impl Config {
             weather,
             storage,
             invoicing,
+            pricing,
         })
     }
 

@@ -235,6 +235,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     weather: &config.weather,
                     storage: &config.storage,
                     invoicing: &config.invoicing,
+                    pricing: &config.pricing,
                 },
                 std::sync::Arc::new(config.secret_keys.clone()),
                 infra::ratelimit::RateLimiter::in_memory(),

@@ -17,6 +17,12 @@ pub struct Model {
     pub quantity: i64,
     pub line_total_milli: i64,
     pub tax_rate_bp: i32,
+    /// The product's list price when ordered (null before pricing existed).
+    pub list_unit_price_milli: Option<i64>,
+    /// The price list that priced the line, if any, and its name and tier then.
+    pub price_list_id: Option<Uuid>,
+    pub price_list_name: Option<String>,
+    pub price_tier_min_quantity: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

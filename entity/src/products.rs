@@ -18,6 +18,9 @@ pub struct Model {
     pub category_folded: String,
     pub unit: String,
     pub unit_price_milli: i64,
+    /// The price the supplier set (a dynamic rule moves `unit_price_milli` within bounds of it);
+    /// null for rows written before pricing existed (then `unit_price_milli` is the base).
+    pub base_price_milli: Option<i64>,
     pub currency: String,
     pub stock_on_hand: i64,
     pub allergens: i32,

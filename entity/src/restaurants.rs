@@ -15,6 +15,9 @@ pub struct Model {
     /// Delivery preferences as JSON (`{"days": [...], "window": ..., "notes": ...}`).
     pub delivery_prefs: Json,
     pub active: bool,
+    /// Latitude and longitude in millionths of a degree (null until given).
+    pub latitude_e6: Option<i64>,
+    pub longitude_e6: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

@@ -23,6 +23,9 @@ pub struct Model {
     /// Delivery weekdays as a bitmask: bit 0 = Monday … bit 6 = Sunday.
     pub delivery_days: i16,
     pub active: bool,
+    /// Latitude and longitude in millionths of a degree (null until given).
+    pub latitude_e6: Option<i64>,
+    pub longitude_e6: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

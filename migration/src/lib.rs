@@ -22,6 +22,7 @@ mod m20261207_000015_inventory;
 mod m20261207_000016_planning;
 mod m20261207_000017_invoicing;
 mod m20261207_000018_invoice_templates;
+mod m20261207_000019_pricing;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_planning::Migration),
             Box::new(m20261207_000017_invoicing::Migration),
             Box::new(m20261207_000018_invoice_templates::Migration),
+            Box::new(m20261207_000019_pricing::Migration),
         ]
     }
 }

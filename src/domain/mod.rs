@@ -41,6 +41,7 @@ pub mod invoicing;
 pub mod ordering;
 pub mod performance;
 pub mod planning;
+pub mod pricing;
 pub mod restaurants;
 pub mod suppliers;
 
@@ -64,6 +65,7 @@ pub struct Settings<'a> {
     pub weather: &'a planning::weather::WeatherConfig,
     pub storage: &'a platform::storage::StorageConfig,
     pub invoicing: &'a invoicing::ExtractionConfig,
+    pub pricing: &'a pricing::PricingConfig,
 }
 
 /// Every domain service, built once per process and shared by all adapters. A clone is one
@@ -102,6 +104,7 @@ pub struct ServiceSet {
     pub planning: planning::PlanningService,
     pub analytics: analytics::AnalyticsService,
     pub invoices: invoicing::InvoiceService,
+    pub pricing: pricing::PricingService,
     /// Stored documents (invoices, uploads): the local file system or S3.
     pub storage: platform::storage::DocumentStore,
     /// Trusted GraphQL documents (`iris documents push`).
@@ -123,6 +126,7 @@ impl Services {
             weather,
             storage,
             invoicing,
+            pricing: pricing_config,
         } = settings;
         let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
@@ -173,11 +177,22 @@ impl Services {
             },
             invoicing.concurrency,
         );
+        let performance = performance::PerformanceService::new(db.clone(), invoices.clone());
+        let pricing = pricing::PricingService::new(
+            db.clone(),
+            pricing::PricingDeps {
+                planning: planning.clone(),
+                performance: performance.clone(),
+                waker: outbox::OutboxWaker::new(bus.clone()),
+                weights: pricing_config.weights,
+            },
+        );
         Ok(Self(Arc::new(ServiceSet {
+            pricing,
             invoices: invoices.clone(),
             storage,
             notifications: notifications.clone(),
-            performance: performance::PerformanceService::new(db.clone(), invoices.clone()),
+            performance,
             privacy: privacy::PrivacyService::new(db.clone(), retention.clone(), callers.clone()),
             outbox: outbox::OutboxService::new(db.clone(), handlers),
             webhooks: webhooks::WebhookService::new(db.clone(), webhooks.clone(), sealer.clone()),

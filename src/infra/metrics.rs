@@ -32,6 +32,7 @@ pub struct ApiMetrics {
     job_runs: IntCounterVec,
     job_duration: HistogramVec,
     forecast_duration: prometheus::Histogram,
+    pricing_duration: HistogramVec,
     db_statements: IntCounterVec,
     db_latency: prometheus::Histogram,
     requests: IntCounterVec,
@@ -108,6 +109,15 @@ impl ApiMetrics {
             )
             .buckets(vec![1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0]),
         )?;
+        let pricing_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "iris_pricing_job_duration_seconds",
+                "How long a `refresh-prices` run took (reading signals, moving prices, recording changes), in seconds, by how it ended",
+            )
+            .buckets(vec![0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 1800.0]),
+            &["status"],
+        )?;
+        registry.register(Box::new(pricing_duration.clone()))?;
         registry.register(Box::new(forecast_duration.clone()))?;
         registry.register(Box::new(job_runs.clone()))?;
         registry.register(Box::new(job_duration.clone()))?;
@@ -125,6 +135,7 @@ impl ApiMetrics {
             job_runs,
             job_duration,
             forecast_duration,
+            pricing_duration,
             db_statements,
             db_latency,
             requests,
@@ -164,6 +175,11 @@ impl ApiMetrics {
         // The product spec's own metric for the forecast run.
         if job == "forecast-demand" && status == "SUCCEEDED" {
             self.forecast_duration.observe(seconds);
+        }
+        if job == "refresh-prices" && status != "SKIPPED" {
+            self.pricing_duration
+                .with_label_values(&[status])
+                .observe(seconds);
         }
     }
 

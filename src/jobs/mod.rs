@@ -12,6 +12,7 @@ mod extract_invoices;
 mod forecast_demand;
 mod purge_retention;
 mod rebuild_supplier_metrics;
+mod refresh_prices;
 pub mod scheduler;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub const SPECS: &[JobSpec] = &[
     forecast_demand::SPEC,
     purge_retention::SPEC,
     rebuild_supplier_metrics::SPEC,
+    refresh_prices::SPEC,
 ];
 
 /// Every job with its work, for the registry.
@@ -49,6 +51,10 @@ pub fn catalog() -> Vec<Job> {
         Job {
             spec: rebuild_supplier_metrics::SPEC,
             work: Arc::new(rebuild_supplier_metrics::RebuildSupplierMetrics),
+        },
+        Job {
+            spec: refresh_prices::SPEC,
+            work: Arc::new(refresh_prices::RefreshPrices),
         },
     ]
 }

@@ -27,7 +27,8 @@ pub use service::ProductService;
 /// What ordering needs of products, on any connection (it reads them and reserves and releases
 /// their stock inside its own transactions).
 pub(crate) use repository::{
-    Taking, find_live, find_many_including_deleted, put_stock_back, take_stock,
+    Taking, find_live, find_many_including_deleted, find_many_live_products, put_stock_back,
+    take_stock, to_domain as product_of,
 };
 
 /// Most products one batch may carry.
@@ -143,7 +144,10 @@ pub struct Product {
     pub description: Option<String>,
     pub category: String,
     pub unit: Unit,
+    /// Today's list price (a dynamic rule may have moved it from the base price).
     pub unit_price: Money,
+    /// The price the supplier set, in the same currency: the base of dynamic rules' bounds.
+    pub base_price: Decimal,
     pub stock_on_hand: i64,
     pub allergens: Vec<Allergen>,
     pub dietary_tags: Vec<DietaryTag>,

@@ -29,7 +29,7 @@ use crate::{
 /// Most candidates a search ranks (beyond them, the search must be narrowed by filters).
 const MAX_CANDIDATES: u64 = 5000;
 
-pub(super) fn to_domain(m: products::Model) -> Product {
+pub(crate) fn to_domain(m: products::Model) -> Product {
     let currency = Currency::from_stored(&m.currency);
     Product {
         id: m.id,
@@ -43,6 +43,7 @@ pub(super) fn to_domain(m: products::Model) -> Product {
             amount: money::from_milli(m.unit_price_milli),
             currency,
         },
+        base_price: money::from_milli(m.base_price_milli.unwrap_or(m.unit_price_milli)),
         stock_on_hand: m.stock_on_hand,
         allergens: Allergen::from_mask(m.allergens),
         dietary_tags: DietaryTag::from_mask(m.dietary_tags),
@@ -55,6 +56,24 @@ pub(super) fn to_domain(m: products::Model) -> Product {
 
 pub(super) fn fold(text: &str) -> String {
     text.trim().to_lowercase()
+}
+
+/// Products still on the marketplace (not deleted), active or not, as domain values.
+pub(crate) async fn find_many_live_products(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Product>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .filter(Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect())
 }
 
 /// A product still on the marketplace (not deleted), active or not.
@@ -216,6 +235,8 @@ pub(super) async fn save(
         category: Set(p.category),
         unit: Set(p.unit.as_str().to_owned()),
         unit_price_milli: Set(p.unit_price_milli),
+        // The supplier's own price is the base dynamic rules are bounded by.
+        base_price_milli: Set(Some(p.unit_price_milli)),
         currency: Set(p.currency.as_str().to_owned()),
         // Unchanged stock is not written back: orders reserve and release it
         // concurrently, and a stale copy would undo them.

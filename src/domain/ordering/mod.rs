@@ -216,6 +216,19 @@ pub struct OrderLine {
     pub line_total: Decimal,
     /// Percent.
     pub tax_rate: Decimal,
+    /// The product's list price when ordered (`None` for lines older than pricing).
+    pub list_unit_price: Option<Decimal>,
+    /// The price list that priced the line, if one did.
+    pub price_list: Option<LinePriceList>,
+}
+
+/// The price list (and tier) that priced an order line, as it was then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinePriceList {
+    pub id: Uuid,
+    pub name: String,
+    pub min_quantity: i64,
 }
 
 /// One status an order took.

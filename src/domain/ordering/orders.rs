@@ -35,6 +35,7 @@ use crate::{
             audit::{self, AuditEntry},
             outbox,
         },
+        pricing::{self, ResolvedPrice},
         repository::{write_atomically, write_together},
         restaurants,
         suppliers::{self, Supplier},
@@ -82,6 +83,51 @@ struct Wanted {
 struct DraftLine {
     product: products::Model,
     quantity: i64,
+    /// The list price until [`price_lines`] resolves the restaurant's price.
+    price: ResolvedPrice,
+}
+
+/// The product's list price, unresolved.
+fn list_price(product: &products::Model) -> ResolvedPrice {
+    let price = money::from_milli(product.unit_price_milli);
+    ResolvedPrice {
+        unit_price: price,
+        list_price: price,
+        currency: Currency::from_stored(&product.currency),
+        applied: None,
+    }
+}
+
+/// Prices every line of the drafts as the restaurant pays (its price lists): one statement.
+async fn price_lines(
+    db: &impl ConnectionTrait,
+    restaurant: Uuid,
+    drafts: &mut [Draft],
+) -> Result<(), AppError> {
+    let wanted: Vec<_> = drafts
+        .iter()
+        .flat_map(|d| &d.lines)
+        .map(|l| {
+            (
+                l.product.id,
+                l.price.list_price,
+                l.price.currency.clone(),
+                l.quantity,
+            )
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let prices = pricing::PricingService::resolve_on(db, restaurant, &wanted, Utc::now()).await?;
+    for (line, price) in drafts
+        .iter_mut()
+        .flat_map(|d| d.lines.iter_mut())
+        .zip(prices)
+    {
+        line.price = price;
+    }
+    Ok(())
 }
 
 /// A validated order for one supplier, not yet written.
@@ -172,6 +218,7 @@ fn check_line(
     };
     v.check(&field, rule)?;
     Some(DraftLine {
+        price: list_price(product),
         product: product.clone(),
         quantity: quantity?,
     })
@@ -181,7 +228,8 @@ fn priced(lines: &[DraftLine]) -> Vec<PricedLine> {
     lines
         .iter()
         .map(|l| PricedLine {
-            unit_price_milli: l.product.unit_price_milli,
+            unit_price_milli: money::to_milli(l.price.unit_price)
+                .unwrap_or(l.product.unit_price_milli),
             quantity: l.quantity,
             tax_rate_bp: l.product.tax_rate_bp,
         })
@@ -296,13 +344,14 @@ async fn draft_placement(db: &impl ConnectionTrait, input: &PlaceOrder) -> Resul
         &mut v,
     );
     let note = note(input.note.as_deref(), "note", &mut v);
-    let draft = Draft {
+    let mut draft = Draft {
         supplier,
         lines,
         requested_delivery_date: input.requested_delivery_date,
         note,
     };
     if v.is_empty() {
+        price_lines(db, input.restaurant_id, std::slice::from_mut(&mut draft)).await?;
         check_minimum(&draft, "lines", &mut v);
     }
     v.finish()?;
@@ -544,6 +593,7 @@ impl OrderService {
             }
         }
         if v.is_empty() {
+            price_lines(&txn, input.restaurant_id, &mut drafts).await?;
             for draft in &drafts {
                 check_minimum(draft, "cart", &mut v);
             }
@@ -1168,6 +1218,7 @@ fn prepare_order(
         .zip(&totals.line_totals_milli)
         .map(|(line, total)| NewLine {
             product: &line.product,
+            price: &line.price,
             quantity: line.quantity,
             line_total_milli: *total,
         })

@@ -17,17 +17,18 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    CartItem, Order, OrderEvent, OrderFilter, OrderLine, OrderSort, OrderSortField, OrderStatus,
-    OrderTax,
+    CartItem, LinePriceList, Order, OrderEvent, OrderFilter, OrderLine, OrderSort, OrderSortField,
+    OrderStatus, OrderTax,
     totals::{TaxLine, Totals},
 };
 use crate::{
     domain::{
         catalog::{Unit, tax_rate_percent},
         kernel::{
-            money::{Currency, from_milli},
+            money::{Currency, from_milli, to_milli},
             pagination::{Page, PageRequest},
         },
+        pricing::ResolvedPrice,
         repository::{SortOrder, fetch_page},
     },
     error::{AppError, DbResultExt as _},
@@ -74,6 +75,15 @@ pub(super) fn line_to_domain(m: order_lines::Model) -> OrderLine {
         quantity: m.quantity,
         line_total: from_milli(m.line_total_milli),
         tax_rate: tax_rate_percent(m.tax_rate_bp),
+        list_unit_price: m.list_unit_price_milli.map(from_milli),
+        price_list: match (m.price_list_id, m.price_list_name) {
+            (Some(id), Some(name)) => Some(LinePriceList {
+                id,
+                name,
+                min_quantity: m.price_tier_min_quantity.unwrap_or(1),
+            }),
+            _ => None,
+        },
     }
 }
 
@@ -158,6 +168,8 @@ pub(super) struct NewOrder<'a> {
 /// the line's exact total.
 pub(super) struct NewLine<'a> {
     pub product: &'a products::Model,
+    /// What the restaurant pays per unit, and which price list (and tier) says so.
+    pub price: &'a ResolvedPrice,
     pub quantity: i64,
     pub line_total_milli: i64,
 }
@@ -202,10 +214,15 @@ pub(super) fn order_inserts(
             sku: line.product.sku.clone(),
             name: line.product.name.clone(),
             unit: line.product.unit.clone(),
-            unit_price_milli: line.product.unit_price_milli,
+            unit_price_milli: to_milli(line.price.unit_price)
+                .unwrap_or(line.product.unit_price_milli),
             quantity: line.quantity,
             line_total_milli: line.line_total_milli,
             tax_rate_bp: line.product.tax_rate_bp,
+            list_unit_price_milli: Some(line.product.unit_price_milli),
+            price_list_id: line.price.applied.as_ref().map(|a| a.id),
+            price_list_name: line.price.applied.as_ref().map(|a| a.name.clone()),
+            price_tier_min_quantity: line.price.applied.as_ref().map(|a| a.min_quantity),
         })
         .collect();
     let insert_lines = order_lines::Entity::insert_many(

@@ -546,3 +546,44 @@ pub(super) async fn max_temperatures(
     }
     Ok(by_city)
 }
+
+/// Mean forecast units per day over `[from, from + days)` of suppliers' forecasts of these
+/// products (one statement); products without a forecast are absent.
+pub(super) async fn supplier_daily_demand(
+    db: &impl ConnectionTrait,
+    products: &[Uuid],
+    from: NaiveDate,
+    days: i64,
+) -> Result<HashMap<Uuid, rust_decimal::Decimal>, AppError> {
+    let mut found = HashMap::new();
+    if products.is_empty() || days <= 0 {
+        return Ok(found);
+    }
+    let backend = db.get_database_backend();
+    let ph = |n: usize| placeholder(backend, n);
+    let ids: Vec<String> = (1..=products.len()).map(ph).collect();
+    let n = products.len();
+    let sql = format!(
+        "SELECT s.product_id, SUM(p.point_milli) AS units_milli FROM forecast_series s \
+         JOIN forecast_points p ON p.series_id = s.id \
+         WHERE s.scope = 'SUPPLIER' AND s.product_id IN ({}) AND p.day >= {} AND p.day < {} \
+         GROUP BY s.product_id",
+        ids.join(", "),
+        ph(n + 1),
+        ph(n + 2)
+    );
+    let mut values: Vec<sea_orm::Value> = products.iter().map(|id| (*id).into()).collect();
+    values.push(from.into());
+    values.push((from + chrono::Duration::days(days)).into());
+    for row in db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+    {
+        let milli: Option<i64> = row.try_get("", "units_milli")?;
+        found.insert(
+            row.try_get("", "product_id")?,
+            (from_milli(milli.unwrap_or(0)) / rust_decimal::Decimal::from(days)).round_dp(3),
+        );
+    }
+    Ok(found)
+}

@@ -547,6 +547,16 @@ impl PlanningService {
         Ok(run)
     }
 
+    /// Suppliers' forecast demand of these products: mean units per day over the next `days`
+    /// days (for dynamic prices); products without a supplier forecast are absent.
+    pub async fn supplier_daily_demand(
+        &self,
+        products: &[Uuid],
+        days: i64,
+    ) -> Result<HashMap<Uuid, Decimal>, AppError> {
+        repository::supplier_daily_demand(&self.db, products, Utc::now().date_naive(), days).await
+    }
+
     /// The stored forecast of `owner`'s product, from today on (`None` before the first run
     /// with demand for it).
     pub async fn forecast(

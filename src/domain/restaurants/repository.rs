@@ -54,6 +54,8 @@ pub(super) async fn insert(
         city: Set(city),
         delivery_prefs: Set(json!(delivery_prefs)),
         active: Set(true),
+        latitude_e6: Set(None),
+        longitude_e6: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),

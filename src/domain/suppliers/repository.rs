@@ -84,6 +84,8 @@ pub(super) async fn insert(
         minimum_order_value_milli: Set(fields.minimum_order_value_milli.unwrap_or(0)),
         delivery_days: Set(fields.delivery_days.unwrap_or_default().mask()),
         active: Set(fields.active.unwrap_or(true)),
+        latitude_e6: Set(None),
+        longitude_e6: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),

@@ -49,6 +49,11 @@ pub struct Progress<'a> {
 }
 
 impl Progress<'_> {
+    /// The run being reported on (what the job's records name).
+    pub fn run_id(&self) -> Uuid {
+        self.run
+    }
+
     /// Best effort: the final stats are written anyway.
     pub async fn report(&self, stats: serde_json::Value) {
         let _ = self.runs.progress(self.run, stats).await;

@@ -355,6 +355,35 @@ async fn invoice_notice(txn: &DatabaseTransaction, event: &OutboxEvent) -> Resul
     Ok(())
 }
 
+/// A product's list price moved: its recent buyers hear of it (orders already placed keep
+/// their price).
+async fn price_notice(txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
+    let p = &event.payload;
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let (name, currency) = (text(&p["product"]["name"]), text(&p["currency"]));
+    let (old, new) = (text(&p["oldPrice"]), text(&p["newPrice"]));
+    let notice = Notice {
+        kind: "product.price_changed".into(),
+        title: format!("{name}: new price {new} {currency}"),
+        body: format!(
+            "The list price of {name} (SKU {}) changed from {old} to {new} {currency}. Orders already placed keep their price.",
+            text(&p["product"]["sku"])
+        ),
+        data: json!({ "productId": p["product"]["id"], "oldPrice": old, "newPrice": new }),
+    };
+    for restaurant in event.routed_restaurants() {
+        notify_members(
+            txn,
+            Organisation::Restaurant(restaurant),
+            false,
+            &notice,
+            Some(event.id),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl OutboxHandler for NotificationFanout {
     fn name(&self) -> &'static str {
@@ -367,6 +396,9 @@ impl OutboxHandler for NotificationFanout {
         }
         if event.aggregate_type == "invoice" {
             return invoice_notice(txn, event).await;
+        }
+        if event.event_type == outbox::PRODUCT_PRICE_CHANGED {
+            return price_notice(txn, event).await;
         }
         if event.aggregate_type != "order" || event.event_type == outbox::DELIVERY_MARKED {
             return Ok(());

@@ -43,14 +43,23 @@ pub const INVOICE_DISPUTED: &str = "invoice.disputed";
 /// A supplier answered a dispute (payload: the invoice and the dispute).
 pub const INVOICE_DISPUTE_ANSWERED: &str = "invoice.dispute_answered";
 
+/// A dynamic rule moved a product's list price (payload: the product, old and new price, the
+/// rule, the job run).
+pub const PRODUCT_PRICE_CHANGED: &str = "product.price_changed";
+
+/// A payload key that routes an event (who besides its parties hears of it) and is never
+/// sent out: webhook bodies leave it out.
+pub const ROUTING_KEY: &str = "_routing";
+
 /// Every event type, for subscriptions to choose from.
-pub const EVENT_TYPES: [&str; 6] = [
+pub const EVENT_TYPES: [&str; 7] = [
     ORDER_PLACED,
     ORDER_STATUS_CHANGED,
     DELIVERY_MARKED,
     INVOICE_MATCHED,
     INVOICE_DISPUTED,
     INVOICE_DISPUTE_ANSWERED,
+    PRODUCT_PRICE_CHANGED,
 ];
 
 /// Most events one dispatch transaction takes.
@@ -69,6 +78,20 @@ pub struct OutboxEvent {
     pub payload: serde_json::Value,
     pub occurred_at: DateTime<Utc>,
     pub attempts: i32,
+}
+
+impl OutboxEvent {
+    /// The restaurants the event is routed to beyond its parties ([`ROUTING_KEY`]).
+    pub fn routed_restaurants(&self) -> Vec<Uuid> {
+        self.payload[ROUTING_KEY]["restaurants"]
+            .as_array()
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| id.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Published on the bus after a transaction that wrote outbox rows commits: wakes the

@@ -20,7 +20,7 @@ use crate::{
     domain::platform::{
         audit::{self, AuditEntry},
         notifications::{Notice, NotificationService, notify_members},
-        outbox::{OutboxEvent, OutboxHandler},
+        outbox::{self, OutboxEvent, OutboxHandler},
         secrets::Sealer,
     },
     error::AppError,
@@ -48,24 +48,40 @@ impl OutboxHandler for WebhookFanout {
     }
 
     async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
-        if !matches!(event.aggregate_type.as_str(), "order" | "invoice") {
-            return Ok(());
-        }
-        let (Some(restaurant), Some(supplier)) =
-            (party(event, "restaurantId"), party(event, "supplierId"))
-        else {
-            return Err(AppError::Internal(anyhow::anyhow!(
-                "{} event {} names no parties",
-                event.aggregate_type,
-                event.id
-            )));
+        let (supplier, restaurants) = match event.aggregate_type.as_str() {
+            "order" | "invoice" => match (party(event, "restaurantId"), party(event, "supplierId")) {
+                (Some(restaurant), Some(supplier)) => (supplier, vec![restaurant]),
+                _ => {
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "{} event {} names no parties",
+                        event.aggregate_type,
+                        event.id
+                    )));
+                }
+            },
+            // A product's supplier, and the restaurants the event is routed to (its buyers).
+            "product" => {
+                let Some(supplier) = party(event, "supplierId") else {
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "product event {} names no supplier",
+                        event.id
+                    )));
+                };
+                (supplier, event.routed_restaurants())
+            }
+            _ => return Ok(()),
         };
-        let endpoints = repository::enabled_endpoints_of_parties(txn, supplier, restaurant).await?;
+        let endpoints =
+            repository::enabled_endpoints_of_parties(txn, supplier, &restaurants).await?;
         let now = Utc::now();
+        let mut data = event.payload.clone();
+        if let Some(fields) = data.as_object_mut() {
+            fields.remove(outbox::ROUTING_KEY);
+        }
         let body = json!({
             "type": event.event_type,
             "timestamp": event.occurred_at,
-            "data": event.payload,
+            "data": data,
         });
         for endpoint in endpoints {
             if !endpoint.event_types.contains(&event.event_type) {

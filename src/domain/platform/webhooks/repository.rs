@@ -146,7 +146,7 @@ pub(super) async fn list_live_endpoints(
 pub(super) async fn enabled_endpoints_of_parties(
     db: &impl ConnectionTrait,
     supplier: Uuid,
-    restaurant: Uuid,
+    restaurants: &[Uuid],
 ) -> Result<Vec<Endpoint>, AppError> {
     Ok(webhook_endpoints::Entity::find()
         .filter(webhook_endpoints::Column::DeletedAt.is_null())
@@ -161,7 +161,7 @@ pub(super) async fn enabled_endpoints_of_parties(
                 .add(
                     Condition::all()
                         .add(webhook_endpoints::Column::OwnerType.eq("RESTAURANT"))
-                        .add(webhook_endpoints::Column::OwnerId.eq(restaurant)),
+                        .add(webhook_endpoints::Column::OwnerId.is_in(restaurants.to_vec())),
                 ),
         )
         .all(db)
