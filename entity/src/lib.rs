@@ -7,8 +7,8 @@
 pub mod accounts;
 pub mod audit_log;
 pub mod cart_items;
-pub mod customer_group_members;
 pub mod carts;
+pub mod customer_group_members;
 pub mod forecast_points;
 pub mod forecast_series;
 pub mod idempotency_keys;

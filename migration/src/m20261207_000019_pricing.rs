@@ -122,7 +122,11 @@ enum Restaurants {
 }
 
 fn id(column: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(column).uuid().not_null().primary_key().to_owned()
+    ColumnDef::new(column)
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 
 fn uuid(column: impl IntoIden) -> ColumnDef {
@@ -162,7 +166,11 @@ impl MigrationTrait for Migration {
                     .col(id(PriceLists::Id))
                     .col(uuid(PriceLists::SupplierId))
                     .col(ColumnDef::new(PriceLists::Name).string_len(100).not_null())
-                    .col(ColumnDef::new(PriceLists::Currency).string_len(3).not_null())
+                    .col(
+                        ColumnDef::new(PriceLists::Currency)
+                            .string_len(3)
+                            .not_null(),
+                    )
                     .col(at_or_null(PriceLists::ValidFrom))
                     .col(at_or_null(PriceLists::ValidTo))
                     .col(ColumnDef::new(PriceLists::Priority).integer().not_null())
@@ -359,7 +367,11 @@ impl MigrationTrait for Migration {
                             .big_integer()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(PriceChanges::Reason).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(PriceChanges::Reason)
+                            .string_len(100)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(PriceChanges::Signals).json().not_null())
                     .col(at(PriceChanges::ChangedAt))
                     .to_owned(),
@@ -377,7 +389,11 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Products::Table)
-                    .add_column(ColumnDef::new(Products::BasePriceMilli).big_integer().null())
+                    .add_column(
+                        ColumnDef::new(Products::BasePriceMilli)
+                            .big_integer()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -397,7 +413,10 @@ impl MigrationTrait for Migration {
                 .big_integer()
                 .null()
                 .to_owned(),
-            ColumnDef::new(OrderLines::PriceListId).uuid().null().to_owned(),
+            ColumnDef::new(OrderLines::PriceListId)
+                .uuid()
+                .null()
+                .to_owned(),
             ColumnDef::new(OrderLines::PriceListName)
                 .string_len(100)
                 .null()

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 
 use super::{
     caller,
-    common::{MoneyObject, parse_id},
+    common::{MoneyObject, money, parse_id},
     loaders::loaders,
+    pricing::{ResolvedPriceObject, resolved_price},
     products::ProductObject,
     restaurants::RestaurantObject,
     services,
@@ -66,16 +67,36 @@ impl CartItemObject {
             .products
             .load_one(self.0.product_id)
             .await?
-            .map(ProductObject))
+            .map(|p| ProductObject::for_restaurant(p, self.0.restaurant_id)))
     }
     /// Units.
     async fn quantity(&self) -> i64 {
         self.0.quantity
     }
-    /// Today's unit price × quantity, exact; null when the product is gone.
+    /// Today's price for the restaurant at this quantity (its price lists applied); null when
+    /// the product is gone.
+    async fn price(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ResolvedPriceObject>> {
+        let Some(product) = loaders(ctx)?.products.load_one(self.0.product_id).await? else {
+            return Ok(None);
+        };
+        let price =
+            resolved_price(ctx, &product, self.0.restaurant_id, self.0.quantity, None).await?;
+        Ok(Some(ResolvedPriceObject {
+            price,
+            quantity: self.0.quantity,
+        }))
+    }
+    /// Today's unit price for the restaurant × quantity, exact; null when the product is gone.
     async fn line_total(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<MoneyObject>> {
-        let product = loaders(ctx)?.products.load_one(self.0.product_id).await?;
-        Ok(product.map(|p| p.price_of(self.0.quantity).into()))
+        let Some(product) = loaders(ctx)?.products.load_one(self.0.product_id).await? else {
+            return Ok(None);
+        };
+        let price =
+            resolved_price(ctx, &product, self.0.restaurant_id, self.0.quantity, None).await?;
+        Ok(Some(money(
+            price.unit_price * rust_decimal::Decimal::from(self.0.quantity),
+            &price.currency,
+        )))
     }
     /// When it was added (UTC).
     async fn added_at(&self) -> DateTime<Utc> {

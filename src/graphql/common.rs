@@ -126,3 +126,52 @@ pub fn money(amount: Decimal, currency: &money::Currency) -> MoneyObject {
         currency: currency.as_str().to_owned(),
     }
 }
+
+/// Where an organisation is, in degrees (WGS 84).
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Location")]
+pub struct LocationObject {
+    /// Latitude, −90 to 90, e.g. "57.70887".
+    pub latitude: ExactDecimal,
+    /// Longitude, −180 to 180, e.g. "11.97456".
+    pub longitude: ExactDecimal,
+}
+
+impl From<crate::domain::kernel::geo::Location> for LocationObject {
+    fn from(l: crate::domain::kernel::geo::Location) -> Self {
+        LocationObject {
+            latitude: ExactDecimal(l.latitude()),
+            longitude: ExactDecimal(l.longitude()),
+        }
+    }
+}
+
+/// Where an organisation is; both or neither (clears it).
+#[derive(async_graphql::InputObject)]
+pub struct SetLocationInput {
+    /// The supplier or restaurant (UUID).
+    pub id: ID,
+    /// Latitude in degrees, −90 to 90, at most 6 decimals.
+    pub latitude: Option<ExactDecimal>,
+    /// Longitude in degrees, −180 to 180, at most 6 decimals.
+    pub longitude: Option<ExactDecimal>,
+}
+
+impl SetLocationInput {
+    /// The organisation's id and its degrees (`None`: clear).
+    pub fn parts(&self) -> Result<(Uuid, Option<(Decimal, Decimal)>), AppError> {
+        let id = parse_id("id", &self.id)?;
+        match (self.latitude, self.longitude) {
+            (Some(lat), Some(lon)) => Ok((id, Some((lat.0, lon.0)))),
+            (None, None) => Ok((id, None)),
+            (None, Some(_)) => Err(AppError::validation(
+                "latitude",
+                "is required with longitude",
+            )),
+            (Some(_), None) => Err(AppError::validation(
+                "longitude",
+                "is required with latitude",
+            )),
+        }
+    }
+}

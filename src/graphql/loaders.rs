@@ -24,6 +24,7 @@ use std::{
     task::{Context as TaskContext, Poll, Wake, Waker},
 };
 
+use chrono::{DateTime, Utc};
 use futures_util::{
     FutureExt,
     future::{BoxFuture, Shared},
@@ -38,6 +39,7 @@ use crate::{
         invoicing::{Dispute, InvoiceLine},
         ordering::{CartItem, OrderEvent, OrderLine},
         performance::Performance,
+        pricing::Candidate,
         restaurants::Restaurant,
         suppliers::Supplier,
     },
@@ -328,8 +330,35 @@ impl Loader for TradeLoader {
     }
 }
 
+/// The price lists that may price products for one restaurant at one instant (now when
+/// `None`): the candidates of every product asked for in one statement.
+pub struct PriceLoader {
+    services: Services,
+    restaurant: Uuid,
+    at: Option<DateTime<Utc>>,
+}
+
+impl Loader for PriceLoader {
+    type Value = Arc<Vec<Candidate>>;
+
+    async fn load(&self, keys: &[Uuid]) -> async_graphql::Result<HashMap<Uuid, Self::Value>> {
+        let mut found = self
+            .services
+            .pricing
+            .candidates(self.restaurant, keys, self.at.unwrap_or_else(Utc::now))
+            .await?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, Arc::new(found.remove(k).unwrap_or_default())))
+            .collect())
+    }
+}
+
 /// Every loader of one request (or websocket connection).
 pub struct Loaders {
+    /// One price loader per (restaurant, instant) the request asks about.
+    prices: Mutex<HashMap<(Uuid, Option<DateTime<Utc>>), Arc<DataLoader<PriceLoader>>>>,
+    services: Services,
     pub suppliers: DataLoader<SupplierLoader>,
     pub restaurants: DataLoader<RestaurantLoader>,
     pub products: DataLoader<ProductLoader>,
@@ -344,6 +373,27 @@ pub struct Loaders {
 }
 
 impl Loaders {
+    /// The price loader of `restaurant` at `at` (now when `None`).
+    pub fn prices(
+        &self,
+        restaurant: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Arc<DataLoader<PriceLoader>> {
+        lock(&self.prices)
+            .entry((restaurant, at))
+            .or_insert_with(|| {
+                Arc::new(DataLoader::new(
+                    PriceLoader {
+                        services: self.services.clone(),
+                        restaurant,
+                        at,
+                    },
+                    false,
+                ))
+            })
+            .clone()
+    }
+
     /// The loaders of one HTTP request: they may be primed with what the request wrote.
     pub fn for_request(services: &Services, principal: &Principal) -> Self {
         Self::new(services, principal, true)
@@ -358,6 +408,8 @@ impl Loaders {
     fn new(services: &Services, principal: &Principal, primable: bool) -> Self {
         let p = primable;
         Self {
+            prices: Mutex::default(),
+            services: services.clone(),
             suppliers: DataLoader::new(SupplierLoader(services.clone()), p),
             restaurants: DataLoader::new(RestaurantLoader(services.clone()), p),
             products: DataLoader::new(ProductLoader(services.clone()), p),

@@ -25,6 +25,7 @@ pub mod loaders;
 pub mod notifications;
 pub mod orders;
 pub mod planning;
+pub mod pricing;
 pub mod privacy;
 pub mod products;
 pub mod restaurants;
@@ -56,6 +57,7 @@ pub struct Query(
     inventory::InventoryQuery,
     planning::PlanningQuery,
     invoices::InvoiceQuery,
+    pricing::PricingQuery,
     analytics::AnalyticsQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
@@ -76,6 +78,7 @@ pub struct Mutation(
     inventory::InventoryMutation,
     planning::PlanningMutation,
     invoices::InvoiceMutation,
+    pricing::PricingMutation,
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
     products::ProductMutation,

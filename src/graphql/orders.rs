@@ -256,7 +256,7 @@ impl OrderLineObject {
             .products
             .load_one(self.line.product_id)
             .await?
-            .map(ProductObject))
+            .map(ProductObject::from))
     }
     /// SKU when ordered.
     async fn sku(&self) -> &str {
@@ -286,6 +286,30 @@ impl OrderLineObject {
     async fn tax_rate(&self) -> ExactDecimal {
         ExactDecimal(self.line.tax_rate)
     }
+    /// The product's list price when ordered (null for lines older than price lists).
+    async fn list_unit_price(&self) -> Option<MoneyObject> {
+        self.line.list_unit_price.map(|p| money(p, &self.currency))
+    }
+    /// The price list (and tier) that priced the line when ordered; null when the list price
+    /// applied. Later changes to the list never touch it.
+    async fn applied_price_list(&self) -> Option<OrderLinePriceList> {
+        self.line.price_list.as_ref().map(|p| OrderLinePriceList {
+            id: ID(p.id.to_string()),
+            name: p.name.clone(),
+            min_quantity: p.min_quantity,
+        })
+    }
+}
+
+/// The price list and tier that priced an order line, as they were when it was ordered.
+#[derive(async_graphql::SimpleObject)]
+pub struct OrderLinePriceList {
+    /// The list (UUID).
+    id: ID,
+    /// Its name then.
+    name: String,
+    /// The tier's break quantity.
+    min_quantity: i64,
 }
 
 /// One status an order took.

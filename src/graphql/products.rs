@@ -11,12 +11,16 @@ use super::{
     common::{ExactDecimal, MoneyObject, SortDirection, parse_id},
     connection::{self, RelayConnection},
     loaders::loaders,
+    pricing::{PriceChangeObject, ResolvedPriceObject, resolved_price},
     services,
     suppliers::SupplierObject,
 };
+use uuid::Uuid;
+
 use crate::domain::catalog::{
     self as domain, Product, ProductFilter as DomainFilter, ProductInput as DomainInput,
 };
+use crate::error::AppError;
 
 /// One of the 14 allergens EU food law requires to be declared.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -95,12 +99,34 @@ pub enum ProductUnit {
 }
 
 /// Something a supplier sells (shared: a request's loader hands the same row to every line
-/// that shows it).
-pub struct ProductObject(pub Arc<Product>);
+/// that shows it), seen in a restaurant's context or not (`price` then resolves for it).
+pub struct ProductObject {
+    pub product: Arc<Product>,
+    pub restaurant: Option<Uuid>,
+}
 
 impl From<Product> for ProductObject {
     fn from(product: Product) -> Self {
-        Self(Arc::new(product))
+        Arc::new(product).into()
+    }
+}
+
+impl From<Arc<Product>> for ProductObject {
+    fn from(product: Arc<Product>) -> Self {
+        Self {
+            product,
+            restaurant: None,
+        }
+    }
+}
+
+impl ProductObject {
+    /// The product as `restaurant` sees it (its prices).
+    pub fn for_restaurant(product: Arc<Product>, restaurant: Uuid) -> Self {
+        Self {
+            product,
+            restaurant: Some(restaurant),
+        }
     }
 }
 
@@ -109,69 +135,121 @@ impl From<Product> for ProductObject {
 impl ProductObject {
     /// Unique identifier (UUID).
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.product.id.to_string())
     }
     /// The supplier's article number, unique within the supplier.
     async fn sku(&self) -> &str {
-        &self.0.sku
+        &self.product.sku
     }
     /// Name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.product.name
     }
     /// Description.
     async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
+        self.product.description.as_deref()
     }
     /// Category, e.g. "Fisk & skaldjur".
     async fn category(&self) -> &str {
-        &self.0.category
+        &self.product.category
     }
     /// How it is sold.
     async fn unit(&self) -> ProductUnit {
-        self.0.unit.into()
+        self.product.unit.into()
     }
     /// Price of one unit.
     async fn unit_price(&self) -> MoneyObject {
-        self.0.unit_price.clone().into()
+        self.product.unit_price.clone().into()
     }
     /// Units in stock.
     async fn stock_on_hand(&self) -> i64 {
-        self.0.stock_on_hand
+        self.product.stock_on_hand
     }
     /// Whether any unit is in stock.
     async fn in_stock(&self) -> bool {
-        self.0.stock_on_hand > 0
+        self.product.stock_on_hand > 0
     }
     /// Declared allergens.
     async fn allergens(&self) -> Vec<Allergen> {
-        self.0.allergens.iter().map(|a| (*a).into()).collect()
+        self.product.allergens.iter().map(|a| (*a).into()).collect()
     }
     /// Dietary tags.
     async fn dietary_tags(&self) -> Vec<DietaryTag> {
-        self.0.dietary_tags.iter().map(|t| (*t).into()).collect()
+        self.product
+            .dietary_tags
+            .iter()
+            .map(|t| (*t).into())
+            .collect()
     }
     /// VAT rate in percent (12 = 12 %); orders are taxed by it.
     async fn tax_rate(&self) -> ExactDecimal {
-        ExactDecimal(self.0.tax_rate)
+        ExactDecimal(self.product.tax_rate)
     }
     /// Whether it can be ordered.
     async fn active(&self) -> bool {
-        self.0.active
+        self.product.active
     }
     /// When it was created (UTC).
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.product.created_at
     }
     /// When it last changed (UTC).
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.product.updated_at
+    }
+    /// What a restaurant pays per unit for `quantity` units, and which price list (and tier)
+    /// says so — its negotiated and campaign prices, resolved by one rule everywhere (cart,
+    /// orders, suggestions). `restaurantId` may be left out in a restaurant's context
+    /// (`products(restaurantId:)`, a cart). Only the restaurant's members, the supplier's
+    /// members and admins see it.
+    async fn price(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The restaurant (UUID); the context's restaurant when absent.")]
+        restaurant_id: Option<ID>,
+        #[graphql(desc = "Units (1–100000).", default = 1)] quantity: i64,
+        #[graphql(desc = "When (UTC): now when absent; a later instant shows campaigns to come.")]
+        at: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<ResolvedPriceObject> {
+        let restaurant = match (&restaurant_id, self.restaurant) {
+            (Some(id), _) => parse_id("restaurantId", id)?,
+            (None, Some(id)) => id,
+            (None, None) => {
+                return Err(AppError::validation(
+                    "restaurantId",
+                    "is required outside a restaurant's context",
+                )
+                .into());
+            }
+        };
+        if !(1..=100_000).contains(&quantity) {
+            return Err(AppError::validation("quantity", "must be between 1 and 100000").into());
+        }
+        let price = resolved_price(ctx, &self.product, restaurant, quantity, at).await?;
+        Ok(ResolvedPriceObject { price, quantity })
+    }
+    /// Changes of its list price by dynamic rules, newest first (at most `first`, 1–100).
+    async fn price_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many (1–100).", default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<PriceChangeObject>> {
+        if !(1..=100).contains(&first) {
+            return Err(AppError::validation("first", "must be between 1 and 100").into());
+        }
+        Ok(services(ctx)?
+            .pricing
+            .history(self.product.id, first as u64)
+            .await?
+            .into_iter()
+            .map(PriceChangeObject)
+            .collect())
     }
     /// The supplier selling it (batched per request).
     async fn supplier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SupplierObject>> {
         Ok(loaders(ctx)?
             .suppliers
-            .load_one(self.0.supplier_id)
+            .load_one(self.product.supplier_id)
             .await?
             .map(SupplierObject))
     }
@@ -307,8 +385,21 @@ impl ProductQuery {
         #[graphql(desc = "Cursor to end before.")] before: Option<String>,
         #[graphql(desc = "Which products.")] filter: Option<ProductFilter>,
         #[graphql(desc = "Sort order; relevance (or name) when absent.")] sort: Option<ProductSort>,
+        #[graphql(
+            desc = "Show the products as this restaurant sees them: `price` resolves its price lists (its members and admins)."
+        )]
+        restaurant_id: Option<ID>,
     ) -> async_graphql::Result<RelayConnection<ProductObject>> {
         let page = connection::page_request(ctx, first, after, last, before)?;
+        let restaurant = restaurant_id
+            .as_ref()
+            .map(|id| parse_id("restaurantId", id))
+            .transpose()?;
+        if let Some(restaurant) = restaurant {
+            services(ctx)?
+                .pricing
+                .authorize_restaurant(caller(ctx), restaurant)?;
+        }
         let filter = filter.unwrap_or_default();
         let sort = sort.unwrap_or_default();
         let filter = DomainFilter {
@@ -341,7 +432,10 @@ impl ProductQuery {
                 page,
             )
             .await?;
-        Ok(connection::connection(result, ProductObject::from))
+        Ok(connection::connection(result, |p| ProductObject {
+            product: Arc::new(p),
+            restaurant,
+        }))
     }
 
     /// One product by id; null with NOT_FOUND when there is none.

@@ -88,6 +88,11 @@ impl RestaurantObject {
     async fn contact_email(&self) -> Option<String> {
         Some(self.0.contact_email.clone())
     }
+    /// Where it is: members, its suppliers and admins only (FORBIDDEN for others).
+    #[graphql(guard = "RestaurantPrivate(self.0.id, self.1)")]
+    async fn location(&self) -> Option<crate::graphql::common::LocationObject> {
+        self.0.location.map(Into::into)
+    }
     /// When and how it wants deliveries: members and admins only (FORBIDDEN for others).
     #[graphql(guard = "RestaurantPrivate(self.0.id, self.1)")]
     async fn delivery_prefs(&self) -> Option<DeliveryPrefsObject> {
@@ -203,6 +208,24 @@ impl RestaurantMutation {
             .await?;
         Ok(CreateRestaurantPayload {
             restaurant: RestaurantObject(restaurant, Access::Creator),
+        })
+    }
+
+    /// Sets (or clears) where a restaurant is: its owners and admins (audited).
+    async fn set_restaurant_location(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::graphql::common::SetLocationInput,
+    ) -> async_graphql::Result<CreateRestaurantPayload> {
+        let (id, degrees) = input.parts()?;
+        let services = services(ctx)?;
+        services
+            .restaurants
+            .set_location(caller(ctx), id, degrees)
+            .await?;
+        let restaurant = services.restaurants.get(caller(ctx), id).await?;
+        Ok(CreateRestaurantPayload {
+            restaurant: RestaurantObject::of(restaurant),
         })
     }
 }

@@ -55,6 +55,10 @@ impl SupplierObject {
     async fn city(&self) -> &str {
         &self.0.city
     }
+    /// Where it delivers from (for distances and recommendations); null until set.
+    async fn location(&self) -> Option<crate::graphql::common::LocationObject> {
+        self.0.location.map(Into::into)
+    }
     /// ISO 4217 currency of every price and amount this supplier quotes.
     async fn currency(&self) -> &str {
         self.0.currency.as_str()
@@ -398,6 +402,24 @@ impl SupplierMutation {
         Ok(DeleteSupplierPayload {
             deleted_supplier_id: ID(supplier.id.to_string()),
             deleted_at: supplier.deleted_at.unwrap_or(supplier.updated_at),
+        })
+    }
+
+    /// Sets (or clears) where a supplier is: its owners and admins (audited).
+    async fn set_supplier_location(
+        &self,
+        ctx: &Context<'_>,
+        input: crate::graphql::common::SetLocationInput,
+    ) -> async_graphql::Result<UpdateSupplierPayload> {
+        let (id, degrees) = input.parts()?;
+        let services = services(ctx)?;
+        services
+            .suppliers
+            .set_location(caller(ctx), id, degrees)
+            .await?;
+        let supplier = services.suppliers.get(caller(ctx), id).await?;
+        Ok(UpdateSupplierPayload {
+            supplier: SupplierObject(std::sync::Arc::new(supplier)),
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod invoices;
 mod openapi;
 pub mod orders;
 pub mod planning;
+pub mod pricing;
 pub mod products;
 pub mod restaurants;
 pub mod suppliers;
@@ -254,6 +255,43 @@ pub fn router(provider: AuthProvider, upload_limit: usize) -> Router<ApiState> {
         .route("/admin/audit", get(admin::audit))
         .route("/products", get(products::list))
         .route("/products/{id}", get(products::get))
+        .route("/products/{id}/price", get(pricing::price))
+        .route("/products/{id}/price-history", get(pricing::history))
+        .route(
+            "/suppliers/{id}/price-lists",
+            get(pricing::lists).post(pricing::create),
+        )
+        .route(
+            "/suppliers/{id}/price-lists/{listId}",
+            get(pricing::get)
+                .patch(pricing::update)
+                .delete(pricing::delete),
+        )
+        .route(
+            "/suppliers/{id}/price-lists/{listId}/assign",
+            post(pricing::assign),
+        )
+        .route(
+            "/suppliers/{id}/price-lists/{listId}/unassign",
+            post(pricing::unassign),
+        )
+        .route(
+            "/suppliers/{id}/customer-groups/{name}",
+            put(pricing::set_group),
+        )
+        .route(
+            "/suppliers/{id}/price-rules",
+            get(pricing::rules).post(pricing::save_rule),
+        )
+        .route("/suppliers/{id}/price-rules/preview", get(pricing::preview))
+        .route(
+            "/suppliers/{id}/price-rules/{ruleId}",
+            axum::routing::delete(pricing::delete_rule),
+        )
+        .route(
+            "/restaurants/{id}/recommended-suppliers",
+            get(pricing::recommended),
+        )
         .route("/suppliers/{id}/products", put(products::upsert))
         .route("/restaurants", get(restaurants::list))
         .route("/restaurants/{id}", get(restaurants::get))

@@ -25,8 +25,8 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    admin, analytics, auth, carts, inventory, invoices, orders, planning, products, restaurants,
-    suppliers,
+    admin, analytics, auth, carts, inventory, invoices, orders, planning, pricing, products,
+    restaurants, suppliers,
 };
 use crate::domain::identity::AuthProvider;
 
@@ -51,6 +51,21 @@ use crate::domain::identity::AuthProvider;
         products::list,
         products::get,
         products::upsert,
+        pricing::lists,
+        pricing::create,
+        pricing::get,
+        pricing::update,
+        pricing::delete,
+        pricing::assign,
+        pricing::unassign,
+        pricing::set_group,
+        pricing::price,
+        pricing::history,
+        pricing::rules,
+        pricing::save_rule,
+        pricing::delete_rule,
+        pricing::preview,
+        pricing::recommended,
         restaurants::list,
         restaurants::get,
         inventory::list,
@@ -115,6 +130,7 @@ use crate::domain::identity::AuthProvider;
         (name = "inventory", description = "A restaurant's inventory: items, on-hand as of any moment, the movement ledger"),
         (name = "invoices", description = "Suppliers' invoices: upload, extraction, reconciliation against orders, approval and disputes"),
         (name = "planning", description = "Demand forecasts, reorder policies and reorder suggestions"),
+        (name = "pricing", description = "Price lists, customer groups, dynamic price rules, a restaurant's prices, price history and supplier recommendations"),
         (name = "analytics", description = "Spend and sales, price variance, days of cover and stock-outs, forecast accuracy"),
         (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),
         (name = "admin", description = "Operator reads (admins only)"),

@@ -47,6 +47,10 @@ pub struct ProductDto {
     active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// One unit's price for the restaurant asked about (`?restaurantId`), its price lists
+    /// applied; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<super::pricing::ResolvedPriceDto>,
 }
 
 impl From<Product> for ProductDto {
@@ -67,6 +71,7 @@ impl From<Product> for ProductDto {
             active: p.active,
             created_at: p.created_at,
             updated_at: p.updated_at,
+            price: None,
         }
     }
 }
@@ -130,6 +135,8 @@ pub struct ListProductsParams {
     /// `relevance` (default), `name`, `price` or `createdAt`; prefix `-` for descending.
     #[param(pattern = r"^-?(relevance|name|price|createdAt)$")]
     sort: Option<String>,
+    /// Price every product as this restaurant pays (its members and admins): `price`.
+    restaurant_id: Option<Uuid>,
 }
 
 fn list_of<T: for<'de> Deserialize<'de>>(
@@ -165,10 +172,16 @@ fn list_of<T: for<'de> Deserialize<'de>>(
 )]
 pub async fn list(
     State(state): State<ApiState>,
-    Authenticated(_caller): Authenticated,
+    Authenticated(caller): Authenticated,
     ApiQuery(params): ApiQuery<ListProductsParams>,
 ) -> Result<Json<ProductListResponse>, AppError> {
     let page = super::page_request(params.offset, params.limit, params.cursor)?;
+    if let Some(restaurant) = params.restaurant_id {
+        state
+            .services
+            .pricing
+            .authorize_restaurant(&caller, restaurant)?;
+    }
     let filter = ProductFilter {
         query: params.q,
         supplier_id: params.supplier_id,
@@ -196,10 +209,27 @@ pub async fn list(
         .products
         .list(&filter, sort, page.clone())
         .await?;
-    Ok(Json(ProductListResponse {
-        pagination: PaginationDto::of(&page, &result),
-        data: result.items.into_iter().map(ProductDto::from).collect(),
-    }))
+    let prices = match params.restaurant_id {
+        Some(restaurant) => Some(
+            state
+                .services
+                .pricing
+                .resolve_products(
+                    restaurant,
+                    &result.items.iter().map(|p| (p, 1)).collect::<Vec<_>>(),
+                )
+                .await?,
+        ),
+        None => None,
+    };
+    let pagination = PaginationDto::of(&page, &result);
+    let mut data: Vec<ProductDto> = result.items.into_iter().map(ProductDto::from).collect();
+    if let Some(prices) = prices {
+        for (dto, price) in data.iter_mut().zip(prices) {
+            dto.price = Some(super::pricing::ResolvedPriceDto::of(price, 1));
+        }
+    }
+    Ok(Json(ProductListResponse { pagination, data }))
 }
 
 /// Get one product.

@@ -2,6 +2,7 @@
 //! every rule). Seeding is idempotent: suppliers whose organisation number exists are skipped.
 
 mod invoices;
+mod pricing;
 
 pub use invoices::{InvoiceDocument, InvoiceRow, SCAN, printed_pdf, printed_template, swedish};
 
@@ -635,6 +636,8 @@ pub struct SeedReport {
     pub movements: usize,
     /// Suppliers' invoices for the demo orders.
     pub invoices: usize,
+    /// Price lists (a negotiated one, a campaign).
+    pub price_lists: usize,
     /// The demo scan, still being read (OCR) when seeding returned.
     pub reading: Option<uuid::Uuid>,
 }
@@ -751,6 +754,7 @@ async fn marketplace(
     }
     if !restaurants.is_empty() {
         report.orders = demo_orders(services, &suppliers, &restaurants).await?;
+        report.price_lists = pricing::demo_pricing(services, &suppliers, &restaurants).await?;
     }
     let history = (!restaurants.is_empty() && !suppliers.is_empty()).then_some(DemoHistory {
         suppliers,

@@ -26,6 +26,7 @@ mod outbox;
 mod paging;
 mod performance;
 mod planning;
+mod pricing;
 mod privacy;
 mod products;
 mod resilience;

@@ -564,7 +564,7 @@ pub(super) async fn supplier_daily_demand(
     let ids: Vec<String> = (1..=products.len()).map(ph).collect();
     let n = products.len();
     let sql = format!(
-        "SELECT s.product_id, SUM(p.point_milli) AS units_milli FROM forecast_series s \
+        "SELECT s.product_id, CAST(SUM(p.point_milli) AS BIGINT) AS units_milli FROM forecast_series s \
          JOIN forecast_points p ON p.series_id = s.id \
          WHERE s.scope = 'SUPPLIER' AND s.product_id IN ({}) AND p.day >= {} AND p.day < {} \
          GROUP BY s.product_id",

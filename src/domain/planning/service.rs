@@ -829,6 +829,32 @@ impl PlanningService {
                 workings,
             });
         }
+        // Priced as the restaurant pays (its price lists), in one statement.
+        let wanted: Vec<_> = groups
+            .values()
+            .flatten()
+            .map(|l| {
+                (
+                    l.product_id,
+                    l.unit_price.amount,
+                    l.unit_price.currency.clone(),
+                    l.cart_quantity,
+                )
+            })
+            .collect();
+        let prices =
+            crate::domain::pricing::PricingService::resolve_on(&self.db, restaurant, &wanted, now)
+                .await?;
+        for (line, price) in groups.values_mut().flatten().zip(prices) {
+            line.unit_price = Money {
+                amount: price.unit_price,
+                currency: price.currency.clone(),
+            };
+            line.line_total = Money {
+                amount: (price.unit_price * Decimal::from(line.cart_quantity)).normalize(),
+                currency: price.currency,
+            };
+        }
         let mut groups: Vec<SupplierSuggestion> = groups
             .into_iter()
             .filter_map(|(supplier_id, lines)| {

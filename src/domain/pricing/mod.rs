@@ -32,7 +32,9 @@ use uuid::Uuid;
 
 use crate::domain::kernel::money::Currency;
 
-pub use service::{PricingDeps, PricingService};
+pub use service::{
+    Comparison, PricingDeps, PricingService, Recommendation, Recommendations, may_view_prices,
+};
 
 /// Pricing's settings.
 #[derive(Clone, Debug, Default)]

@@ -92,24 +92,6 @@ impl GeoPoint {
             longitude: longitude as f64 / 1e6,
         }
     }
-
-    /// Millionths of a degree; latitude −90…90, longitude −180…180.
-    pub fn to_e6(latitude: Decimal, longitude: Decimal) -> Result<(i64, i64), (&'static str, String)> {
-        let scaled = |value: Decimal, max: i64, field: &'static str| {
-            let e6 = value * Decimal::from(1_000_000);
-            if !e6.fract().is_zero() {
-                return Err((field, "must have at most 6 decimals".to_owned()));
-            }
-            match e6.to_i64() {
-                Some(v) if v.abs() <= max * 1_000_000 => Ok(v),
-                _ => Err((field, format!("must be between -{max} and {max}"))),
-            }
-        };
-        Ok((
-            scaled(latitude, 90, "latitude")?,
-            scaled(longitude, 180, "longitude")?,
-        ))
-    }
 }
 
 /// Great-circle distance in km (haversine, mean Earth radius 6371 km).
@@ -245,7 +227,10 @@ mod tests {
     #[test]
     fn grams_and_centilitres_compare_per_kg_and_litre() {
         let d = |s: &str| Decimal::from_str(s).unwrap();
-        assert_eq!(comparable(Unit::G, d("0.25")), (ComparableUnit::Kg, d("250")));
+        assert_eq!(
+            comparable(Unit::G, d("0.25")),
+            (ComparableUnit::Kg, d("250"))
+        );
         assert_eq!(
             comparable(Unit::Cl, d("0.5")),
             (ComparableUnit::Litre, d("50"))

@@ -4,21 +4,21 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    customer_group_members, price_changes, price_list_assignments, price_list_entries,
-    price_lists, price_rules,
+    customer_group_members, price_changes, price_list_assignments, price_list_entries, price_lists,
+    price_rules,
 };
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
+use super::recommend::GeoPoint;
 use super::{
     AssignmentTarget, Candidate, PriceChange, PriceList, PriceListEntry, PriceRule, Tier,
     TierPrice, dynamic,
 };
-use super::recommend::GeoPoint;
 use crate::{
     domain::{
         catalog::{self, Unit},
@@ -151,7 +151,10 @@ pub(super) async fn lists_of(
         .await?)
 }
 
-pub(super) async fn count_lists(db: &impl ConnectionTrait, supplier: Uuid) -> Result<u64, AppError> {
+pub(super) async fn count_lists(
+    db: &impl ConnectionTrait,
+    supplier: Uuid,
+) -> Result<u64, AppError> {
     use sea_orm::PaginatorTrait;
     Ok(price_lists::Entity::find()
         .filter(price_lists::Column::SupplierId.eq(supplier))
@@ -174,7 +177,8 @@ pub(super) async fn update_list(
     db: &impl ConnectionTrait,
     model: price_lists::Model,
 ) -> Result<(), AppError> {
-    price_lists::Entity::update(model.into_active_model())
+    // Every column is written (a model converts to unchanged values, which update nothing).
+    price_lists::Entity::update(model.into_active_model().reset_all())
         .exec(db)
         .await?;
     Ok(())
@@ -258,8 +262,7 @@ pub(super) async fn unassign(
     Ok(price_list_assignments::Entity::delete_many()
         .filter(price_list_assignments::Column::PriceListId.eq(list))
         .filter(
-            price_list_assignments::Column::Target
-                .is_in(targets.iter().map(AssignmentTarget::key)),
+            price_list_assignments::Column::Target.is_in(targets.iter().map(AssignmentTarget::key)),
         )
         .exec(db)
         .await?
@@ -330,7 +333,8 @@ pub(crate) async fn candidates(
     let ph = |n: usize| placeholder(backend, n);
     let ids: Vec<String> = (1..=products.len()).map(ph).collect();
     let n = products.len();
-    let (r1, at1, at2, r2) = (ph(n + 1), ph(n + 2), ph(n + 3), ph(n + 4));
+    // Numbered in the order they appear (SQLite binds `?` by position).
+    let (at1, at2, r1, r2) = (ph(n + 1), ph(n + 2), ph(n + 3), ph(n + 4));
     let sql = format!(
         "SELECT e.product_id, e.min_quantity, e.price_milli, e.percent_off_bp, \
                 l.id AS list_id, l.name, l.priority, l.currency, l.active, l.valid_from, l.valid_to, l.created_at \
@@ -345,9 +349,9 @@ pub(crate) async fn candidates(
         ids = ids.join(", "),
     );
     let mut values: Vec<sea_orm::Value> = products.iter().map(|id| (*id).into()).collect();
+    values.push(at.into());
+    values.push(at.into());
     values.push(restaurant.into());
-    values.push(at.into());
-    values.push(at.into());
     values.push(restaurant.into());
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -450,7 +454,7 @@ pub(super) async fn save_rule(
     rule: &PriceRule,
     exists: bool,
 ) -> Result<(), AppError> {
-    let model = rule_to_model(rule, None).into_active_model();
+    let model = rule_to_model(rule, None).into_active_model().reset_all();
     if exists {
         price_rules::Entity::update(model).exec(db).await?;
     } else {
@@ -668,7 +672,7 @@ pub(super) async fn ordered_since(
     let ph = |n: usize| placeholder(backend, n);
     let ids: Vec<String> = (1..=products.len()).map(ph).collect();
     let sql = format!(
-        "SELECT l.product_id, SUM(l.quantity) AS units FROM order_lines l JOIN orders o ON o.id = l.order_id \
+        "SELECT l.product_id, CAST(SUM(l.quantity) AS BIGINT) AS units FROM order_lines l JOIN orders o ON o.id = l.order_id \
          WHERE l.product_id IN ({}) AND o.created_at >= {} AND o.deleted_at IS NULL \
            AND o.status NOT IN ('CANCELLED', 'REJECTED') \
          GROUP BY l.product_id",
@@ -798,9 +802,8 @@ pub(super) async fn offered_products(
     }
     if let Some(query) = query {
         select = select.filter(
-            Expr::col(products::Column::NameFolded).like(
-                sea_orm::sea_query::LikeExpr::new(contains_pattern(query)).escape('\\'),
-            ),
+            Expr::col(products::Column::NameFolded)
+                .like(sea_orm::sea_query::LikeExpr::new(contains_pattern(query)).escape('\\')),
         );
     }
     Ok(select
@@ -835,7 +838,7 @@ pub(super) async fn typical_basket(
         ),
     };
     let sql = format!(
-        "SELECT p.category, l.unit, l.name, SUM(l.quantity) AS units \
+        "SELECT p.category, l.unit, l.name, CAST(SUM(l.quantity) AS BIGINT) AS units \
          FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id \
          WHERE o.restaurant_id = {} AND o.created_at >= {} AND o.deleted_at IS NULL \
            AND o.status NOT IN ('CANCELLED', 'REJECTED') AND {condition} \

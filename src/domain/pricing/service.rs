@@ -14,8 +14,7 @@ use uuid::Uuid;
 use super::{
     AssignmentTarget, Candidate, EntryInput, MAX_ASSIGNMENTS, MAX_ENTRIES, MAX_LISTS, NewPriceList,
     PREVIEW_LIMIT, PriceChange, PriceList, PriceListChanges, PriceRule, PriceRuleInput,
-    ProposedChange, RefreshOutcome, ResolvedPrice, Tier, TierPrice, dynamic, recommend,
-    repository,
+    ProposedChange, RefreshOutcome, ResolvedPrice, Tier, TierPrice, dynamic, recommend, repository,
 };
 use crate::{
     auth::{Caller, Principal},
@@ -63,9 +62,7 @@ pub struct PricingService {
 /// A supplier's members and admins manage its prices.
 fn authorize_supplier(caller: &Caller, supplier: Uuid) -> Result<(), AppError> {
     match &caller.principal {
-        Principal::Anonymous => Err(AppError::Unauthenticated(
-            "sign in to manage prices".into(),
-        )),
+        Principal::Anonymous => Err(AppError::Unauthenticated("sign in to manage prices".into())),
         p if p.is_admin() || p.supplier_role(supplier).is_some() => Ok(()),
         _ => Err(AppError::Forbidden(
             "only the supplier's members and admins manage its prices".into(),
@@ -82,11 +79,7 @@ pub fn may_view_prices(principal: &Principal, restaurant: Uuid, supplier: Uuid) 
         || principal.supplier_role(supplier).is_some()
 }
 
-fn check_window(
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    v: &mut Violations,
-) {
+fn check_window(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, v: &mut Violations) {
     if let (Some(from), Some(to)) = (from, to)
         && to <= from
     {
@@ -121,7 +114,10 @@ fn check_entries(
         match products.get(&entry.product_id) {
             Some(p) if p.supplier_id == supplier => {}
             Some(_) => {
-                v.check::<()>(&field("productId"), Err("is another supplier's product".into()));
+                v.check::<()>(
+                    &field("productId"),
+                    Err("is another supplier's product".into()),
+                );
             }
             None => {
                 v.check::<()>(
@@ -144,27 +140,28 @@ fn check_entries(
             );
         }
         let price = match (entry.price, entry.percent_off) {
-            (Some(price), None) => v
-                .check(
-                    &field("price"),
-                    money::to_milli(price)
-                        .map_err(|e| e.rule())
-                        .and_then(|milli| {
-                            if milli >= 1 {
-                                Ok(TierPrice::Fixed(money::from_milli(milli)))
-                            } else {
-                                Err("must be at least 0.001".into())
-                            }
-                        }),
-                ),
+            (Some(price), None) => v.check(
+                &field("price"),
+                money::to_milli(price)
+                    .map_err(|e| e.rule())
+                    .and_then(|milli| {
+                        if milli >= 1 {
+                            Ok(TierPrice::Fixed(money::from_milli(milli)))
+                        } else {
+                            Err("must be at least 0.001".into())
+                        }
+                    }),
+            ),
             (None, Some(percent)) => v.check(
                 &field("percentOff"),
                 if percent <= Decimal::ZERO
                     || percent > Decimal::ONE_HUNDRED
                     || !(percent * Decimal::ONE_HUNDRED).fract().is_zero()
                 {
-                    Err("must be a percentage above 0 and at most 100, with at most two decimals"
-                        .into())
+                    Err(
+                        "must be a percentage above 0 and at most 100, with at most two decimals"
+                            .into(),
+                    )
                 } else {
                     Ok(TierPrice::PercentOff(percent.normalize()))
                 },
@@ -309,9 +306,8 @@ impl PricingService {
         authorize_supplier(caller, supplier)?;
         let lists = repository::lists_of(&self.db, supplier).await?;
         let key = |l: &price_lists::Model| vec![KeyValue::Time(l.created_at), KeyValue::Id(l.id)];
-        let cmp = |a: &[KeyValue], b: &[KeyValue]| {
-            b[0].compare(&a[0]).then_with(|| b[1].compare(&a[1]))
-        };
+        let cmp =
+            |a: &[KeyValue], b: &[KeyValue]| b[0].compare(&a[0]).then_with(|| b[1].compare(&a[1]));
         let page = page_in_memory(lists, "price_lists.created.desc", page, key, cmp)?;
         let cursors = page.cursors;
         let items = repository::complete(&self.db, page.items).await?;
@@ -332,6 +328,54 @@ impl PricingService {
         self.complete_one(&self.db, model).await
     }
 
+    /// One price list of `supplier` (NOT_FOUND when it is another's).
+    pub async fn list_of(
+        &self,
+        caller: &Caller,
+        supplier: Uuid,
+        id: Uuid,
+    ) -> Result<PriceList, AppError> {
+        let list = self.list(caller, id).await?;
+        if list.supplier_id != supplier {
+            return Err(AppError::not_found("Price list", id));
+        }
+        Ok(list)
+    }
+
+    /// What `restaurant` pays for `quantity` units of a product at `at` (the restaurant's
+    /// members, the supplier's members and admins).
+    pub async fn price_of(
+        &self,
+        caller: &Caller,
+        restaurant: Uuid,
+        product: Uuid,
+        quantity: i64,
+        at: DateTime<Utc>,
+    ) -> Result<ResolvedPrice, AppError> {
+        if !(1..=MAX_TIER_QUANTITY).contains(&quantity) {
+            return Err(AppError::validation(
+                "quantity",
+                format!("must be between 1 and {MAX_TIER_QUANTITY}"),
+            ));
+        }
+        let found = self
+            .products_by_id(&[product])
+            .await?
+            .remove(&product)
+            .ok_or_else(|| AppError::not_found("Product", product))?;
+        self.authorize_view(caller, restaurant, found.supplier_id)?;
+        let lines = [(
+            found.id,
+            found.unit_price.amount,
+            found.unit_price.currency.clone(),
+            quantity,
+        )];
+        Self::resolve_on(&self.db, restaurant, &lines, at)
+            .await?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no price resolved for {product}").into())
+    }
+
     /// Creates a price list with its entries (audited).
     #[tracing::instrument(skip_all, fields(caller = %caller, supplier_id = %input.supplier_id))]
     pub async fn create_list(
@@ -345,7 +389,13 @@ impl PricingService {
             .pop()
             .ok_or_else(|| AppError::not_found("Supplier", input.supplier_id))?;
         let products = self
-            .products_by_id(&input.entries.iter().map(|e| e.product_id).collect::<Vec<_>>())
+            .products_by_id(
+                &input
+                    .entries
+                    .iter()
+                    .map(|e| e.product_id)
+                    .collect::<Vec<_>>(),
+            )
             .await?;
         let mut v = Violations::default();
         let name = v.check("name", validation::text(&input.name, 100));
@@ -1035,6 +1085,55 @@ impl PricingService {
         Ok(())
     }
 
+    /// Imports list price changes made before Iris (the system only: demo data, migrations
+    /// from a previous system): each (when, old, new, reason) of one product; the product's
+    /// list price becomes the last new price.
+    pub async fn import_history(
+        &self,
+        caller: &Caller,
+        product: Uuid,
+        changes: Vec<(DateTime<Utc>, Decimal, Decimal, &'static str)>,
+    ) -> Result<usize, AppError> {
+        if !matches!(caller.principal, Principal::System) {
+            return Err(AppError::Forbidden(
+                "only Iris itself imports price history".into(),
+            ));
+        }
+        let found = self
+            .products_by_id(&[product])
+            .await?
+            .remove(&product)
+            .ok_or_else(|| AppError::not_found("Product", product))?;
+        let milli =
+            |d: Decimal| money::to_milli(d).map_err(|e| AppError::validation("price", e.rule()));
+        let mut rows = Vec::with_capacity(changes.len());
+        for (at, old, new, reason) in &changes {
+            rows.push(entity::price_changes::Model {
+                id: Uuid::now_v7(),
+                product_id: found.id,
+                supplier_id: found.supplier_id,
+                rule_id: None,
+                job_run_id: None,
+                old_price_milli: milli(*old)?,
+                new_price_milli: milli(*new)?,
+                reason: (*reason).to_owned(),
+                signals: json!({ "imported": true }),
+                changed_at: *at,
+            });
+        }
+        let last = rows.last().map(|r| (r.new_price_milli, r.changed_at));
+        let txn = begin_write(&self.db).await?;
+        let count = rows.len();
+        repository::insert_changes(&txn, rows).await?;
+        if let Some((price, at)) = last {
+            let current = money::to_milli(found.unit_price.amount)
+                .map_err(|e| AppError::validation("price", e.rule()))?;
+            repository::set_list_prices(&txn, &[(found.id, current, price)], at).await?;
+        }
+        txn.commit().await?;
+        Ok(count)
+    }
+
     /// A product's price changes, newest first (anyone: list prices are public).
     pub async fn history(&self, product: Uuid, limit: u64) -> Result<Vec<PriceChange>, AppError> {
         let currency = self
@@ -1048,7 +1147,12 @@ impl PricingService {
 
     // ----- recommendation and comparison -------------------------------------------------
 
-    fn authorize_restaurant(caller: &Caller, restaurant: Uuid) -> Result<(), AppError> {
+    /// FORBIDDEN unless the caller acts for the restaurant (its members and admins).
+    pub fn authorize_restaurant(&self, caller: &Caller, restaurant: Uuid) -> Result<(), AppError> {
+        Self::restaurant_only(caller, restaurant)
+    }
+
+    fn restaurant_only(caller: &Caller, restaurant: Uuid) -> Result<(), AppError> {
         match &caller.principal {
             Principal::Anonymous => Err(AppError::Unauthenticated(
                 "sign in to get recommendations".into(),
@@ -1071,7 +1175,7 @@ impl PricingService {
         product_query: Option<&str>,
         limit: usize,
     ) -> Result<Recommendations, AppError> {
-        Self::authorize_restaurant(caller, restaurant)?;
+        Self::restaurant_only(caller, restaurant)?;
         let (category, query) = match (category, product_query) {
             (Some(c), None) => (
                 Some(validation::text(c, 100).map_err(|r| AppError::validation("category", r))?),
@@ -1097,13 +1201,9 @@ impl PricingService {
         let here = repository::restaurant_point(&self.db, restaurant)
             .await?
             .ok_or_else(|| AppError::not_found("Restaurant", restaurant))?;
-        let offered = repository::offered_products(
-            &self.db,
-            category.as_deref(),
-            query.as_deref(),
-            5000,
-        )
-        .await?;
+        let offered =
+            repository::offered_products(&self.db, category.as_deref(), query.as_deref(), 5000)
+                .await?;
         let basket = repository::typical_basket(
             &self.db,
             restaurant,
@@ -1194,15 +1294,14 @@ impl PricingService {
             });
         }
         // Prices compare within a currency: the cheapest full-coverage basket per currency.
-        let cheapest: HashMap<String, Decimal> =
-            found.iter().fold(HashMap::new(), |mut acc, r| {
-                if let Some(cost) = r.basket_cost.filter(|_| r.coverage >= 1.0) {
-                    acc.entry(r.currency.clone())
-                        .and_modify(|c: &mut Decimal| *c = (*c).min(cost))
-                        .or_insert(cost);
-                }
-                acc
-            });
+        let cheapest: HashMap<String, Decimal> = found.iter().fold(HashMap::new(), |mut acc, r| {
+            if let Some(cost) = r.basket_cost.filter(|_| r.coverage >= 1.0) {
+                acc.entry(r.currency.clone())
+                    .and_modify(|c: &mut Decimal| *c = (*c).min(cost))
+                    .or_insert(cost);
+            }
+            acc
+        });
         let weights = self.deps.weights;
         for r in &mut found {
             let best = cheapest.get(&r.currency).copied().or(r.basket_cost);
@@ -1232,7 +1331,7 @@ impl PricingService {
         restaurant: Uuid,
         product: Uuid,
     ) -> Result<Vec<Comparison>, AppError> {
-        Self::authorize_restaurant(caller, restaurant)?;
+        Self::restaurant_only(caller, restaurant)?;
         let original = self
             .products_by_id(&[product])
             .await?

@@ -39,6 +39,8 @@ pub struct Restaurant {
     pub city: String,
     pub delivery_prefs: DeliveryPrefs,
     pub active: bool,
+    /// Where it is (for distances); `None` until given.
+    pub location: Option<crate::domain::kernel::geo::Location>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

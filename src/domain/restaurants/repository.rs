@@ -30,6 +30,7 @@ fn to_domain(m: restaurants::Model) -> Restaurant {
         city: m.city,
         delivery_prefs: serde_json::from_value(m.delivery_prefs).unwrap_or_default(),
         active: m.active,
+        location: crate::domain::kernel::geo::Location::of_stored(m.latitude_e6, m.longitude_e6),
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
@@ -143,4 +144,29 @@ pub(super) async fn find_many_live(
         .into_iter()
         .map(to_domain)
         .collect())
+}
+
+/// Sets (or, with `None`, clears) where it is; `false` when there is no such live row.
+pub(super) async fn set_location(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    location: Option<crate::domain::kernel::geo::Location>,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    use sea_orm::sea_query::Expr;
+    let result = restaurants::Entity::update_many()
+        .col_expr(
+            restaurants::Column::LatitudeE6,
+            Expr::value(location.map(|l| l.latitude_e6)),
+        )
+        .col_expr(
+            restaurants::Column::LongitudeE6,
+            Expr::value(location.map(|l| l.longitude_e6)),
+        )
+        .col_expr(restaurants::Column::UpdatedAt, Expr::value(now))
+        .filter(restaurants::Column::Id.eq(id))
+        .filter(restaurants::Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

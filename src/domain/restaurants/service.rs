@@ -161,4 +161,67 @@ impl RestaurantService {
     pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Restaurant>, AppError> {
         repository::find_many_live(&self.db, ids).await
     }
+
+    /// Sets where it is (latitude and longitude in degrees), or clears it with `None`: its
+    /// owners and admins (audited).
+    pub async fn set_location(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        degrees: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
+    ) -> Result<(), AppError> {
+        match &caller.principal {
+            Principal::Anonymous => {
+                return Err(AppError::Unauthenticated(
+                    "sign in to change restaurants".into(),
+                ));
+            }
+            p if p.is_admin() || p.restaurant_role(id) == Some(MemberRole::Owner) => {}
+            _ => {
+                return Err(AppError::Forbidden(
+                    "only the restaurant's owners and admins change it".into(),
+                ));
+            }
+        }
+        let location = match degrees {
+            Some((latitude, longitude)) => Some(
+                crate::domain::kernel::geo::Location::parse(latitude, longitude).map_err(
+                    |problems| {
+                        AppError::Validation(
+                            problems
+                                .into_iter()
+                                .map(|(field, message)| crate::error::FieldViolation {
+                                    field: field.to_owned(),
+                                    message,
+                                })
+                                .collect(),
+                        )
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        let txn = crate::infra::db::begin_write(&self.db).await?;
+        if !repository::set_location(&txn, id, location, Utc::now()).await? {
+            return Err(AppError::not_found("Restaurant", id));
+        }
+        audit::record(
+            &txn,
+            caller,
+            None,
+            audit::AuditEntry {
+                action: "restaurant.locate",
+                entity: "restaurant",
+                entity_id: Some(id.to_string()),
+                before: None,
+                after: Some(serde_json::json!({
+                    "latitude": location.map(|l| l.latitude().to_string()),
+                    "longitude": location.map(|l| l.longitude().to_string()),
+                })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
 }

@@ -42,6 +42,9 @@ pub struct Supplier {
     pub minimum_order_value: Money,
     pub delivery_days: WeekdaySet,
     pub active: bool,
+    /// Where it is (for distances); `None` until given.
+    #[serde(default)]
+    pub location: Option<crate::domain::kernel::geo::Location>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,

@@ -41,6 +41,10 @@ fn to_domain(model: suppliers::Model) -> Supplier {
         currency,
         delivery_days: WeekdaySet::from_mask(model.delivery_days),
         active: model.active,
+        location: crate::domain::kernel::geo::Location::of_stored(
+            model.latitude_e6,
+            model.longitude_e6,
+        ),
         created_at: model.created_at,
         updated_at: model.updated_at,
         deleted_at: model.deleted_at,
@@ -273,6 +277,31 @@ pub(super) async fn lock_live(db: &impl ConnectionTrait, id: Uuid) -> Result<boo
         .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))
         .filter(Column::Id.eq(id))
         .filter(Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Sets (or, with `None`, clears) where it is; `false` when there is no such live row.
+pub(super) async fn set_location(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    location: Option<crate::domain::kernel::geo::Location>,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    use sea_orm::sea_query::Expr;
+    let result = suppliers::Entity::update_many()
+        .col_expr(
+            suppliers::Column::LatitudeE6,
+            Expr::value(location.map(|l| l.latitude_e6)),
+        )
+        .col_expr(
+            suppliers::Column::LongitudeE6,
+            Expr::value(location.map(|l| l.longitude_e6)),
+        )
+        .col_expr(suppliers::Column::UpdatedAt, Expr::value(now))
+        .filter(suppliers::Column::Id.eq(id))
+        .filter(suppliers::Column::DeletedAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -235,4 +235,55 @@ impl SupplierService {
             tracing::warn!(error = ?error, supplier_id = %supplier.id, "publishing SupplierChanged failed");
         }
     }
+
+    /// Sets where it is (latitude and longitude in degrees), or clears it with `None`: its
+    /// owners and admins (audited).
+    pub async fn set_location(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        degrees: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
+    ) -> Result<(), AppError> {
+        authorize_owner(caller, id)?;
+        let location = match degrees {
+            Some((latitude, longitude)) => Some(
+                crate::domain::kernel::geo::Location::parse(latitude, longitude).map_err(
+                    |problems| {
+                        AppError::Validation(
+                            problems
+                                .into_iter()
+                                .map(|(field, message)| crate::error::FieldViolation {
+                                    field: field.to_owned(),
+                                    message,
+                                })
+                                .collect(),
+                        )
+                    },
+                )?,
+            ),
+            None => None,
+        };
+        let txn = crate::infra::db::begin_write(&self.db).await?;
+        if !repository::set_location(&txn, id, location, Utc::now()).await? {
+            return Err(AppError::not_found("Supplier", id));
+        }
+        audit::record(
+            &txn,
+            caller,
+            None,
+            audit::AuditEntry {
+                action: "supplier.locate",
+                entity: "supplier",
+                entity_id: Some(id.to_string()),
+                before: None,
+                after: Some(serde_json::json!({
+                    "latitude": location.map(|l| l.latitude().to_string()),
+                    "longitude": location.map(|l| l.longitude().to_string()),
+                })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
 }

@@ -49,7 +49,8 @@ impl OutboxHandler for WebhookFanout {
 
     async fn handle(&self, txn: &DatabaseTransaction, event: &OutboxEvent) -> Result<(), AppError> {
         let (supplier, restaurants) = match event.aggregate_type.as_str() {
-            "order" | "invoice" => match (party(event, "restaurantId"), party(event, "supplierId")) {
+            "order" | "invoice" => match (party(event, "restaurantId"), party(event, "supplierId"))
+            {
                 (Some(restaurant), Some(supplier)) => (supplier, vec![restaurant]),
                 _ => {
                     return Err(AppError::Internal(anyhow::anyhow!(
