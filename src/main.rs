@@ -196,12 +196,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             action: SecretsAction::Rotate,
         } => {
             let core = iris::app::Core::build(&config).await?;
-            let done = core
-                .services
-                .secrets
-                .rotate()
-                .await
-                .map_err(AppError::into_anyhow)?;
+            // Re-sealing is idempotent (each value is compared and set): when the database is
+            // busy beyond its timeout (a serving Iris on the same SQLite file), try again.
+            let mut attempt = 1;
+            let done = loop {
+                match core.services.secrets.rotate().await {
+                    Err(AppError::Unavailable(reason)) if attempt < 5 => {
+                        tracing::warn!(%reason, attempt, "the database is busy; rotating again");
+                        tokio::time::sleep(std::time::Duration::from_secs(attempt)).await;
+                        attempt += 1;
+                    }
+                    other => break other.map_err(AppError::into_anyhow)?,
+                }
+            };
             print_stdout(&format!(
                 "sealed under key `{}`: {} re-sealed, {} already current, {} failed to open\n",
                 core.services.secrets.sealer().sealing_key_id(),

@@ -340,6 +340,101 @@ async fn every_role_reaches_exactly_what_it_may() {
             Op::Graphql("{ me { id role } }", none),
         ),
         (
+            "field Product.price (the restaurant's and the supplier's members)",
+            "UoooFooF",
+            Op::Graphql(
+                "query($id: ID!, $r: ID!) { product(id: $id) { price(restaurantId: $r, quantity: 2) { unitPrice { amount } } } }",
+                |_, w, _| json!({ "id": w.product, "r": w.restaurant }),
+            ),
+        ),
+        (
+            "query products(restaurantId:) (its members)",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($r: ID!) { products(restaurantId: $r, first: 1) { edges { node { id } } } }",
+                |_, w, _| json!({ "r": w.restaurant }),
+            ),
+        ),
+        (
+            "query priceLists",
+            "UoooFFFF",
+            Op::Graphql(
+                "query($s: ID!) { priceLists(supplierId: $s) { edges { node { id } } } }",
+                |_, w, _| json!({ "s": w.supplier }),
+            ),
+        ),
+        (
+            "mutation createPriceList",
+            "UoooFFFF",
+            Op::Graphql(
+                "mutation($s: ID!, $p: ID!) { createPriceList(input: {supplierId: $s, name: \"Row\", entries: [{productId: $p, percentOff: \"5\"}]}) { priceList { id } } }",
+                |_, w, _| json!({ "s": w.supplier, "p": w.product }),
+            ),
+        ),
+        (
+            "query priceRules",
+            "UoooFFFF",
+            Op::Graphql(
+                "query($s: ID!) { priceRules(supplierId: $s) { id } }",
+                |_, w, _| json!({ "s": w.supplier }),
+            ),
+        ),
+        (
+            "query previewPriceRefresh",
+            "UoooFFFF",
+            Op::Graphql(
+                "query($s: ID!) { previewPriceRefresh(supplierId: $s) { changed } }",
+                |_, w, _| json!({ "s": w.supplier }),
+            ),
+        ),
+        (
+            "query recommendedSuppliers",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($r: ID!) { recommendedSuppliers(restaurantId: $r, category: \"Fisk\") { suppliers { score } } }",
+                |_, w, _| json!({ "r": w.restaurant }),
+            ),
+        ),
+        (
+            "mutation setSupplierLocation (owners)",
+            "UooFFFFF",
+            Op::Graphql(
+                "mutation($s: ID!) { setSupplierLocation(input: {id: $s, latitude: \"57.7\", longitude: \"11.97\"}) { supplier { id } } }",
+                |_, w, _| json!({ "s": w.supplier }),
+            ),
+        ),
+        (
+            "mutation setRestaurantLocation (owners)",
+            "UoFFFoFF",
+            Op::Graphql(
+                "mutation($r: ID!) { setRestaurantLocation(input: {id: $r, latitude: \"57.7\", longitude: \"11.97\"}) { restaurant { id } } }",
+                |_, w, _| json!({ "r": w.restaurant }),
+            ),
+        ),
+        (
+            "GET /api/v1/products/{id}/price",
+            "UoooFooF",
+            Op::Rest(
+                "GET",
+                |w| {
+                    format!(
+                        "/api/v1/products/{}/price?restaurantId={}",
+                        w.product, w.restaurant
+                    )
+                },
+                |_| None,
+            ),
+        ),
+        (
+            "GET /api/v1/suppliers/{id}/price-lists",
+            "UoooFFFF",
+            Op::Rest(
+                "GET",
+                |w| format!("/api/v1/suppliers/{}/price-lists", w.supplier),
+                |_| None,
+            ),
+        ),
+        (
             "query auditLog",
             "UoFFFFFF",
             Op::Graphql("{ auditLog { totalCount } }", none),

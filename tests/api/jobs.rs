@@ -16,14 +16,19 @@ pub const JOBS: &str = "{ jobs { name schedule description nextRunAt lastRun { s
 
 /// The `expire-idempotency-keys` entry of `jobs`.
 pub async fn expiry_job(admin: &Api) -> Value {
+    job_named(admin, "expire-idempotency-keys").await
+}
+
+/// A job as `jobs` lists it (with its runs).
+pub async fn job_named(admin: &Api, name: &str) -> Value {
     let body = ok(admin.graphql(JOBS, json!({})).await);
     body["jobs"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|j| j["name"] == "expire-idempotency-keys")
+        .find(|j| j["name"] == name)
         .cloned()
-        .expect("the expiry job is listed")
+        .unwrap_or_else(|| panic!("{name} is listed"))
 }
 
 #[tokio::test]

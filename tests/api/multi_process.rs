@@ -269,6 +269,41 @@ async fn two_processes_run_each_tick_of_a_job_once() {
 }
 
 #[tokio::test]
+async fn two_processes_refresh_prices_once_per_tick() {
+    if !shared_backends_configured() {
+        return;
+    }
+    let backend = Backend::fresh().await;
+    // The demo data has a dynamic rule on fish; both processes fire every second.
+    let every_second = [
+        ("SCHEDULER_ENABLED", "true"),
+        ("JOB_REFRESH_PRICES_SCHEDULE", "* * * * * *"),
+    ];
+    let a = Process::start_with(&backend, true, &every_second);
+    let admin = a.api().await;
+    let b = Process::start_with(&backend, false, &every_second);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let job = crate::jobs::job_named(&admin, "refresh-prices").await;
+    drop((a, b));
+    let runs = job["runs"].as_array().expect("runs");
+    let ticks: Vec<&str> = runs
+        .iter()
+        .filter_map(|r| r["scheduledFor"].as_str())
+        .collect();
+    let distinct: std::collections::HashSet<&&str> = ticks.iter().collect();
+    assert!(ticks.len() >= 3, "both processes fired for several ticks: {job}");
+    assert_eq!(distinct.len(), ticks.len(), "one run per tick: {job}");
+    // The last may still be running when listed; none failed.
+    assert!(
+        runs.iter().all(|r| matches!(
+            r["status"].as_str(),
+            Some("SUCCEEDED" | "SKIPPED" | "RUNNING")
+        )),
+        "{job}"
+    );
+}
+
+#[tokio::test]
 async fn webhook_events_survive_a_crash_mid_delivery() {
     use crate::webhooks::{Receiver, create_endpoint};
     let receiver = Receiver::start().await;

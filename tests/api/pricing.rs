@@ -529,6 +529,11 @@ async fn short_cover_raises_the_price_within_its_bounds_and_buyers_hear_of_it() 
     assert_eq!(changes[1]["jobRunId"], first["id"]);
     assert_eq!(changes[1]["signals"]["onHand"], 0, "{history}");
     assert_eq!(changes[0]["newPrice"]["amount"], "1.08");
+    let metrics = m.chef.anonymous().get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("iris_pricing_job_duration_seconds_count{status=\"SUCCEEDED\"} 4"),
+        "the pricing job's duration is measured"
+    );
     // The order keeps its price; the buyer hears of the new one.
     let kept = ok(m
         .chef
@@ -672,6 +677,25 @@ async fn recommendations_show_every_component_of_the_score() {
     }
     // Best first.
     assert!(suppliers[0]["score"].as_f64() >= suppliers[1]["score"].as_f64());
+    // Equivalents compare per kg, priced for the restaurant; the product itself is one of them.
+    let compared = ok(m
+        .chef
+        .graphql(
+            "query($r: ID!, $p: ID!) { comparePrices(restaurantId: $r, productId: $p) { product { sku } comparableUnit comparablePrice { amount } similarity } }",
+            json!({ "r": m.restaurant, "p": m.a1 }),
+        )
+        .await)["comparePrices"]
+        .clone();
+    let itself = compared
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["product"]["sku"] == "A-1")
+        .cloned()
+        .unwrap_or_else(|| panic!("{compared}"));
+    assert_eq!(itself["comparableUnit"], "KG");
+    assert_eq!(itself["comparablePrice"]["amount"], "10.125");
+    assert_eq!(itself["similarity"], 1.0);
     // Another restaurant's recommendations are not the chef's to ask for.
     let refused = m
         .chef
@@ -681,4 +705,77 @@ async fn recommendations_show_every_component_of_the_score() {
         )
         .await;
     assert_eq!(error(&refused).0, "FORBIDDEN");
+}
+
+/// Statements of the request pool so far (from `/metrics`).
+async fn statements(api: &Api) -> u64 {
+    let text = api.anonymous().get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("iris_db_statements_total{") && l.contains("pool=\"request\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::test]
+async fn a_page_of_prices_costs_one_statement_whatever_its_size() {
+    // The caller read on every request, so a cache entry expiring mid-test cannot change the count.
+    let m = market(&[("CALLER_CACHE_TTL_SECS", "0")]).await;
+    let products: Vec<Value> = (0..60)
+        .map(|i| json!({ "sku": format!("P-{i:03}"), "name": format!("Vara {i}"), "category": "Test", "unit": "KG", "unitPrice": "10", "stockOnHand": 5 }))
+        .collect();
+    let upserted = ok(m
+        .seller_b
+        .graphql(
+            crate::orders::UPSERT,
+            json!({ "input": { "supplierId": m.supplier_b, "products": products } }),
+        )
+        .await);
+    let entries: Vec<Value> = upserted["upsertProducts"]["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            [
+                json!({ "productId": p["id"], "percentOff": "10" }),
+                json!({ "productId": p["id"], "minQuantity": 3, "percentOff": "20" }),
+            ]
+        })
+        .collect();
+    let list = create_list(
+        &m.seller_b,
+        json!({ "supplierId": m.supplier_b, "name": "Volym", "entries": entries }),
+    )
+    .await;
+    assign(
+        &m.seller_b,
+        json!({ "priceListId": list, "restaurantIds": [m.restaurant] }),
+    )
+    .await;
+    let plain = "query($r: ID!, $s: ID!, $n: Int!) { products(restaurantId: $r, filter: {supplierId: $s, query: \"Vara\"}, first: $n) { edges { node { sku unitPrice { amount } } } } }";
+    let priced = "query($r: ID!, $s: ID!, $n: Int!) { products(restaurantId: $r, filter: {supplierId: $s, query: \"Vara\"}, first: $n) { edges { node { sku price(quantity: 3) { unitPrice { amount } appliedPriceList { name tier { minQuantity } } } } } } }";
+    let mut costs = Vec::new();
+    for n in [1, 50] {
+        for query in [plain, priced] {
+            let variables = json!({ "r": m.restaurant, "s": m.supplier_b, "n": n });
+            let before = statements(&m.chef).await;
+            let body = ok(m.chef.graphql(query, variables).await);
+            let after = statements(&m.chef).await;
+            let edges = body["products"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), n, "{body}");
+            if query == priced {
+                assert!(
+                    edges
+                        .iter()
+                        .all(|e| e["node"]["price"]["unitPrice"]["amount"] == "8"),
+                    "{body}"
+                );
+            }
+            costs.push(after - before);
+        }
+    }
+    // [plain 1, priced 1, plain 50, priced 50]: the prices are one statement, for 1 or 50.
+    assert_eq!(costs[1], costs[0] + 1, "{costs:?}");
+    assert_eq!(costs[2], costs[0], "{costs:?}");
+    assert_eq!(costs[3], costs[1], "{costs:?}");
+    eprintln!("statements per products page (plain 1, priced 1, plain 50, priced 50): {costs:?}");
 }
