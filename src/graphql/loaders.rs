@@ -354,10 +354,13 @@ impl Loader for PriceLoader {
     }
 }
 
+/// A request's price loaders, by (restaurant, instant).
+type PriceLoaders = HashMap<(Uuid, Option<DateTime<Utc>>), Arc<DataLoader<PriceLoader>>>;
+
 /// Every loader of one request (or websocket connection).
 pub struct Loaders {
     /// One price loader per (restaurant, instant) the request asks about.
-    prices: Mutex<HashMap<(Uuid, Option<DateTime<Utc>>), Arc<DataLoader<PriceLoader>>>>,
+    prices: Mutex<PriceLoaders>,
     services: Services,
     pub suppliers: DataLoader<SupplierLoader>,
     pub restaurants: DataLoader<RestaurantLoader>,

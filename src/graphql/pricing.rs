@@ -421,18 +421,19 @@ impl PriceChangeObject {
     async fn reason(&self) -> &str {
         &self.0.reason
     }
-    /// The rule that moved it.
+    /// The rule that moved it (the supplier's members and admins only).
     async fn rule_id(&self) -> Option<ID> {
         self.0.rule_id.map(|id| ID(id.to_string()))
     }
-    /// The `refresh-prices` run that moved it.
+    /// The `refresh-prices` run that moved it (the supplier's members and admins only).
     async fn job_run_id(&self) -> Option<ID> {
         self.0.job_run_id.map(|id| ID(id.to_string()))
     }
     /// What the job measured (on hand, daily demand and its source, recent orders, cover
-    /// days, trend, floor and ceiling), as JSON.
-    async fn signals(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(self.0.signals.clone())
+    /// days, trend, floor and ceiling), as JSON: the supplier's members and admins only (null
+    /// for others, like `ruleId` and `jobRunId`).
+    async fn signals(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        (!self.0.signals.is_null()).then(|| async_graphql::Json(self.0.signals.clone()))
     }
     /// When (UTC).
     async fn changed_at(&self) -> DateTime<Utc> {

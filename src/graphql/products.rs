@@ -229,6 +229,7 @@ impl ProductObject {
         Ok(ResolvedPriceObject { price, quantity })
     }
     /// Changes of its list price by dynamic rules, newest first (at most `first`, 1–100).
+    #[graphql(complexity = "5 + first.max(0) as usize * child_complexity")]
     async fn price_history(
         &self,
         ctx: &Context<'_>,
@@ -239,7 +240,7 @@ impl ProductObject {
         }
         Ok(services(ctx)?
             .pricing
-            .history(self.product.id, first as u64)
+            .history(caller(ctx), self.product.id, first as u64)
             .await?
             .into_iter()
             .map(PriceChangeObject)

@@ -28,8 +28,11 @@ pub struct CartItemDto {
     sku: Option<String>,
     name: Option<String>,
     quantity: i64,
+    /// The restaurant's unit price (its price lists applied).
     unit_price: Option<MoneyDto>,
     line_total: Option<MoneyDto>,
+    /// The price list that sets the price, if one does.
+    price_list: Option<String>,
     added_at: DateTime<Utc>,
 }
 
@@ -65,18 +68,40 @@ async fn cart_response(state: &ApiState, cart: Cart) -> Result<Json<CartResponse
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
+    // Priced as checkout will charge: the restaurant's price lists, in one statement.
+    let priced: Vec<_> = items
+        .iter()
+        .filter_map(|item| Some((products.get(&item.product_id)?, item.quantity)))
+        .collect();
+    let mut prices: HashMap<Uuid, crate::domain::pricing::ResolvedPrice> = state
+        .services
+        .pricing
+        .resolve_products(cart.restaurant_id, &priced)
+        .await?
+        .into_iter()
+        .zip(&priced)
+        .map(|(price, (product, _))| (product.id, price))
+        .collect();
     let items = items
         .into_iter()
         .map(|item| {
             let product = products.get(&item.product_id);
+            let price = prices.remove(&item.product_id);
             CartItemDto {
                 product_id: item.product_id,
                 supplier_id: product.map(|p| p.supplier_id),
                 sku: product.map(|p| p.sku.clone()),
                 name: product.map(|p| p.name.clone()),
                 quantity: item.quantity,
-                unit_price: product.map(|p| p.unit_price.clone().into()),
-                line_total: product.map(|p| p.price_of(item.quantity).into()),
+                unit_price: price.as_ref().map(|p| MoneyDto {
+                    amount: p.unit_price.normalize(),
+                    currency: p.currency.as_str().to_owned(),
+                }),
+                line_total: price.as_ref().map(|p| MoneyDto {
+                    amount: (p.unit_price * rust_decimal::Decimal::from(item.quantity)).normalize(),
+                    currency: p.currency.as_str().to_owned(),
+                }),
+                price_list: price.and_then(|p| p.applied).map(|a| a.name),
                 added_at: item.added_at,
             }
         })

@@ -677,7 +677,8 @@ pub struct PriceChangeDto {
     reason: String,
     rule_id: Option<Uuid>,
     job_run_id: Option<Uuid>,
-    #[schema(value_type = Object)]
+    /// What the job measured: the supplier's members and admins only (null for others).
+    #[schema(value_type = Option<Object>)]
     signals: serde_json::Value,
     changed_at: DateTime<Utc>,
 }
@@ -722,7 +723,7 @@ pub struct HistoryParams {
 )]
 pub async fn history(
     State(state): State<ApiState>,
-    SignedIn(_caller): SignedIn,
+    SignedIn(caller): SignedIn,
     ApiPath(product): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<Json<PriceHistoryResponse>, AppError> {
@@ -730,7 +731,11 @@ pub async fn history(
     if !(1..=100).contains(&limit) {
         return Err(AppError::validation("limit", "must be between 1 and 100"));
     }
-    let changes = state.services.pricing.history(product, limit).await?;
+    let changes = state
+        .services
+        .pricing
+        .history(&caller, product, limit)
+        .await?;
     Ok(Json(PriceHistoryResponse {
         data: changes.into_iter().map(Into::into).collect(),
     }))
@@ -1096,6 +1101,10 @@ pub async fn recommended(
     ApiPath(restaurant): ApiPath<Uuid>,
     ApiQuery(params): ApiQuery<RecommendParams>,
 ) -> Result<Json<RecommendationsResponse>, AppError> {
+    let limit = params.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(AppError::validation("limit", "must be between 1 and 50"));
+    }
     let found = state
         .services
         .pricing
@@ -1104,7 +1113,7 @@ pub async fn recommended(
             restaurant,
             params.category.as_deref(),
             params.product_query.as_deref(),
-            usize::try_from(params.limit.unwrap_or(10)).unwrap_or(0),
+            usize::try_from(limit).unwrap_or(0),
         )
         .await?;
     Ok(Json(RecommendationsResponse {

@@ -291,7 +291,10 @@ async fn two_processes_refresh_prices_once_per_tick() {
         .filter_map(|r| r["scheduledFor"].as_str())
         .collect();
     let distinct: std::collections::HashSet<&&str> = ticks.iter().collect();
-    assert!(ticks.len() >= 3, "both processes fired for several ticks: {job}");
+    assert!(
+        ticks.len() >= 3,
+        "both processes fired for several ticks: {job}"
+    );
     assert_eq!(distinct.len(), ticks.len(), "one run per tick: {job}");
     // The last may still be running when listed; none failed.
     assert!(

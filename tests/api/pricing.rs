@@ -521,7 +521,15 @@ async fn short_cover_raises_the_price_within_its_bounds_and_buyers_hear_of_it() 
         );
     }
     assert_eq!(seen, ["1.08", "1.08", "1.08"], "capped at the ceiling");
-    let history = ok(m.chef.graphql(HISTORY, json!({ "id": m.b2 })).await);
+    // Why it moved (the rule, the run, the stock) is the supplier's to see; the price is public.
+    let public = ok(m.chef.graphql(HISTORY, json!({ "id": m.b2 })).await);
+    let seen_by_buyer = &public["product"]["priceHistory"][0];
+    assert_eq!(seen_by_buyer["newPrice"]["amount"], "1.08");
+    assert!(
+        seen_by_buyer["signals"].is_null() && seen_by_buyer["ruleId"].is_null(),
+        "{public}"
+    );
+    let history = ok(m.seller_b.graphql(HISTORY, json!({ "id": m.b2 })).await);
     let changes = history["product"]["priceHistory"].as_array().unwrap();
     assert_eq!(changes.len(), 2, "{history}");
     assert_eq!(changes[1]["oldPrice"]["amount"], "1");
@@ -529,7 +537,14 @@ async fn short_cover_raises_the_price_within_its_bounds_and_buyers_hear_of_it() 
     assert_eq!(changes[1]["jobRunId"], first["id"]);
     assert_eq!(changes[1]["signals"]["onHand"], 0, "{history}");
     assert_eq!(changes[0]["newPrice"]["amount"], "1.08");
-    let metrics = m.chef.anonymous().get("/metrics").await.text().await.unwrap();
+    let metrics = m
+        .chef
+        .anonymous()
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics.contains("iris_pricing_job_duration_seconds_count{status=\"SUCCEEDED\"} 4"),
         "the pricing job's duration is measured"

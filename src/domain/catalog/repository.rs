@@ -235,8 +235,12 @@ pub(super) async fn save(
         category: Set(p.category),
         unit: Set(p.unit.as_str().to_owned()),
         unit_price_milli: Set(p.unit_price_milli),
-        // The supplier's own price is the base dynamic rules are bounded by.
-        base_price_milli: Set(Some(p.unit_price_milli)),
+        // The supplier's own price is the base dynamic rules are bounded by: a new price sets
+        // it; sending the current (perhaps rule-moved) price again leaves it.
+        base_price_milli: match current {
+            Some(m) if m.unit_price_milli == p.unit_price_milli => NotSet,
+            _ => Set(Some(p.unit_price_milli)),
+        },
         currency: Set(p.currency.as_str().to_owned()),
         // Unchanged stock is not written back: orders reserve and release it
         // concurrently, and a stale copy would undo them.

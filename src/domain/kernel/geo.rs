@@ -19,7 +19,9 @@ impl Location {
         longitude: Decimal,
     ) -> Result<Location, Vec<(&'static str, String)>> {
         let scaled = |value: Decimal, max: i64, field: &'static str| {
-            let e6 = value * Decimal::from(1_000_000);
+            let Some(e6) = value.checked_mul(Decimal::from(1_000_000)) else {
+                return Err((field, format!("must be between -{max} and {max}")));
+            };
             if !e6.fract().is_zero() {
                 return Err((field, "must have at most 6 decimals".to_owned()));
             }

@@ -439,7 +439,15 @@ mod tests {
                 (50, TierPrice::PercentOff(d("12.5"))),
             ],
         );
-        let at = |q: i64| resolve(d("99.99"), &sek(), &[tiers.clone()], q, Utc::now());
+        let at = |q: i64| {
+            resolve(
+                d("99.99"),
+                &sek(),
+                std::slice::from_ref(&tiers),
+                q,
+                Utc::now(),
+            )
+        };
         assert_eq!(at(9).unit_price, d("95"));
         assert_eq!(at(10).unit_price, d("90"));
         assert_eq!(at(10).applied.unwrap().min_quantity, 10);

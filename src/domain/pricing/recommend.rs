@@ -160,6 +160,39 @@ pub fn equivalence(
     (similarity >= EQUIVALENT_SIMILARITY).then_some(similarity)
 }
 
+/// A product as the equivalence sees it: category, unit and its name's trigrams, computed once.
+#[derive(Clone, Debug)]
+pub struct Comparable {
+    pub category: String,
+    pub unit: Unit,
+    trigrams: std::collections::HashSet<[char; 3]>,
+}
+
+impl Comparable {
+    pub fn of(category: &str, unit: Unit, name: &str) -> Comparable {
+        Comparable {
+            category: category.trim().to_lowercase(),
+            unit,
+            trigrams: trigram::trigrams(name),
+        }
+    }
+
+    /// As [`equivalence`], on prepared products.
+    pub fn equivalence(&self, other: &Comparable) -> Option<f64> {
+        if self.category != other.category
+            || comparable(self.unit, Decimal::ONE).0 != comparable(other.unit, Decimal::ONE).0
+        {
+            return None;
+        }
+        let union = self.trigrams.union(&other.trigrams).count();
+        if union == 0 {
+            return None;
+        }
+        let similarity = self.trigrams.intersection(&other.trigrams).count() as f64 / union as f64;
+        (similarity >= EQUIVALENT_SIMILARITY).then_some(similarity)
+    }
+}
+
 /// Reliability in [0, 1] from the rates a supplier has; 0.5 when it has none.
 pub fn reliability(on_time: Option<Decimal>, fill: Option<Decimal>) -> f64 {
     let rates: Vec<f64> = [on_time, fill]

@@ -52,13 +52,17 @@ fn tier_of(e: &price_list_entries::Model) -> Tier {
 /// Entries grouped by product, in first-seen order, tiers lowest break first.
 fn group_entries(rows: &[price_list_entries::Model]) -> Vec<PriceListEntry> {
     let mut entries: Vec<PriceListEntry> = Vec::new();
+    let mut at: HashMap<Uuid, usize> = HashMap::new();
     for row in rows {
-        match entries.iter_mut().find(|e| e.product_id == row.product_id) {
-            Some(entry) => entry.tiers.push(tier_of(row)),
-            None => entries.push(PriceListEntry {
-                product_id: row.product_id,
-                tiers: vec![tier_of(row)],
-            }),
+        match at.get(&row.product_id) {
+            Some(i) => entries[*i].tiers.push(tier_of(row)),
+            None => {
+                at.insert(row.product_id, entries.len());
+                entries.push(PriceListEntry {
+                    product_id: row.product_id,
+                    tiers: vec![tier_of(row)],
+                });
+            }
         }
     }
     for entry in &mut entries {
@@ -173,15 +177,21 @@ pub(super) async fn insert_list(
     Ok(())
 }
 
+/// Writes every column of a live list; `false` when it was deleted meanwhile (a delete is
+/// never undone by a concurrent change).
 pub(super) async fn update_list(
     db: &impl ConnectionTrait,
     model: price_lists::Model,
-) -> Result<(), AppError> {
-    // Every column is written (a model converts to unchanged values, which update nothing).
-    price_lists::Entity::update(model.into_active_model().reset_all())
+) -> Result<bool, AppError> {
+    let id = model.id;
+    // Every column is set (a model converts to unchanged values, which update nothing).
+    let result = price_lists::Entity::update_many()
+        .set(model.into_active_model().reset_all())
+        .filter(price_lists::Column::Id.eq(id))
+        .filter(price_lists::Column::DeletedAt.is_null())
         .exec(db)
         .await?;
-    Ok(())
+    Ok(result.rows_affected == 1)
 }
 
 /// Replaces a list's entries with these (validated) tiers: (product, tier).
@@ -554,48 +564,63 @@ pub(super) async fn insert_changes(
     Ok(())
 }
 
-/// Moves list prices: (product, expected old price, new price), each only if its price is
-/// still the expected one (a supplier's edit meanwhile wins). Returns the products moved.
+/// One list price to move, if the product still has the price and base price the move was
+/// computed from.
+pub(super) struct PriceMove {
+    pub product: Uuid,
+    pub old_milli: i64,
+    pub new_milli: i64,
+    pub base_milli: i64,
+}
+
+/// Moves list prices, each only if its price and base are still the ones read (a supplier's
+/// edit meanwhile wins). Returns the products moved.
 pub(super) async fn set_list_prices(
     db: &impl ConnectionTrait,
-    moves: &[(Uuid, i64, i64)],
+    moves: &[PriceMove],
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, AppError> {
     let backend = db.get_database_backend();
     let mut moved = Vec::with_capacity(moves.len());
     for chunk in moves.chunks(500) {
         let ph = |n: usize| placeholder(backend, n);
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 3 + 1);
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 4 + 1);
         let mut rows = Vec::with_capacity(chunk.len());
-        for (i, (id, old, new)) in chunk.iter().enumerate() {
+        for (i, m) in chunk.iter().enumerate() {
             let cast = |p: String, t: &str| match backend {
                 sea_orm::DatabaseBackend::Postgres => format!("CAST({p} AS {t})"),
                 _ => p,
             };
             rows.push(format!(
-                "({}, {}, {})",
-                cast(ph(3 * i + 1), "uuid"),
-                cast(ph(3 * i + 2), "bigint"),
-                cast(ph(3 * i + 3), "bigint")
+                "({}, {}, {}, {})",
+                cast(ph(4 * i + 1), "uuid"),
+                cast(ph(4 * i + 2), "bigint"),
+                cast(ph(4 * i + 3), "bigint"),
+                cast(ph(4 * i + 4), "bigint")
             ));
-            values.push((*id).into());
-            values.push((*old).into());
-            values.push((*new).into());
+            values.push(m.product.into());
+            values.push(m.old_milli.into());
+            values.push(m.new_milli.into());
+            values.push(m.base_milli.into());
         }
         values.push(now.into());
-        let at = ph(chunk.len() * 3 + 1);
+        let at = ph(chunk.len() * 4 + 1);
         let sql = match backend {
             sea_orm::DatabaseBackend::Postgres => format!(
                 "UPDATE products p SET unit_price_milli = v.new_price, updated_at = {at} \
-                 FROM (VALUES {}) AS v(id, old_price, new_price) \
-                 WHERE p.id = v.id AND p.unit_price_milli = v.old_price AND p.deleted_at IS NULL \
+                 FROM (VALUES {}) AS v(id, old_price, new_price, base_price) \
+                 WHERE p.id = v.id AND p.unit_price_milli = v.old_price \
+                   AND COALESCE(p.base_price_milli, p.unit_price_milli) = v.base_price \
+                   AND p.deleted_at IS NULL \
                  RETURNING p.id",
                 rows.join(", ")
             ),
             _ => format!(
-                "WITH v(id, old_price, new_price) AS (VALUES {}) \
+                "WITH v(id, old_price, new_price, base_price) AS (VALUES {}) \
                  UPDATE products SET unit_price_milli = (SELECT new_price FROM v WHERE v.id = products.id), updated_at = {at} \
-                 WHERE id IN (SELECT id FROM v WHERE v.old_price = products.unit_price_milli) AND deleted_at IS NULL \
+                 WHERE id IN (SELECT id FROM v WHERE v.old_price = products.unit_price_milli \
+                   AND v.base_price = COALESCE(products.base_price_milli, products.unit_price_milli)) \
+                   AND deleted_at IS NULL \
                  RETURNING id",
                 rows.join(", ")
             ),

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     auth::{Caller, Principal},
     domain::{
-        catalog::{self, Unit},
+        catalog,
         kernel::{
             money::{self, Currency},
             pagination::{KeyValue, Page, PageRequest, page_in_memory},
@@ -41,6 +41,12 @@ use crate::{
 const MAX_TIER_QUANTITY: i64 = 100_000;
 /// Products one refresh step reads, prices and writes together.
 const REFRESH_BATCH: u64 = 2000;
+/// Most products a recommendation or a comparison looks at.
+const MAX_OFFERED: u64 = 2000;
+/// Most kinds of thing in a typical basket.
+const MAX_BASKET: usize = 200;
+/// Most equivalents a comparison lists (cheapest first).
+pub const MAX_COMPARISONS: usize = 50;
 /// Restaurants that ordered a product this recently hear of its price changes.
 const BUYER_WINDOW_DAYS: i64 = 90;
 
@@ -91,6 +97,17 @@ fn check_priority(priority: i32, v: &mut Violations) {
     if !(-1000..=1000).contains(&priority) {
         v.check::<()>("priority", Err("must be between -1000 and 1000".into()));
     }
+}
+
+/// VALIDATION before anything is looked up when a list would hold too many tiers.
+fn too_many_entries(entries: &[EntryInput]) -> Result<(), AppError> {
+    if entries.len() > MAX_ENTRIES {
+        return Err(AppError::validation(
+            "entries",
+            format!("must hold at most {MAX_ENTRIES} tiers"),
+        ));
+    }
+    Ok(())
 }
 
 /// Validates entries against the supplier's live products: every problem, by entry index.
@@ -384,6 +401,7 @@ impl PricingService {
         input: NewPriceList,
     ) -> Result<PriceList, AppError> {
         authorize_supplier(caller, input.supplier_id)?;
+        too_many_entries(&input.entries)?;
         let supplier = suppliers::find_many_live(&self.db, &[input.supplier_id])
             .await?
             .pop()
@@ -475,6 +493,9 @@ impl PricingService {
     ) -> Result<PriceList, AppError> {
         let current = self.live_list(id).await?;
         authorize_supplier(caller, current.supplier_id)?;
+        if let Some(entries) = &changes.entries {
+            too_many_entries(entries)?;
+        }
         let products = match &changes.entries {
             Some(entries) => {
                 self.products_by_id(&entries.iter().map(|e| e.product_id).collect::<Vec<_>>())
@@ -511,7 +532,9 @@ impl PricingService {
         next.updated_at = Utc::now();
         let txn = begin_write(&self.db).await?;
         let before = list_summary(&self.complete_one(&txn, current).await?);
-        repository::update_list(&txn, next.clone()).await?;
+        if !repository::update_list(&txn, next.clone()).await? {
+            return Err(AppError::not_found("Price list", id));
+        }
         if let Some(tiers) = &tiers {
             repository::replace_entries(&txn, id, tiers).await?;
         }
@@ -541,7 +564,9 @@ impl PricingService {
         gone.deleted_at = Some(Utc::now());
         gone.updated_at = Utc::now();
         let txn = begin_write(&self.db).await?;
-        repository::update_list(&txn, gone).await?;
+        if !repository::update_list(&txn, gone).await? {
+            return Err(AppError::not_found("Price list", id));
+        }
         audit::record(
             &txn,
             caller,
@@ -576,21 +601,38 @@ impl PricingService {
                 format!("give 1 to {MAX_ASSIGNMENTS} restaurants, customer groups or allCustomers"),
             ));
         }
+        let named: Vec<Uuid> = targets
+            .iter()
+            .filter_map(|t| match t {
+                AssignmentTarget::Restaurant(r) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        let live: HashSet<Uuid> = restaurants::find_many_live(&self.db, &named)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         let mut targets_checked = Vec::with_capacity(targets.len());
-        for (i, target) in targets.into_iter().enumerate() {
+        let (mut restaurant_index, mut group_index) = (0, 0);
+        for target in targets {
             match target {
                 AssignmentTarget::Restaurant(r) => {
-                    if !remove && restaurants::find_live(&self.db, r).await?.is_none() {
+                    if !remove && !live.contains(&r) {
                         return Err(AppError::validation(
-                            format!("restaurantIds[{i}]"),
+                            format!("restaurantIds[{restaurant_index}]"),
                             "is not a restaurant on the marketplace",
                         ));
                     }
+                    restaurant_index += 1;
                     targets_checked.push(AssignmentTarget::Restaurant(r));
                 }
-                AssignmentTarget::CustomerGroup(name) => targets_checked.push(
-                    AssignmentTarget::CustomerGroup(group_name(&name, "customerGroup")?),
-                ),
+                AssignmentTarget::CustomerGroup(name) => {
+                    let field = format!("customerGroups[{group_index}]");
+                    group_index += 1;
+                    targets_checked
+                        .push(AssignmentTarget::CustomerGroup(group_name(&name, &field)?));
+                }
                 AssignmentTarget::AllCustomers => {
                     targets_checked.push(AssignmentTarget::AllCustomers)
                 }
@@ -643,9 +685,14 @@ impl PricingService {
                 format!("must hold at most {MAX_ASSIGNMENTS} restaurants"),
             ));
         }
+        let live: HashSet<Uuid> = restaurants::find_many_live(&self.db, &members)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         let mut unique = Vec::new();
         for (i, r) in members.into_iter().enumerate() {
-            if restaurants::find_live(&self.db, r).await?.is_none() {
+            if !live.contains(&r) {
                 return Err(AppError::validation(
                     format!("restaurantIds[{i}]"),
                     "is not a restaurant on the marketplace",
@@ -999,19 +1046,24 @@ impl PricingService {
         if proposed.is_empty() {
             return Ok(());
         }
-        let moves: Vec<(Uuid, i64, i64)> = proposed
+        let bases: HashMap<Uuid, i64> = ruled
+            .iter()
+            .map(|r| (r.product.id, r.product.base_price_milli))
+            .collect();
+        let moves: Vec<repository::PriceMove> = proposed
             .iter()
             .filter_map(|c| {
-                Some((
-                    c.product_id,
-                    money::to_milli(c.proposal.old_price).ok()?,
-                    money::to_milli(c.proposal.new_price).ok()?,
-                ))
+                Some(repository::PriceMove {
+                    product: c.product_id,
+                    old_milli: money::to_milli(c.proposal.old_price).ok()?,
+                    new_milli: money::to_milli(c.proposal.new_price).ok()?,
+                    base_milli: *bases.get(&c.product_id)?,
+                })
             })
             .collect();
         let buyers = repository::buyers_of(
             &self.db,
-            &moves.iter().map(|m| m.0).collect::<Vec<_>>(),
+            &moves.iter().map(|m| m.product).collect::<Vec<_>>(),
             now - Duration::days(BUYER_WINDOW_DAYS),
         )
         .await?;
@@ -1126,23 +1178,47 @@ impl PricingService {
         let count = rows.len();
         repository::insert_changes(&txn, rows).await?;
         if let Some((price, at)) = last {
-            let current = money::to_milli(found.unit_price.amount)
-                .map_err(|e| AppError::validation("price", e.rule()))?;
-            repository::set_list_prices(&txn, &[(found.id, current, price)], at).await?;
+            let moved = repository::PriceMove {
+                product: found.id,
+                old_milli: milli(found.unit_price.amount)?,
+                new_milli: price,
+                base_milli: milli(found.base_price)?,
+            };
+            repository::set_list_prices(&txn, &[moved], at).await?;
         }
         txn.commit().await?;
         Ok(count)
     }
 
-    /// A product's price changes, newest first (anyone: list prices are public).
-    pub async fn history(&self, product: Uuid, limit: u64) -> Result<Vec<PriceChange>, AppError> {
-        let currency = self
-            .products_by_id(&[product])
-            .await?
-            .remove(&product)
-            .map(|p| p.unit_price.currency.as_str().to_owned())
-            .unwrap_or_else(|| money::DEFAULT_CURRENCY.to_owned());
-        repository::history(&self.db, product, &currency, limit.clamp(1, 500)).await
+    /// A product's list price changes, newest first. List prices are public; why they moved
+    /// (the rule, the job run, the signals: the supplier's stock and bounds) is for the
+    /// supplier's members and admins only.
+    pub async fn history(
+        &self,
+        caller: &Caller,
+        product: Uuid,
+        limit: u64,
+    ) -> Result<Vec<PriceChange>, AppError> {
+        let Some(found) = self.products_by_id(&[product]).await?.remove(&product) else {
+            return Ok(Vec::new());
+        };
+        let insider = caller.principal.is_admin()
+            || caller.principal.supplier_role(found.supplier_id).is_some();
+        let mut changes = repository::history(
+            &self.db,
+            product,
+            found.unit_price.currency.as_str(),
+            limit.clamp(1, 500),
+        )
+        .await?;
+        if !insider {
+            for change in &mut changes {
+                change.rule_id = None;
+                change.job_run_id = None;
+                change.signals = serde_json::Value::Null;
+            }
+        }
+        Ok(changes)
     }
 
     // ----- recommendation and comparison -------------------------------------------------
@@ -1201,9 +1277,13 @@ impl PricingService {
         let here = repository::restaurant_point(&self.db, restaurant)
             .await?
             .ok_or_else(|| AppError::not_found("Restaurant", restaurant))?;
-        let offered =
-            repository::offered_products(&self.db, category.as_deref(), query.as_deref(), 5000)
-                .await?;
+        let offered = repository::offered_products(
+            &self.db,
+            category.as_deref(),
+            query.as_deref(),
+            MAX_OFFERED,
+        )
+        .await?;
         let basket = repository::typical_basket(
             &self.db,
             restaurant,
@@ -1231,37 +1311,49 @@ impl PricingService {
         let performance = self.deps.performance.by_suppliers(&supplier_ids).await?;
         // The basket: what the restaurant bought in 90 days, or one unit of each kind of
         // thing offered when it bought nothing yet.
-        let basket: Vec<(String, Unit, String, Decimal)> = if basket.is_empty() {
-            let mut kinds: Vec<(String, Unit, String, Decimal)> = Vec::new();
-            for p in &offered {
-                if !kinds.iter().any(|(c, u, n, _)| {
-                    recommend::equivalence((c, *u, n), (&p.category, p.unit, &p.name)).is_some()
-                }) {
-                    kinds.push((p.category.clone(), p.unit, p.name.clone(), Decimal::ONE));
+        // Each name's trigrams once: every comparison below is two set operations.
+        let offered_keys: Vec<recommend::Comparable> = offered
+            .iter()
+            .map(|p| recommend::Comparable::of(&p.category, p.unit, &p.name))
+            .collect();
+        let basket: Vec<(recommend::Comparable, Decimal)> = if basket.is_empty() {
+            let mut kinds: Vec<(recommend::Comparable, Decimal)> = Vec::new();
+            for key in &offered_keys {
+                if kinds.len() >= MAX_BASKET {
+                    break;
+                }
+                if !kinds.iter().any(|(k, _)| k.equivalence(key).is_some()) {
+                    kinds.push((key.clone(), Decimal::ONE));
                 }
             }
             kinds
         } else {
             basket
+                .into_iter()
+                .take(MAX_BASKET)
+                .map(|(c, u, n, q)| (recommend::Comparable::of(&c, u, &n), q))
+                .collect()
         };
+        let keys_of: HashMap<Uuid, &recommend::Comparable> = offered
+            .iter()
+            .zip(&offered_keys)
+            .map(|(p, k)| (p.id, k))
+            .collect();
         let mut found: Vec<Recommendation> = Vec::new();
         for (supplier, products) in &by_supplier {
             let mut cost = Decimal::ZERO;
             let mut covered = 0usize;
-            for (category, unit, name, quantity) in &basket {
+            for (kind, quantity) in &basket {
                 let best = products
                     .iter()
                     .filter_map(|(p, price)| {
-                        let similarity = recommend::equivalence(
-                            (category, *unit, name),
-                            (&p.category, p.unit, &p.name),
-                        )?;
+                        let similarity = kind.equivalence(keys_of.get(&p.id)?)?;
                         Some((similarity, recommend::comparable(p.unit, *price).1))
                     })
                     .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
                 if let Some((_, per_unit)) = best {
                     covered += 1;
-                    cost += per_unit * recommend::comparable_quantity(*unit, *quantity);
+                    cost += per_unit * recommend::comparable_quantity(kind.unit, *quantity);
                 }
             }
             let coverage = if basket.is_empty() {
@@ -1338,7 +1430,8 @@ impl PricingService {
             .remove(&product)
             .ok_or_else(|| AppError::not_found("Product", product))?;
         let offered =
-            repository::offered_products(&self.db, Some(&original.category), None, 5000).await?;
+            repository::offered_products(&self.db, Some(&original.category), None, MAX_OFFERED)
+                .await?;
         let equivalents: Vec<(catalog::Product, f64)> = offered
             .into_iter()
             .filter_map(|p| {
@@ -1378,6 +1471,7 @@ impl PricingService {
                 .cmp(&b.comparable_price)
                 .then(a.product.id.cmp(&b.product.id))
         });
+        found.truncate(MAX_COMPARISONS);
         Ok(found)
     }
 }

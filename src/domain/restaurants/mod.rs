@@ -18,7 +18,7 @@ pub use service::RestaurantService;
 
 /// A live restaurant by id, on any connection (other contexts check restaurants inside their
 /// transactions).
-pub(crate) use repository::{find_including_deleted, find_live};
+pub(crate) use repository::{find_including_deleted, find_live, find_many_live};
 
 /// When and how a restaurant wants deliveries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -132,7 +132,7 @@ pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppErro
 }
 
 /// Live restaurants by id.
-pub(super) async fn find_many_live(
+pub(crate) async fn find_many_live(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<Vec<Restaurant>, AppError> {
