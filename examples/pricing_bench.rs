@@ -203,6 +203,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .await
         .map_err(fail)?;
+    // Fresh statistics, as autovacuum has them within a minute of a bulk load: without them
+    // Postgres plans these reads for empty tables (the first measurement of this benchmark
+    // took 26–29 s per run that way, 2 s after ANALYZE).
+    if std::env::var("BENCH_SKIP_ANALYZE").is_err() {
+        use sea_orm::ConnectionTrait as _;
+        db.execute_unprepared("ANALYZE").await?;
+    }
     for (label, dry) in [("dry run", true), ("run 1", false), ("run 2", false)] {
         let started = Instant::now();
         let outcome = services

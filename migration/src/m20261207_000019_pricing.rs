@@ -397,6 +397,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The refresh walks a supplier's products by id.
+        manager
+            .create_index(index(
+                "ix_products_supplier_id",
+                Products::Table,
+                &["supplier_id", "id"],
+            ))
+            .await?;
         manager
             .exec_stmt(
                 Query::update()
@@ -463,6 +471,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_products_supplier_id")
+                    .table(Products::Table)
+                    .to_owned(),
+            )
+            .await?;
         for table in [
             PriceChanges::Table.into_iden(),
             PriceRules::Table.into_iden(),
