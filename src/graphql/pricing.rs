@@ -1146,8 +1146,12 @@ impl PricingMutation {
                         floor: input.floor.into(),
                         ceiling: input.ceiling.into(),
                         max_step_percent: input.max_step_percent.0,
-                        min_cover_days: input.min_cover_days.map_or(Decimal::from(7), |d| d.0),
-                        max_cover_days: input.max_cover_days.map_or(Decimal::from(21), |d| d.0),
+                        min_cover_days: input
+                            .min_cover_days
+                            .map_or(Decimal::from(domain::DEFAULT_MIN_COVER_DAYS), |d| d.0),
+                        max_cover_days: input
+                            .max_cover_days
+                            .map_or(Decimal::from(domain::DEFAULT_MAX_COVER_DAYS), |d| d.0),
                     },
                     active: input.active.unwrap_or(true),
                 },

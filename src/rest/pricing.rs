@@ -902,8 +902,12 @@ pub async fn save_rule(
                     floor: bound("floor", body.floor)?,
                     ceiling: bound("ceiling", body.ceiling)?,
                     max_step_percent: body.max_step_percent,
-                    min_cover_days: body.min_cover_days.unwrap_or(Decimal::from(7)),
-                    max_cover_days: body.max_cover_days.unwrap_or(Decimal::from(21)),
+                    min_cover_days: body.min_cover_days.unwrap_or(Decimal::from(
+                        crate::domain::pricing::DEFAULT_MIN_COVER_DAYS,
+                    )),
+                    max_cover_days: body.max_cover_days.unwrap_or(Decimal::from(
+                        crate::domain::pricing::DEFAULT_MAX_COVER_DAYS,
+                    )),
                 },
                 active: body.active.unwrap_or(true),
             },

@@ -42,6 +42,24 @@ impl Location {
         }
     }
 
+    /// [`Location::parse`], its problems as one VALIDATION error naming each field.
+    pub fn from_degrees(
+        latitude: Decimal,
+        longitude: Decimal,
+    ) -> Result<Location, crate::error::AppError> {
+        Location::parse(latitude, longitude).map_err(|problems| {
+            crate::error::AppError::Validation(
+                problems
+                    .into_iter()
+                    .map(|(field, message)| crate::error::FieldViolation {
+                        field: field.to_owned(),
+                        message,
+                    })
+                    .collect(),
+            )
+        })
+    }
+
     /// As stored: both columns or neither.
     pub fn of_stored(latitude_e6: Option<i64>, longitude_e6: Option<i64>) -> Option<Location> {
         Some(Location {

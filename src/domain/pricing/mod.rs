@@ -43,6 +43,11 @@ pub struct PricingConfig {
     pub weights: recommend::Weights,
 }
 
+/// Target stock cover (days) of a dynamic rule that names none: below it the price rises…
+pub const DEFAULT_MIN_COVER_DAYS: i64 = 7;
+/// …and above this it falls.
+pub const DEFAULT_MAX_COVER_DAYS: i64 = 21;
+
 /// Most entries (product tiers) one price list holds.
 pub const MAX_ENTRIES: usize = 5000;
 /// Most price lists (live) one supplier keeps.

@@ -183,24 +183,9 @@ impl RestaurantService {
                 ));
             }
         }
-        let location = match degrees {
-            Some((latitude, longitude)) => Some(
-                crate::domain::kernel::geo::Location::parse(latitude, longitude).map_err(
-                    |problems| {
-                        AppError::Validation(
-                            problems
-                                .into_iter()
-                                .map(|(field, message)| crate::error::FieldViolation {
-                                    field: field.to_owned(),
-                                    message,
-                                })
-                                .collect(),
-                        )
-                    },
-                )?,
-            ),
-            None => None,
-        };
+        let location = degrees
+            .map(|(lat, lon)| crate::domain::kernel::geo::Location::from_degrees(lat, lon))
+            .transpose()?;
         let txn = crate::infra::db::begin_write(&self.db).await?;
         if !repository::set_location(&txn, id, location, Utc::now()).await? {
             return Err(AppError::not_found("Restaurant", id));

@@ -245,24 +245,9 @@ impl SupplierService {
         degrees: Option<(rust_decimal::Decimal, rust_decimal::Decimal)>,
     ) -> Result<(), AppError> {
         authorize_owner(caller, id)?;
-        let location = match degrees {
-            Some((latitude, longitude)) => Some(
-                crate::domain::kernel::geo::Location::parse(latitude, longitude).map_err(
-                    |problems| {
-                        AppError::Validation(
-                            problems
-                                .into_iter()
-                                .map(|(field, message)| crate::error::FieldViolation {
-                                    field: field.to_owned(),
-                                    message,
-                                })
-                                .collect(),
-                        )
-                    },
-                )?,
-            ),
-            None => None,
-        };
+        let location = degrees
+            .map(|(lat, lon)| crate::domain::kernel::geo::Location::from_degrees(lat, lon))
+            .transpose()?;
         let txn = crate::infra::db::begin_write(&self.db).await?;
         if !repository::set_location(&txn, id, location, Utc::now()).await? {
             return Err(AppError::not_found("Supplier", id));
