@@ -1169,7 +1169,10 @@ impl PricingMutation {
         input: DeletePriceRuleInput,
     ) -> async_graphql::Result<DeletePriceRulePayload> {
         let id = parse_id("id", &input.id)?;
-        let id = services(ctx)?.pricing.delete_rule(caller(ctx), id).await?;
+        let id = services(ctx)?
+            .pricing
+            .delete_rule(caller(ctx), None, id)
+            .await?;
         Ok(DeletePriceRulePayload {
             deleted_id: ID(id.to_string()),
         })

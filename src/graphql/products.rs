@@ -222,9 +222,7 @@ impl ProductObject {
                 .into());
             }
         };
-        if !(1..=100_000).contains(&quantity) {
-            return Err(AppError::validation("quantity", "must be between 1 and 100000").into());
-        }
+        crate::domain::pricing::check_quantity(quantity)?;
         let price = resolved_price(ctx, &self.product, restaurant, quantity, at).await?;
         Ok(ResolvedPriceObject { price, quantity })
     }

@@ -934,16 +934,11 @@ pub async fn delete_rule(
     SignedIn(caller): SignedIn,
     ApiPath((supplier, id)): ApiPath<(Uuid, Uuid)>,
 ) -> Result<StatusCode, AppError> {
-    let pricing = &state.services.pricing;
-    if !pricing
-        .rules(&caller, supplier)
-        .await?
-        .iter()
-        .any(|r| r.id == id)
-    {
-        return Err(AppError::not_found("Price rule", id));
-    }
-    pricing.delete_rule(&caller, id).await?;
+    state
+        .services
+        .pricing
+        .delete_rule(&caller, Some(supplier), id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -33,7 +33,8 @@ use uuid::Uuid;
 use crate::domain::kernel::money::Currency;
 
 pub use service::{
-    Comparison, PricingDeps, PricingService, Recommendation, Recommendations, may_view_prices,
+    Comparison, PricingDeps, PricingService, Recommendation, Recommendations, check_quantity,
+    may_view_prices,
 };
 
 /// Pricing's settings.

@@ -37,8 +37,8 @@ use crate::{
     infra::db::{Db, begin_write},
 };
 
-/// Largest quantity a tier may start at (an order line's maximum).
-const MAX_TIER_QUANTITY: i64 = 100_000;
+/// Largest quantity a tier may start at or a price be asked for: an order line's maximum.
+const MAX_TIER_QUANTITY: i64 = crate::domain::ordering::MAX_QUANTITY;
 /// Products one refresh step reads, prices and writes together.
 const REFRESH_BATCH: u64 = 2000;
 /// Most products a recommendation or a comparison looks at.
@@ -96,6 +96,18 @@ fn check_window(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>, v: &mut 
 fn check_priority(priority: i32, v: &mut Violations) {
     if !(-1000..=1000).contains(&priority) {
         v.check::<()>("priority", Err("must be between -1000 and 1000".into()));
+    }
+}
+
+/// A quantity a price is asked for: 1 to an order line's maximum.
+pub fn check_quantity(quantity: i64) -> Result<(), AppError> {
+    if (1..=MAX_TIER_QUANTITY).contains(&quantity) {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "quantity",
+            format!("must be between 1 and {MAX_TIER_QUANTITY}"),
+        ))
     }
 }
 
@@ -369,12 +381,7 @@ impl PricingService {
         quantity: i64,
         at: DateTime<Utc>,
     ) -> Result<ResolvedPrice, AppError> {
-        if !(1..=MAX_TIER_QUANTITY).contains(&quantity) {
-            return Err(AppError::validation(
-                "quantity",
-                format!("must be between 1 and {MAX_TIER_QUANTITY}"),
-            ));
-        }
+        check_quantity(quantity)?;
         let found = self
             .products_by_id(&[product])
             .await?
@@ -890,10 +897,17 @@ impl PricingService {
         Ok(rule)
     }
 
-    /// Soft-deletes a rule (audited); prices it set stay.
-    pub async fn delete_rule(&self, caller: &Caller, id: Uuid) -> Result<Uuid, AppError> {
+    /// Soft-deletes a rule (audited); prices it set stay. With `supplier`, NOT_FOUND unless the
+    /// rule is that supplier's.
+    pub async fn delete_rule(
+        &self,
+        caller: &Caller,
+        supplier: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<Uuid, AppError> {
         let rule = repository::find_rule(&self.db, id)
             .await?
+            .filter(|r| supplier.is_none_or(|s| s == r.supplier_id))
             .ok_or_else(|| AppError::not_found("Price rule", id))?;
         authorize_supplier(caller, rule.supplier_id)?;
         let txn = begin_write(&self.db).await?;
