@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
             storage: &config.storage,
             invoicing: &config.invoicing,
             pricing: &config.pricing,
+            integrations: &config.integrations,
         },
         Arc::new(config.secret_keys.clone()),
         infra::ratelimit::RateLimiter::in_memory(),

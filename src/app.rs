@@ -74,6 +74,9 @@ impl Core {
         let extraction = &crate::domain::invoicing::EXTRACTION_METRICS;
         metrics.register(Box::new(extraction.duration.clone()))?;
         metrics.register(Box::new(extraction.errors.clone()))?;
+        for collector in crate::domain::integrations::CONNECTOR_METRICS.collectors() {
+            metrics.register(collector)?;
+        }
         let mut pool = db::connect(&config.database()).await?;
         metrics.instrument(&mut pool, "request");
         if config.migrate_on_start {
@@ -116,6 +119,7 @@ impl Core {
                     storage: &config.storage,
                     invoicing: &config.invoicing,
                     pricing: &config.pricing,
+                    integrations: &config.integrations,
                 },
                 Arc::new(config.secret_keys.clone()),
                 limiter.clone(),

@@ -173,6 +173,9 @@ pub struct Config {
     pub invoicing: crate::domain::invoicing::ExtractionConfig,
     /// `RECOMMENDATION_WEIGHTS`: how the supplier recommendation weighs its components.
     pub pricing: crate::domain::pricing::PricingConfig,
+    /// `CONNECTOR_CONFIG_DIR`, `CHROMIUM_PATH`: supplier connectors' configurations and the
+    /// browser of the browser driver.
+    pub integrations: crate::domain::integrations::IntegrationsConfig,
 }
 
 /// Background jobs.
@@ -666,6 +669,10 @@ impl Config {
                 crate::domain::pricing::recommend::Weights::parse,
             ),
         };
+        let integrations = crate::domain::integrations::IntegrationsConfig {
+            config_dir: r.get("CONNECTOR_CONFIG_DIR").map(std::path::PathBuf::from),
+            chromium: r.get("CHROMIUM_PATH").unwrap_or_else(|| "chromium".into()),
+        };
         let invoicing = crate::domain::invoicing::ExtractionConfig {
             concurrency: r.parse_range("INVOICE_EXTRACTIONS", 4usize, 1, 64),
             ocr,
@@ -766,6 +773,7 @@ impl Config {
             storage,
             invoicing,
             pricing,
+            integrations,
         })
     }
 

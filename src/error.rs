@@ -54,6 +54,8 @@ pub enum AppError {
     InvalidTransition(String),
     /// An invoice that disagrees with its order cannot be approved as it is (409).
     ReconciliationFailed(String),
+    /// A wholesaler's portal refused the restaurant's credentials or its session (422).
+    ConnectorAuthFailed(String),
     Unauthenticated(String),
     Forbidden(String),
     RateLimited {
@@ -98,6 +100,7 @@ impl AppError {
             AppError::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
             AppError::InvalidTransition(_) => "INVALID_TRANSITION",
             AppError::ReconciliationFailed(_) => "RECONCILIATION_FAILED",
+            AppError::ConnectorAuthFailed(_) => "CONNECTOR_AUTH_FAILED",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::RateLimited { .. } => "RATE_LIMITED",
@@ -112,7 +115,9 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::ConnectorAuthFailed(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict(_)
@@ -141,6 +146,7 @@ impl AppError {
             AppError::InsufficientStock { .. } => "InsufficientStockError",
             AppError::InvalidTransition(_) => "InvalidTransitionError",
             AppError::ReconciliationFailed(_) => "ReconciliationFailedError",
+            AppError::ConnectorAuthFailed(_) => "ConnectorAuthFailedError",
             AppError::Unauthenticated(_) => "AuthenticationError",
             AppError::Forbidden(_) => "ForbiddenError",
             AppError::RateLimited { .. } => "RateLimitError",
@@ -165,6 +171,7 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::InvalidTransition(m)
             | AppError::ReconciliationFailed(m)
+            | AppError::ConnectorAuthFailed(m)
             | AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
             | AppError::UnsupportedMediaType(m)

@@ -243,6 +243,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     storage: &config.storage,
                     invoicing: &config.invoicing,
                     pricing: &config.pricing,
+                    integrations: &config.integrations,
                 },
                 std::sync::Arc::new(config.secret_keys.clone()),
                 infra::ratelimit::RateLimiter::in_memory(),

@@ -23,6 +23,7 @@ mod m20261207_000016_planning;
 mod m20261207_000017_invoicing;
 mod m20261207_000018_invoice_templates;
 mod m20261207_000019_pricing;
+mod m20261207_000020_integrations;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_invoicing::Migration),
             Box::new(m20261207_000018_invoice_templates::Migration),
             Box::new(m20261207_000019_pricing::Migration),
+            Box::new(m20261207_000020_integrations::Migration),
         ]
     }
 }

@@ -36,6 +36,7 @@ pub mod repository;
 pub mod analytics;
 pub mod catalog;
 pub mod identity;
+pub mod integrations;
 pub mod inventory;
 pub mod invoicing;
 pub mod ordering;
@@ -66,6 +67,7 @@ pub struct Settings<'a> {
     pub storage: &'a platform::storage::StorageConfig,
     pub invoicing: &'a invoicing::ExtractionConfig,
     pub pricing: &'a pricing::PricingConfig,
+    pub integrations: &'a integrations::IntegrationsConfig,
 }
 
 /// Every domain service, built once per process and shared by all adapters. A clone is one
@@ -105,6 +107,8 @@ pub struct ServiceSet {
     pub analytics: analytics::AnalyticsService,
     pub invoices: invoicing::InvoiceService,
     pub pricing: pricing::PricingService,
+    /// Supplier connectors: consented portal sessions, mirrored catalogs, carts, invoices.
+    pub integrations: integrations::IntegrationService,
     /// Stored documents (invoices, uploads): the local file system or S3.
     pub storage: platform::storage::DocumentStore,
     /// Trusted GraphQL documents (`iris documents push`).
@@ -127,6 +131,7 @@ impl Services {
             storage,
             invoicing,
             pricing: pricing_config,
+            integrations: integrations_config,
         } = settings;
         let sealer = secrets::Sealer::new(keys);
         let tokens = Arc::new(TokenIssuer::new(
@@ -187,8 +192,22 @@ impl Services {
                 weights: pricing_config.weights,
             },
         );
+        let integrations = integrations::IntegrationService::new(
+            db.clone(),
+            integrations::IntegrationDeps {
+                products: products.clone(),
+                orders: orders.clone(),
+                invoices: invoices.clone(),
+                restaurants: restaurants.clone(),
+                storage: storage.clone(),
+                notifications: notifications.clone(),
+            },
+            sealer.clone(),
+            integrations_config,
+        )?;
         Ok(Self(Arc::new(ServiceSet {
             pricing,
+            integrations,
             invoices: invoices.clone(),
             storage,
             notifications: notifications.clone(),

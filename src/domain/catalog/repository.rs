@@ -58,6 +58,22 @@ pub(super) fn fold(text: &str) -> String {
     text.trim().to_lowercase()
 }
 
+/// A supplier's live products as (id, SKU).
+pub(super) async fn skus_of(
+    db: &impl ConnectionTrait,
+    supplier: Uuid,
+) -> Result<Vec<(Uuid, String)>, AppError> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Sku)
+        .filter(Column::SupplierId.eq(supplier))
+        .filter(Column::DeletedAt.is_null())
+        .into_tuple::<(Uuid, String)>()
+        .all(db)
+        .await?)
+}
+
 /// Products still on the marketplace (not deleted), active or not, as domain values.
 pub(crate) async fn find_many_live_products(
     db: &impl ConnectionTrait,

@@ -255,6 +255,12 @@ impl ProductService {
             .collect())
     }
 
+    /// The live products of a supplier as (id, SKU), for mapping a wholesaler's mirrored
+    /// catalog onto them.
+    pub async fn skus_of(&self, supplier: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
+        repository::skus_of(&self.db, supplier).await
+    }
+
     /// Products by id still on the marketplace (deleted ones left out).
     pub async fn live_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Product>, AppError> {
         Ok(repository::find_many_live(&self.db, ids)

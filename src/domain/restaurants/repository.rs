@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::restaurants::{self, Column, Entity};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::{Expr, ExprTrait as _},
 };
 use serde_json::json;
@@ -129,6 +129,14 @@ pub(super) async fn list_live(
 /// Whether any restaurant row exists, deleted or not.
 pub(super) async fn any_exist(db: &impl ConnectionTrait) -> Result<bool, AppError> {
     Ok(Entity::find().one(db).await?.is_some())
+}
+
+/// How many restaurants are live.
+pub(super) async fn count_live(db: &impl ConnectionTrait) -> Result<u64, AppError> {
+    Ok(Entity::find()
+        .filter(Column::DeletedAt.is_null())
+        .count(db)
+        .await?)
 }
 
 /// Live restaurants by id.

@@ -157,6 +157,11 @@ impl RestaurantService {
         repository::any_exist(&self.db).await
     }
 
+    /// How many restaurants are live (the connectors' adoption figure).
+    pub async fn count_live(&self) -> Result<u64, AppError> {
+        repository::count_live(&self.db).await
+    }
+
     /// Several restaurants by id (for memberships), live ones only.
     pub async fn by_ids(&self, ids: &[Uuid]) -> Result<Vec<Restaurant>, AppError> {
         repository::find_many_live(&self.db, ids).await

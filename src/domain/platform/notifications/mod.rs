@@ -115,6 +115,35 @@ pub(crate) async fn notify_members(
     Ok(ids)
 }
 
+/// Writes `notice` for every admin, in the caller's transaction; returns the new
+/// notifications' ids.
+pub(crate) async fn notify_admins(
+    txn: &impl ConnectionTrait,
+    notice: &Notice,
+) -> Result<Vec<Uuid>, AppError> {
+    let now = Utc::now();
+    let rows: Vec<Notification> = repository::admin_accounts(txn)
+        .await?
+        .into_iter()
+        .map(|account_id| Notification {
+            id: Uuid::now_v7(),
+            account_id,
+            kind: notice.kind.clone(),
+            title: notice.title.clone(),
+            body: notice.body.clone(),
+            data: notice.data.clone(),
+            created_at: now,
+            read_at: None,
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = rows.iter().map(|n| n.id).collect();
+    repository::insert_all(txn, rows, None).await?;
+    Ok(ids)
+}
+
 #[derive(Clone)]
 pub struct NotificationService {
     db: Db,

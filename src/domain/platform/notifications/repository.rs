@@ -69,6 +69,18 @@ pub(super) async fn member_accounts(
     })
 }
 
+/// Every live admin account. Reads identity's accounts.
+pub(super) async fn admin_accounts(db: &impl ConnectionTrait) -> Result<Vec<Uuid>, AppError> {
+    Ok(accounts::Entity::find()
+        .filter(accounts::Column::Role.eq(crate::auth::Role::Admin.as_str()))
+        .filter(accounts::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect())
+}
+
 /// The live account with this e-mail (case-insensitive), if any. Reads identity's accounts.
 pub(super) async fn live_account_with_email(
     db: &impl ConnectionTrait,

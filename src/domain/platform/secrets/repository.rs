@@ -20,10 +20,16 @@ pub(super) struct SealedColumn {
 
 /// Every sealed column. A new secret column is one more entry (and `secrets::context` with
 /// the same names where it is written and read).
-pub(super) const SEALED_COLUMNS: &[SealedColumn] = &[SealedColumn {
-    table: "webhook_endpoints",
-    column: "secret",
-}];
+pub(super) const SEALED_COLUMNS: &[SealedColumn] = &[
+    SealedColumn {
+        table: "webhook_endpoints",
+        column: "secret",
+    },
+    SealedColumn {
+        table: "supplier_session_secrets",
+        column: "token",
+    },
+];
 
 const PAGE: u64 = 200;
 
