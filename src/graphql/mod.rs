@@ -16,6 +16,7 @@ pub mod executor;
 pub mod graphiql;
 pub mod http;
 pub mod identity;
+pub mod integrations;
 pub mod inventory;
 pub mod invitations;
 pub mod invoices;
@@ -58,6 +59,7 @@ pub struct Query(
     planning::PlanningQuery,
     invoices::InvoiceQuery,
     pricing::PricingQuery,
+    integrations::IntegrationQuery,
     analytics::AnalyticsQuery,
     suppliers::SupplierQuery,
     restaurants::RestaurantQuery,
@@ -79,6 +81,7 @@ pub struct Mutation(
     planning::PlanningMutation,
     invoices::InvoiceMutation,
     pricing::PricingMutation,
+    integrations::IntegrationMutation,
     suppliers::SupplierMutation,
     restaurants::RestaurantMutation,
     products::ProductMutation,

@@ -119,6 +119,16 @@ impl OrderObject {
         })
     }
 
+    /// The wholesaler's cart page this order was prefilled into through the restaurant's
+    /// supplier connection (`prefillSupplierCart`), where the restaurant submits it there.
+    async fn supplier_cart_link(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let run = super::services(ctx)?
+            .integrations
+            .prefill_of_order(caller(ctx), self.0.id)
+            .await?;
+        Ok(run.and_then(|r| r.deep_link().map(str::to_owned)))
+    }
+
     /// Where the order is in its life.
     async fn status(&self) -> OrderStatus {
         self.0.status.into()

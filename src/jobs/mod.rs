@@ -6,6 +6,8 @@
 //! (`domain::platform::job_runs::JobRegistry`), which `runJob` and the CLI reach as well; this
 //! module only says which jobs exist ([`catalog`]) and what each does.
 
+mod connector_dom_watch;
+mod connector_sync;
 pub mod dispatcher;
 mod expire_idempotency_keys;
 mod extract_invoices;
@@ -21,6 +23,8 @@ use crate::domain::platform::job_runs::{Job, JobSpec};
 
 /// Every job, in the order `jobs` lists them.
 pub const SPECS: &[JobSpec] = &[
+    connector_dom_watch::SPEC,
+    connector_sync::SPEC,
     expire_idempotency_keys::SPEC,
     extract_invoices::SPEC,
     forecast_demand::SPEC,
@@ -32,6 +36,14 @@ pub const SPECS: &[JobSpec] = &[
 /// Every job with its work, for the registry.
 pub fn catalog() -> Vec<Job> {
     vec![
+        Job {
+            spec: connector_dom_watch::SPEC,
+            work: Arc::new(connector_dom_watch::ConnectorDomWatch),
+        },
+        Job {
+            spec: connector_sync::SPEC,
+            work: Arc::new(connector_sync::ConnectorSync),
+        },
         Job {
             spec: expire_idempotency_keys::SPEC,
             work: Arc::new(expire_idempotency_keys::ExpireIdempotencyKeys),

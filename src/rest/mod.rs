@@ -11,6 +11,7 @@ pub mod analytics;
 pub mod auth;
 pub mod carts;
 pub mod extract;
+pub mod integrations;
 pub mod inventory;
 pub mod invoices;
 mod openapi;
@@ -292,6 +293,26 @@ pub fn router(provider: AuthProvider, upload_limit: usize) -> Router<ApiState> {
             "/restaurants/{id}/recommended-suppliers",
             get(pricing::recommended),
         )
+        .route("/integrations", get(integrations::connectors))
+        .route(
+            "/integrations/{supplier}",
+            axum::routing::delete(integrations::disconnect),
+        )
+        .route(
+            "/integrations/{supplier}/connect",
+            post(integrations::connect),
+        )
+        .route("/integrations/{supplier}/status", get(integrations::status))
+        .route("/integrations/{supplier}/sync", post(integrations::sync))
+        .route(
+            "/integrations/{supplier}/cart/prefill",
+            post(integrations::prefill),
+        )
+        .route(
+            "/integrations/{supplier}/invoices/pull",
+            post(integrations::pull_invoices),
+        )
+        .route("/connector-runs/{id}", get(integrations::run))
         .route("/suppliers/{id}/products", put(products::upsert))
         .route("/restaurants", get(restaurants::list))
         .route("/restaurants/{id}", get(restaurants::get))

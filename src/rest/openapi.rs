@@ -25,8 +25,8 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    admin, analytics, auth, carts, inventory, invoices, orders, planning, pricing, products,
-    restaurants, suppliers,
+    admin, analytics, auth, carts, integrations, inventory, invoices, orders, planning, pricing,
+    products, restaurants, suppliers,
 };
 use crate::domain::identity::AuthProvider;
 
@@ -66,6 +66,14 @@ use crate::domain::identity::AuthProvider;
         pricing::delete_rule,
         pricing::preview,
         pricing::recommended,
+        integrations::connectors,
+        integrations::connect,
+        integrations::status,
+        integrations::disconnect,
+        integrations::sync,
+        integrations::pull_invoices,
+        integrations::prefill,
+        integrations::run,
         restaurants::list,
         restaurants::get,
         inventory::list,
@@ -131,6 +139,7 @@ use crate::domain::identity::AuthProvider;
         (name = "invoices", description = "Suppliers' invoices: upload, extraction, reconciliation against orders, approval and disputes"),
         (name = "planning", description = "Demand forecasts, reorder policies and reorder suggestions"),
         (name = "pricing", description = "Price lists, customer groups, dynamic price rules, a restaurant's prices, price history and supplier recommendations"),
+        (name = "integrations", description = "Supplier connectors: a restaurant's consented connection to its account at a wholesaler's portal, the mirrored catalog, cart prefill and invoice pull"),
         (name = "analytics", description = "Spend and sales, price variance, days of cover and stock-outs, forecast accuracy"),
         (name = "orders", description = "Orders: place (idempotent), follow, and move through their statuses"),
         (name = "admin", description = "Operator reads (admins only)"),

@@ -126,7 +126,7 @@ async fn upload_rest(
 }
 
 /// The invoice once it is read and reconciled (extraction runs in the background).
-async fn settled(api: &Api, id: &str) -> Value {
+pub(crate) async fn settled(api: &Api, id: &str) -> Value {
     let query = format!("query($id: ID!) {{ invoice(id: $id) {{ {INVOICE_FIELDS} }} }}");
     let mut invoice = Value::Null;
     for _ in 0..200 {
@@ -157,7 +157,7 @@ async fn notified(api: &Api, kind: &str) {
 }
 
 /// Places an order with supplier B and returns it (id, total).
-async fn order_with_b(m: &Market, lines: Value) -> Value {
+pub(crate) async fn order_with_b(m: &Market, lines: Value) -> Value {
     let body = m
         .chef
         .graphql(
@@ -201,7 +201,11 @@ fn beta(
 }
 
 /// The same as Peppol BIS Billing 3.0 (UBL 2.1).
-fn ubl(number: &str, order_reference: &str, lines: &[(&str, &str, &str, &str)]) -> String {
+pub(crate) fn ubl(
+    number: &str,
+    order_reference: &str,
+    lines: &[(&str, &str, &str, &str)],
+) -> String {
     beta(number, order_reference, lines).ubl()
 }
 

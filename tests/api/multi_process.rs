@@ -14,10 +14,10 @@ use crate::helpers::{
 };
 
 /// An `iris serve` child process on a backend, with its address.
-struct Process {
+pub(crate) struct Process {
     child: Child,
     base: String,
-    log: Arc<Mutex<Vec<String>>>,
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -26,7 +26,7 @@ impl Process {
         Self::start_with(backend, seed, &[])
     }
 
-    fn start_with(backend: &Backend, seed: bool, extra: &[(&str, &str)]) -> Process {
+    pub(crate) fn start_with(backend: &Backend, seed: bool, extra: &[(&str, &str)]) -> Process {
         let mut command = Command::new(env!("CARGO_BIN_EXE_iris"));
         command
             .arg("serve")
@@ -71,7 +71,7 @@ impl Process {
         let _ = self.child.wait();
     }
 
-    fn terminate(&mut self) {
+    pub(crate) fn terminate(&mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -79,7 +79,7 @@ impl Process {
         assert!(status.success());
     }
 
-    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+    pub(crate) fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
         let deadline = std::time::Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -107,7 +107,7 @@ impl Drop for Process {
 
 impl Process {
     /// A client signed in as the demo admin.
-    async fn api(&self) -> Api {
+    pub(crate) async fn api(&self) -> Api {
         let addr = self.base.trim_start_matches("http://");
         Api::at(addr.parse().expect("address")).admin().await
     }
