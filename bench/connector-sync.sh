@@ -54,11 +54,13 @@ while :; do
   sleep 0.2
 done
 PEAK=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status")
-echo "$STATE" | python3 -c '
+echo "$STATE" | python3 -c "$(cat <<'PY'
 import datetime, json, sys
 d = json.load(sys.stdin)["data"]
 t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
 seconds = (t(d["finishedAt"]) - t(d["startedAt"])).total_seconds()
-print(f"sync {d[\"status\"]}: {d[\"items\"]} items, {d[\"detail\"][\"pages\"]} pages in {seconds:.2f} s = {d[\"items\"] / seconds:,.0f} items/s")
-'
+items, pages = d["items"], d["detail"]["pages"]
+print(f"sync {d['status']}: {items} items, {pages} pages in {seconds:.2f} s = {items / seconds:,.0f} items/s")
+PY
+)"
 echo "iris RSS before the sync: $RSS_BEFORE MiB; peak (VmHWM) after: $PEAK MiB ($DATABASE)"

@@ -23,7 +23,10 @@ async fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(&target)?;
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
-            std::fs::copy(entry.path(), std::path::Path::new(&target).join(entry.file_name()))?;
+            std::fs::copy(
+                entry.path(),
+                std::path::Path::new(&target).join(entry.file_name()),
+            )?;
         }
     }
     // The one line the benchmark script reads.

@@ -146,12 +146,6 @@ impl Services {
             bus.clone(),
             Arc::new(notifications::LoggingPush),
         );
-        let handlers: Vec<Arc<dyn outbox::OutboxHandler>> = vec![
-            Arc::new(webhooks::WebhookFanout),
-            Arc::new(notifications::NotificationFanout(notifications.clone())),
-            Arc::new(performance::PerformanceUpdater),
-            Arc::new(planning::ForecastStaleMarker),
-        ];
         let products = catalog::ProductService::new(db.clone());
         let carts = ordering::CartService::new(db.clone());
         let inventory = inventory::InventoryService::new(db.clone());
@@ -205,6 +199,13 @@ impl Services {
             sealer.clone(),
             integrations_config,
         )?;
+        let handlers: Vec<Arc<dyn outbox::OutboxHandler>> = vec![
+            Arc::new(webhooks::WebhookFanout),
+            Arc::new(notifications::NotificationFanout(notifications.clone())),
+            Arc::new(performance::PerformanceUpdater),
+            Arc::new(planning::ForecastStaleMarker),
+            Arc::new(integrations::PrefillAtCheckout(integrations.clone())),
+        ];
         Ok(Self(Arc::new(ServiceSet {
             pricing,
             integrations,

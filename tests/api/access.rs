@@ -356,6 +356,46 @@ async fn every_role_reaches_exactly_what_it_may() {
             ),
         ),
         (
+            "query supplierConnections (the restaurant's members)",
+            "UoFFFooF",
+            Op::Graphql(
+                "query($r: ID!) { supplierConnections(restaurantId: $r) { id status } }",
+                |_, w, _| json!({ "r": w.restaurant }),
+            ),
+        ),
+        (
+            "query supplierConnection (never connected: not found for those who may look)",
+            "UNFFFNNF",
+            Op::Graphql(
+                "query($r: ID!) { supplierConnection(restaurantId: $r, supplierKey: \"menigo\") { status } }",
+                |_, w, _| json!({ "r": w.restaurant }),
+            ),
+        ),
+        (
+            "query connectors (signed in)",
+            "Uooooooo",
+            Op::Graphql("{ connectors { key degraded } }", none),
+        ),
+        (
+            "query connectorKpis (admins)",
+            "UoFFFFFF",
+            Op::Graphql("{ connectorKpis { connectedShare } }", none),
+        ),
+        (
+            "GET /api/v1/integrations/{supplier}/status",
+            "UNFFFNNF",
+            Op::Rest(
+                "GET",
+                |w| {
+                    format!(
+                        "/api/v1/integrations/martin_servera/status?restaurantId={}",
+                        w.restaurant
+                    )
+                },
+                |_| None,
+            ),
+        ),
+        (
             "query priceLists",
             "UoooFFFF",
             Op::Graphql(

@@ -367,6 +367,22 @@ async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
     .await;
     let order_id = order["id"].as_str().unwrap();
 
+    // Placing the order filled the wholesaler's cart already: the order links to it.
+    let cart_link = "query($id: ID!) { order(id: $id) { supplierCartLink } }";
+    let mut on_order = Value::Null;
+    for _ in 0..200 {
+        on_order = ok(m.chef.graphql(cart_link, json!({ "id": order_id })).await);
+        if on_order["order"]["supplierCartLink"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        on_order["order"]["supplierCartLink"],
+        format!("{}/kassa?cart=C1", portal.url)
+    );
+
+    // Asked again: a new cart, the order now links to it.
     let body = m
         .chef
         .graphql(
@@ -375,25 +391,17 @@ async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
         )
         .await;
     let prefill = ok(body)["prefillSupplierCart"].clone();
-    let link = format!("{}/kassa?cart=C1", portal.url);
+    let link = format!("{}/kassa?cart=C2", portal.url);
     assert_eq!(prefill["deepLink"], link.as_str());
     assert_eq!(prefill["lines"], 2);
     assert_eq!(prefill["skippedSkus"], json!(["B-2"]));
     assert_eq!(prefill["run"]["status"], "SUCCEEDED");
-    assert_eq!(
-        portal.carts(),
-        [json!({ "lines": [
-            { "articleNumber": "B-1", "quantity": 2 },
-            { "articleNumber": "B-3", "quantity": 3 },
-        ] })]
-    );
-    let on_order = ok(m
-        .chef
-        .graphql(
-            "query($id: ID!) { order(id: $id) { supplierCartLink } }",
-            json!({ "id": order_id }),
-        )
-        .await);
+    let cart = json!({ "lines": [
+        { "articleNumber": "B-1", "quantity": 2 },
+        { "articleNumber": "B-3", "quantity": 3 },
+    ] });
+    assert_eq!(portal.carts(), [cart.clone(), cart]);
+    let on_order = ok(m.chef.graphql(cart_link, json!({ "id": order_id })).await);
     assert_eq!(on_order["order"]["supplierCartLink"], link.as_str());
 
     // Lines of the mirrored catalog, checked against it.
@@ -418,9 +426,9 @@ async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
     let rest = rest.1;
     assert_eq!(
         rest["data"]["deepLink"],
-        format!("{}/kassa?cart=C2", portal.url)
+        format!("{}/kassa?cart=C3", portal.url)
     );
-    assert_eq!(portal.carts().len(), 2);
+    assert_eq!(portal.carts().len(), 3);
 
     let text = metrics(&m.admin).await;
     assert!(text.contains("connector_cart_prefill_total{supplier=\"martin_servera\"}"));
@@ -436,7 +444,7 @@ async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
     assert_eq!(kpis["connectedRestaurants"], 1);
     assert_eq!(kpis["connectedShare"], 0.5);
     assert_eq!(kpis["syncSuccessRate"], 1.0);
-    assert_eq!(kpis["prefills"], 2);
+    assert_eq!(kpis["prefills"], 3);
     assert_eq!(kpis["prefillCompletionRate"], 1.0);
     assert_eq!(
         error(
@@ -837,4 +845,38 @@ async fn the_browser_driver_reads_a_catalog_rendered_by_script() {
     let run = sync(&m, "menigo").await;
     assert_eq!(run["status"], "FAILED");
     assert_eq!(status(&m, "menigo").await["status"], "EXPIRED");
+}
+
+#[tokio::test]
+async fn a_connector_whose_terms_forbid_the_mirror_fetches_nothing() {
+    let portal = FakePortal::start(articles(3), 50).await;
+    let dir = portal.config_dir();
+    std::fs::write(
+        dir.join("menigo.json"),
+        json!({ "base_url": portal.url, "allowed": false }).to_string(),
+    )
+    .unwrap();
+    let m = market(&[("CONNECTOR_CONFIG_DIR", dir.to_str().unwrap())]).await;
+    let version = consent_version(&m.chef).await;
+    let body = m
+        .chef
+        .graphql(
+            CONNECT,
+            json!({ "input": connect_input(&m, "menigo", PASSWORD, &version) }),
+        )
+        .await;
+    let (code, e) = error(&body);
+    assert_eq!(code, "CONFLICT", "{body}");
+    assert!(e["message"].as_str().unwrap().contains("terms"));
+    assert_eq!(portal.state.lock().unwrap().requests, 0);
+    let all = ok(m.chef.graphql(CONNECTORS, json!({})).await)["connectors"].clone();
+    let menigo = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "menigo")
+        .unwrap()
+        .clone();
+    assert_eq!(menigo["allowed"], false);
+    assert_eq!(menigo["driver"], "BROWSER");
 }

@@ -226,7 +226,8 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-async fn ms_login_page() -> Response {
+async fn ms_login_page(State(state): Shared) -> Response {
+    state.lock().unwrap().requests += 1;
     (
         [(header::SET_COOKIE, "ms_csrf=1; Path=/")],
         Html(format!(
@@ -248,6 +249,7 @@ struct MsLogin {
 }
 
 async fn ms_login(State(state): Shared, Form(form): Form<MsLogin>) -> Response {
+    state.lock().unwrap().requests += 1;
     if form.username == USERNAME && form.password == PASSWORD && form.csrf.as_deref() == Some(CSRF)
     {
         return issue(&state, "MS_SESSION");
@@ -359,7 +361,8 @@ async fn invoice(State(state): Shared, headers: HeaderMap, Path(number): Path<St
     }
 }
 
-async fn me_login_page() -> Html<&'static str> {
+async fn me_login_page(State(state): Shared) -> Html<&'static str> {
+    state.lock().unwrap().requests += 1;
     Html(
         r#"<html><body><form class="login" method="post" action="/logga-in">
         <input name="email"><input name="password" type="password"><button>Logga in</button>
@@ -374,6 +377,7 @@ struct MeLogin {
 }
 
 async fn me_login(State(state): Shared, Form(form): Form<MeLogin>) -> Response {
+    state.lock().unwrap().requests += 1;
     if form.email == USERNAME && form.password == PASSWORD {
         return issue(&state, "menigo_auth");
     }

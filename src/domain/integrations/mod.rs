@@ -348,3 +348,42 @@ impl ConnectorMetrics {
         ]
     }
 }
+
+/// Fills the wholesaler's cart when an order is placed with a supplier that is also a
+/// connected wholesaler of the restaurant (`IntegrationService::prefill_placed_order`), after
+/// the event's dispatch committed: the portal is never called inside a transaction.
+pub struct PrefillAtCheckout(pub IntegrationService);
+
+#[async_trait::async_trait]
+impl crate::domain::platform::outbox::OutboxHandler for PrefillAtCheckout {
+    fn name(&self) -> &'static str {
+        "connector_prefill"
+    }
+
+    async fn handle(
+        &self,
+        _txn: &sea_orm::DatabaseTransaction,
+        _event: &crate::domain::platform::outbox::OutboxEvent,
+    ) -> Result<(), crate::error::AppError> {
+        Ok(())
+    }
+
+    async fn after_commit(&self, event: &crate::domain::platform::outbox::OutboxEvent) {
+        if event.event_type != crate::domain::platform::outbox::ORDER_PLACED {
+            return;
+        }
+        let order = &event.payload["order"];
+        let id = |field: &str| order[field].as_str().and_then(|s| Uuid::parse_str(s).ok());
+        let (Some(order), Some(restaurant), Some(supplier)) =
+            (id("id"), id("restaurantId"), id("supplierId"))
+        else {
+            return;
+        };
+        let service = self.0.clone();
+        tokio::spawn(async move {
+            service
+                .prefill_placed_order(order, restaurant, supplier)
+                .await;
+        });
+    }
+}

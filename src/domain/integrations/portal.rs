@@ -134,8 +134,101 @@ pub struct Portal {
     config: Arc<ConnectorConfig>,
     http: reqwest::Client,
     pacer: Mutex<Pacer>,
+    driver: Box<dyn PageDriver>,
+}
+
+/// How a connector reads a portal's pages: the configured driver. Both carry the session's
+/// cookies and user agent; the portal paces them.
+#[async_trait::async_trait]
+pub trait PageDriver: Send + Sync {
+    /// The HTML of the page at `url` once `ready` (a selector) matches, where the driver runs
+    /// scripts; `SessionEnded` when the portal answers with its sign-in instead.
+    async fn read(
+        &self,
+        config: &ConnectorConfig,
+        session: &PortalSession,
+        url: &str,
+        ready: Option<&str>,
+    ) -> Result<String, PortalError>;
+}
+
+/// Plain HTTP: the HTML as served.
+struct HttpDriver {
+    http: reqwest::Client,
+}
+
+#[async_trait::async_trait]
+impl PageDriver for HttpDriver {
+    async fn read(
+        &self,
+        config: &ConnectorConfig,
+        session: &PortalSession,
+        url: &str,
+        _ready: Option<&str>,
+    ) -> Result<String, PortalError> {
+        let mut request = self
+            .http
+            .get(url)
+            .header(header::USER_AGENT, &session.user_agent);
+        if !session.cookies.is_empty() {
+            request = request.header(header::COOKIE, session.cookie_header());
+        }
+        let response = request.send().await.map_err(|e| {
+            PortalError::Unreachable(format!(
+                "{} did not answer: {}",
+                config.name,
+                without_url(&e)
+            ))
+        })?;
+        let status = response.status();
+        if status.is_redirection()
+            || status == StatusCode::UNAUTHORIZED
+            || status == StatusCode::FORBIDDEN
+        {
+            return Err(PortalError::SessionEnded);
+        }
+        if !status.is_success() {
+            return Err(PortalError::Unexpected(format!(
+                "{} answered {status} for a page",
+                config.name
+            )));
+        }
+        read_text(response).await
+    }
+}
+
+/// Headless Chromium: the HTML after the page's scripts ran. One browser per portal (per
+/// piece of work), started at the first page and killed with the portal.
+struct BrowserDriver {
     chromium: String,
     browser: Mutex<Option<Browser>>,
+}
+
+#[async_trait::async_trait]
+impl PageDriver for BrowserDriver {
+    async fn read(
+        &self,
+        config: &ConnectorConfig,
+        session: &PortalSession,
+        url: &str,
+        ready: Option<&str>,
+    ) -> Result<String, PortalError> {
+        let mut browser = self.browser.lock().await;
+        if browser.is_none() {
+            *browser = Some(
+                Browser::launch(&self.chromium, &config.base_url, session)
+                    .await
+                    .map_err(|e| PortalError::Unexpected(format!("{e:#}")))?,
+            );
+        }
+        let Some(open) = browser.as_mut() else {
+            return Err(PortalError::Unexpected("no browser".into()));
+        };
+        open.render(url, ready, Some(config.login.form.as_str()))
+            .await
+            .map_err(|e| PortalError::Unexpected(format!("{e:#}")))?
+            .ok_or(PortalError::SessionEnded)
+    }
 }
 
 /// Longest wait for one page or request.
@@ -161,9 +254,14 @@ impl Portal {
                 interval,
                 jitter: config.jitter_ms,
             }),
+            driver: match config.driver {
+                DriverKind::Http => Box::new(HttpDriver { http: http.clone() }),
+                DriverKind::Browser => Box::new(BrowserDriver {
+                    chromium: chromium.to_owned(),
+                    browser: Mutex::new(None),
+                }),
+            },
             http,
-            chromium: chromium.to_owned(),
-            browser: Mutex::new(None),
             config,
         })
     }
@@ -274,53 +372,11 @@ impl Portal {
         path: &str,
         ready: Option<&str>,
     ) -> Result<String, PortalError> {
-        let html = match self.config.driver {
-            DriverKind::Http => {
-                let response = self
-                    .send(session, self.http.get(self.config.url(path)))
-                    .await?;
-                let status = response.status();
-                if status.is_redirection()
-                    || status == StatusCode::UNAUTHORIZED
-                    || status == StatusCode::FORBIDDEN
-                {
-                    return Err(PortalError::SessionEnded);
-                }
-                if !status.is_success() {
-                    return Err(PortalError::Unexpected(format!(
-                        "{} answered {status} for a page",
-                        self.config.name
-                    )));
-                }
-                read_text(response).await?
-            }
-            DriverKind::Browser => {
-                self.pacer.lock().await.wait().await;
-                let mut browser = self.browser.lock().await;
-                if browser.is_none() {
-                    *browser = Some(
-                        Browser::launch(&self.chromium, &self.config.base_url, session)
-                            .await
-                            .map_err(|e| PortalError::Unexpected(format!("{e:#}")))?,
-                    );
-                }
-                let Some(open) = browser.as_mut() else {
-                    return Err(PortalError::Unexpected("no browser".into()));
-                };
-                let rendered = open
-                    .render(
-                        &self.config.url(path),
-                        ready,
-                        Some(self.config.login.form.as_str()),
-                    )
-                    .await
-                    .map_err(|e| PortalError::Unexpected(format!("{e:#}")))?;
-                match rendered {
-                    Some(html) => html,
-                    None => return Err(PortalError::SessionEnded),
-                }
-            }
-        };
+        self.pacer.lock().await.wait().await;
+        let html = self
+            .driver
+            .read(&self.config, session, &self.config.url(path), ready)
+            .await?;
         if matches_any(&html, &self.config.login.form) {
             return Err(PortalError::SessionEnded);
         }

@@ -1098,6 +1098,42 @@ impl IntegrationService {
         })
     }
 
+    /// After an order is placed: fills the wholesaler's cart where the restaurant holds an
+    /// active connection with the ORDERS scope to a connector linked to the order's supplier
+    /// (the deep link then shows on the order). Failures are the run's and the log's.
+    pub async fn prefill_placed_order(&self, order: Uuid, restaurant: Uuid, supplier: Uuid) {
+        let keys: Vec<String> = match repository::states(&self.db).await {
+            Ok(states) => states
+                .into_iter()
+                .filter(|s| s.supplier_id == Some(supplier))
+                .map(|s| s.supplier_key)
+                .collect(),
+            Err(error) => {
+                tracing::warn!(error = ?error, %order, "reading connector links failed; no cart prefill");
+                return;
+            }
+        };
+        for key in keys {
+            let Ok(connection) = self.connection_of(restaurant, &key).await else {
+                continue;
+            };
+            if connection.status != ConnectionStatus::Active || !connection.has(Scope::Orders) {
+                continue;
+            }
+            if let Err(error) = self
+                .prefill(
+                    &Caller::system(),
+                    restaurant,
+                    &key,
+                    PrefillSource::Order(order),
+                )
+                .await
+            {
+                tracing::info!(%order, key, code = error.code(), "the cart prefill at checkout failed");
+            }
+        }
+    }
+
     /// The newest successful prefill of an order, where the caller may see the order.
     pub async fn prefill_of_order(
         &self,
