@@ -15,6 +15,7 @@ use crate::{
     notifications::notifications,
     orders::{Market, error, fields, market, ok},
     portal::{FakePortal, PASSWORD, USERNAME, articles},
+    webhooks::DELIVERING,
 };
 
 const CONSENT: &str = "{ supplierConsent { version text } }";
@@ -34,9 +35,15 @@ const RUN_JOB: &str =
 
 /// A market whose connectors point at a fresh fake portal (`n` articles, `per_page` a page).
 async fn world(n: usize, per_page: usize) -> (Market, FakePortal) {
+    world_with(n, per_page, &[]).await
+}
+
+async fn world_with(n: usize, per_page: usize, extra: &[(&str, &str)]) -> (Market, FakePortal) {
     let portal = FakePortal::start(articles(n), per_page).await;
     let dir = portal.config_dir();
-    let m = market(&[("CONNECTOR_CONFIG_DIR", dir.to_str().unwrap())]).await;
+    let mut settings = vec![("CONNECTOR_CONFIG_DIR", dir.to_str().unwrap())];
+    settings.extend_from_slice(extra);
+    let m = market(&settings).await;
     (m, portal)
 }
 
@@ -352,7 +359,8 @@ async fn a_sync_mirrors_the_catalog_normalized_mapped_and_replaced_whole() {
 
 #[tokio::test]
 async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
-    let (m, portal) = world(10, 50).await;
+    // The background work (the outbox's dispatch of `order.placed`) runs.
+    let (m, portal) = world_with(10, 50, &DELIVERING).await;
     link(&m, "martin_servera", Some(&m.supplier_b)).await;
     connect(&m, "martin_servera").await;
     sync(&m, "martin_servera").await;
