@@ -193,6 +193,7 @@ impl Services {
                 orders: orders.clone(),
                 invoices: invoices.clone(),
                 restaurants: restaurants.clone(),
+                suppliers: suppliers.clone(),
                 storage: storage.clone(),
                 notifications: notifications.clone(),
             },

@@ -523,6 +523,7 @@ pub struct ConnectSupplierInput {
     /// The connector's key (`connectors`).
     supplier_key: String,
     /// The restaurant's username at the wholesaler: used once to sign in, never stored.
+    #[graphql(secret)]
     username: String,
     /// The restaurant's password at the wholesaler: used once to sign in, never stored.
     #[graphql(secret)]

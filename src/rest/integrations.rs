@@ -33,6 +33,8 @@ pub struct ConnectorDto {
     terms: String,
     /// OK or DEGRADED (a configured selector matches nothing).
     status: &'static str,
+    /// The Iris supplier the wholesaler is, where it sells on Iris too (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
     supplier_id: Option<Uuid>,
     checked_at: Option<DateTime<Utc>>,
 }

@@ -210,8 +210,9 @@ async fn connecting_takes_the_current_consent_and_the_right_credentials() {
             m.restaurant
         ))
         .await;
-    assert_eq!(rest["data"]["status"], "FAILED");
-    assert_eq!(rest["data"]["scopes"], json!(["CATALOG"]));
+    // A refused attempt does not end the working connection.
+    assert_eq!(rest["data"]["status"], "ACTIVE");
+    assert_eq!(rest["data"]["scopes"], json!(["CATALOG", "PRICES", "ORDERS"]));
 
     // Who may: the restaurant's members and admins; not another restaurant, not a supplier.
     let input = connect_input(&m, "martin_servera", PASSWORD, &version);
@@ -411,6 +412,9 @@ async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
     assert_eq!(portal.carts(), [cart.clone(), cart]);
     let on_order = ok(m.chef.graphql(cart_link, json!({ "id": order_id })).await);
     assert_eq!(on_order["order"]["supplierCartLink"], link.as_str());
+    // The order's supplier sees the order, not the restaurant's cart at the wholesaler.
+    let seen = ok(m.seller_b.graphql(cart_link, json!({ "id": order_id })).await);
+    assert_eq!(seen["order"]["supplierCartLink"], Value::Null);
 
     // Lines of the mirrored catalog, checked against it.
     let body = m

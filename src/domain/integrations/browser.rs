@@ -39,11 +39,32 @@ impl Browser {
     pub async fn launch(
         program: &str,
         base_url: &str,
+        allowed_hosts: &[String],
         session: &PortalSession,
     ) -> anyhow::Result<Browser> {
         let profile = std::env::temp_dir().join(format!("iris-chromium-{}", uuid::Uuid::now_v7()));
+        // Everything but the portal (and the hosts its configuration allows, e.g. its CDN)
+        // goes to a proxy that does not exist: a page's scripts reach neither other hosts nor
+        // loopback or internal addresses.
+        let base = reqwest::Url::parse(base_url).context("the connector's base URL")?;
+        let mut bypass = vec!["<-loopback>".to_owned()];
+        for host in std::iter::once(base.host_str().unwrap_or_default().to_owned())
+            .chain(allowed_hosts.iter().cloned())
+        {
+            bypass.push(
+                match (base.port(), host == base.host_str().unwrap_or_default()) {
+                    (Some(port), true) => format!("{host}:{port}"),
+                    _ => host,
+                },
+            );
+        }
         let mut child = Command::new(program)
+            // Nothing of Iris's environment (its secrets) reaches the browser.
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &profile)
             .args([
+                "--proxy-server=http://127.0.0.1:9",
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",
@@ -55,6 +76,7 @@ impl Browser {
                 "--remote-debugging-port=0",
                 "--remote-debugging-address=127.0.0.1",
             ])
+            .arg(format!("--proxy-bypass-list={}", bypass.join(";")))
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdin(Stdio::null())
@@ -122,7 +144,13 @@ impl Browser {
         let cookies: Vec<Value> = session
             .cookies
             .iter()
-            .map(|(name, value)| json!({ "name": name, "value": value, "url": base_url }))
+            .map(|(name, value)| {
+                json!({
+                    "name": name, "value": value, "url": base_url,
+                    // The page's own scripts (third-party ones included) never read the session.
+                    "httpOnly": true, "secure": base.scheme() == "https",
+                })
+            })
             .collect();
         browser
             .call("Network.setCookies", json!({ "cookies": cookies }))

@@ -160,6 +160,10 @@ pub struct ConnectorConfig {
     pub jitter_ms: [u64; 2],
     pub session_ttl_minutes: u32,
     pub user_agents: Vec<String>,
+    /// Hosts besides the portal's own a browser-driven page may load from (its CDN); every
+    /// other request of the page is blocked.
+    #[serde(default)]
+    pub browser_allowed_hosts: Vec<String>,
     pub login: LoginConfig,
     pub catalog: CatalogConfig,
     pub cart: CartConfig,
@@ -192,8 +196,26 @@ impl ConnectorConfig {
         }
         let base = reqwest::Url::parse(&self.base_url)
             .map_err(|e| format!("base_url: not a URL ({e})"))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err("base_url: must be http or https".into());
+        let loopback = matches!(base.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if !(base.scheme() == "https" || (base.scheme() == "http" && loopback)) {
+            return Err(
+                "base_url: must be https (credentials and sessions travel over it; plain http only on loopback)"
+                    .into(),
+            );
+        }
+        for (name, path) in [
+            ("login.page", &self.login.page),
+            ("login.action", &self.login.action),
+            ("catalog.path", &self.catalog.path),
+            ("cart.path", &self.cart.path),
+            ("cart.deep_link", &self.cart.deep_link),
+            ("invoices.path", &self.invoices.path),
+        ] {
+            if !path.starts_with('/') || path.starts_with("//") {
+                return Err(format!(
+                    "{name}: must be a path on the portal (starting with one `/`)"
+                ));
+            }
         }
         if !(self.rate_limit_per_second > 0.0 && self.rate_limit_per_second <= 100.0) {
             return Err("rate_limit_per_second: must be above 0 and at most 100".into());

@@ -201,8 +201,13 @@ impl PageDriver for HttpDriver {
 /// piece of work), started at the first page and killed with the portal.
 struct BrowserDriver {
     chromium: String,
-    browser: Mutex<Option<Browser>>,
+    browser: Mutex<Option<(Browser, tokio::sync::OwnedSemaphorePermit)>>,
 }
+
+/// Browsers one process runs at once.
+const MAX_BROWSERS: usize = 2;
+static BROWSERS: std::sync::LazyLock<Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(MAX_BROWSERS)));
 
 #[async_trait::async_trait]
 impl PageDriver for BrowserDriver {
@@ -213,20 +218,35 @@ impl PageDriver for BrowserDriver {
         url: &str,
         ready: Option<&str>,
     ) -> Result<String, PortalError> {
+        // The detail (paths, the browser's words) goes to the log; callers see what failed.
+        let failed = |step: &str, e: anyhow::Error| {
+            tracing::warn!(connector = %config.key, error = format!("{e:#}"), "the headless browser {step}");
+            PortalError::Unexpected(format!("the headless browser {step} (see the server log)"))
+        };
         let mut browser = self.browser.lock().await;
         if browser.is_none() {
-            *browser = Some(
-                Browser::launch(&self.chromium, &config.base_url, session)
-                    .await
-                    .map_err(|e| PortalError::Unexpected(format!("{e:#}")))?,
-            );
+            // At most a few browsers per process, however many syncs run.
+            let permit = BROWSERS
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| PortalError::Unexpected("the browser pool closed".into()))?;
+            let launched = Browser::launch(
+                &self.chromium,
+                &config.base_url,
+                &config.browser_allowed_hosts,
+                session,
+            )
+            .await
+            .map_err(|e| failed("did not start", e))?;
+            *browser = Some((launched, permit));
         }
-        let Some(open) = browser.as_mut() else {
+        let Some((open, _permit)) = browser.as_mut() else {
             return Err(PortalError::Unexpected("no browser".into()));
         };
         open.render(url, ready, Some(config.login.form.as_str()))
             .await
-            .map_err(|e| PortalError::Unexpected(format!("{e:#}")))?
+            .map_err(|e| failed("could not read a page", e))?
             .ok_or(PortalError::SessionEnded)
     }
 }

@@ -359,6 +359,29 @@ pub(super) async fn update_run(
     Ok(())
 }
 
+/// Closes runs left RUNNING since before `before` (their process stopped) as FAILED.
+pub(super) async fn fail_stale_runs(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    Ok(connector_runs::Entity::update_many()
+        .col_expr(
+            connector_runs::Column::Status,
+            Expr::value(RunStatus::Failed.as_str()),
+        )
+        .col_expr(
+            connector_runs::Column::Error,
+            Expr::value("INTERNAL: the run stopped with its process"),
+        )
+        .col_expr(connector_runs::Column::FinishedAt, Expr::value(now))
+        .filter(connector_runs::Column::Status.eq(RunStatus::Running.as_str()))
+        .filter(connector_runs::Column::StartedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// The connection's latest runs, newest first.
 pub(super) async fn runs_of(
     db: &impl ConnectionTrait,

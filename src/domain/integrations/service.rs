@@ -41,6 +41,7 @@ use crate::{
             storage::DocumentStore,
         },
         restaurants::RestaurantService,
+        suppliers::SupplierService,
     },
     error::AppError,
     infra::db::{Db, begin_write},
@@ -53,6 +54,7 @@ pub struct IntegrationDeps {
     pub orders: OrderService,
     pub invoices: InvoiceService,
     pub restaurants: RestaurantService,
+    pub suppliers: SupplierService,
     pub storage: DocumentStore,
     pub notifications: NotificationService,
 }
@@ -61,8 +63,8 @@ pub struct IntegrationDeps {
 const STALE_RUN_HOURS: i64 = 2;
 /// Lines one prefill may carry.
 const MAX_PREFILL_LINES: usize = 500;
-/// Invoices one pull fetches (the next pull takes the rest).
-const MAX_PULLED_INVOICES: usize = 50;
+/// Invoices one pull fetches (the next pull takes the rest): a pull runs within a request.
+const MAX_PULLED_INVOICES: usize = 10;
 /// The KPIs' window.
 const KPI_DAYS: i64 = 30;
 
@@ -239,7 +241,11 @@ impl IntegrationService {
                     degraded: state.is_some_and(|s| s.status == "DEGRADED"),
                     supplier_id: state.and_then(|s| s.supplier_id),
                     checked_at: state.and_then(|s| s.checked_at),
-                    findings: state.map(|s| s.failures.clone()).unwrap_or(json!({})),
+                    // What the watcher saw (error texts, hosts) is for operators.
+                    findings: state
+                        .filter(|_| caller.principal.is_admin())
+                        .map(|s| s.failures.clone())
+                        .unwrap_or(json!({})),
                 }
             })
             .collect())
@@ -255,6 +261,11 @@ impl IntegrationService {
     ) -> Result<Connector, AppError> {
         Self::admin_only(caller)?;
         self.config(key)?;
+        if let Some(supplier) = supplier
+            && self.deps.suppliers.by_ids(&[supplier]).await?.is_empty()
+        {
+            return Err(AppError::validation("supplierId", "no such supplier"));
+        }
         let txn = begin_write(&self.db).await?;
         let existing = repository::state(&txn, key).await?;
         let before = existing.as_ref().and_then(|s| s.supplier_id);
@@ -377,6 +388,29 @@ impl IntegrationService {
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
         let existing = repository::find_connection(&txn, restaurant, key).await?;
+        // A refused attempt does not end a working connection: it is only recorded.
+        if let (Err(e), Some(active)) = (
+            &login,
+            existing
+                .as_ref()
+                .filter(|c| c.status == ConnectionStatus::Active.as_str()),
+        ) {
+            audit::record(
+                &txn,
+                caller,
+                None,
+                AuditEntry {
+                    action: "connector.connect_failed",
+                    entity: "supplier_connection",
+                    entity_id: Some(active.id.to_string()),
+                    before: Some(json!({ "status": active.status })),
+                    after: Some(json!({ "status": active.status, "error": portal_error(&config, clone_error(e)).message() })),
+                },
+            )
+            .await?;
+            txn.commit().await?;
+            return Err(portal_error(&config, clone_error(e)));
+        }
         let id = existing.as_ref().map(|c| c.id).unwrap_or_else(Uuid::now_v7);
         let (status, error) = match &login {
             Ok(_) => (ConnectionStatus::Active, None),
@@ -623,17 +657,17 @@ impl IntegrationService {
     ) -> Result<Run, AppError> {
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
-        if kind == RunKind::Sync
-            && let Some(running) = repository::running(
-                &txn,
-                connection.id,
-                kind,
-                now - Duration::hours(STALE_RUN_HOURS),
-            )
-            .await?
+        if let Some(running) = repository::running(
+            &txn,
+            connection.id,
+            kind,
+            now - Duration::hours(STALE_RUN_HOURS),
+        )
+        .await?
         {
             return Err(AppError::Conflict(format!(
-                "a sync of this connection is running (run {}, started {})",
+                "a {} of this connection is running (run {}, started {})",
+                kind.as_str().to_lowercase().replace('_', " "),
                 running.id,
                 running.started_at.to_rfc3339()
             )));
@@ -760,12 +794,12 @@ impl IntegrationService {
         let items = match outcome {
             Ok(items) => items,
             Err(error) => {
+                self.fail_run(run, progress.items as i64, detail(&progress), &error)
+                    .await;
                 if matches!(error, AppError::ConnectorAuthFailed(_)) {
                     self.expire(connection.id, "the portal no longer accepts the session")
                         .await?;
                 }
-                self.fail_run(run, progress.items as i64, detail(&progress), &error)
-                    .await;
                 let now = Utc::now();
                 let update = supplier_connections::ActiveModel {
                     id: Set(connection.id),
@@ -782,6 +816,16 @@ impl IntegrationService {
         let count = items.len() as i64;
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
+        // Disconnected or expired while it read: nothing it read is kept.
+        let still = repository::connection_by_id(&txn, connection.id).await?;
+        if still.is_none_or(|c| c.status != ConnectionStatus::Active.as_str()) {
+            drop(txn);
+            let error = AppError::Conflict(
+                "the connection ended while the sync ran; nothing it read is kept".into(),
+            );
+            self.fail_run(run, 0, detail(&progress), &error).await;
+            return Err(error);
+        }
         repository::delete_cache(&txn, connection.id).await?;
         repository::insert_cache(&txn, items).await?;
         let update = supplier_connections::ActiveModel {
@@ -861,6 +905,12 @@ impl IntegrationService {
                 }
             }
             if number % 10 == 1 || !more {
+                let live = repository::connection_by_id(&self.db, connection.id).await?;
+                if live.is_none_or(|c| c.status != ConnectionStatus::Active.as_str()) {
+                    return Err(AppError::Conflict(
+                        "the connection ended while the sync ran; nothing it read is kept".into(),
+                    ));
+                }
                 let detail = json!({ "pages": progress.pages, "items": progress.items, "skipped": progress.skipped });
                 repository::update_run(
                     &self.db,
@@ -1141,7 +1191,12 @@ impl IntegrationService {
         order: Uuid,
     ) -> Result<Option<Run>, AppError> {
         let order = self.deps.orders.get(caller, order).await?;
-        repository::prefill_of_order(&self.db, order.id).await
+        // The wholesaler's cart is the restaurant's business, not the order's supplier's.
+        match self.authorize(caller, order.restaurant_id).await {
+            Ok(()) => repository::prefill_of_order(&self.db, order.id).await,
+            Err(AppError::Forbidden(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Fetches the invoices the portal lists that were not pulled before: each is stored, and
@@ -1190,7 +1245,11 @@ impl IntegrationService {
                 .collect();
             for invoice in listed
                 .iter()
-                .filter(|i| !known.contains(&i.external_id) && i.external_id.chars().count() <= 128)
+                .filter(|i| {
+                    !known.contains(&i.external_id)
+                        && i.external_id.chars().count() <= 128
+                        && validation::edge_text(&i.external_id).is_ok()
+                })
                 .take(MAX_PULLED_INVOICES)
             {
                 let bytes = portal
@@ -1210,7 +1269,19 @@ impl IntegrationService {
                                     file_name: Some(format!(
                                         "{}-{}.{}",
                                         connection.supplier_key,
-                                        invoice.external_id,
+                                        invoice
+                                            .external_id
+                                            .chars()
+                                            .map(|c| {
+                                                if c.is_ascii_alphanumeric()
+                                                    || matches!(c, '-' | '_' | '.')
+                                                {
+                                                    c
+                                                } else {
+                                                    '_'
+                                                }
+                                            })
+                                            .collect::<String>(),
                                         stored.kind.as_str().to_ascii_lowercase()
                                     )),
                                 },
@@ -1303,6 +1374,18 @@ impl IntegrationService {
         F: Fn(SyncAllOutcome) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        let stale = repository::fail_stale_runs(
+            &self.db,
+            Utc::now() - Duration::hours(STALE_RUN_HOURS),
+            Utc::now(),
+        )
+        .await?;
+        if stale > 0 {
+            tracing::info!(
+                stale,
+                "connector runs left RUNNING by a stopped process closed as FAILED"
+            );
+        }
         let mut outcome = SyncAllOutcome {
             expired: self.expire_sessions().await?,
             ..Default::default()
@@ -1594,13 +1677,7 @@ fn normalized(
     };
     let unit = normalize::unit(&item.unit)
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            item.unit
-                .chars()
-                .take(16)
-                .collect::<String>()
-                .to_uppercase()
-        });
+        .unwrap_or_else(|| item.unit.trim().to_uppercase().chars().take(16).collect());
     let pack = item.pack.as_deref().and_then(normalize::pack);
     let (stock, in_stock) = item
         .stock

@@ -827,7 +827,12 @@ impl PricingService {
                 let rule = repository::find_rule(&self.db, id)
                     .await?
                     .filter(|r| r.supplier_id == input.supplier_id)
-                    .ok_or_else(|| AppError::not_found("Price rule", id))?;
+                    .ok_or_else(|| {
+                        AppError::validation(
+                            "id",
+                            "names no price rule of the supplier (leave it out to create one)",
+                        )
+                    })?;
                 Some(rule)
             }
             None => None,
