@@ -212,7 +212,10 @@ async fn connecting_takes_the_current_consent_and_the_right_credentials() {
         .await;
     // A refused attempt does not end the working connection.
     assert_eq!(rest["data"]["status"], "ACTIVE");
-    assert_eq!(rest["data"]["scopes"], json!(["CATALOG", "PRICES", "ORDERS"]));
+    assert_eq!(
+        rest["data"]["scopes"],
+        json!(["CATALOG", "PRICES", "ORDERS"])
+    );
 
     // Who may: the restaurant's members and admins; not another restaurant, not a supplier.
     let input = connect_input(&m, "martin_servera", PASSWORD, &version);
@@ -413,7 +416,10 @@ async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
     let on_order = ok(m.chef.graphql(cart_link, json!({ "id": order_id })).await);
     assert_eq!(on_order["order"]["supplierCartLink"], link.as_str());
     // The order's supplier sees the order, not the restaurant's cart at the wholesaler.
-    let seen = ok(m.seller_b.graphql(cart_link, json!({ "id": order_id })).await);
+    let seen = ok(m
+        .seller_b
+        .graphql(cart_link, json!({ "id": order_id }))
+        .await);
     assert_eq!(seen["order"]["supplierCartLink"], Value::Null);
 
     // Lines of the mirrored catalog, checked against it.
@@ -470,25 +476,37 @@ async fn prefill_fills_the_wholesalers_cart_and_the_order_links_to_it() {
 }
 
 #[tokio::test]
-async fn invoices_are_pulled_into_invoicing_once() {
-    let (m, portal) = world(3, 50).await;
+async fn invoices_are_pulled_into_invoicing_after_delivery_and_once() {
+    let (m, portal) = world_with(3, 50, &DELIVERING).await;
     link(&m, "martin_servera", Some(&m.supplier_b)).await;
     connect(&m, "martin_servera").await;
     let order = order_with_b(&m, json!([{ "productId": m.b1, "quantity": 2 }])).await;
-    let xml = ubl(
-        "F-2001",
-        order["id"].as_str().unwrap(),
-        &[("B-1", "Surdegsbröd", "2", "99.50")],
-    );
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let xml = ubl("F-2001", &order_id, &[("B-1", "Surdegsbröd", "2", "99.50")]);
     portal.add_invoice("F-2001", xml.into_bytes());
 
-    let pull = "mutation($input: SupplierConnectionInput!) { pullSupplierInvoices(input: $input) { run { status items detail } } }";
-    let input =
-        json!({ "input": { "restaurantId": m.restaurant, "supplierKey": "martin_servera" } });
-    let run = ok(m.chef.graphql(pull, input.clone()).await)["pullSupplierInvoices"]["run"].clone();
-    assert_eq!(run["status"], "SUCCEEDED", "{run}");
-    assert_eq!(run["items"], 1);
-    let invoice_id = run["detail"]["pulled"][0]["invoiceId"]
+    // Delivered: the wholesaler's invoices are pulled into invoicing.
+    for step in ["confirmOrder", "shipOrder", "markOrderDelivered"] {
+        ok(m.transition(&m.seller_b, step, &order_id, None).await);
+    }
+    let runs = "query($r: ID!) { supplierConnection(restaurantId: $r, supplierKey: \"martin_servera\") { runs(limit: 10) { kind status items detail } } }";
+    let mut pulled = Value::Null;
+    for _ in 0..200 {
+        let all = ok(m.chef.graphql(runs, json!({ "r": m.restaurant })).await);
+        if let Some(run) = all["supplierConnection"]["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "INVOICE_PULL" && r["status"] != "RUNNING")
+        {
+            pulled = run.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pulled["status"], "SUCCEEDED", "{pulled}");
+    assert_eq!(pulled["items"], 1);
+    let invoice_id = pulled["detail"]["pulled"][0]["invoiceId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -496,7 +514,12 @@ async fn invoices_are_pulled_into_invoicing_once() {
     assert_eq!(invoice["status"], "MATCHED", "{invoice}");
     assert_eq!(invoice["invoiceNumber"], "F-2001");
 
+    // Pulled again on demand: nothing new.
+    let pull = "mutation($input: SupplierConnectionInput!) { pullSupplierInvoices(input: $input) { run { status items detail } } }";
+    let input =
+        json!({ "input": { "restaurantId": m.restaurant, "supplierKey": "martin_servera" } });
     let again = ok(m.chef.graphql(pull, input).await)["pullSupplierInvoices"]["run"].clone();
+    assert_eq!(again["status"], "SUCCEEDED", "{again}");
     assert_eq!(again["items"], 0);
     assert_eq!(again["detail"]["listed"], 1);
 }
@@ -685,6 +708,11 @@ async fn the_database_holds_no_credential_and_no_plaintext_session() {
             "{needle} is stored"
         );
     }
+    // Rotation reseals the session like every sealed column; it still opens afterwards.
+    let resealed = m.app.state.services.secrets.rotate().await.unwrap();
+    assert_eq!(resealed.failed, 0);
+    assert!(resealed.current + resealed.resealed >= 1, "{resealed:?}");
+    assert_eq!(sync(&m, "martin_servera").await["status"], "SUCCEEDED");
     // What is stored is the sealed session.
     let row = db
         .query_one_raw(Statement::from_string(

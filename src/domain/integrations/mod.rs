@@ -349,9 +349,10 @@ impl ConnectorMetrics {
     }
 }
 
-/// Fills the wholesaler's cart when an order is placed with a supplier that is also a
-/// connected wholesaler of the restaurant (`IntegrationService::prefill_placed_order`), after
-/// the event's dispatch committed: the portal is never called inside a transaction.
+/// What orders set off at a connected wholesaler, after the event's dispatch committed (the
+/// portal is never called inside a transaction): a placed order fills the wholesaler's cart
+/// (`IntegrationService::prefill_placed_order`), a delivered one pulls its invoices
+/// (`IntegrationService::pull_after_delivery`).
 pub struct PrefillAtCheckout(pub IntegrationService);
 
 #[async_trait::async_trait]
@@ -369,7 +370,9 @@ impl crate::domain::platform::outbox::OutboxHandler for PrefillAtCheckout {
     }
 
     async fn after_commit(&self, event: &crate::domain::platform::outbox::OutboxEvent) {
-        if event.event_type != crate::domain::platform::outbox::ORDER_PLACED {
+        use crate::domain::platform::outbox::{DELIVERY_MARKED, ORDER_PLACED};
+        let delivered = event.event_type == DELIVERY_MARKED;
+        if event.event_type != ORDER_PLACED && !delivered {
             return;
         }
         let order = &event.payload["order"];
@@ -381,9 +384,13 @@ impl crate::domain::platform::outbox::OutboxHandler for PrefillAtCheckout {
         };
         let service = self.0.clone();
         tokio::spawn(async move {
-            service
-                .prefill_placed_order(order, restaurant, supplier)
-                .await;
+            if delivered {
+                service.pull_after_delivery(restaurant, supplier).await;
+            } else {
+                service
+                    .prefill_placed_order(order, restaurant, supplier)
+                    .await;
+            }
         });
     }
 }

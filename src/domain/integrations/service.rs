@@ -1148,22 +1148,49 @@ impl IntegrationService {
         })
     }
 
-    /// After an order is placed: fills the wholesaler's cart where the restaurant holds an
-    /// active connection with the ORDERS scope to a connector linked to the order's supplier
-    /// (the deep link then shows on the order). Failures are the run's and the log's.
-    pub async fn prefill_placed_order(&self, order: Uuid, restaurant: Uuid, supplier: Uuid) {
-        let keys: Vec<String> = match repository::states(&self.db).await {
+    /// After an order is delivered: pulls the invoices of the restaurant's active connections
+    /// (ORDERS scope) to connectors linked to the order's supplier.
+    pub async fn pull_after_delivery(&self, restaurant: Uuid, supplier: Uuid) {
+        for key in self.linked_keys(supplier).await {
+            let Ok(connection) = self.connection_of(restaurant, &key).await else {
+                continue;
+            };
+            if connection.status != ConnectionStatus::Active || !connection.has(Scope::Orders) {
+                continue;
+            }
+            if let Err(error) = self
+                .pull_invoices_of(&Caller::system(), &connection, None)
+                .await
+            {
+                tracing::info!(
+                    key,
+                    code = error.code(),
+                    "the invoice pull after a delivery failed"
+                );
+            }
+        }
+    }
+
+    /// The connectors linked to an Iris supplier.
+    async fn linked_keys(&self, supplier: Uuid) -> Vec<String> {
+        match repository::states(&self.db).await {
             Ok(states) => states
                 .into_iter()
                 .filter(|s| s.supplier_id == Some(supplier))
                 .map(|s| s.supplier_key)
                 .collect(),
             Err(error) => {
-                tracing::warn!(error = ?error, %order, "reading connector links failed; no cart prefill");
-                return;
+                tracing::warn!(error = ?error, "reading connector links failed");
+                Vec::new()
             }
-        };
-        for key in keys {
+        }
+    }
+
+    /// After an order is placed: fills the wholesaler's cart where the restaurant holds an
+    /// active connection with the ORDERS scope to a connector linked to the order's supplier
+    /// (the deep link then shows on the order). Failures are the run's and the log's.
+    pub async fn prefill_placed_order(&self, order: Uuid, restaurant: Uuid, supplier: Uuid) {
+        for key in self.linked_keys(supplier).await {
             let Ok(connection) = self.connection_of(restaurant, &key).await else {
                 continue;
             };

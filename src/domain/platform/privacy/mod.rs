@@ -235,6 +235,10 @@ impl PrivacyService {
                 "job_runs",
                 repository::purge_job_runs_finished_before(&txn, operational).await?,
             ),
+            (
+                "connector_runs",
+                repository::purge_connector_runs_finished_before(&txn, operational).await?,
+            ),
         ]
         .into_iter()
         .map(|(what, count)| (what.to_owned(), count))

@@ -348,6 +348,17 @@ pub(super) async fn purge_notifications_read_before(
 }
 
 /// Deletes job runs that finished before `before`.
+/// Finished connector runs (syncs, prefills, invoice pulls) older than `before`.
+pub(super) async fn purge_connector_runs_finished_before(
+    db: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    delete_before(db, before, |p| {
+        format!("DELETE FROM connector_runs WHERE finished_at IS NOT NULL AND finished_at < {p}")
+    })
+    .await
+}
+
 pub(super) async fn purge_job_runs_finished_before(
     db: &impl ConnectionTrait,
     before: DateTime<Utc>,
