@@ -21,8 +21,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 use super::portal::PortalSession;
 
 /// Longest wait for the browser to start, and for a page to be ready.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const PAGE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running headless Chromium with one page attached.
 pub struct Browser {
