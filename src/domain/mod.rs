@@ -15,7 +15,13 @@
 //!   - [`planning`] — demand forecasts, reorder policies and suggestions;
 //!   - [`invoicing`] — suppliers' invoices: upload, extraction, reconciliation, disputes;
 //!   - [`analytics`] — spend, sales, price variance, cover, stock-outs, forecast accuracy;
-//!   - [`performance`] — supplier metrics from order history.
+//!   - [`performance`] — supplier metrics from order history;
+//!   - [`pricing`] — price lists, customer groups, dynamic rules, price history,
+//!     recommendations;
+//!   - [`integrations`] — supplier connectors: consented sessions at wholesalers' portals,
+//!     mirrored catalogs, cart prefill, invoice pull, the DOM watch;
+//!   - [`ingest`] — catalog ingest (in progress: the reading kernel — file dialects, header
+//!     and value synonyms, rows into products with per-row errors).
 //! - **[`platform`]** — services every context uses: audit, outbox, notifications, webhooks,
 //!   job runs, privacy (erasure, retention), secrets at rest, trusted documents.
 //!
@@ -36,6 +42,7 @@ pub mod repository;
 pub mod analytics;
 pub mod catalog;
 pub mod identity;
+pub mod ingest;
 pub mod integrations;
 pub mod inventory;
 pub mod invoicing;

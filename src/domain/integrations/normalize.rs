@@ -43,27 +43,9 @@ pub fn unit(raw: &str) -> Option<&'static str> {
         .map(|(canonical, _)| *canonical)
 }
 
-/// A number as portals write it: `1 234,50`, `1234.50`, `1.234,50`, `12,5`, with thin or
-/// non-breaking spaces as thousands separators.
+/// A number as portals write it (`1 234,50`, `1234.50`, `1.234,50`, `12,5`).
 pub fn number(raw: &str) -> Result<Decimal, String> {
-    let compact: String = raw
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\''))
-        .collect();
-    let (commas, points) = (compact.matches(',').count(), compact.matches('.').count());
-    let plain = match (commas, points) {
-        (0, _) if points <= 1 => compact.clone(),
-        (0, _) => compact.replace('.', ""),
-        (1, 0) => compact.replace(',', "."),
-        // "1.234,50": points group thousands, the comma is the decimal mark.
-        (1, _) if compact.rfind(',') > compact.rfind('.') => {
-            compact.replace('.', "").replace(',', ".")
-        }
-        // "1,234.50": commas group thousands.
-        _ => compact.replace(',', ""),
-    };
-    money::parse_decimal(&plain).map_err(|_| format!("\"{raw}\" is not a number"))
+    money::parse_written(raw)
 }
 
 /// A price: the amount (exact, at most three decimals) and the currency it names, if any.

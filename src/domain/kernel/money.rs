@@ -45,6 +45,28 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
         .ok_or_else(|| format!("\"{text}\" is not a decimal number"))
 }
 
+/// A number as people and spreadsheets write it: `1 234,50`, `1234.50`, `1.234,50`, `12,5`,
+/// with spaces (also non-breaking and thin ones) or apostrophes grouping thousands. One comma
+/// and no point is a decimal comma; where both appear, the last one is the decimal mark.
+pub fn parse_written(raw: &str) -> Result<Decimal, String> {
+    let compact: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\''))
+        .collect();
+    let (commas, points) = (compact.matches(',').count(), compact.matches('.').count());
+    let plain = match (commas, points) {
+        (0, _) if points <= 1 => compact.clone(),
+        (0, _) => compact.replace('.', ""),
+        (1, 0) => compact.replace(',', "."),
+        (1, _) if compact.rfind(',') > compact.rfind('.') => {
+            compact.replace('.', "").replace(',', ".")
+        }
+        _ => compact.replace(',', ""),
+    };
+    parse_decimal(&plain).map_err(|_| format!("\"{raw}\" is not a number"))
+}
+
 /// Decimal → thousandths, refusing anything that would lose a digit.
 pub fn to_milli(amount: Decimal) -> Result<i64, AmountError> {
     let normalized = amount.normalize();
