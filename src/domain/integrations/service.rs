@@ -693,9 +693,51 @@ impl IntegrationService {
         )
         .await?;
         txn.commit().await?;
-        repository::find_run(&self.db, id)
+        self.reload(id).await
+    }
+
+    /// A run as stored now.
+    async fn reload(&self, run: Uuid) -> Result<Run, AppError> {
+        repository::find_run(&self.db, run)
             .await?
-            .ok_or_else(|| AppError::not_found("Connector run", id))
+            .ok_or_else(|| AppError::not_found("Connector run", run))
+    }
+
+    /// Records a run's success and its audit entry (`action`, with `after`) in the change's
+    /// transaction.
+    #[allow(clippy::too_many_arguments)] // One finished run: where, what, and what it did.
+    async fn succeed(
+        txn: &sea_orm::DatabaseTransaction,
+        caller: &Caller,
+        run: &Run,
+        items: i64,
+        detail: serde_json::Value,
+        action: &'static str,
+        after: serde_json::Value,
+    ) -> Result<(), AppError> {
+        repository::update_run(
+            txn,
+            run.id,
+            RunStatus::Succeeded,
+            items,
+            detail,
+            None,
+            Some(Utc::now()),
+        )
+        .await?;
+        audit::record(
+            txn,
+            caller,
+            None,
+            AuditEntry {
+                action,
+                entity: "supplier_connection",
+                entity_id: Some(run.connection_id.to_string()),
+                before: None,
+                after: Some(after),
+            },
+        )
+        .await
     }
 
     async fn fail_run(&self, run: &Run, items: i64, detail: serde_json::Value, error: &AppError) {
@@ -763,9 +805,7 @@ impl IntegrationService {
             .await?;
         self.execute_sync(&Caller::system(), connection, &run, report)
             .await?;
-        repository::find_run(&self.db, run.id)
-            .await?
-            .ok_or_else(|| AppError::not_found("Connector run", run.id))
+        self.reload(run.id).await
     }
 
     async fn execute_sync<F, Fut>(
@@ -794,12 +834,15 @@ impl IntegrationService {
         let items = match outcome {
             Ok(items) => items,
             Err(error) => {
-                self.fail_run(run, progress.items as i64, detail(&progress), &error)
-                    .await;
-                if matches!(error, AppError::ConnectorAuthFailed(_)) {
-                    self.expire(connection.id, "the portal no longer accepts the session")
-                        .await?;
-                }
+                // The connection first, the run last: a finished run means its connection
+                // says so too (and a failure recording either still finishes the run).
+                let expired = match error {
+                    AppError::ConnectorAuthFailed(_) => self
+                        .expire(connection.id, "the portal no longer accepts the session")
+                        .await
+                        .map(drop),
+                    _ => Ok(()),
+                };
                 let now = Utc::now();
                 let update = supplier_connections::ActiveModel {
                     id: Set(connection.id),
@@ -809,7 +852,11 @@ impl IntegrationService {
                     updated_at: Set(now),
                     ..Default::default()
                 };
-                repository::update_connection(&self.db, update).await?;
+                let recorded = repository::update_connection(&self.db, update).await;
+                self.fail_run(run, progress.items as i64, detail(&progress), &error)
+                    .await;
+                expired?;
+                recorded?;
                 return Err(error);
             }
         };
@@ -838,27 +885,14 @@ impl IntegrationService {
             ..Default::default()
         };
         repository::update_connection(&txn, update).await?;
-        repository::update_run(
-            &txn,
-            run.id,
-            RunStatus::Succeeded,
-            count,
-            detail(&progress),
-            None,
-            Some(now),
-        )
-        .await?;
-        audit::record(
+        Self::succeed(
             &txn,
             caller,
-            None,
-            AuditEntry {
-                action: "connector.sync",
-                entity: "supplier_connection",
-                entity_id: Some(connection.id.to_string()),
-                before: None,
-                after: Some(json!({ "runId": run.id, "items": count, "pages": progress.pages, "skipped": progress.skipped })),
-            },
+            run,
+            count,
+            detail(&progress),
+            "connector.sync",
+            json!({ "runId": run.id, "items": count, "pages": progress.pages, "skipped": progress.skipped }),
         )
         .await?;
         txn.commit().await?;
@@ -1097,39 +1131,28 @@ impl IntegrationService {
             Err(e) => {
                 let ended = matches!(e, PortalError::SessionEnded);
                 let error = portal_error(&config, e);
+                let expired = if ended {
+                    self.expire(connection.id, "the portal no longer accepts the session")
+                        .await
+                        .map(drop)
+                } else {
+                    Ok(())
+                };
                 self.fail_run(&run, 0, json!({ "lines": lines.len() }), &error)
                     .await;
-                if ended {
-                    self.expire(connection.id, "the portal no longer accepts the session")
-                        .await?;
-                }
+                expired?;
                 return Err(error);
             }
         };
-        let now = Utc::now();
-        let detail = json!({ "deepLink": deep_link, "lines": lines.len(), "skipped": skipped });
         let txn = begin_write(&self.db).await?;
-        repository::update_run(
-            &txn,
-            run.id,
-            RunStatus::Succeeded,
-            lines.len() as i64,
-            detail.clone(),
-            None,
-            Some(now),
-        )
-        .await?;
-        audit::record(
+        Self::succeed(
             &txn,
             caller,
-            None,
-            AuditEntry {
-                action: "connector.prefill",
-                entity: "supplier_connection",
-                entity_id: Some(connection.id.to_string()),
-                before: None,
-                after: Some(json!({ "runId": run.id, "orderId": order, "lines": lines.len(), "skipped": skipped })),
-            },
+            &run,
+            lines.len() as i64,
+            json!({ "deepLink": deep_link, "lines": lines.len(), "skipped": skipped }),
+            "connector.prefill",
+            json!({ "runId": run.id, "orderId": order, "lines": lines.len(), "skipped": skipped }),
         )
         .await?;
         txn.commit().await?;
@@ -1137,9 +1160,7 @@ impl IntegrationService {
             .cart_prefill
             .with_label_values(&[key])
             .inc();
-        let run = repository::find_run(&self.db, run.id)
-            .await?
-            .ok_or_else(|| AppError::not_found("Connector run", run.id))?;
+        let run = self.reload(run.id).await?;
         Ok(Prefill {
             run,
             deep_link,
@@ -1348,43 +1369,30 @@ impl IntegrationService {
         match outcome {
             Ok(listed) => {
                 let txn = begin_write(&self.db).await?;
-                repository::update_run(
-                    &txn,
-                    run.id,
-                    RunStatus::Succeeded,
-                    pulled.len() as i64,
-                    detail(Some(listed)),
-                    None,
-                    Some(Utc::now()),
-                )
-                .await?;
-                audit::record(
+                Self::succeed(
                     &txn,
                     caller,
-                    None,
-                    AuditEntry {
-                        action: "connector.invoice_pull",
-                        entity: "supplier_connection",
-                        entity_id: Some(connection.id.to_string()),
-                        before: None,
-                        after: Some(
-                            json!({ "runId": run.id, "listed": listed, "pulled": pulled.len() }),
-                        ),
-                    },
+                    &run,
+                    pulled.len() as i64,
+                    detail(Some(listed)),
+                    "connector.invoice_pull",
+                    json!({ "runId": run.id, "listed": listed, "pulled": pulled.len() }),
                 )
                 .await?;
                 txn.commit().await?;
-                repository::find_run(&self.db, run.id)
-                    .await?
-                    .ok_or_else(|| AppError::not_found("Connector run", run.id))
+                self.reload(run.id).await
             }
             Err(error) => {
+                let expired = match error {
+                    AppError::ConnectorAuthFailed(_) => self
+                        .expire(connection.id, "the portal no longer accepts the session")
+                        .await
+                        .map(drop),
+                    _ => Ok(()),
+                };
                 self.fail_run(&run, pulled.len() as i64, detail(None), &error)
                     .await;
-                if matches!(error, AppError::ConnectorAuthFailed(_)) {
-                    self.expire(connection.id, "the portal no longer accepts the session")
-                        .await?;
-                }
+                expired?;
                 Err(error)
             }
         }

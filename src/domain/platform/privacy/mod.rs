@@ -11,7 +11,7 @@
 //! soft-deleted orders older than the financial period (with their lines and events), other
 //! soft-deleted rows older than the deleted-rows period when nothing refers to them, and
 //! operational rows (dispatched outbox events, finished webhook deliveries, read notifications,
-//! job runs) older than the operational period are deleted for good; the purge is audited with
+//! job runs, finished connector runs) older than the operational period are deleted for good; the purge is audited with
 //! its counts.
 
 mod repository;
