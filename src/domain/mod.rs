@@ -203,6 +203,7 @@ impl Services {
                 suppliers: suppliers.clone(),
                 storage: storage.clone(),
                 notifications: notifications.clone(),
+                bus: bus.clone(),
             },
             sealer.clone(),
             integrations_config,

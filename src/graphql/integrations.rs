@@ -5,7 +5,10 @@
 //! (`prefillSupplierCart`), invoice pulls (`pullSupplierInvoices`) and the adoption figures
 //! for admins (`connectorKpis`).
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{
+    Context, Enum, ID, InputObject, Json, Object, SimpleObject, Subscription,
+    futures_util::{Stream, StreamExt},
+};
 use chrono::{DateTime, Utc};
 
 use super::{
@@ -602,6 +605,31 @@ pub struct LinkConnectorSupplierInput {
 #[derive(SimpleObject)]
 pub struct ConnectorPayload {
     connector: ConnectorObject,
+}
+
+#[derive(Default)]
+pub struct IntegrationSubscription;
+
+#[Subscription]
+impl IntegrationSubscription {
+    /// A sync's (or prefill's, or invoice pull's) progress, live: how it stands now, then each
+    /// change, ending with the one that finishes it. The restaurant's members and admins.
+    async fn connector_run_progress(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The run (UUID), as `syncSupplier` answers it.")] run_id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ConnectorRunObject>> + use<>>
+    {
+        let id = parse_id("runId", &run_id)?;
+        let stream = services(ctx)?
+            .integrations
+            .watch_run(caller(ctx), id)
+            .await?;
+        Ok(stream.map(|item| {
+            item.map(ConnectorRunObject)
+                .map_err(async_graphql::Error::from)
+        }))
+    }
 }
 
 #[derive(Default)]

@@ -99,6 +99,7 @@ pub struct Subscription(
     suppliers::SupplierSubscription,
     orders::OrderSubscription,
     notifications::NotificationSubscription,
+    integrations::IntegrationSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

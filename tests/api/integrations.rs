@@ -14,6 +14,7 @@ use crate::{
     multi_process::Process,
     notifications::notifications,
     orders::{Market, error, fields, market, ok},
+    orders_live::{message, subscribe},
     portal::{FakePortal, PASSWORD, USERNAME, articles},
     webhooks::DELIVERING,
 };
@@ -928,4 +929,73 @@ async fn a_connector_whose_terms_forbid_the_mirror_fetches_nothing() {
         .clone();
     assert_eq!(menigo["allowed"], false);
     assert_eq!(menigo["driver"], "BROWSER");
+}
+
+#[tokio::test]
+async fn a_sync_streams_its_progress_to_its_subscribers() {
+    let (m, _portal) = world(800, 4).await;
+    connect(&m, "martin_servera").await;
+    let body = m
+        .chef
+        .graphql(
+            SYNC,
+            json!({ "input": { "restaurantId": m.restaurant, "supplierKey": "martin_servera" } }),
+        )
+        .await;
+    let run = ok(body)["syncSupplier"]["run"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    const PROGRESS: &str =
+        "subscription($id: ID!) { connectorRunProgress(runId: $id) { status items detail } }";
+    let mut ws = subscribe(
+        &m.chef,
+        "graphql-transport-ws",
+        PROGRESS,
+        json!({ "id": run }),
+    )
+    .await;
+    let mut seen: Vec<Value> = Vec::new();
+    loop {
+        let msg = message(&mut ws).await;
+        if msg["type"] == "complete" {
+            break;
+        }
+        assert_eq!(msg["type"], "next", "{msg}");
+        seen.push(msg["payload"]["data"]["connectorRunProgress"].clone());
+    }
+    let last = seen.last().unwrap();
+    assert_eq!(last["status"], "SUCCEEDED", "{seen:?}");
+    assert_eq!(last["items"], 800);
+    assert_eq!(last["detail"]["pages"], 200);
+    assert!(seen.len() >= 2, "{seen:?}");
+    let items: Vec<i64> = seen.iter().map(|r| r["items"].as_i64().unwrap()).collect();
+    assert!(items.windows(2).all(|w| w[0] <= w[1]), "{items:?}");
+
+    // A finished run answers once and ends; another restaurant learns nothing of it.
+    let mut ws = subscribe(
+        &m.chef,
+        "graphql-transport-ws",
+        PROGRESS,
+        json!({ "id": run }),
+    )
+    .await;
+    assert_eq!(
+        message(&mut ws).await["payload"]["data"]["connectorRunProgress"]["status"],
+        "SUCCEEDED"
+    );
+    assert_eq!(message(&mut ws).await["type"], "complete");
+    let mut ws = subscribe(
+        &m.other_chef,
+        "graphql-transport-ws",
+        PROGRESS,
+        json!({ "id": run }),
+    )
+    .await;
+    let refused = message(&mut ws).await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+    assert_eq!(refused["payload"]["data"], Value::Null);
 }

@@ -33,6 +33,7 @@ use std::{path::PathBuf, sync::LazyLock};
 use chrono::{DateTime, Utc};
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use portal::Credentials;
@@ -108,7 +109,7 @@ impl ConnectionStatus {
 }
 
 /// What a connector run did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunKind {
     Sync,
     Prefill,
@@ -133,7 +134,7 @@ impl RunKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -206,7 +207,7 @@ pub struct CatalogItem {
 }
 
 /// A sync, prefill or invoice pull.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Run {
     pub id: Uuid,
     pub connection_id: Uuid,
@@ -220,6 +221,14 @@ pub struct Run {
     pub error: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A run moved on (progress, or its end): what its live watchers receive, on every process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConnectorRunChanged(pub Run);
+
+impl crate::infra::bus::Event for ConnectorRunChanged {
+    const TOPIC: &'static str = "connector.run_changed";
 }
 
 impl Run {

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use super::{
     CONNECTOR_METRICS, CONSENT_VERSION, CatalogItem, Connection, ConnectionStatus, Connector,
-    ConnectorKpis, IntegrationsConfig, Prefill, PrefillSource, Run, RunKind, RunStatus, Scope,
+    ConnectorKpis, ConnectorRunChanged, IntegrationsConfig, Prefill, PrefillSource, Run, RunKind,
+    RunStatus, Scope,
     config::{self, ConnectorConfig},
     normalize,
     portal::{Credentials, Portal, PortalError, PortalSession, RawItem, check_page},
@@ -44,8 +45,12 @@ use crate::{
         suppliers::SupplierService,
     },
     error::AppError,
-    infra::db::{Db, begin_write},
+    infra::{
+        bus::EventBus,
+        db::{Db, begin_write},
+    },
 };
+use futures_util::{Stream, StreamExt as _};
 
 /// What the service needs of other contexts.
 #[derive(Clone)]
@@ -57,6 +62,8 @@ pub struct IntegrationDeps {
     pub suppliers: SupplierService,
     pub storage: DocumentStore,
     pub notifications: NotificationService,
+    /// Runs' progress, live.
+    pub bus: EventBus,
 }
 
 /// A run still RUNNING after this long died with its process.
@@ -696,6 +703,52 @@ impl IntegrationService {
         self.reload(id).await
     }
 
+    /// Tells the run's live watchers (every process) how it stands now.
+    async fn announce(&self, run: Uuid) {
+        match repository::find_run(&self.db, run).await {
+            Ok(Some(run)) => {
+                if let Err(error) = self.deps.bus.publish(&ConnectorRunChanged(run)).await {
+                    tracing::warn!(error = ?error, "publishing a connector run's progress failed");
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(error = ?error, "reading a connector run to announce failed")
+            }
+        }
+    }
+
+    /// A run's progress, live: how it stands now, then each change, ending with the change
+    /// that finishes it (at once when it is over). The restaurant's members and admins.
+    pub async fn watch_run(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> Result<impl Stream<Item = Result<Run, AppError>> + Send + use<>, AppError> {
+        // Subscribed before reading: no change falls between the two.
+        let changes = self.deps.bus.subscribe::<ConnectorRunChanged>();
+        let current = self.run(caller, id).await?;
+        let updates = changes.filter_map(move |event| {
+            std::future::ready(match event {
+                Ok(ConnectorRunChanged(run)) => (run.id == id).then_some(Ok(run)),
+                Err(missed) => Some(Err(AppError::from(missed))),
+            })
+        });
+        let all: std::pin::Pin<Box<dyn Stream<Item = Result<Run, AppError>> + Send>> =
+            Box::pin(futures_util::stream::once(std::future::ready(Ok(current))).chain(updates));
+        Ok(futures_util::stream::unfold(
+            (all, false),
+            |(mut all, over)| async move {
+                if over {
+                    return None;
+                }
+                let item = all.next().await?;
+                let last = !matches!(&item, Ok(run) if run.status == RunStatus::Running);
+                Some((item, (all, last)))
+            },
+        ))
+    }
+
     /// A run as stored now.
     async fn reload(&self, run: Uuid) -> Result<Run, AppError> {
         repository::find_run(&self.db, run)
@@ -755,6 +808,7 @@ impl IntegrationService {
         {
             tracing::warn!(run = %run.id, error = ?e, "recording a failed connector run failed");
         }
+        self.announce(run.id).await;
     }
 
     /// Starts a sync of the connection in the background and returns its run (RUNNING);
@@ -896,6 +950,7 @@ impl IntegrationService {
         )
         .await?;
         txn.commit().await?;
+        self.announce(run.id).await;
         CONNECTOR_METRICS
             .sync_success
             .with_label_values(&[key.as_str()])
@@ -956,6 +1011,7 @@ impl IntegrationService {
                     None,
                 )
                 .await?;
+                self.announce(run.id).await;
                 report(*progress).await;
             }
             if !more {
@@ -1156,6 +1212,7 @@ impl IntegrationService {
         )
         .await?;
         txn.commit().await?;
+        self.announce(run.id).await;
         CONNECTOR_METRICS
             .cart_prefill
             .with_label_values(&[key])
@@ -1380,6 +1437,7 @@ impl IntegrationService {
                 )
                 .await?;
                 txn.commit().await?;
+                self.announce(run.id).await;
                 self.reload(run.id).await
             }
             Err(error) => {
