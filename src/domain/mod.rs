@@ -204,6 +204,7 @@ impl Services {
                 storage: storage.clone(),
                 notifications: notifications.clone(),
                 bus: bus.clone(),
+                limiter: limiter.clone(),
             },
             sealer.clone(),
             integrations_config,

@@ -999,3 +999,18 @@ async fn a_sync_streams_its_progress_to_its_subscribers() {
     );
     assert_eq!(refused["payload"]["data"], Value::Null);
 }
+
+#[tokio::test]
+async fn sign_in_attempts_at_a_wholesaler_are_budgeted() {
+    let (m, portal) = world(3, 50).await;
+    let version = consent_version(&m.chef).await;
+    let wrong = json!({ "input": connect_input(&m, "martin_servera", "guess", &version) });
+    for _ in 0..10 {
+        let body = m.chef.graphql(CONNECT, wrong.clone()).await;
+        assert_eq!(error(&body).0, "CONNECTOR_AUTH_FAILED", "{body}");
+    }
+    let body = m.chef.graphql(CONNECT, wrong).await;
+    assert_eq!(error(&body).0, "RATE_LIMITED", "{body}");
+    // The eleventh never reached the wholesaler.
+    assert_eq!(portal.state.lock().unwrap().logins_refused, 10);
+}

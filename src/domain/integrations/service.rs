@@ -48,6 +48,7 @@ use crate::{
     infra::{
         bus::EventBus,
         db::{Db, begin_write},
+        ratelimit::{Limit, RateLimiter},
     },
 };
 use futures_util::{Stream, StreamExt as _};
@@ -64,6 +65,8 @@ pub struct IntegrationDeps {
     pub notifications: NotificationService,
     /// Runs' progress, live.
     pub bus: EventBus,
+    /// Budgets connect attempts (the wholesaler's sign-in is not Iris's to hammer).
+    pub limiter: RateLimiter,
 }
 
 /// A run still RUNNING after this long died with its process.
@@ -74,6 +77,12 @@ const MAX_PREFILL_LINES: usize = 500;
 const MAX_PULLED_INVOICES: usize = 10;
 /// The KPIs' window.
 const KPI_DAYS: i64 = 30;
+/// Sign-in attempts at one wholesaler for one restaurant: a few mistyped passwords pass, trying
+/// passwords through Iris does not.
+const CONNECT_ATTEMPTS: Limit = Limit {
+    max: 10,
+    window: std::time::Duration::from_secs(3600),
+};
 
 #[derive(Clone)]
 pub struct IntegrationService {
@@ -382,6 +391,13 @@ impl IntegrationService {
         v.check("credentials.password", secret_text(&credentials.password));
         v.finish()?;
         let portal = self.portal(&config)?;
+        self.deps
+            .limiter
+            .check(
+                &format!("connector-connect:{restaurant}:{key}"),
+                CONNECT_ATTEMPTS,
+            )
+            .await?;
         let mut scopes: Vec<Scope> = scopes.to_vec();
         scopes.sort();
         scopes.dedup();
