@@ -214,7 +214,7 @@ impl Services {
             Arc::new(notifications::NotificationFanout(notifications.clone())),
             Arc::new(performance::PerformanceUpdater),
             Arc::new(planning::ForecastStaleMarker),
-            Arc::new(integrations::PrefillAtCheckout(integrations.clone())),
+            Arc::new(integrations::ConnectorOrderHooks(integrations.clone())),
         ];
         Ok(Self(Arc::new(ServiceSet {
             pricing,

@@ -17,15 +17,12 @@ use super::{
     connection::{self, RelayConnection},
     services,
 };
-use crate::{
-    domain::{
-        integrations::{
-            self as domain, CONSENT_TEXT, CONSENT_VERSION, CatalogItem, Connection, Connector,
-            ConnectorKpis, Credentials, PrefillSource, Run, config::DriverKind,
-        },
-        kernel::money::Currency,
+use crate::domain::{
+    integrations::{
+        self as domain, CONSENT_TEXT, CONSENT_VERSION, CatalogItem, Connection, Connector,
+        ConnectorKpis, Credentials, PrefillSource, Run, config::DriverKind,
     },
-    error::AppError,
+    kernel::money::Currency,
 };
 
 /// What a connection may do at the wholesaler.
@@ -707,22 +704,17 @@ impl IntegrationMutation {
         input: PrefillSupplierCartInput,
     ) -> async_graphql::Result<PrefillSupplierCartPayload> {
         let restaurant = parse_id("restaurantId", &input.restaurant_id)?;
-        let source = match (input.order_id, input.lines) {
-            (Some(order), None) => PrefillSource::Order(parse_id("orderId", &order)?),
-            (None, Some(lines)) => PrefillSource::Lines(
-                lines
-                    .into_iter()
-                    .map(|l| (l.external_id, l.quantity))
-                    .collect(),
-            ),
-            _ => {
-                return Err(AppError::validation(
-                    "orderId",
-                    "give exactly one of orderId and lines",
-                )
-                .into());
-            }
-        };
+        let order = input
+            .order_id
+            .map(|id| parse_id("orderId", &id))
+            .transpose()?;
+        let lines = input.lines.map(|lines| {
+            lines
+                .into_iter()
+                .map(|l| (l.external_id, l.quantity))
+                .collect()
+        });
+        let source = PrefillSource::of(order, lines)?;
         let prefill = services(ctx)?
             .integrations
             .prefill(caller(ctx), restaurant, &input.supplier_key, source)

@@ -444,21 +444,13 @@ pub async fn prefill(
     ApiPath(supplier): ApiPath<String>,
     ApiJson(body): ApiJson<PrefillRequest>,
 ) -> Result<Json<PrefillResponse>, AppError> {
-    let source = match (body.order_id, body.lines) {
-        (Some(order), None) => PrefillSource::Order(order),
-        (None, Some(lines)) => PrefillSource::Lines(
-            lines
-                .into_iter()
-                .map(|l| (l.external_id, l.quantity))
-                .collect(),
-        ),
-        _ => {
-            return Err(AppError::validation(
-                "orderId",
-                "give exactly one of orderId and lines",
-            ));
-        }
-    };
+    let lines = body.lines.map(|lines| {
+        lines
+            .into_iter()
+            .map(|l| (l.external_id, l.quantity))
+            .collect()
+    });
+    let source = PrefillSource::of(body.order_id, lines)?;
     let prefill = state
         .services
         .integrations

@@ -263,6 +263,23 @@ pub enum PrefillSource {
     Order(Uuid),
 }
 
+impl PrefillSource {
+    /// What a prefill request names: exactly one of an order and catalog lines.
+    pub fn of(
+        order: Option<Uuid>,
+        lines: Option<Vec<(String, i64)>>,
+    ) -> Result<PrefillSource, crate::error::AppError> {
+        match (order, lines) {
+            (Some(order), None) => Ok(PrefillSource::Order(order)),
+            (None, Some(lines)) => Ok(PrefillSource::Lines(lines)),
+            _ => Err(crate::error::AppError::validation(
+                "orderId",
+                "give exactly one of orderId and lines",
+            )),
+        }
+    }
+}
+
 /// A filled cart.
 #[derive(Clone, Debug)]
 pub struct Prefill {
@@ -362,12 +379,12 @@ impl ConnectorMetrics {
 /// portal is never called inside a transaction): a placed order fills the wholesaler's cart
 /// (`IntegrationService::prefill_placed_order`), a delivered one pulls its invoices
 /// (`IntegrationService::pull_after_delivery`).
-pub struct PrefillAtCheckout(pub IntegrationService);
+pub struct ConnectorOrderHooks(pub IntegrationService);
 
 #[async_trait::async_trait]
-impl crate::domain::platform::outbox::OutboxHandler for PrefillAtCheckout {
+impl crate::domain::platform::outbox::OutboxHandler for ConnectorOrderHooks {
     fn name(&self) -> &'static str {
-        "connector_prefill"
+        "connector_order_hooks"
     }
 
     async fn handle(

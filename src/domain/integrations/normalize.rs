@@ -43,11 +43,6 @@ pub fn unit(raw: &str) -> Option<&'static str> {
         .map(|(canonical, _)| *canonical)
 }
 
-/// A number as portals write it (`1 234,50`, `1234.50`, `1.234,50`, `12,5`).
-pub fn number(raw: &str) -> Result<Decimal, String> {
-    money::parse_written(raw)
-}
-
 /// A price: the amount (exact, at most three decimals) and the currency it names, if any.
 /// `"1 234,50 kr"`, `"89,90 SEK/kg"`, `"€ 12.5"`, `"12:-"`.
 pub fn price(raw: &str) -> Result<(Decimal, Option<&'static str>), String> {
@@ -76,7 +71,7 @@ pub fn price(raw: &str) -> Result<(Decimal, Option<&'static str>), String> {
     if digits.is_empty() {
         return Err(format!("\"{raw}\" holds no price"));
     }
-    let amount = number(digits).map_err(|_| format!("\"{raw}\" is not a price"))?;
+    let amount = money::parse_written(digits).map_err(|_| format!("\"{raw}\" is not a price"))?;
     if amount.is_sign_negative() {
         return Err(format!("\"{raw}\" is a negative price"));
     }
@@ -109,7 +104,7 @@ pub fn pack(raw: &str) -> Option<Pack> {
     let size = if size.trim().is_empty() {
         Decimal::ONE
     } else {
-        number(size).ok()?
+        money::parse_written(size).ok()?
     };
     let unit = unit(unit_text)?;
     let quantity = size.checked_mul(Decimal::from(count))?.normalize();

@@ -51,6 +51,16 @@ impl fmt::Debug for PortalSession {
 }
 
 impl PortalSession {
+    /// `request` as this session sends it: its user agent and its cookies.
+    fn on(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let request = request.header(header::USER_AGENT, &self.user_agent);
+        if self.cookies.is_empty() {
+            request
+        } else {
+            request.header(header::COOKIE, self.cookie_header())
+        }
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()
@@ -166,14 +176,7 @@ impl PageDriver for HttpDriver {
         url: &str,
         _ready: Option<&str>,
     ) -> Result<String, PortalError> {
-        let mut request = self
-            .http
-            .get(url)
-            .header(header::USER_AGENT, &session.user_agent);
-        if !session.cookies.is_empty() {
-            request = request.header(header::COOKIE, session.cookie_header());
-        }
-        let response = request.send().await.map_err(|e| {
+        let response = session.on(self.http.get(url)).send().await.map_err(|e| {
             PortalError::Unreachable(format!(
                 "{} did not answer: {}",
                 config.name,
@@ -352,11 +355,7 @@ impl Portal {
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, PortalError> {
         self.pacer.lock().await.wait().await;
-        let mut request = request.header(header::USER_AGENT, &session.user_agent);
-        if !session.cookies.is_empty() {
-            request = request.header(header::COOKIE, session.cookie_header());
-        }
-        request.send().await.map_err(|e| {
+        session.on(request).send().await.map_err(|e| {
             PortalError::Unreachable(format!(
                 "{} did not answer: {}",
                 self.config.name,

@@ -406,18 +406,20 @@ impl IntegrationService {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let login = portal.login(&credentials).await;
+        let login = portal
+            .login(&credentials)
+            .await
+            .map_err(|e| portal_error(&config, e));
         drop(credentials);
         let now = Utc::now();
         let txn = begin_write(&self.db).await?;
         let existing = repository::find_connection(&txn, restaurant, key).await?;
         // A refused attempt does not end a working connection: it is only recorded.
-        if let (Err(e), Some(active)) = (
-            &login,
-            existing
-                .as_ref()
-                .filter(|c| c.status == ConnectionStatus::Active.as_str()),
-        ) {
+        if let Some(active) = existing
+            .as_ref()
+            .filter(|c| c.status == ConnectionStatus::Active.as_str())
+            && let Err(refused) = login
+        {
             audit::record(
                 &txn,
                 caller,
@@ -427,20 +429,17 @@ impl IntegrationService {
                     entity: "supplier_connection",
                     entity_id: Some(active.id.to_string()),
                     before: Some(json!({ "status": active.status })),
-                    after: Some(json!({ "status": active.status, "error": portal_error(&config, clone_error(e)).message() })),
+                    after: Some(json!({ "status": active.status, "error": refused.message() })),
                 },
             )
             .await?;
             txn.commit().await?;
-            return Err(portal_error(&config, clone_error(e)));
+            return Err(refused);
         }
         let id = existing.as_ref().map(|c| c.id).unwrap_or_else(Uuid::now_v7);
         let (status, error) = match &login {
             Ok(_) => (ConnectionStatus::Active, None),
-            Err(e) => (
-                ConnectionStatus::Failed,
-                Some(portal_error(&config, clone_error(e)).message()),
-            ),
+            Err(refused) => (ConnectionStatus::Failed, Some(refused.message())),
         };
         let row = supplier_connections::ActiveModel {
             id: Set(id),
@@ -511,9 +510,7 @@ impl IntegrationService {
         )
         .await?;
         txn.commit().await?;
-        if let Err(e) = login {
-            return Err(portal_error(&config, e));
-        }
+        login?;
         self.connection_of(restaurant, key).await
     }
 
@@ -655,6 +652,16 @@ impl IntegrationService {
         txn.commit().await?;
         self.deps.notifications.announce(&notified).await;
         Ok(changed)
+    }
+
+    /// Expires the connection when `error` says the portal refused its session (before the
+    /// run that met it is marked failed: a finished run means its connection says so too).
+    async fn expire_if_refused(&self, connection: Uuid, error: &AppError) -> Result<(), AppError> {
+        if matches!(error, AppError::ConnectorAuthFailed(_)) {
+            self.expire(connection, "the portal no longer accepts the session")
+                .await?;
+        }
+        Ok(())
     }
 
     /// Expires every session past its lifetime.
@@ -906,13 +913,7 @@ impl IntegrationService {
             Err(error) => {
                 // The connection first, the run last: a finished run means its connection
                 // says so too (and a failure recording either still finishes the run).
-                let expired = match error {
-                    AppError::ConnectorAuthFailed(_) => self
-                        .expire(connection.id, "the portal no longer accepts the session")
-                        .await
-                        .map(drop),
-                    _ => Ok(()),
-                };
+                let expired = self.expire_if_refused(connection.id, &error).await;
                 let now = Utc::now();
                 let update = supplier_connections::ActiveModel {
                     id: Set(connection.id),
@@ -1201,15 +1202,8 @@ impl IntegrationService {
         let deep_link = match filled {
             Ok(link) => link,
             Err(e) => {
-                let ended = matches!(e, PortalError::SessionEnded);
                 let error = portal_error(&config, e);
-                let expired = if ended {
-                    self.expire(connection.id, "the portal no longer accepts the session")
-                        .await
-                        .map(drop)
-                } else {
-                    Ok(())
-                };
+                let expired = self.expire_if_refused(connection.id, &error).await;
                 self.fail_run(&run, 0, json!({ "lines": lines.len() }), &error)
                     .await;
                 expired?;
@@ -1245,17 +1239,12 @@ impl IntegrationService {
     /// After an order is delivered: pulls the invoices of the restaurant's active connections
     /// (ORDERS scope) to connectors linked to the order's supplier.
     pub async fn pull_after_delivery(&self, restaurant: Uuid, supplier: Uuid) {
-        for key in self.linked_keys(supplier).await {
-            let Ok(connection) = self.connection_of(restaurant, &key).await else {
-                continue;
-            };
-            if connection.status != ConnectionStatus::Active || !connection.has(Scope::Orders) {
-                continue;
-            }
+        for connection in self.order_connections(restaurant, supplier).await {
             if let Err(error) = self
                 .pull_invoices_of(&Caller::system(), &connection, None)
                 .await
             {
+                let key = connection.supplier_key;
                 tracing::info!(
                     key,
                     code = error.code(),
@@ -1265,32 +1254,12 @@ impl IntegrationService {
         }
     }
 
-    /// The connectors linked to an Iris supplier.
-    async fn linked_keys(&self, supplier: Uuid) -> Vec<String> {
-        match repository::states(&self.db).await {
-            Ok(states) => states
-                .into_iter()
-                .filter(|s| s.supplier_id == Some(supplier))
-                .map(|s| s.supplier_key)
-                .collect(),
-            Err(error) => {
-                tracing::warn!(error = ?error, "reading connector links failed");
-                Vec::new()
-            }
-        }
-    }
-
     /// After an order is placed: fills the wholesaler's cart where the restaurant holds an
     /// active connection with the ORDERS scope to a connector linked to the order's supplier
     /// (the deep link then shows on the order). Failures are the run's and the log's.
     pub async fn prefill_placed_order(&self, order: Uuid, restaurant: Uuid, supplier: Uuid) {
-        for key in self.linked_keys(supplier).await {
-            let Ok(connection) = self.connection_of(restaurant, &key).await else {
-                continue;
-            };
-            if connection.status != ConnectionStatus::Active || !connection.has(Scope::Orders) {
-                continue;
-            }
+        for connection in self.order_connections(restaurant, supplier).await {
+            let key = connection.supplier_key;
             if let Err(error) = self
                 .prefill(
                     &Caller::system(),
@@ -1303,6 +1272,32 @@ impl IntegrationService {
                 tracing::info!(%order, key, code = error.code(), "the cart prefill at checkout failed");
             }
         }
+    }
+
+    /// The restaurant's ACTIVE connections with the ORDERS scope to connectors linked to an
+    /// Iris supplier: where that supplier's orders act.
+    async fn order_connections(&self, restaurant: Uuid, supplier: Uuid) -> Vec<Connection> {
+        let linked: Vec<String> = match repository::states(&self.db).await {
+            Ok(states) => states
+                .into_iter()
+                .filter(|s| s.supplier_id == Some(supplier))
+                .map(|s| s.supplier_key)
+                .collect(),
+            Err(error) => {
+                tracing::warn!(error = ?error, "reading connector links failed");
+                return Vec::new();
+            }
+        };
+        let mut found = Vec::new();
+        for key in linked {
+            if let Ok(connection) = self.connection_of(restaurant, &key).await
+                && connection.status == ConnectionStatus::Active
+                && connection.has(Scope::Orders)
+            {
+                found.push(connection);
+            }
+        }
+        found
     }
 
     /// The newest successful prefill of an order, where the caller may see the order.
@@ -1457,13 +1452,7 @@ impl IntegrationService {
                 self.reload(run.id).await
             }
             Err(error) => {
-                let expired = match error {
-                    AppError::ConnectorAuthFailed(_) => self
-                        .expire(connection.id, "the portal no longer accepts the session")
-                        .await
-                        .map(drop),
-                    _ => Ok(()),
-                };
+                let expired = self.expire_if_refused(connection.id, &error).await;
                 self.fail_run(&run, pulled.len() as i64, detail(None), &error)
                     .await;
                 expired?;
@@ -1745,16 +1734,6 @@ impl IntegrationService {
             completed_prefills: prefilled,
             prefill_completion_rate: rate(prefilled, prefills),
         })
-    }
-}
-
-fn clone_error(error: &PortalError) -> PortalError {
-    match error {
-        PortalError::AuthRefused => PortalError::AuthRefused,
-        PortalError::SessionEnded => PortalError::SessionEnded,
-        PortalError::NotAllowed => PortalError::NotAllowed,
-        PortalError::Unreachable(m) => PortalError::Unreachable(m.clone()),
-        PortalError::Unexpected(m) => PortalError::Unexpected(m.clone()),
     }
 }
 
